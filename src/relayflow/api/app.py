@@ -1,0 +1,52 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from relayflow import __version__
+from relayflow.api.body_limit import BodyLimitMiddleware
+from relayflow.api.errors import install_error_handlers
+from relayflow.api.routes import ROUTERS
+from relayflow.api.state import AppState
+from relayflow.config import Settings
+from relayflow.store.db import Database
+from relayflow.store.migrate import upgrade
+
+
+def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
+    """Build the app. Pass `db` to share a database the caller owns (tests, CLI)."""
+    settings.signing_secret()  # refuse to start without a usable secret
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owns_db = db is None
+        database = db or Database(
+            settings.resolved_database_url, pool_size=settings.database_pool_size
+        )
+        if owns_db and settings.migrate_on_start:
+            await upgrade(database)
+        state = AppState(settings=settings, db=database)
+        app.state.relayflow = state
+        await state.start()
+        try:
+            yield
+        finally:
+            await state.stop()
+            if owns_db:
+                await database.dispose()
+
+    app = FastAPI(
+        title="relayflow",
+        version=__version__,
+        description="Durable multi-agent AI workflows.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    return app

@@ -1,0 +1,36 @@
+"""Dependencies shared by routes: the app state, a database session, the caller."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from relayflow.api.state import AppState
+from relayflow.config import Settings
+
+
+def get_state(request: Request) -> AppState:
+    state: AppState = request.app.state.relayflow
+    return state
+
+
+StateDep = Annotated[AppState, Depends(get_state)]
+
+
+def get_settings(state: StateDep) -> Settings:
+    return state.settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+async def get_session(state: StateDep) -> AsyncIterator[AsyncSession]:
+    """A session in a transaction: committed when the route returns, else rolled back."""
+    async with state.db.transaction() as session:
+        yield session
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]

@@ -1,0 +1,141 @@
+"""One typed settings object, built once at start-up and passed down.
+
+Every field is read from the environment with the `RELAYFLOW_` prefix
+(nested fields use `__`, e.g. `RELAYFLOW_PRICES__OPENAI:GPT-4O__INPUT`).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import platformdirs
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from relayflow.errors import ConfigError
+
+JWT_SECRET_FILE = "jwt-secret"  # noqa: S105 (a file name, not a secret)
+MIN_SECRET_LENGTH = 32
+
+
+class ModelPrice(BaseModel):
+    """US dollars per million tokens."""
+
+    input: float = 0.0
+    output: float = 0.0
+
+
+class OpenAICompatibleEndpoint(BaseModel):
+    """A named OpenAI-compatible server, used as `NAME:model` in model strings."""
+
+    base_url: str
+    api_key: SecretStr | None = None
+
+
+def default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("relayflow", appauthor=False))
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="RELAYFLOW_",
+        env_nested_delimiter="__",
+        extra="ignore",
+    )
+
+    # --- storage
+    data_dir: Path = Field(default_factory=default_data_dir)
+    database_url: str = ""
+    database_pool_size: int = 10
+    migrate_on_start: bool = True
+
+    # --- HTTP
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_body_bytes: int = 1024 * 1024
+    web_dist: Path | None = None
+    cors_origins: list[str] = Field(default_factory=list)
+
+    # --- accounts
+    jwt_secret: SecretStr | None = None
+    access_token_minutes: int = 60
+    allow_registration: bool = True
+    login_failures_before_delay: int = 3
+    login_delay_max_s: float = 5.0
+
+    # --- engine
+    http_allowlist: list[str] = Field(default_factory=list)
+    max_parallel_nodes: int = 16
+    execution_timeout_s: float = 3600.0
+    subworkflow_max_depth: int = 5
+
+    # --- models and providers
+    openai_api_key: SecretStr | None = None
+    openai_base_url: str | None = None
+    anthropic_api_key: SecretStr | None = None
+    ollama_base_url: str = "http://127.0.0.1:11434/v1"
+    endpoints: dict[str, OpenAICompatibleEndpoint] = Field(default_factory=dict)
+    prices: dict[str, ModelPrice] = Field(default_factory=dict)
+    provider_concurrency: dict[str, int] = Field(default_factory=dict)
+    default_provider_concurrency: int = 8
+
+    # --- runtime
+    worker_concurrency: int = 8
+    user_concurrency: int = 32
+    lease_seconds: float = 30.0
+    heartbeat_seconds: float = 10.0
+    poll_seconds: float = 2.0
+    max_lost_leases: int = 3
+    shutdown_grace_s: float = 30.0
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.resolved_database_url.startswith("postgresql")
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            url = self.database_url
+            # Accept the usual spellings and pin the async drivers we ship.
+            for plain, driver in (
+                ("postgres://", "postgresql+asyncpg://"),
+                ("postgresql://", "postgresql+asyncpg://"),
+                ("sqlite:///", "sqlite+aiosqlite:///"),
+            ):
+                if url.startswith(plain):
+                    return driver + url[len(plain) :]
+            return url
+        return f"sqlite+aiosqlite:///{self.data_dir / 'relayflow.db'}"
+
+    def signing_secret(self) -> str:
+        """The JWT secret; generated once into the data dir for the embedded default.
+
+        A PostgreSQL installation is shared by several processes, so it must be
+        given a secret explicitly rather than each process inventing its own.
+        """
+        if self.jwt_secret is not None:
+            value = self.jwt_secret.get_secret_value()
+            if len(value) < MIN_SECRET_LENGTH:
+                raise ConfigError(
+                    f"RELAYFLOW_JWT_SECRET must be at least {MIN_SECRET_LENGTH} characters"
+                )
+            return value
+        if self.is_postgres:
+            raise ConfigError(
+                "RELAYFLOW_JWT_SECRET is not set: a PostgreSQL installation needs an "
+                "explicit signing secret shared by all its processes"
+            )
+        path = self.data_dir / JWT_SECRET_FILE
+        if path.exists():
+            return path.read_text().strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        value = secrets.token_urlsafe(48)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process won the race: use its secret
+            return path.read_text().strip()
+        with os.fdopen(fd, "w") as f:
+            f.write(value)
+        return value

@@ -1,0 +1,1 @@
+"""The workflow engine: graph spec, validation, templating, the executor, node kinds."""

@@ -1,0 +1,116 @@
+"""The exception tree. Every failure a user can cause is a subclass here.
+
+Each class's docstring is its default message; `code` is the stable machine
+name that the API puts in its error body. Only `api/` maps these to HTTP.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class RelayflowError(Exception):
+    """Something went wrong."""
+
+    code = "error"
+
+    def __init__(self, message: str | None = None, *, details: Any = None) -> None:
+        self.message = message or (self.__doc__ or self.code).strip()
+        self.details = details
+        super().__init__(self.message)
+
+
+class ConfigError(RelayflowError):
+    """The configuration is invalid."""
+
+    code = "config_error"
+
+
+class NotFound(RelayflowError):
+    """Not found."""
+
+    code = "not_found"
+
+
+class Unauthorized(RelayflowError):
+    """Authentication is required."""
+
+    code = "unauthorized"
+
+
+class Forbidden(RelayflowError):
+    """You are not allowed to do this."""
+
+    code = "forbidden"
+
+
+class Conflict(RelayflowError):
+    """The request conflicts with the current state."""
+
+    code = "conflict"
+
+
+class InvalidInput(RelayflowError):
+    """The request is invalid."""
+
+    code = "invalid_input"
+
+
+class GraphInvalid(InvalidInput):
+    """The workflow graph is invalid."""
+
+    code = "graph_invalid"
+
+
+class PayloadTooLarge(RelayflowError):
+    """The request body is too large."""
+
+    code = "payload_too_large"
+
+
+class UnsupportedMediaType(RelayflowError):
+    """The content type is not supported."""
+
+    code = "unsupported_media_type"
+
+
+class RateLimited(RelayflowError):
+    """Too many requests."""
+
+    code = "rate_limited"
+
+    def __init__(
+        self, message: str | None = None, *, retry_after: float = 1.0, details: Any = None
+    ) -> None:
+        super().__init__(message, details=details)
+        self.retry_after = retry_after
+
+
+class RegistrationClosed(Forbidden):
+    """Self-registration is switched off on this installation."""
+
+    code = "registration_closed"
+
+
+class LeaseLost(RelayflowError):
+    """This worker no longer holds the execution's lease."""
+
+    code = "lease_lost"
+
+
+class TransientAgentError(RelayflowError):
+    """The model provider failed in a way that may succeed on retry."""
+
+    code = "provider_unavailable"
+
+    def __init__(
+        self, message: str | None = None, *, retry_after: float | None = None, details: Any = None
+    ) -> None:
+        super().__init__(message, details=details)
+        self.retry_after = retry_after
+
+
+class NodeFailed(RelayflowError):
+    """A node failed."""
+
+    code = "node_failed"

@@ -1,0 +1,92 @@
+"""Fresh databases for tests: one migrated template per test session, cloned per test.
+
+`RELAYFLOW_TEST_DB=postgres` (default `sqlite`) picks the backend; the PostgreSQL
+server is `RELAYFLOW_TEST_PG` (default postgres@127.0.0.1:5432).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import asyncpg
+
+from relayflow.store.db import Database
+from relayflow.store.migrate import upgrade
+
+PG_SERVER = os.environ.get("RELAYFLOW_TEST_PG", "postgres@127.0.0.1:5432")
+BACKEND = os.environ.get("RELAYFLOW_TEST_DB", "sqlite")
+if BACKEND not in ("sqlite", "postgres"):
+    raise RuntimeError(f"RELAYFLOW_TEST_DB must be sqlite or postgres, not {BACKEND!r}")
+
+
+def pg_url(database: str, driver: str = "postgresql+asyncpg") -> str:
+    return f"{driver}://{PG_SERVER}/{database}"
+
+
+async def pg_admin() -> asyncpg.Connection:
+    return await asyncpg.connect(f"postgresql://{PG_SERVER}/postgres")
+
+
+async def create_pg_database(name: str, template: str | None = None) -> None:
+    conn = await pg_admin()
+    try:
+        tpl = f" TEMPLATE {template}" if template else ""
+        await conn.execute(f'CREATE DATABASE "{name}"{tpl}')
+    finally:
+        await conn.close()
+
+
+async def drop_pg_database(name: str) -> None:
+    conn = await pg_admin()
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+class DatabaseFactory:
+    """Makes the migrated template once, then a fresh copy for each test."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.backend = BACKEND
+        self.workdir = workdir
+        self.template = f"rf_tpl_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+        self._made: list[str] = []
+
+    async def prepare(self) -> None:
+        if self.backend == "postgres":
+            await create_pg_database(self.template)
+            db = Database(pg_url(self.template))
+        else:
+            db = Database(f"sqlite+aiosqlite:///{self.workdir / 'template.db'}")
+        await upgrade(db)
+        await db.dispose()
+
+    async def fresh_url(self) -> str:
+        name = f"rf_t_{uuid.uuid4().hex[:12]}"
+        if self.backend == "postgres":
+            await create_pg_database(name, template=self.template)
+            self._made.append(name)
+            return pg_url(name)
+        path = self.workdir / f"{name}.db"
+        shutil.copyfile(self.workdir / "template.db", path)
+        return f"sqlite+aiosqlite:///{path}"
+
+    async def drop(self, url: str) -> None:
+        if self.backend == "postgres":
+            name = url.rsplit("/", 1)[1]
+            await drop_pg_database(name)
+            self._made.remove(name)
+
+    def close(self) -> None:
+        if self.backend == "postgres":
+
+            async def _drop_all() -> None:
+                for name in [*self._made, self.template]:
+                    await drop_pg_database(name)
+
+            asyncio.run(_drop_all())
