@@ -142,3 +142,22 @@ class RunStore(Protocol):
     async def finished(self, execution_id: uuid.UUID) -> list[NodeRunRecord]:
         """The latest completed or skipped record per (node, iteration)."""
         ...
+
+
+# ----------------------------------------------------------------- live events
+# `(kind, payload)`: kinds are "node.started", "node.finished", "node.failed",
+# "node.skipped", "node.waiting", "node.retrying", "agent.delta", "agent.tool_call".
+# The runtime persists and fans these out; in-process runs may pass None.
+EventSink = Callable[[str, Mapping[str, Any]], Awaitable[None]]
+
+
+class WorkflowCatalog(Protocol):
+    """Looks up another workflow's graph for `subworkflow` and `map` nodes.
+
+    Returns the raw `{"nodes": [...], "edges": [...]}` of a workflow that the
+    user may read, or None (unknown id and foreign id alike).
+    """
+
+    async def get_graph(
+        self, workflow_id: str, *, user_id: uuid.UUID | None
+    ) -> Mapping[str, Any] | None: ...

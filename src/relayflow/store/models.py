@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import (
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -142,3 +143,42 @@ class Webhook(Base):
     name: Mapped[str | None] = mapped_column(String(255))
     key_prefix: Mapped[str | None] = mapped_column(String(16))
     updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(), onupdate=utcnow)
+
+
+class LoginFailure(Base):
+    """Recent failed logins per email; drives the slow-down of repeated guesses."""
+
+    __tablename__ = "login_failures"
+
+    email: Mapped[str] = mapped_column(String(255), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    last_failure_at: Mapped[dt.datetime] = mapped_column(DateTime())
+
+
+class NodeRun(Base):
+    """One attempt of one node (per loop iteration) of one execution."""
+
+    __tablename__ = "node_runs"
+    __table_args__ = (
+        Index("ix_node_runs_execution_node", "execution_id", "node_id", "iteration"),
+    )
+
+    id: Mapped[uuid.UUID] = _id()
+    execution_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("executions.id", ondelete="CASCADE")
+    )
+    node_id: Mapped[str] = mapped_column(String(255))
+    iteration: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    attempt: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
+    status: Mapped[str] = mapped_column(String(20))
+    input: Mapped[Any | None] = mapped_column(JSONType)
+    output: Mapped[Any | None] = mapped_column(JSONType)
+    error: Mapped[str | None] = mapped_column(Text)
+    active_handles: Mapped[list[Any] | None] = mapped_column(JSONType)
+    started_at: Mapped[dt.datetime | None] = mapped_column(DateTime())
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime())
+    duration_ms: Mapped[int | None] = mapped_column(Integer)
+    input_tokens: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    output_tokens: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    cost_usd: Mapped[float] = mapped_column(Float, default=0.0, server_default=text("0"))
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
