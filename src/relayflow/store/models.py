@@ -58,10 +58,7 @@ class User(Base):
 
 class Workflow(Base):
     __tablename__ = "workflows"
-    __table_args__ = (
-        Index("idx_workflows_user_id", "user_id"),
-        Index("idx_workflows_created_at", text("created_at DESC")),
-    )
+    __table_args__ = (Index("idx_workflows_user_id", "user_id"),)
 
     id: Mapped[uuid.UUID] = _id()
     user_id: Mapped[uuid.UUID | None] = mapped_column(
@@ -89,7 +86,6 @@ class Execution(Base):
     __table_args__ = (
         Index("idx_executions_workflow_id", "workflow_id"),
         Index("idx_executions_status", "status"),
-        Index("idx_executions_started_at", text("started_at DESC")),
     )
 
     id: Mapped[uuid.UUID] = _id()
@@ -103,6 +99,11 @@ class Execution(Base):
     started_at: Mapped[dt.datetime | None] = _created_at()
     completed_at: Mapped[dt.datetime | None] = mapped_column(DateTime())
     duration_ms: Mapped[int | None] = mapped_column(Integer)
+
+
+# Descending indexes of the seed, declared on the columns once the classes exist.
+Index("idx_workflows_created_at", Workflow.created_at.desc())
+Index("idx_executions_started_at", Execution.started_at.desc())
 
 
 class AgentTemplate(Base):
@@ -159,9 +160,7 @@ class NodeRun(Base):
     """One attempt of one node (per loop iteration) of one execution."""
 
     __tablename__ = "node_runs"
-    __table_args__ = (
-        Index("ix_node_runs_execution_node", "execution_id", "node_id", "iteration"),
-    )
+    __table_args__ = (Index("ix_node_runs_execution_node", "execution_id", "node_id", "iteration"),)
 
     id: Mapped[uuid.UUID] = _id()
     execution_id: Mapped[uuid.UUID] = mapped_column(
