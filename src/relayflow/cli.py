@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 
 import typer
 
@@ -47,6 +48,9 @@ def serve(
     host: str = typer.Option(None, help="Interface to bind (default 127.0.0.1)."),
     port: int = typer.Option(None, help="Port (default 8000)."),
     migrate: bool = typer.Option(True, help="Apply pending migrations at start-up."),
+    worker: bool = typer.Option(
+        True, "--worker/--no-worker", help="Run executions in this process too (default on)."
+    ),
 ) -> None:
     """Run the API and the web UI."""
     import uvicorn
@@ -59,9 +63,84 @@ def serve(
     if port:
         settings.port = port
     settings.migrate_on_start = migrate
+    settings.embedded_worker = settings.embedded_worker and worker
     application = create_app(settings)
     typer.echo(f"relayflow is starting on http://{settings.host}:{settings.port}/")
     uvicorn.run(application, host=settings.host, port=settings.port, log_level="info")
+
+
+@app.command("worker")
+def worker_command(
+    concurrency: int = typer.Option(
+        None, "--concurrency", "-c", help="Executions run at once (default 8)."
+    ),
+    name: str = typer.Option(None, help="Worker name in leases and logs (default host-pid)."),
+    migrate: bool = typer.Option(True, help="Apply pending migrations at start-up."),
+) -> None:
+    """Run executions from the queue until SIGTERM (then finish or hand back running ones)."""
+    import logging
+
+    from relayflow.runtime.service import run_worker_process
+
+    settings = load_settings()
+    settings.migrate_on_start = migrate
+    if concurrency is not None and concurrency < 1:
+        typer.secho("error: --concurrency must be at least 1", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    typer.echo(f"relayflow worker starting (concurrency {concurrency or settings.worker_concurrency})")
+    asyncio.run(run_worker_process(settings, concurrency=concurrency, name=name))
+
+
+user_app = typer.Typer(help="Accounts.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return typer.get_text_stream("stdin").readline().rstrip("\r\n")
+    from_env = os.environ.get("RELAYFLOW_USER_PASSWORD")
+    if from_env:
+        return from_env
+    password: str = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    return password
+
+
+@user_app.command("create")
+def user_create(
+    email: str = typer.Option(..., help="The account's email, used to sign in."),
+    name: str | None = typer.Option(None, help="Display name."),
+    admin: bool = typer.Option(False, "--admin", help="Make the account an administrator."),
+    password_stdin: bool = typer.Option(
+        False, "--password-stdin", help="Read the password from standard input."
+    ),
+) -> None:
+    """Create an account. The password is prompted for (hidden), or read from
+    RELAYFLOW_USER_PASSWORD, or from standard input with --password-stdin."""
+    from relayflow.domain import Role
+    from relayflow.errors import RelayflowError
+    from relayflow.store.users import create_user
+
+    settings = load_settings()
+    password = _read_password(password_stdin)
+    role = Role.ADMIN if admin else Role.USER
+
+    async def _run() -> None:
+        db = Database(settings.resolved_database_url)
+        try:
+            if settings.migrate_on_start:
+                await upgrade(db)
+            async with db.transaction() as session:
+                await create_user(session, email=email, password=password, name=name, role=role)
+        finally:
+            await db.dispose()
+
+    try:
+        asyncio.run(_run())
+    except RelayflowError as exc:
+        typer.secho(f"error: {exc.message}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"created {role.value} account {email.strip().lower()}")
 
 
 if __name__ == "__main__":

@@ -89,6 +89,16 @@ class Settings(BaseSettings):
     poll_seconds: float = 2.0
     max_lost_leases: int = 3
     shutdown_grace_s: float = 30.0
+    # `relayflow serve` runs a worker in-process unless this is off (`--no-worker`).
+    embedded_worker: bool = True
+
+    # --- triggers (webhooks and schedules)
+    webhook_idempotency_window_s: float = 24 * 3600.0
+    webhook_signature_tolerance_s: float = 300.0
+    webhook_max_wait_s: float = 120.0  # the cap on `POST /hooks/{id}?wait=SECONDS`
+    scheduler_enabled: bool = True
+    scheduler_poll_s: float = 1.0
+    schedule_misfire_grace_s: float = 60.0  # later than this, a tick counts as missed
 
     @property
     def is_postgres(self) -> bool:

@@ -114,3 +114,21 @@ class NodeFailed(RelayflowError):
     """A node failed."""
 
     code = "node_failed"
+
+
+class SignatureInvalid(Unauthorized):
+    """The request's signature is missing, stale or does not match."""
+
+    code = "signature_invalid"
+
+
+class WebhookDisabled(Forbidden):
+    """This webhook is disabled."""
+
+    code = "webhook_disabled"
+
+
+class TemplateError(InvalidInput):
+    """A template or expression could not be rendered."""
+
+    code = "template_error"

@@ -12,7 +12,9 @@ from relayflow.api.body_limit import BodyLimitMiddleware
 from relayflow.api.errors import install_error_handlers
 from relayflow.api.routes import ROUTERS
 from relayflow.api.state import AppState
+from relayflow.api.web import mount_web_app
 from relayflow.config import Settings
+from relayflow.runtime.service import runtime_services
 from relayflow.store.db import Database
 from relayflow.store.migrate import upgrade
 
@@ -30,6 +32,8 @@ def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
         if owns_db and settings.migrate_on_start:
             await upgrade(database)
         state = AppState(settings=settings, db=database)
+        if settings.embedded_worker:
+            state.services.extend(runtime_services(settings, database, state.bus))
         app.state.relayflow = state
         await state.start()
         try:
@@ -48,5 +52,6 @@ def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
+    mount_web_app(app, settings)  # last: its catch-all must not shadow API routes
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     return app

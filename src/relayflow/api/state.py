@@ -6,7 +6,9 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from relayflow.config import Settings
+from relayflow.runtime.events import EventBus
 from relayflow.store.db import Database
+from relayflow.store.seed import seed_system_templates
 
 
 class BackgroundService(Protocol):
@@ -19,11 +21,20 @@ class AppState:
     settings: Settings
     db: Database
     services: list[BackgroundService] = field(default_factory=list)
+    # Live execution events across processes (started before, stopped after the services).
+    bus: EventBus = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.bus = EventBus(self.db)
 
     async def start(self) -> None:
+        async with self.db.transaction() as session:
+            await seed_system_templates(session)
+        await self.bus.start()
         for service in self.services:
             await service.start()
 
     async def stop(self) -> None:
         for service in reversed(self.services):
             await service.stop()
+        await self.bus.stop()

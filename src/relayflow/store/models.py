@@ -11,10 +11,12 @@ import uuid
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     DateTime,
     Float,
     ForeignKey,
+    Identity,
     Index,
     Integer,
     String,
@@ -86,6 +88,9 @@ class Execution(Base):
     __table_args__ = (
         Index("idx_executions_workflow_id", "workflow_id"),
         Index("idx_executions_status", "status"),
+        # Extras (runtime): the claim query's order and per-user lookups.
+        Index("ix_executions_status_started_at", "status", "started_at"),
+        Index("ix_executions_user_id", "user_id"),
     )
 
     id: Mapped[uuid.UUID] = _id()
@@ -99,6 +104,32 @@ class Execution(Base):
     started_at: Mapped[dt.datetime | None] = _created_at()
     completed_at: Mapped[dt.datetime | None] = mapped_column(DateTime())
     duration_ms: Mapped[int | None] = mapped_column(Integer)
+    # Extras (not in the seed, migration 0004): who started it, the pinned graph, the
+    # trigger, the worker lease (its token fences stale writers), approvals, reruns, usage.
+    user_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("users.id", ondelete="SET NULL")
+    )
+    graph: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    trigger: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    lease_owner: Mapped[str | None] = mapped_column(String(255))
+    lease_token: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
+    lease_expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime())
+    lost_leases: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    cancel_requested: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=text("false")
+    )
+    decisions: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    rerun_of: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("executions.id", ondelete="SET NULL")
+    )
+    rerun_from_node: Mapped[str | None] = mapped_column(String(255))
+    input_tokens: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    output_tokens: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    cost_usd: Mapped[float] = mapped_column(Float, default=0.0, server_default=text("0"))
+    updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime())
+    waiting_on: Mapped[list[Any] | None] = mapped_column(JSONType)
+    # When a worker first claimed it: `claimed_at - started_at` is the queue latency.
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(DateTime())
 
 
 # Descending indexes of the seed, declared on the columns once the classes exist.
@@ -144,6 +175,16 @@ class Webhook(Base):
     name: Mapped[str | None] = mapped_column(String(255))
     key_prefix: Mapped[str | None] = mapped_column(String(16))
     updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(), onupdate=utcnow)
+    # Extras (triggers, migration 0005). The signing secret is never stored: it is
+    # derived from the server secret and this salt (see relayflow.signatures).
+    signing_secret_salt: Mapped[str | None] = mapped_column(String(64))
+    require_signature: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=text("false")
+    )
+    allow_query_key: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=text("false")
+    )
+    rate_limit_per_minute: Mapped[int | None] = mapped_column(Integer)  # None: unlimited
 
 
 class LoginFailure(Base):
@@ -181,3 +222,99 @@ class NodeRun(Base):
     output_tokens: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     cost_usd: Mapped[float] = mapped_column(Float, default=0.0, server_default=text("0"))
     details: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+
+
+class ExecutionEvent(Base):
+    """One live event of an execution, in publication order (SSE replays from here)."""
+
+    __tablename__ = "execution_events"
+    __table_args__ = (Index("ix_execution_events_execution_id_id", "execution_id", "id"),)
+
+    # BIGINT identity on PostgreSQL; SQLite needs INTEGER PRIMARY KEY to autoincrement.
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), Identity(), primary_key=True
+    )
+    execution_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("executions.id", ondelete="CASCADE")
+    )
+    kind: Mapped[str] = mapped_column(String(50))
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(), default=utcnow)
+
+
+class ProviderSlot(Base):
+    """One numbered concurrency slot of a model provider, leased while a worker calls it."""
+
+    __tablename__ = "provider_slots"
+
+    provider: Mapped[str] = mapped_column(String(100), primary_key=True)
+    slot: Mapped[int] = mapped_column(Integer, primary_key=True)
+    holder: Mapped[str | None] = mapped_column(String(255))
+    expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime())
+
+
+class IdempotencyKey(Base):
+    """An `Idempotency-Key` seen on a webhook and the execution it started.
+
+    The primary key is the uniqueness guarantee: concurrent duplicates race on
+    the insert, not on a read. The execution foreign key is checked at commit
+    (deferred) because the key row is written before the execution it names.
+    """
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (Index("ix_idempotency_keys_created_at", "created_at"),)
+
+    webhook_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("webhooks.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    execution_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid,
+        ForeignKey("executions.id", ondelete="CASCADE", deferrable=True, initially="DEFERRED"),
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(), default=utcnow)
+
+
+class RateLimitBucket(Base):
+    """A fixed-window request counter shared by every API process."""
+
+    __tablename__ = "rate_limit_buckets"
+    __table_args__ = (Index("ix_rate_limit_buckets_window_start", "window_start"),)
+
+    bucket: Mapped[str] = mapped_column(String(255), primary_key=True)
+    window_start: Mapped[dt.datetime] = mapped_column(DateTime(), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+
+
+class Schedule(Base):
+    """A cron schedule that starts a workflow; `next_run_at` is its claim token."""
+
+    __tablename__ = "schedules"
+    __table_args__ = (
+        Index("ix_schedules_workflow_id", "workflow_id"),
+        Index("ix_schedules_enabled_next_run_at", "enabled", "next_run_at"),
+    )
+
+    id: Mapped[uuid.UUID] = _id()
+    workflow_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("workflows.id", ondelete="CASCADE")
+    )
+    name: Mapped[str | None] = mapped_column(String(255))
+    cron: Mapped[str] = mapped_column(String(255))
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default=text("'UTC'"))
+    input: Mapped[Any | None] = mapped_column(JSONType)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
+    missed_policy: Mapped[str] = mapped_column(
+        String(20), default="skip", server_default=text("'skip'")
+    )
+    next_run_at: Mapped[dt.datetime | None] = mapped_column(DateTime())
+    last_run_at: Mapped[dt.datetime | None] = mapped_column(DateTime())
+    last_execution_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("executions.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(), default=utcnow, server_default=NOW_DEFAULT
+    )
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(), default=utcnow, onupdate=utcnow, server_default=NOW_DEFAULT
+    )

@@ -1,0 +1,178 @@
+"""`provider:model` strings to pydantic-ai models.
+
+Providers:
+- `openai:<model>`: OpenAI's Chat Completions API with `RELAYFLOW_OPENAI_API_KEY`, at
+  `RELAYFLOW_OPENAI_BASE_URL` when set (a proxy or gateway).
+- `anthropic:<model>`: the Anthropic API with `RELAYFLOW_ANTHROPIC_API_KEY`.
+- `ollama:<model>`: Ollama's OpenAI-compatible API at `RELAYFLOW_OLLAMA_BASE_URL`.
+- `<endpoint>:<model>`: any OpenAI-compatible server named in `settings.endpoints`
+  (`RELAYFLOW_ENDPOINTS__<NAME>__BASE_URL`, `..._API_KEY`).
+- `test:<model>`: the offline models (see `offline.py`).
+
+Retries: the provider SDKs' own retries are turned off (`max_retries=0` on every
+client built here). A 429, 5xx or timeout surfaces at once as
+`TransientAgentError` and the engine's per-node retry policy (backoff, honouring
+Retry-After) decides, so one retry budget governs a node, visible in its records.
+
+One SDK client and HTTP connection pool per provider, owned by `ModelResolver`
+and closed by `aclose()`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import httpx2
+from anthropic import AsyncAnthropic
+from openai import AsyncOpenAI
+from pydantic_ai.models import Model, create_async_httpx2_client
+from pydantic_ai.models.anthropic import AnthropicModel
+from pydantic_ai.models.ollama import OllamaModel
+from pydantic_ai.models.openai import OpenAIChatModel
+from pydantic_ai.providers import Provider
+from pydantic_ai.providers.anthropic import AnthropicProvider
+from pydantic_ai.providers.ollama import OllamaProvider
+from pydantic_ai.providers.openai import OpenAIProvider
+from pydantic_ai.providers.openai_compatible import OpenAICompatibleProvider
+
+from relayflow import errors
+from relayflow.agents import offline
+from relayflow.config import Settings
+
+OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1"
+BUILTIN_PROVIDERS = ("openai", "anthropic", "ollama", offline.PROVIDER)
+# A key is still sent to keyless local servers: the OpenAI SDK insists on one.
+PLACEHOLDER_KEY = "not-needed"
+CONNECT_TIMEOUT_S = 10.0
+DEFAULT_TIMEOUT_S = 600.0
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """A parsed model string: `provider` is lower-case, `name` as written."""
+
+    provider: str
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.provider}:{self.name}"
+
+
+def parse_model_string(model: str) -> ModelRef:
+    provider, sep, name = model.strip().partition(":")
+    if not sep or not provider or not name:
+        raise errors.InvalidInput(
+            f"model {model!r} must be written provider:model, e.g. openai:gpt-4o or test:echo"
+        )
+    return ModelRef(provider.strip().lower(), name.strip())
+
+
+class ModelResolver:
+    """Builds pydantic-ai models for model strings, reusing one client per provider."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._providers: dict[str, Provider[Any]] = {}
+        self._http_clients: list[httpx2.AsyncClient] = []
+
+    def known_providers(self) -> list[str]:
+        return [*BUILTIN_PROVIDERS, *sorted(self._endpoints())]
+
+    def resolve(self, model: str, *, role: str = "agent") -> tuple[ModelRef, Model]:
+        """The parsed reference and a pydantic-ai model for `model`.
+
+        Raises InvalidInput for a malformed string or unknown provider and
+        ConfigError when the provider's key or URL is missing.
+        """
+        ref = parse_model_string(model)
+        if ref.provider == offline.PROVIDER:
+            return ref, offline.offline_model(ref.name, role=role)
+        if ref.provider == "openai":
+            return ref, OpenAIChatModel(ref.name, provider=self._openai())
+        if ref.provider == "anthropic":
+            return ref, AnthropicModel(ref.name, provider=self._anthropic())
+        if ref.provider == "ollama":
+            return ref, OllamaModel(ref.name, provider=self._ollama())
+        endpoint = self._endpoints().get(ref.provider)
+        if endpoint is not None:
+            return ref, OpenAIChatModel(ref.name, provider=self._endpoint(ref.provider))
+        raise errors.InvalidInput(
+            f"unknown model provider {ref.provider!r} in {model!r}; known providers: "
+            + ", ".join(self.known_providers())
+        )
+
+    async def aclose(self) -> None:
+        for client in self._http_clients:
+            await client.aclose()
+        self._http_clients.clear()
+        self._providers.clear()
+
+    # ------------------------------------------------------------ providers
+    def _endpoints(self) -> dict[str, Any]:
+        return {name.lower(): value for name, value in self._settings.endpoints.items()}
+
+    def _http_client(self) -> httpx2.AsyncClient:
+        client = create_async_httpx2_client(
+            timeout=httpx2.Timeout(DEFAULT_TIMEOUT_S, connect=CONNECT_TIMEOUT_S)
+        )
+        self._http_clients.append(client)
+        return client
+
+    def _openai(self) -> Provider[Any]:
+        if "openai" not in self._providers:
+            key = self._settings.openai_api_key
+            if key is None or not key.get_secret_value():
+                raise errors.ConfigError(
+                    "OpenAI models need an API key: set RELAYFLOW_OPENAI_API_KEY"
+                )
+            client = AsyncOpenAI(
+                api_key=key.get_secret_value(),
+                base_url=self._settings.openai_base_url or OPENAI_DEFAULT_BASE_URL,
+                max_retries=0,
+                http_client=self._http_client(),
+            )
+            self._providers["openai"] = OpenAIProvider(openai_client=client)
+        return self._providers["openai"]
+
+    def _anthropic(self) -> Provider[Any]:
+        if "anthropic" not in self._providers:
+            key = self._settings.anthropic_api_key
+            if key is None or not key.get_secret_value():
+                raise errors.ConfigError(
+                    "Anthropic models need an API key: set RELAYFLOW_ANTHROPIC_API_KEY"
+                )
+            client = AsyncAnthropic(
+                api_key=key.get_secret_value(), max_retries=0, http_client=self._http_client()
+            )
+            self._providers["anthropic"] = AnthropicProvider(anthropic_client=client)
+        return self._providers["anthropic"]
+
+    def _ollama(self) -> Provider[Any]:
+        if "ollama" not in self._providers:
+            if not self._settings.ollama_base_url:
+                raise errors.ConfigError(
+                    "Ollama models need a server: set RELAYFLOW_OLLAMA_BASE_URL"
+                )
+            client = AsyncOpenAI(
+                api_key=PLACEHOLDER_KEY,
+                base_url=self._settings.ollama_base_url,
+                max_retries=0,
+                http_client=self._http_client(),
+            )
+            self._providers["ollama"] = OllamaProvider(openai_client=client)
+        return self._providers["ollama"]
+
+    def _endpoint(self, name: str) -> Provider[Any]:
+        key = f"endpoint:{name}"
+        if key not in self._providers:
+            endpoint = self._endpoints()[name]
+            api_key = endpoint.api_key.get_secret_value() if endpoint.api_key else None
+            client = AsyncOpenAI(
+                api_key=api_key or PLACEHOLDER_KEY,
+                base_url=endpoint.base_url,
+                max_retries=0,
+                http_client=self._http_client(),
+            )
+            self._providers[key] = OpenAICompatibleProvider(name, openai_client=client)
+        return self._providers[key]

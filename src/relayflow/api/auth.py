@@ -1,0 +1,51 @@
+"""Who is calling: the bearer token dependency every signed-in route uses.
+
+The token says who; the user row says whether they still exist and their
+current role, so a deleted account or a demoted admin stops at once.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends
+from fastapi.security import OAuth2PasswordBearer
+
+from relayflow import errors, security
+from relayflow.api.deps import SessionDep, SettingsDep
+from relayflow.domain import Actor, Role
+from relayflow.store import users
+from relayflow.store.models import User
+
+TOKEN_URL = "/api/v1/auth/token"  # noqa: S105 (a path, not a secret)
+
+# auto_error=False: a missing token becomes our own 401 body, not FastAPI's.
+bearer_token = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False)
+
+
+async def current_user(
+    session: SessionDep,
+    settings: SettingsDep,
+    token: Annotated[str | None, Depends(bearer_token)],
+) -> User:
+    if not token:
+        raise errors.Unauthorized("sign in first: send an `Authorization: Bearer <token>` header")
+    actor = security.read_access_token(settings, token)
+    user = await users.get_user(session, actor.user_id)
+    if user is None:
+        raise errors.Unauthorized("the access token's account no longer exists")
+    return user
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+
+
+def actor_of(user: User) -> Actor:
+    return Actor(user_id=user.id, role=Role(user.role or Role.USER.value))
+
+
+async def current_actor(user: CurrentUser) -> Actor:
+    return actor_of(user)
+
+
+CurrentActor = Annotated[Actor, Depends(current_actor)]

@@ -1,0 +1,72 @@
+"""Agent templates: the system ones plus each user's own."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter
+
+from relayflow.api.auth import CurrentActor
+from relayflow.api.deps import SessionDep
+from relayflow.api.pagination import PageDep
+from relayflow.api.schemas.agent_templates import TemplateIn, TemplateOut, TemplatePatch
+from relayflow.api.schemas.common import PageOut
+from relayflow.store import agent_templates
+from relayflow.store.agent_templates import TemplateScope
+
+router = APIRouter(prefix="/api/v1/agent-templates", tags=["agent templates"])
+
+
+@router.get("")
+async def list_templates(
+    session: SessionDep,
+    actor: CurrentActor,
+    page: PageDep,
+    scope: TemplateScope = TemplateScope.VISIBLE,
+) -> PageOut[TemplateOut]:
+    """Newest first. `scope`: `visible` (system + mine; default), `system`, `mine`, `all`."""
+    found = await agent_templates.list_templates(
+        session, actor, scope=scope, limit=page.limit, cursor=page.cursor
+    )
+    return PageOut(
+        items=[TemplateOut.model_validate(t) for t in found.items], next_cursor=found.next_cursor
+    )
+
+
+@router.post("", status_code=201)
+async def create_template(
+    body: TemplateIn, session: SessionDep, actor: CurrentActor
+) -> TemplateOut:
+    template = await agent_templates.create_template(session, actor, **body.model_dump())
+    return TemplateOut.model_validate(template)
+
+
+@router.get("/{template_id}")
+async def get_template(
+    template_id: uuid.UUID, session: SessionDep, actor: CurrentActor
+) -> TemplateOut:
+    template = await agent_templates.get_template(session, actor, template_id)
+    return TemplateOut.model_validate(template)
+
+
+@router.put("/{template_id}")
+async def replace_template(
+    template_id: uuid.UUID, body: TemplateIn, session: SessionDep, actor: CurrentActor
+) -> TemplateOut:
+    template = await agent_templates.update_template(session, actor, template_id, body.model_dump())
+    return TemplateOut.model_validate(template)
+
+
+@router.patch("/{template_id}")
+async def change_template(
+    template_id: uuid.UUID, body: TemplatePatch, session: SessionDep, actor: CurrentActor
+) -> TemplateOut:
+    template = await agent_templates.update_template(
+        session, actor, template_id, body.model_dump(exclude_unset=True)
+    )
+    return TemplateOut.model_validate(template)
+
+
+@router.delete("/{template_id}", status_code=204)
+async def delete_template(template_id: uuid.UUID, session: SessionDep, actor: CurrentActor) -> None:
+    await agent_templates.delete_template(session, actor, template_id)

@@ -1,0 +1,97 @@
+"""`POST /hooks/{webhook_id}`: outside systems start a workflow with a webhook's API key.
+
+The key goes in `X-API-Key`, in `Authorization: Bearer <key>`, or (only where the
+webhook allows it) in `?api_key=`. Answers: 202 `{execution_id, status_url}` once
+the execution is committed; with `?wait=SECONDS`, 200 with the outcome if the run
+finishes in time (else still 202). 401 missing/wrong key or bad signature, 403
+disabled, 404 unknown webhook, 413 body too large, 415 unreadable content type,
+422 input against the workflow's input schema, 429 rate limit (`Retry-After`).
+An `Idempotency-Key` header makes retries safe: the same key on the same webhook
+within the window answers with the first execution (`Idempotent-Replayed: true`).
+How bodies become input: see `relayflow.api.webhook_body`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+
+from relayflow.api.deps import get_state
+from relayflow.api.webhook_body import decode_webhook_body
+from relayflow.runtime.outcomes import wait_for_final_status
+from relayflow.runtime.webhook_intake import WebhookDelivery, WebhookIntake
+
+router = APIRouter(tags=["webhooks"])
+
+
+def _intake(request: Request) -> WebhookIntake:
+    # One per app, made on first use (it caches the derived server key).
+    intake: WebhookIntake | None = getattr(request.app.state, "webhook_intake", None)
+    if intake is None:
+        state = get_state(request)
+        intake = WebhookIntake(state.db, state.settings)
+        request.app.state.webhook_intake = intake
+    return intake
+
+
+def status_url(request: Request, execution_id: uuid.UUID) -> str:
+    return f"{str(request.base_url).rstrip('/')}/api/v1/executions/{execution_id}"
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Missing or wrong API key, or a bad signature"},
+    403: {"description": "The webhook is disabled"},
+    404: {"description": "No such webhook"},
+    413: {"description": "The body is above the size limit"},
+    415: {"description": "The content type cannot be read"},
+    422: {"description": "The body does not match the workflow's input schema"},
+    429: {"description": "Past the webhook's rate limit; see Retry-After"},
+}
+
+
+@router.post("/hooks/{webhook_id}", status_code=202, responses=ERRORS)
+async def receive_webhook(
+    webhook_id: str,
+    request: Request,
+    wait: Annotated[
+        float | None,
+        Query(ge=0, description="Seconds to wait for the run's outcome (capped)."),
+    ] = None,
+) -> JSONResponse:
+    """Start the webhook's workflow with the request body as input."""
+    body = await request.body()
+
+    async def decode() -> Any:
+        return await decode_webhook_body(request, body)
+
+    delivery = WebhookDelivery(
+        webhook_id=webhook_id,
+        headers={name.lower(): value for name, value in request.headers.items()},
+        query=request.query_params.multi_items(),
+        body=body,
+        decode_body=decode,
+        content_type=request.headers.get("content-type"),
+    )
+    intake = _intake(request)
+    accepted = await intake.accept(delivery)
+    answer: dict[str, Any] = {
+        "execution_id": str(accepted.execution_id),
+        "status_url": status_url(request, accepted.execution_id),
+    }
+    headers = {"Location": answer["status_url"]}
+    if accepted.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    if wait:
+        state = get_state(request)
+        final = await wait_for_final_status(
+            state.bus, accepted.execution_id, min(wait, state.settings.webhook_max_wait_s)
+        )
+        if final is not None:
+            answer.update(
+                status=final.get("status"), output=final.get("output"), error=final.get("error")
+            )
+            return JSONResponse(answer, status_code=200, headers=headers)
+    return JSONResponse(answer, status_code=202, headers=headers)

@@ -1,0 +1,64 @@
+"""A workflow's webhooks: create (key shown once), list, enable/disable, rotate, delete."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter
+
+from relayflow.api.auth import CurrentActor
+from relayflow.api.deps import SessionDep
+from relayflow.api.pagination import PageDep
+from relayflow.api.schemas.common import PageOut
+from relayflow.api.schemas.webhooks import WebhookIn, WebhookOut, WebhookPatch, WebhookWithKey
+from relayflow.store import webhooks
+
+router = APIRouter(prefix="/api/v1", tags=["webhooks"])
+
+
+@router.post("/workflows/{workflow_id}/webhooks", status_code=201)
+async def create_webhook(
+    workflow_id: uuid.UUID, body: WebhookIn, session: SessionDep, actor: CurrentActor
+) -> WebhookWithKey:
+    """The answer holds the API key; it is never shown again."""
+    issued = await webhooks.create_webhook(session, actor, workflow_id, name=body.name)
+    return WebhookWithKey.issued(issued.webhook, issued.api_key)
+
+
+@router.get("/workflows/{workflow_id}/webhooks")
+async def list_webhooks(
+    workflow_id: uuid.UUID, session: SessionDep, actor: CurrentActor, page: PageDep
+) -> PageOut[WebhookOut]:
+    found = await webhooks.list_webhooks(
+        session, actor, workflow_id, limit=page.limit, cursor=page.cursor
+    )
+    return PageOut(items=[WebhookOut.of(w) for w in found.items], next_cursor=found.next_cursor)
+
+
+@router.patch("/webhooks/{webhook_id}")
+async def change_webhook(
+    webhook_id: uuid.UUID, body: WebhookPatch, session: SessionDep, actor: CurrentActor
+) -> WebhookOut:
+    webhook = await webhooks.update_webhook(
+        session,
+        actor,
+        webhook_id,
+        enabled=body.enabled,
+        name=body.name,
+        clear_name="name" in body.model_fields_set and body.name is None,
+    )
+    return WebhookOut.of(webhook)
+
+
+@router.post("/webhooks/{webhook_id}/rotate")
+async def rotate_webhook_key(
+    webhook_id: uuid.UUID, session: SessionDep, actor: CurrentActor
+) -> WebhookWithKey:
+    """A new API key, shown once; the old key stops working."""
+    issued = await webhooks.rotate_webhook_key(session, actor, webhook_id)
+    return WebhookWithKey.issued(issued.webhook, issued.api_key)
+
+
+@router.delete("/webhooks/{webhook_id}", status_code=204)
+async def delete_webhook(webhook_id: uuid.UUID, session: SessionDep, actor: CurrentActor) -> None:
+    await webhooks.delete_webhook(session, actor, webhook_id)

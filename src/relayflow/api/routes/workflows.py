@@ -1,0 +1,84 @@
+"""Workflows: create, list, read, replace, change and delete."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter
+
+from relayflow.api.auth import CurrentActor
+from relayflow.api.deps import SessionDep
+from relayflow.api.graph_check import check_graph
+from relayflow.api.pagination import PageDep
+from relayflow.api.schemas.common import PageOut
+from relayflow.api.schemas.workflows import WorkflowIn, WorkflowOut, WorkflowPatch
+from relayflow.store import workflows
+from relayflow.store.workflows import WorkflowScope
+
+router = APIRouter(prefix="/api/v1/workflows", tags=["workflows"])
+
+
+@router.post("", status_code=201)
+async def create_workflow(
+    body: WorkflowIn, session: SessionDep, actor: CurrentActor
+) -> WorkflowOut:
+    workflow = await workflows.create_workflow(
+        session,
+        actor,
+        name=body.name,
+        description=body.description,
+        nodes=body.nodes,
+        edges=body.edges,
+        metadata=body.metadata,
+        is_public=body.is_public,
+        check_graph=check_graph,
+    )
+    return WorkflowOut.of(workflow, actor)
+
+
+@router.get("")
+async def list_workflows(
+    session: SessionDep,
+    actor: CurrentActor,
+    page: PageDep,
+    scope: WorkflowScope = WorkflowScope.MINE,
+) -> PageOut[WorkflowOut]:
+    """Newest first. `scope`: `mine` (default), `public`, or `all` (admins)."""
+    found = await workflows.list_workflows(
+        session, actor, scope=scope, limit=page.limit, cursor=page.cursor
+    )
+    return PageOut(
+        items=[WorkflowOut.of(w, actor) for w in found.items], next_cursor=found.next_cursor
+    )
+
+
+@router.get("/{workflow_id}")
+async def get_workflow(
+    workflow_id: uuid.UUID, session: SessionDep, actor: CurrentActor
+) -> WorkflowOut:
+    return WorkflowOut.of(await workflows.get_workflow(session, actor, workflow_id), actor)
+
+
+@router.put("/{workflow_id}")
+async def replace_workflow(
+    workflow_id: uuid.UUID, body: WorkflowIn, session: SessionDep, actor: CurrentActor
+) -> WorkflowOut:
+    workflow = await workflows.update_workflow(
+        session, actor, workflow_id, body.model_dump(), check_graph=check_graph
+    )
+    return WorkflowOut.of(workflow, actor)
+
+
+@router.patch("/{workflow_id}")
+async def change_workflow(
+    workflow_id: uuid.UUID, body: WorkflowPatch, session: SessionDep, actor: CurrentActor
+) -> WorkflowOut:
+    workflow = await workflows.update_workflow(
+        session, actor, workflow_id, body.model_dump(exclude_unset=True), check_graph=check_graph
+    )
+    return WorkflowOut.of(workflow, actor)
+
+
+@router.delete("/{workflow_id}", status_code=204)
+async def delete_workflow(workflow_id: uuid.UUID, session: SessionDep, actor: CurrentActor) -> None:
+    await workflows.delete_workflow(session, actor, workflow_id)

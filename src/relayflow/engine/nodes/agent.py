@@ -1,0 +1,121 @@
+"""`agent`: one LLM agent turn through the `AgentRunner`.
+
+The node's template (from the `TemplateCatalog`) gives the defaults; the node's
+`model`, `role`, `system_prompt` and `parameters` override them (parameters are
+merged key by key). `prompt` and `system_prompt` are templates. `tools` are HTTP
+tools, `delegates` are other agent templates the agent may ask (the supervisor
+pattern), `workflows` are sub-workflows offered as tools. With `output_schema`
+the output is a JSON value checked against it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from collections.abc import Mapping
+from typing import Any
+
+from relayflow.engine.nodes.base import NodeContext, NodeOutcome, child_result
+from relayflow.engine.nodes.input import schema_problems
+from relayflow.engine.ports import AgentProfile, AgentRequest, HttpToolSpec, SubworkflowToolSpec
+from relayflow.engine.spec import AgentData
+from relayflow.errors import InvalidInput, NodeFailed, NotFound
+
+
+async def load_profile(ctx: NodeContext, template_id: str, field_name: str) -> AgentProfile:
+    profile = await ctx.templates.get_profile(template_id)
+    if profile is None:
+        raise NotFound(f"{ctx.where(field_name)}: agent template {template_id!r} not found")
+    return profile
+
+
+async def resolve_profile(ctx: NodeContext, data: AgentData) -> AgentProfile:
+    """The template's profile with the node's overrides applied."""
+    if data.template_id:
+        base = await load_profile(ctx, data.template_id, "data.template_id")
+    else:
+        assert data.model is not None  # the spec requires a template or a model
+        base = AgentProfile(id=None, name=data.label or ctx.node_id, role="assistant", model="")
+    system_prompt = base.system_prompt
+    if data.system_prompt is not None:
+        system_prompt = ctx.render_text(data.system_prompt, "data.system_prompt")
+    parameters: Mapping[str, Any] = {**base.parameters, **data.parameters}
+    return AgentProfile(
+        id=base.id,
+        name=base.name,
+        role=data.role or base.role,
+        model=data.model or base.model,
+        system_prompt=system_prompt,
+        parameters=parameters,
+    )
+
+
+def check_output(ctx: NodeContext, output: Any, schema: Mapping[str, Any] | None) -> None:
+    if schema is None:
+        return
+    problems = schema_problems(output, dict(schema), name="output")
+    if problems:
+        raise NodeFailed(
+            f"{ctx.where('data.output_schema')}: the agent's answer does not match it: "
+            + "; ".join(problems)
+        )
+
+
+async def run(ctx: NodeContext) -> NodeOutcome:
+    data: AgentData = ctx.data
+    profile = await resolve_profile(ctx, data)
+    prompt = ctx.render_text(data.prompt, "data.prompt")
+    delegates = tuple(
+        [
+            await load_profile(ctx, template_id, f"data.delegates[{index}]")
+            for index, template_id in enumerate(data.delegates)
+        ]
+    )
+    http_tools = tuple(
+        HttpToolSpec(
+            name=tool.name,
+            description=tool.description,
+            method=tool.method,
+            url=tool.url,
+            headers=tool.headers,
+            body_schema=tool.body_schema,
+        )
+        for tool in data.tools
+    )
+    workflow_tools = tuple(
+        SubworkflowToolSpec(name=t.name, description=t.description, workflow_id=t.workflow_id)
+        for t in data.workflows
+    )
+    allowed_workflows = {t.workflow_id for t in data.workflows}
+    calls = itertools.count(1)
+
+    async def call_subworkflow(workflow_id: str, value: Any) -> Any:
+        # Only the sub-workflows the node offers; each call is recorded under its own key.
+        if workflow_id not in allowed_workflows:
+            raise InvalidInput(f"{ctx.where('data.workflows')}: {workflow_id!r} is not offered")
+        key = f"{ctx.node_id}:{workflow_id}#{next(calls)}"
+        outcome = await ctx.run_child(workflow_id, value, key)
+        return child_result(outcome, f"sub-workflow {workflow_id!r}").output
+
+    # A template may carry its output schema in its parameters (the seeded extractor does).
+    output_schema = data.output_schema or profile.parameters.get("output_schema")
+    if "output_schema" in profile.parameters:
+        parameters = {k: v for k, v in profile.parameters.items() if k != "output_schema"}
+        profile = dataclasses.replace(profile, parameters=parameters)
+    ctx.input = {"model": profile.model, "prompt": prompt}
+    result = await ctx.agents.run(
+        AgentRequest(
+            node_id=ctx.node_id,
+            profile=profile,
+            prompt=prompt,
+            output_schema=output_schema,
+            http_tools=http_tools,
+            delegates=delegates,
+            subworkflow_tools=workflow_tools,
+            call_subworkflow=call_subworkflow if workflow_tools else None,
+            on_event=ctx.emit if ctx.events is not None else None,
+            timeout_s=data.timeout_s,
+        )
+    )
+    check_output(ctx, result.output, output_schema)
+    return NodeOutcome(output=result.output, usage=result.usage, cost_usd=result.cost_usd)

@@ -1,0 +1,72 @@
+"""The value types of one execution: options, the run request, decisions, the outcome.
+
+`relayflow.engine.executor` re-exports them; they live here so node kinds can use
+them without importing the executor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from relayflow.config import Settings
+from relayflow.domain import ExecutionStatus
+from relayflow.engine.ports import TokenUsage
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    max_parallel_nodes: int = 16
+    execution_timeout_s: float = 3600.0
+    subworkflow_max_depth: int = 5
+    http_allowlist: tuple[str, ...] = ()
+    default_retry_backoff_s: float = 0.5
+    # Longest wait between two attempts of a node, whatever the backoff says.
+    max_retry_delay_s: float = 60.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> EngineOptions:
+        return cls(
+            max_parallel_nodes=settings.max_parallel_nodes,
+            execution_timeout_s=settings.execution_timeout_s,
+            subworkflow_max_depth=settings.subworkflow_max_depth,
+            http_allowlist=tuple(settings.http_allowlist),
+        )
+
+
+@dataclass(frozen=True)
+class ApprovalDecision:
+    approved: bool
+    comment: str | None = None
+    decided_by: str | None = None  # user id as string
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"approved": self.approved, "comment": self.comment, "decided_by": self.decided_by}
+
+
+@dataclass
+class ExecutionRun:
+    execution_id: uuid.UUID
+    graph: Mapping[str, Any]  # raw {"nodes": [...], "edges": [...]} (React Flow arrays)
+    input: Any
+    user_id: uuid.UUID | None = None  # whose permissions sub-workflows run with
+    fence: int | None = None  # lease token, passed to RunStore.record(fence=...)
+    decisions: Mapping[str, ApprovalDecision] = field(default_factory=dict)  # by node id
+    cancel: asyncio.Event | None = None  # set => cooperative cancellation
+    trigger: Mapping[str, Any] = field(default_factory=dict)  # exposed as execution.trigger
+    depth: int = 0  # sub-workflow nesting depth
+
+
+@dataclass
+class ExecutionOutcome:
+    status: ExecutionStatus  # COMPLETED | FAILED | CANCELLED | WAITING
+    output: Any = None
+    error: str | None = None
+    usage: TokenUsage = field(
+        default_factory=TokenUsage
+    )  # summed over all node runs (incl. reused ones)
+    cost_usd: float = 0.0
+    waiting_on: list[str] = field(default_factory=list)  # approval node ids

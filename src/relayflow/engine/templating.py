@@ -1,0 +1,244 @@
+"""Sandboxed Jinja2 templates and expressions over `{input, nodes, execution}`.
+
+- A template that is exactly one `{{ expression }}` yields the expression's value
+  with its type (object, list, number, boolean, null); any other template renders to
+  a string, in which objects and lists are written as JSON.
+- An expression (a condition's `when`, a map's `items`) is bare Jinja2 expression
+  syntax (`input.score > 5`); wrapping it in `{{ }}` is accepted too.
+- Undefined names are errors naming the node, the field and the name, never silent
+  empty strings. The environment is immutable-sandboxed: templates cannot call
+  unsafe attributes or mutate the outputs they read.
+
+Compiled templates are cached by source text: the same prompt renders for every
+execution and every map item.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Literal
+
+from jinja2 import StrictUndefined, Template, TemplateSyntaxError, meta
+from jinja2 import nodes as ast
+from jinja2.exceptions import SecurityError, UndefinedError
+from jinja2.parser import Parser
+from jinja2.runtime import Undefined
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from relayflow.errors import TemplateError
+
+# Names every template may use; `iteration` is the node's loop iteration (0 first).
+CONTEXT_NAMES = frozenset({"input", "nodes", "execution", "iteration"})
+
+
+class Scope(dict[str, Any]):
+    """A context mapping that knows its own path, for messages like `nodes.x is undefined`."""
+
+    __slots__ = ("path",)
+
+    def __init__(self, path: str, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.path = path
+
+
+class _Undefined(StrictUndefined):
+    __slots__ = ()
+
+    @property
+    def _undefined_message(self) -> str:
+        obj = self._undefined_obj
+        if isinstance(obj, Scope) and self._undefined_name is not None:
+            return f"{obj.path}.{self._undefined_name} is undefined"
+        return super()._undefined_message
+
+
+def _finalize(value: Any) -> Any:
+    # Inside running text, objects and lists read better (and parse) as JSON.
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    return value
+
+
+class _Environment(ImmutableSandboxedEnvironment):
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        # JSON data first: `input.items` is the "items" key, not dict.items.
+        if isinstance(obj, dict) and attribute in obj:
+            return obj[attribute]
+        return super().getattr(obj, attribute)
+
+
+ENV = _Environment(
+    undefined=_Undefined,
+    autoescape=False,
+    keep_trailing_newline=True,
+    finalize=_finalize,
+)
+GLOBAL_NAMES = frozenset(ENV.globals)
+
+
+# ----------------------------------------------------------------- compiling
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    kind: Literal["text", "value", "template"]
+    text: str = ""
+    expression: Callable[..., Any] | None = None
+    template: Template | None = None
+
+
+def single_expression(source: str) -> str | None:
+    """The expression inside a template made of exactly one `{{ ... }}`, else None."""
+    if "{{" not in source:
+        return None
+    tokens = [t for t in ENV.lex(source) if not (t[1] == "data" and not t[2].strip())]
+    if len(tokens) < 2 or tokens[0][1] != "variable_begin" or tokens[-1][1] != "variable_end":
+        return None
+    inner = tokens[1:-1]
+    if any(t[1] in ("variable_begin", "variable_end", "block_begin", "data") for t in inner):
+        return None
+    return "".join(t[2] for t in inner).strip()
+
+
+@lru_cache(maxsize=8192)
+def _compile_template(source: str) -> _Compiled:
+    if "{{" not in source and "{%" not in source and "{#" not in source:
+        return _Compiled("text", text=source)
+    expression = single_expression(source)
+    if expression is not None:
+        return _Compiled("value", expression=_compile_expression(expression))
+    return _Compiled("template", template=ENV.from_string(source))
+
+
+@lru_cache(maxsize=8192)
+def _compile_expression(source: str) -> Callable[..., Any]:
+    inner = single_expression(source)
+    return ENV.compile_expression(inner if inner is not None else source, undefined_to_none=False)
+
+
+# ----------------------------------------------------------------- rendering
+def _fail(where: str, exc: Exception) -> TemplateError:
+    if isinstance(exc, TemplateSyntaxError):
+        return TemplateError(f"{where}: syntax error: {exc.message} (line {exc.lineno})")
+    if isinstance(exc, UndefinedError):
+        return TemplateError(f"{where}: {exc.message}")
+    if isinstance(exc, SecurityError):
+        return TemplateError(f"{where}: not allowed: {exc}")
+    return TemplateError(f"{where}: {type(exc).__name__}: {exc}")
+
+
+def _defined(value: Any) -> Any:
+    if isinstance(value, Undefined):
+        value._fail_with_undefined_error()
+    return value
+
+
+def render(value: Any, context: Mapping[str, Any], *, where: str) -> Any:
+    """Render every string inside a JSON value; a lone `{{ expr }}` keeps its type."""
+    if isinstance(value, str):
+        return render_string(value, context, where=where)
+    if isinstance(value, dict):
+        return {k: render(v, context, where=f"{where}.{k}") for k, v in value.items()}
+    if isinstance(value, list):
+        return [render(v, context, where=f"{where}[{i}]") for i, v in enumerate(value)]
+    return value
+
+
+def render_string(source: str, context: Mapping[str, Any], *, where: str) -> Any:
+    try:
+        compiled = _compile_template(source)
+        if compiled.kind == "text":
+            return compiled.text
+        if compiled.kind == "value":
+            assert compiled.expression is not None
+            return _defined(compiled.expression(**context))
+        assert compiled.template is not None
+        return compiled.template.render(context)
+    except TemplateError:
+        raise
+    except Exception as exc:
+        raise _fail(where, exc) from None
+
+
+def render_text(source: str, context: Mapping[str, Any], *, where: str) -> str:
+    """Render to a string whatever the template yields (a prompt, a URL, a header)."""
+    value = render_string(source, context, where=where)
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def evaluate(expression: str, context: Mapping[str, Any], *, where: str) -> Any:
+    """Evaluate a bare expression (`input.score > 5`)."""
+    try:
+        return _defined(_compile_expression(expression)(**context))
+    except TemplateError:
+        raise
+    except Exception as exc:
+        raise _fail(where, exc) from None
+
+
+# ----------------------------------------------------------------- checking
+@dataclass(frozen=True)
+class TemplateCheck:
+    """What validation learns from one template without running it."""
+
+    problems: tuple[str, ...] = ()
+    node_refs: frozenset[str] = frozenset()
+
+
+def _parse(source: str, mode: Literal["template", "expression"]) -> ast.Template:
+    if mode == "template":
+        return ENV.parse(source)
+    inner = single_expression(source)
+    parser = Parser(ENV, inner if inner is not None else source, state="variable")
+    expression = parser.parse_expression()
+    if not parser.stream.eos:
+        raise TemplateSyntaxError(
+            f"unexpected {parser.stream.current.value!r} after the expression",
+            parser.stream.current.lineno,
+        )
+    template = ast.Template([ast.Output([expression])], lineno=1)
+    template.set_environment(ENV)
+    return template
+
+
+def check_template(
+    source: str,
+    *,
+    mode: Literal["template", "expression"] = "template",
+    extra_names: Collection[str] = (),
+) -> TemplateCheck:
+    """Syntax errors, unknown top-level names and the `nodes.X` references of a template."""
+    if mode == "template" and "{{" not in source and "{%" not in source and "{#" not in source:
+        return TemplateCheck()  # plain text
+    return _check(source, mode, frozenset(extra_names))
+
+
+@lru_cache(maxsize=8192)
+def _check(
+    source: str, mode: Literal["template", "expression"], extra_names: frozenset[str]
+) -> TemplateCheck:
+    try:
+        tree = _parse(source, mode)
+    except TemplateSyntaxError as exc:
+        return TemplateCheck(problems=(f"syntax error: {exc.message} (line {exc.lineno})",))
+    problems = []
+    allowed = CONTEXT_NAMES | GLOBAL_NAMES | extra_names
+    for name in sorted(meta.find_undeclared_variables(tree) - allowed):
+        names = ", ".join(sorted(CONTEXT_NAMES | extra_names))
+        problems.append(f"unknown name {name!r} (available: {names})")
+    refs = set()
+    for getattr_node in tree.find_all(ast.Getattr):
+        if isinstance(getattr_node.node, ast.Name) and getattr_node.node.name == "nodes":
+            refs.add(getattr_node.attr)
+    for getitem in tree.find_all(ast.Getitem):
+        if (
+            isinstance(getitem.node, ast.Name)
+            and getitem.node.name == "nodes"
+            and isinstance(getitem.arg, ast.Const)
+            and isinstance(getitem.arg.value, str)
+        ):
+            refs.add(getitem.arg.value)
+    return TemplateCheck(tuple(problems), frozenset(refs))

@@ -1,0 +1,130 @@
+"""One listening connection per process: PostgreSQL LISTEN, or the in-process hub on SQLite.
+
+Callbacks are plain functions called on the event loop with the notification's
+payload; they must return quickly (set an asyncio.Event, no I/O). When the
+PostgreSQL connection drops, it is re-established in the background and every
+callback is called with the payload `""`, meaning "something may have been
+missed, look again".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+
+import asyncpg
+from sqlalchemy.engine import make_url
+
+from relayflow.store import signals
+from relayflow.store.db import Database
+
+log = logging.getLogger(__name__)
+
+Callback = Callable[[str], None]
+CHANNELS = (signals.WORK, signals.CANCEL, signals.EVENTS, signals.SLOTS)
+RECONNECT_DELAY_S = 1.0
+
+
+def asyncpg_dsn(url: str) -> str:
+    """The SQLAlchemy URL of a PostgreSQL database as a plain asyncpg DSN."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+class Notifications:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._callbacks: dict[str, list[Callback]] = defaultdict(list)
+        self._conn: asyncpg.Connection | None = None
+        self._reconnect: asyncio.Task[None] | None = None
+        self._started = False
+        self._stopping = False
+        # SQLite: one hub callback per channel, kept to unregister it on stop.
+        self._local: dict[str, Callback] = {}
+
+    @property
+    def is_postgres(self) -> bool:
+        return not self._db.is_sqlite
+
+    def add(self, channel: str, callback: Callback) -> None:
+        self._callbacks[channel].append(callback)
+
+    def remove(self, channel: str, callback: Callback) -> None:
+        if callback in self._callbacks.get(channel, []):
+            self._callbacks[channel].remove(callback)
+
+    async def start(self) -> None:
+        if self._started:
+            return
+        self._started = True
+        self._stopping = False
+        if self.is_postgres:
+            await self._connect()
+        else:
+            for channel in CHANNELS:
+                self._local[channel] = self._dispatcher(channel)
+                signals.local_hub.add(self._db.url, channel, self._local[channel])
+
+    async def stop(self) -> None:
+        if not self._started:
+            return
+        self._started = False
+        self._stopping = True
+        if self._reconnect is not None:
+            self._reconnect.cancel()
+            await asyncio.gather(self._reconnect, return_exceptions=True)
+            self._reconnect = None
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            try:
+                await asyncio.wait_for(conn.close(), timeout=2)
+            except (OSError, TimeoutError, asyncpg.PostgresError):
+                conn.terminate()
+        for channel, callback in self._local.items():
+            signals.local_hub.remove(self._db.url, channel, callback)
+        self._local.clear()
+
+    # ------------------------------------------------------------ internals
+    def _dispatcher(self, channel: str) -> Callback:
+        def dispatch(payload: str) -> None:
+            self._dispatch(channel, payload)
+
+        return dispatch
+
+    def _dispatch(self, channel: str, payload: str) -> None:
+        for callback in list(self._callbacks.get(channel, ())):
+            try:
+                callback(payload)
+            except Exception:  # a faulty subscriber must not silence the others
+                log.exception("notification callback failed on %s", channel)
+
+    def _on_notify(self, _conn: Any, _pid: int, channel: str, payload: str) -> None:
+        self._dispatch(channel, payload)
+
+    def _on_terminate(self, _conn: Any) -> None:
+        if self._stopping:
+            return
+        self._conn = None
+        if self._reconnect is None or self._reconnect.done():
+            self._reconnect = asyncio.get_running_loop().create_task(self._reconnect_loop())
+
+    async def _connect(self) -> None:
+        conn = await asyncpg.connect(asyncpg_dsn(self._db.url))
+        for channel in CHANNELS:
+            await conn.add_listener(channel, self._on_notify)
+        conn.add_termination_listener(self._on_terminate)
+        self._conn = conn
+
+    async def _reconnect_loop(self) -> None:
+        while not self._stopping:
+            await asyncio.sleep(RECONNECT_DELAY_S)
+            try:
+                await self._connect()
+            except (OSError, asyncpg.PostgresError) as exc:
+                log.warning("LISTEN connection failed (%s); retrying", exc)
+                continue
+            for channel in CHANNELS:  # anything may have been missed meanwhile
+                self._dispatch(channel, "")
+            return

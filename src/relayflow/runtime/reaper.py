@@ -1,0 +1,75 @@
+"""The reaper: returns executions whose worker stopped renewing its lease to the queue.
+
+Every worker process runs one; on PostgreSQL only one reaps at a time (a
+transaction-level advisory lock, so a reaper that dies mid-way holds nothing).
+On SQLite every process is on one machine and the reaping UPDATE re-checks the
+expiry, so two reapers cannot return an execution twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from sqlalchemy import text
+
+from relayflow.config import Settings
+from relayflow.store import executions
+from relayflow.store.db import Database
+from relayflow.store.executions import ReapedExecution
+
+log = logging.getLogger(__name__)
+
+REAPER_LOCK_KEY = 0x7266_7265_6170  # "rfreap"
+MAX_INTERVAL_S = 5.0
+
+
+class Reaper:
+    def __init__(self, settings: Settings, db: Database, *, interval_s: float | None = None):
+        self.settings = settings
+        self.db = db
+        # Often enough that a lost execution waits at most a fraction of a lease more.
+        self.interval_s = interval_s or min(MAX_INTERVAL_S, max(0.2, settings.lease_seconds / 4))
+        self._task: asyncio.Task[None] | None = None
+        self.reaped_total = 0
+
+    async def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._loop(), name="relayflow-reaper")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+
+    async def reap_once(self) -> list[ReapedExecution]:
+        """One pass; returns what it reaped (nothing when another reaper holds the lock)."""
+        async with self.db.transaction() as session:
+            if not self.db.is_sqlite:
+                got = await session.execute(
+                    text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": REAPER_LOCK_KEY}
+                )
+                if not got.scalar():
+                    return []
+            reaped = await executions.reap_expired_leases(
+                session, max_lost_leases=self.settings.max_lost_leases
+            )
+        for item in reaped:
+            log.warning(
+                "execution %s lost its worker %s (%d time(s)): %s",
+                item.id,
+                item.previous_owner,
+                item.lost_leases,
+                "failed" if item.failed else "back to pending",
+            )
+        self.reaped_total += len(reaped)
+        return reaped
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await self.reap_once()
+            except Exception as exc:  # the database may be down for a while; try again
+                log.warning("reaper pass failed: %s", exc)
+            await asyncio.sleep(self.interval_s)

@@ -1,0 +1,264 @@
+"""Accepting a webhook delivery: from an HTTP request's parts to a committed execution.
+
+The checks run in the order that reveals least to a stranger: the key first
+(401, or 404 for an unknown webhook after the same hashing and comparison work),
+then the webhook's own switches (403 disabled, 429 rate limit, signature), and
+only then the body (415 unreadable, 422 against the input schema). One
+transaction then takes the idempotency key (if any) and writes the pending
+execution; the caller answers 202 only after it commits.
+"""
+
+from __future__ import annotations
+
+import hmac
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from relayflow import errors
+from relayflow.config import Settings
+from relayflow.domain import utcnow
+from relayflow.input_schema import check_input, input_schema_of
+from relayflow.security import hash_api_key
+from relayflow.signatures import SIGNATURE_HEADER, derive_signing_secret, verify_signature
+from relayflow.store.db import Database
+from relayflow.store.executions import create_pending_execution
+from relayflow.store.idempotency import MAX_KEY_LENGTH, claim_idempotency_key
+from relayflow.store.models import Webhook, Workflow
+from relayflow.store.rate_limits import count_request
+
+KEY_HEADER = "x-api-key"
+QUERY_KEY = "api_key"
+IDEMPOTENCY_HEADER = "idempotency-key"
+# Compared against when the webhook is unknown, so that case costs what a wrong key costs.
+_ABSENT_DIGEST = hash_api_key("relayflow: no such webhook")
+
+# Header and query names never copied into `execution.trigger`: credentials and
+# anything that looks like one.
+SECRET_NAMES = frozenset(
+    {
+        "authorization",
+        "proxy-authorization",
+        "cookie",
+        "set-cookie",
+        KEY_HEADER,
+        QUERY_KEY,
+        "apikey",
+        "x-relayflow-signature",
+    }
+)
+SECRET_FRAGMENTS = (
+    "auth",
+    "token",
+    "secret",
+    "signature",
+    "password",
+    "passwd",
+    "api-key",
+    "api_key",
+    "apikey",
+    "cookie",
+    "session",
+    "credential",
+)
+
+
+@dataclass(frozen=True)
+class WebhookDelivery:
+    """What the HTTP layer hands over. Header names are lower-case."""
+
+    webhook_id: str
+    headers: Mapping[str, str]
+    query: Sequence[tuple[str, str]]
+    body: bytes
+    # Decodes the body by its content type (raises UnsupportedMediaType or
+    # InvalidInput); called only once the caller is authenticated.
+    decode_body: Callable[[], Awaitable[Any]]
+    content_type: str | None = None
+
+
+@dataclass(frozen=True)
+class AcceptedDelivery:
+    execution_id: uuid.UUID
+    replayed: bool = False  # an earlier delivery with the same Idempotency-Key started it
+    trigger: Mapping[str, Any] = field(default_factory=dict)
+
+
+def is_secret_name(name: str) -> bool:
+    lowered = name.lower()
+    return lowered in SECRET_NAMES or any(part in lowered for part in SECRET_FRAGMENTS)
+
+
+def trigger_for(
+    webhook: Webhook, delivery: WebhookDelivery, *, idempotency_key: str | None, signed: bool
+) -> dict[str, Any]:
+    """`execution.trigger` of a webhook delivery: where it came from, minus secrets."""
+    query: dict[str, Any] = {}
+    for name, value in delivery.query:
+        if is_secret_name(name):
+            continue
+        if name in query:
+            previous = query[name]
+            query[name] = [*previous, value] if isinstance(previous, list) else [previous, value]
+        else:
+            query[name] = value
+    headers = {name: value for name, value in delivery.headers.items() if not is_secret_name(name)}
+    return {
+        "type": "webhook",
+        "webhook_id": str(webhook.id),
+        "received_at": utcnow().isoformat(),
+        "content_type": delivery.content_type,
+        "headers": headers,
+        "query": query,
+        "idempotency_key": idempotency_key,
+        "signed": signed,
+    }
+
+
+def _presented_key(delivery: WebhookDelivery) -> tuple[str | None, bool]:
+    """The API key and whether it came from the query string."""
+    key = delivery.headers.get(KEY_HEADER)
+    if key:
+        return key.strip(), False
+    authorization = delivery.headers.get("authorization", "")
+    scheme, _, credentials = authorization.partition(" ")
+    if scheme.lower() == "bearer" and credentials.strip():
+        return credentials.strip(), False
+    for name, value in delivery.query:
+        if name == QUERY_KEY and value:
+            return value, True
+    return None, False
+
+
+def _idempotency_key(delivery: WebhookDelivery) -> str | None:
+    raw = delivery.headers.get(IDEMPOTENCY_HEADER)
+    if raw is None:
+        return None
+    key = raw.strip()
+    if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable() or not key.isascii():
+        raise errors.InvalidInput(
+            f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} printable ASCII characters",
+            details=[{"field": "Idempotency-Key", "message": "invalid"}],
+        )
+    return key
+
+
+def _webhook_uuid(raw: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        return None
+
+
+class WebhookIntake:
+    """Turns deliveries into pending executions. One per process; safe to share."""
+
+    def __init__(
+        self, db: Database, settings: Settings, *, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.db = db
+        self.settings = settings
+        self.clock = clock
+        self._server_secret: str | None = None
+
+    def signing_secret(self, webhook: Webhook) -> str | None:
+        if not webhook.signing_secret_salt:
+            return None
+        if self._server_secret is None:
+            self._server_secret = self.settings.signing_secret()
+        return derive_signing_secret(self._server_secret, webhook.id, webhook.signing_secret_salt)
+
+    async def accept(self, delivery: WebhookDelivery) -> AcceptedDelivery:
+        key, from_query = _presented_key(delivery)
+        if key is None:
+            raise errors.Unauthorized(
+                "missing API key: send it as X-API-Key or Authorization: Bearer <key>"
+            )
+        webhook_id = _webhook_uuid(delivery.webhook_id)
+        async with self.db.sessions() as session:
+            webhook = await session.get(Webhook, webhook_id) if webhook_id else None
+            key_matches = hmac.compare_digest(
+                hash_api_key(key), webhook.api_key if webhook else _ABSENT_DIGEST
+            )
+            if webhook is None:
+                raise errors.NotFound(f"webhook {delivery.webhook_id} not found")
+            if from_query and not webhook.allow_query_key:
+                raise errors.Unauthorized(
+                    "this webhook does not accept its key in the query string: "
+                    "send it as X-API-Key or Authorization: Bearer <key>"
+                )
+            if not key_matches:
+                raise errors.Unauthorized("invalid API key")
+            if not webhook.enabled:
+                raise errors.WebhookDisabled(f"webhook {webhook.id} is disabled")
+            await self._check_rate_limit(webhook)
+            signed = self._check_signature(webhook, delivery)
+            idempotency_key = _idempotency_key(delivery)
+            value = await delivery.decode_body()
+
+            workflow = await session.get(Workflow, webhook.workflow_id)
+            if workflow is None:  # deleted between the two reads; its webhooks went with it
+                raise errors.NotFound(f"webhook {delivery.webhook_id} not found")
+            schema = input_schema_of(workflow.nodes)
+            if schema is not None:
+                check_input(schema, value)
+
+            execution_id = uuid.uuid4()
+            if idempotency_key is not None:
+                holder = await claim_idempotency_key(
+                    session,
+                    webhook_id=webhook.id,
+                    key=idempotency_key,
+                    execution_id=execution_id,
+                    window_s=self.settings.webhook_idempotency_window_s,
+                )
+                if holder is not None:
+                    await session.rollback()
+                    return AcceptedDelivery(execution_id=holder, replayed=True)
+            trigger = trigger_for(webhook, delivery, idempotency_key=idempotency_key, signed=signed)
+            await create_pending_execution(
+                session,
+                workflow=workflow,
+                input=value,
+                trigger=trigger,
+                user_id=workflow.user_id,
+                execution_id=execution_id,
+            )
+            await session.commit()
+        return AcceptedDelivery(execution_id=execution_id, trigger=trigger)
+
+    async def _check_rate_limit(self, webhook: Webhook) -> None:
+        limit = webhook.rate_limit_per_minute
+        if not limit:
+            return
+        decision = await count_request(self.db, f"webhook:{webhook.id}", limit=limit)
+        if not decision.allowed:
+            raise errors.RateLimited(
+                f"webhook {webhook.id} accepts {limit} requests per minute; "
+                f"retry in {max(1, round(decision.retry_after_s))} s",
+                retry_after=decision.retry_after_s,
+                details={"limit_per_minute": limit},
+            )
+
+    def _check_signature(self, webhook: Webhook, delivery: WebhookDelivery) -> bool:
+        """True if a valid signature was checked; raises if one is required or wrong."""
+        secret = self.signing_secret(webhook)
+        if secret is None:
+            if webhook.require_signature:
+                raise errors.SignatureInvalid(
+                    "this webhook requires signatures but has no signing secret yet; "
+                    "its owner must create one"
+                )
+            return False
+        if not webhook.require_signature and SIGNATURE_HEADER not in delivery.headers:
+            return False
+        verify_signature(
+            secret,
+            delivery.headers,
+            delivery.body,
+            now=self.clock(),
+            tolerance_s=self.settings.webhook_signature_tolerance_s,
+        )
+        return True

@@ -1,0 +1,558 @@
+"""The execution queue: creating, claiming, leasing, finishing and reaping executions.
+
+Every write a worker makes after claiming is fenced by the lease token: it only
+applies while the row is still `processing` with the token the worker got at
+claim time. The token grows on every claim, so a worker whose lease expired and
+was taken over can no longer change the execution (`errors.LeaseLost`).
+
+Times are naive UTC from the application clock (`domain.utcnow`), like the
+seed's columns; lease expiry therefore tolerates clock skew between machines up
+to the lease length.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    Integer,
+    Table,
+    and_,
+    bindparam,
+    func,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy import cast as cast_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from relayflow import errors
+from relayflow.domain import ExecutionStatus, utcnow
+from relayflow.store import events, models, signals
+
+PENDING = ExecutionStatus.PENDING.value
+PROCESSING = ExecutionStatus.PROCESSING.value
+_executions = cast(Table, models.Execution.__table__)
+# Arbitrary constant: serialises claims on PostgreSQL so per-user caps are exact.
+CLAIM_LOCK_KEY = 0x7266_636C_6169_6D  # "rfclaim"
+
+
+# ----------------------------------------------------------------- creating
+async def create_pending_execution(
+    session: AsyncSession,
+    *,
+    workflow: models.Workflow,
+    input: Any,
+    trigger: Mapping[str, Any],
+    user_id: uuid.UUID | None,
+    execution_id: uuid.UUID | None = None,
+    rerun_of: uuid.UUID | None = None,
+    rerun_from_node: str | None = None,
+) -> models.Execution:
+    """Insert a `pending` execution pinning the workflow's graph, in the caller's transaction.
+
+    Workers are woken when the caller commits. Nothing else is needed for the run
+    to be safe: the row is the queue entry.
+    """
+    now = utcnow()
+    execution = models.Execution(
+        id=execution_id or uuid.uuid4(),
+        workflow_id=workflow.id,
+        status=PENDING,
+        input=input,
+        graph={"nodes": list(workflow.nodes or []), "edges": list(workflow.edges or [])},
+        trigger=dict(trigger),
+        user_id=user_id,
+        started_at=now,
+        updated_at=now,
+        rerun_of=rerun_of,
+        rerun_from_node=rerun_from_node,
+    )
+    session.add(execution)
+    await session.flush()
+    await wake_workers(session)
+    return execution
+
+
+async def wake_workers(session: AsyncSession) -> None:
+    """Tell workers that pending executions exist, once the transaction commits."""
+    await signals.signal(session, signals.WORK)
+
+
+async def request_cancel_signal(session: AsyncSession, execution_id: uuid.UUID) -> None:
+    """Tell the worker running `execution_id` to cancel it, once the transaction commits.
+
+    The caller sets `cancel_requested`; this only makes the worker notice at once
+    (workers also re-read the flag with every heartbeat).
+    """
+    await signals.signal(session, signals.CANCEL, str(execution_id))
+
+
+# ----------------------------------------------------------------- claiming
+@dataclass
+class ClaimedExecution:
+    """What a worker needs to run an execution it just claimed."""
+
+    id: uuid.UUID
+    workflow_id: uuid.UUID | None
+    user_id: uuid.UUID | None
+    graph: Mapping[str, Any]
+    input: Any
+    trigger: Mapping[str, Any]
+    decisions: Mapping[str, Any]
+    lease_token: int
+    cancel_requested: bool
+    rerun_of: uuid.UUID | None
+    rerun_from_node: str | None
+    started_at: dt.datetime | None
+    claimed_at: dt.datetime
+    # Claimed before (crash, hand-back, approval): finished node runs may exist.
+    resumed: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+_CLAIM_COLUMNS = (
+    _executions.c.id,
+    _executions.c.workflow_id,
+    _executions.c.user_id,
+    _executions.c.graph,
+    _executions.c.input,
+    _executions.c.trigger,
+    _executions.c.decisions,
+    _executions.c.lease_token,
+    _executions.c.cancel_requested,
+    _executions.c.rerun_of,
+    _executions.c.rerun_from_node,
+    _executions.c.started_at,
+    _executions.c.claimed_at,
+)
+
+
+async def claim_executions(
+    session: AsyncSession,
+    *,
+    owner: str,
+    limit: int,
+    lease_seconds: float,
+    user_concurrency: int | None = None,
+) -> list[ClaimedExecution]:
+    """Claim up to `limit` pending executions, oldest first, for `owner`.
+
+    Each claimed row becomes `processing` with a lease until now + lease_seconds
+    and a new lease token. Users already running `user_concurrency` executions
+    are skipped (and one claim never takes more than their remaining share).
+    Commit promptly: the rows stay locked until then.
+    """
+    if limit <= 0:
+        return []
+    postgres = signals.is_postgres_session(session)
+    if postgres and user_concurrency is not None:
+        # Claims are serialised so that the running counts below cannot be stale;
+        # a claim is one short statement, so this costs little.
+        await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": CLAIM_LOCK_KEY})
+    now = utcnow()
+    candidates = await _candidate_ids(session, limit, user_concurrency, postgres=postgres)
+    if not candidates:
+        return []
+    statement = (
+        update(_executions)
+        .where(_executions.c.id.in_(candidates), _executions.c.status == PENDING)
+        .values(
+            status=PROCESSING,
+            lease_owner=owner,
+            lease_token=_executions.c.lease_token + 1,
+            lease_expires_at=now + dt.timedelta(seconds=lease_seconds),
+            updated_at=now,
+            claimed_at=func.coalesce(_executions.c.claimed_at, now),
+        )
+        .returning(*_CLAIM_COLUMNS)
+    )
+    rows = (await session.execute(statement)).all()
+    claimed = [
+        ClaimedExecution(
+            id=row.id,
+            workflow_id=row.workflow_id,
+            user_id=row.user_id,
+            graph=row.graph or {"nodes": [], "edges": []},
+            input=row.input,
+            trigger=row.trigger or {},
+            decisions=row.decisions or {},
+            lease_token=row.lease_token,
+            cancel_requested=row.cancel_requested,
+            rerun_of=row.rerun_of,
+            rerun_from_node=row.rerun_from_node,
+            started_at=row.started_at,
+            claimed_at=row.claimed_at,
+            resumed=row.lease_token > 1,
+        )
+        for row in rows
+    ]
+    claimed.sort(key=lambda c: (c.started_at or now, str(c.id)))
+    return claimed
+
+
+async def _candidate_ids(
+    session: AsyncSession, limit: int, user_concurrency: int | None, *, postgres: bool
+) -> list[uuid.UUID]:
+    """The oldest pending ids this claim may take, locked (SKIP LOCKED) on PostgreSQL."""
+    e = _executions
+    base = select(e.c.id, e.c.user_id).where(e.c.status == PENDING).order_by(e.c.started_at)
+    if user_concurrency is None:
+        query = base.limit(limit)
+        if postgres:
+            query = query.with_for_update(skip_locked=True)
+        return [row.id for row in (await session.execute(query)).all()]
+    running: dict[uuid.UUID, int] = dict(
+        (
+            await session.execute(
+                select(e.c.user_id, func.count())
+                .where(e.c.status == PROCESSING, e.c.user_id.is_not(None))
+                .group_by(e.c.user_id)
+            )
+        ).all()
+    )
+    full = [user for user, n in running.items() if n >= user_concurrency]
+    query = base.where(or_(e.c.user_id.is_(None), e.c.user_id.not_in(full))) if full else base
+    # Look a little further than `limit` so one busy user does not starve the others.
+    query = query.limit(limit * 4)
+    if postgres:
+        query = query.with_for_update(skip_locked=True)
+    chosen: list[uuid.UUID] = []
+    for row in (await session.execute(query)).all():
+        if row.user_id is not None:
+            if running.get(row.user_id, 0) >= user_concurrency:
+                continue
+            running[row.user_id] = running.get(row.user_id, 0) + 1
+        chosen.append(row.id)
+        if len(chosen) == limit:
+            break
+    return chosen
+
+
+# ----------------------------------------------------------------- leases
+@dataclass(frozen=True)
+class LeaseState:
+    """A worker's view of one of its leases after a heartbeat."""
+
+    held: bool
+    cancel_requested: bool = False
+
+
+async def renew_leases(
+    session: AsyncSession,
+    *,
+    owner: str,
+    tokens: Mapping[uuid.UUID, int],
+    lease_seconds: float,
+) -> dict[uuid.UUID, LeaseState]:
+    """Extend the leases `owner` still holds; report lost ones and cancel requests."""
+    if not tokens:
+        return {}
+    now = utcnow()
+    e = _executions
+    rows = (
+        await session.execute(
+            update(e)
+            .where(
+                e.c.id.in_(list(tokens)),
+                e.c.lease_owner == owner,
+                e.c.status == PROCESSING,
+            )
+            .values(lease_expires_at=now + dt.timedelta(seconds=lease_seconds))
+            .returning(e.c.id, e.c.lease_token, e.c.cancel_requested)
+        )
+    ).all()
+    found = {row.id: row for row in rows}
+    states: dict[uuid.UUID, LeaseState] = {}
+    for execution_id, token in tokens.items():
+        row = found.get(execution_id)
+        if row is None or row.lease_token != token:
+            states[execution_id] = LeaseState(held=False)
+        else:
+            states[execution_id] = LeaseState(held=True, cancel_requested=row.cancel_requested)
+    return states
+
+
+async def cancel_requested_among(
+    session: AsyncSession, execution_ids: Collection[uuid.UUID]
+) -> set[uuid.UUID]:
+    """Which of these executions someone asked to cancel (a cheap read for polling)."""
+    if not execution_ids:
+        return set()
+    e = _executions
+    rows = await session.execute(
+        select(e.c.id).where(e.c.id.in_(list(execution_ids)), e.c.cancel_requested.is_(True))
+    )
+    return {row.id for row in rows}
+
+
+async def fence(
+    session: AsyncSession, leases: Mapping[uuid.UUID, int]
+) -> tuple[set[uuid.UUID], set[uuid.UUID]]:
+    """Lock the executions whose lease token still matches; return (held, lost).
+
+    Must be the first write of the transaction: the row locks it takes keep a
+    claim or the reaper from changing the lease until this transaction ends.
+    """
+    if not leases:
+        return set(), set()
+    e = _executions
+    rows = (
+        await session.execute(
+            update(e)
+            .where(e.c.id.in_(list(leases)), e.c.status == PROCESSING)
+            .values(updated_at=utcnow())
+            .returning(e.c.id, e.c.lease_token)
+        )
+    ).all()
+    current = {row.id: row.lease_token for row in rows}
+    held = {eid for eid, token in leases.items() if current.get(eid) == token}
+    return held, set(leases) - held
+
+
+async def fence_one(session: AsyncSession, execution_id: uuid.UUID, token: int) -> None:
+    """`fence` for one execution; raises `errors.LeaseLost` if the lease is gone."""
+    _, lost = await fence(session, {execution_id: token})
+    if lost:
+        raise errors.LeaseLost(f"execution {execution_id}: this worker no longer holds its lease")
+
+
+# ----------------------------------------------------------------- finishing
+@dataclass(frozen=True)
+class Outcome:
+    """The final (or paused) state a worker writes for an execution."""
+
+    execution_id: uuid.UUID
+    lease_token: int
+    status: ExecutionStatus
+    output: Any = None
+    error: str | None = None
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+    waiting_on: Sequence[str] = ()
+
+
+def status_event(outcome: Outcome) -> dict[str, Any]:
+    payload: dict[str, Any] = {"status": outcome.status.value}
+    if outcome.error is not None:
+        payload["error"] = outcome.error
+    if outcome.status is ExecutionStatus.COMPLETED:
+        payload["output"] = outcome.output
+    if outcome.status is ExecutionStatus.WAITING:
+        payload["waiting_on"] = list(outcome.waiting_on)
+    return payload
+
+
+def _duration_ms_since_start(now: Any, *, postgres: bool) -> ColumnElement[int]:
+    """Milliseconds from the row's started_at to `now`, computed by the database."""
+    started = _executions.c.started_at
+    seconds: ColumnElement[Any]
+    if postgres:
+        seconds = func.extract("epoch", now - started)
+    else:
+        seconds = (func.julianday(now) - func.julianday(started)) * 86400.0
+    return cast_(seconds * 1000, Integer)
+
+
+_OUTCOME_COLUMNS = (
+    "status",
+    "output",
+    "error",
+    "input_tokens",
+    "output_tokens",
+    "cost_usd",
+    "waiting_on",
+)
+
+
+async def write_outcomes(session: AsyncSession, outcomes: Sequence[Outcome]) -> None:
+    """Write outcomes of executions whose lease the transaction holds (`fence` first).
+
+    Final outcomes set completed_at and duration_ms (from started_at) and drop the
+    lease; `waiting` keeps the execution open for an approval. Usage and cost are
+    the totals over all node runs, as the executor reports them.
+    """
+    if not outcomes:
+        return
+    e = _executions
+    now = bindparam("b_now", type_=DateTime())
+    postgres = signals.is_postgres_session(session)
+    for final in (True, False):
+        rows = [
+            {
+                "b_id": o.execution_id,
+                "b_token": o.lease_token,
+                "b_now": utcnow(),
+                "b_status": o.status.value,
+                "b_output": o.output,
+                "b_error": o.error,
+                "b_input_tokens": o.input_tokens,
+                "b_output_tokens": o.output_tokens,
+                "b_cost_usd": o.cost_usd,
+                "b_waiting_on": None if final else list(o.waiting_on),
+            }
+            for o in outcomes
+            if o.status.is_final is final
+        ]
+        if not rows:
+            continue
+        values: dict[str, Any] = {
+            name: bindparam(f"b_{name}", type_=e.c[name].type) for name in _OUTCOME_COLUMNS
+        }
+        values.update(updated_at=now, lease_owner=None, lease_expires_at=None)
+        if final:
+            values.update(
+                completed_at=now, duration_ms=_duration_ms_since_start(now, postgres=postgres)
+            )
+        statement = (
+            update(e)
+            .where(
+                e.c.id == bindparam("b_id"),
+                e.c.lease_token == bindparam("b_token"),
+                e.c.status == PROCESSING,
+            )
+            .values(values)
+        )
+        await session.execute(statement, rows)
+
+
+async def finish_execution(session: AsyncSession, outcome: Outcome) -> None:
+    """Write one outcome fenced by its lease token, with its status event.
+
+    Raises `errors.LeaseLost` when the lease is no longer held: nothing is written.
+    """
+    await fence_one(session, outcome.execution_id, outcome.lease_token)
+    await write_outcomes(session, [outcome])
+    await events.append_events(
+        session, [(outcome.execution_id, "execution.status", status_event(outcome))]
+    )
+
+
+# ----------------------------------------------------------------- giving back
+async def release_executions(
+    session: AsyncSession, leases: Mapping[uuid.UUID, int], *, reason: str
+) -> set[uuid.UUID]:
+    """Hand executions back to the queue (graceful shutdown); returns those released.
+
+    Not a lost lease: the counter that fails executions is left alone.
+    """
+    if not leases:
+        return set()
+    e = _executions
+    released: set[uuid.UUID] = set()
+    now = utcnow()
+    for execution_id, token in leases.items():
+        result = await session.execute(
+            update(e)
+            .where(e.c.id == execution_id, e.c.lease_token == token, e.c.status == PROCESSING)
+            .values(status=PENDING, lease_owner=None, lease_expires_at=None, updated_at=now)
+            .returning(e.c.id)
+        )
+        if result.first() is not None:
+            released.add(execution_id)
+    await events.append_events(
+        session,
+        [(eid, "execution.status", {"status": PENDING, "reason": reason}) for eid in released],
+    )
+    if released:
+        await wake_workers(session)
+    return released
+
+
+@dataclass(frozen=True)
+class ReapedExecution:
+    id: uuid.UUID
+    previous_owner: str | None
+    lost_leases: int
+    failed: bool
+
+
+async def reap_expired_leases(
+    session: AsyncSession, *, max_lost_leases: int, limit: int = 500
+) -> list[ReapedExecution]:
+    """Return executions whose lease expired to `pending`, or fail them after too many losses.
+
+    The reason is recorded as an `execution.status` event. On PostgreSQL rows a
+    live transaction holds are skipped (their worker is writing right now).
+    """
+    e = _executions
+    now = utcnow()
+    query = (
+        select(e.c.id, e.c.lease_owner, e.c.lost_leases, e.c.lease_expires_at, e.c.started_at)
+        .where(e.c.status == PROCESSING, e.c.lease_expires_at < now)
+        .order_by(e.c.lease_expires_at)
+        .limit(limit)
+    )
+    if signals.is_postgres_session(session):
+        query = query.with_for_update(skip_locked=True)
+    rows = (await session.execute(query)).all()
+    reaped: list[ReapedExecution] = []
+    new_events: list[tuple[uuid.UUID, str, dict[str, Any]]] = []
+    for row in rows:
+        lost = row.lost_leases + 1
+        owner = row.lease_owner or "unknown"
+        failed = lost >= max_lost_leases
+        values: dict[str, Any] = {
+            "lost_leases": lost,
+            "lease_owner": None,
+            "lease_expires_at": None,
+            "updated_at": now,
+        }
+        if failed:
+            message = (
+                f"the execution lost its worker {lost} times (last: {owner}, lease expired); "
+                f"giving up after RELAYFLOW_MAX_LOST_LEASES={max_lost_leases}"
+            )
+            values.update(status=ExecutionStatus.FAILED.value, error=message, completed_at=now)
+            if row.started_at is not None:
+                values["duration_ms"] = int((now - row.started_at).total_seconds() * 1000)
+            payload: dict[str, Any] = {"status": ExecutionStatus.FAILED.value, "error": message}
+        else:
+            values["status"] = PENDING
+            payload = {
+                "status": PENDING,
+                "reason": f"the lease of worker {owner} expired (lost {lost} time(s)); "
+                "the execution will resume on another worker",
+            }
+        result = await session.execute(
+            update(e)
+            .where(
+                e.c.id == row.id,
+                e.c.status == PROCESSING,
+                and_(e.c.lease_expires_at.is_not(None), e.c.lease_expires_at < now),
+            )
+            .values(**values)
+            .returning(e.c.id)
+        )
+        if result.first() is None:
+            continue  # renewed meanwhile (SQLite has no row locks to rely on)
+        reaped.append(ReapedExecution(row.id, row.lease_owner, lost, failed))
+        new_events.append((row.id, "execution.status", payload))
+    await events.append_events(session, new_events)
+    if any(not r.failed for r in reaped):
+        await wake_workers(session)
+    return reaped
+
+
+# ----------------------------------------------------------------- reading
+async def get_execution(session: AsyncSession, execution_id: uuid.UUID) -> models.Execution:
+    execution = await session.get(models.Execution, execution_id)
+    if execution is None:
+        raise errors.NotFound(f"execution {execution_id} not found")
+    return execution
+
+
+async def queue_depth(session: AsyncSession) -> int:
+    """How many executions wait for a worker."""
+    e = _executions
+    result = await session.execute(select(func.count()).where(e.c.status == PENDING))
+    return int(result.scalar_one())

@@ -1,0 +1,161 @@
+"""Workflows and who may see or change them.
+
+Owners and admins read and write; public workflows are readable by every
+signed-in user and writable by nobody else. An id the actor may not see is
+`NotFound`, exactly like an unknown one; a visible workflow the actor may not
+change is `Forbidden`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import select, true
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from relayflow import errors
+from relayflow.domain import Actor
+from relayflow.store.models import Workflow
+from relayflow.store.pagination import DEFAULT_LIMIT, Page, newest_first
+
+# Checks a graph's nodes and edges; raises `errors.InvalidInput` naming the problem.
+GraphCheck = Callable[[Any, Any], None]
+
+# API field name -> model attribute (`metadata` is reserved on declarative models).
+EDITABLE_FIELDS = {
+    "name": "name",
+    "description": "description",
+    "nodes": "nodes",
+    "edges": "edges",
+    "metadata": "meta",
+    "is_public": "is_public",
+}
+
+
+class WorkflowScope(StrEnum):
+    MINE = "mine"
+    PUBLIC = "public"
+    ALL = "all"  # admins only
+
+
+def can_read(actor: Actor, workflow: Workflow) -> bool:
+    return actor.is_admin or workflow.user_id == actor.user_id or bool(workflow.is_public)
+
+
+def can_change(actor: Actor, workflow: Workflow) -> bool:
+    return actor.is_admin or workflow.user_id == actor.user_id
+
+
+async def get_workflow(session: AsyncSession, actor: Actor, workflow_id: uuid.UUID) -> Workflow:
+    """A workflow the actor may read."""
+    workflow = await session.get(Workflow, workflow_id)
+    if workflow is None or not can_read(actor, workflow):
+        raise errors.NotFound(f"workflow {workflow_id} not found")
+    return workflow
+
+
+async def get_workflow_to_change(
+    session: AsyncSession,
+    actor: Actor,
+    workflow_id: uuid.UUID,
+    *,
+    refusal: str = "only its owner can change this public workflow",
+) -> Workflow:
+    """A workflow the actor may change (its owner or an admin)."""
+    workflow = await get_workflow(session, actor, workflow_id)
+    if not can_change(actor, workflow):
+        raise errors.Forbidden(refusal)
+    return workflow
+
+
+async def list_workflows(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    scope: WorkflowScope = WorkflowScope.MINE,
+    limit: int = DEFAULT_LIMIT,
+    cursor: str | None = None,
+) -> Page[Workflow]:
+    query = select(Workflow)
+    if scope is WorkflowScope.MINE:
+        query = query.where(Workflow.user_id == actor.user_id)
+    elif scope is WorkflowScope.PUBLIC:
+        query = query.where(Workflow.is_public == true())
+    elif not actor.is_admin:
+        raise errors.Forbidden("scope=all lists every user's workflows and is for admins only")
+    return await newest_first(
+        session,
+        query,
+        created_at=Workflow.created_at,
+        row_id=Workflow.id,
+        limit=limit,
+        cursor=cursor,
+    )
+
+
+async def create_workflow(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    name: str,
+    nodes: list[Any],
+    edges: list[Any],
+    description: str | None = None,
+    metadata: dict[str, Any] | None = None,
+    is_public: bool = False,
+    check_graph: GraphCheck | None = None,
+) -> Workflow:
+    if check_graph is not None:
+        check_graph(nodes, edges)
+    workflow = Workflow(
+        user_id=actor.user_id,
+        name=name,
+        description=description,
+        nodes=nodes,
+        edges=edges,
+        meta=metadata if metadata is not None else {},
+        is_public=is_public,
+    )
+    session.add(workflow)
+    await session.flush()
+    await session.refresh(workflow)
+    return workflow
+
+
+async def update_workflow(
+    session: AsyncSession,
+    actor: Actor,
+    workflow_id: uuid.UUID,
+    changes: Mapping[str, Any],
+    *,
+    check_graph: GraphCheck | None = None,
+) -> Workflow:
+    """Apply `changes` (API field names, see EDITABLE_FIELDS) to a workflow the actor owns.
+
+    The graph check sees the graph as it will be, so a change of only `nodes` is
+    checked against the stored `edges`.
+    """
+    unknown = set(changes) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise errors.InvalidInput(f"cannot change {', '.join(sorted(unknown))}")
+    workflow = await get_workflow_to_change(session, actor, workflow_id)
+    if check_graph is not None and ("nodes" in changes or "edges" in changes):
+        check_graph(changes.get("nodes", workflow.nodes), changes.get("edges", workflow.edges))
+    for field, value in changes.items():
+        if field == "metadata" and value is None:
+            value = {}
+        setattr(workflow, EDITABLE_FIELDS[field], value)
+    await session.flush()
+    await session.refresh(workflow)
+    return workflow
+
+
+async def delete_workflow(session: AsyncSession, actor: Actor, workflow_id: uuid.UUID) -> None:
+    workflow = await get_workflow_to_change(
+        session, actor, workflow_id, refusal="only its owner can delete this public workflow"
+    )
+    await session.delete(workflow)
+    await session.flush()

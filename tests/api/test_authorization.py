@@ -1,0 +1,250 @@
+"""Who may call what, for every endpoint under /api/v1.
+
+Every route must appear in ENDPOINTS (or OPEN_ENDPOINTS): a new route without
+an entry fails `test_every_route_is_in_the_matrix`. Each entry then gets:
+- no token, or a bad one: 401;
+- another user on the owner's private objects: 404, exactly like an unknown id,
+  lists leak none of them, and nothing in the database changes;
+- an admin: allowed on everybody's objects;
+- a visible object the caller may not change (someone's public workflow, a
+  system template): reads succeed, changes are 403 and change nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from relayflow.store.db import Database
+from relayflow.store.models import AgentTemplate, Webhook, Workflow
+from tests.api.conftest import SignedIn, table_snapshot, template_body, workflow_body
+
+TABLES = (Workflow, AgentTemplate, Webhook)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    method: str
+    path: str
+    body: dict[str, Any] | None = None
+    # What the path's id points at: "workflow", "template", "webhook", or None.
+    target: str | None = None
+    # Only the target's owner (or an admin) may call it, even where others can see the target.
+    owner_only: bool = False
+    ok: int = 200
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.method, self.path)
+
+    def url(self, ids: dict[str, str]) -> str:
+        return self.path.format(**ids)
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+WF = "/api/v1/workflows/{workflow_id}"
+TPL = "/api/v1/agent-templates/{template_id}"
+HOOK = "/api/v1/webhooks/{webhook_id}"
+
+ENDPOINTS: list[Endpoint] = [
+    Endpoint("GET", "/api/v1/auth/me"),
+    Endpoint("GET", "/api/v1/workflows"),
+    Endpoint("POST", "/api/v1/workflows", body=workflow_body(), ok=201),
+    Endpoint("GET", WF, target="workflow"),
+    Endpoint("PUT", WF, body=workflow_body("Replaced"), target="workflow", owner_only=True),
+    Endpoint("PATCH", WF, body={"name": "Renamed"}, target="workflow", owner_only=True),
+    Endpoint("DELETE", WF, target="workflow", owner_only=True, ok=204),
+    Endpoint("GET", WF + "/webhooks", target="workflow", owner_only=True),
+    Endpoint("POST", WF + "/webhooks", body={}, target="workflow", owner_only=True, ok=201),
+    Endpoint("PATCH", HOOK, body={"enabled": False}, target="webhook", owner_only=True),
+    Endpoint("POST", HOOK + "/rotate", target="webhook", owner_only=True),
+    Endpoint("DELETE", HOOK, target="webhook", owner_only=True, ok=204),
+    Endpoint("GET", "/api/v1/agent-templates"),
+    Endpoint("POST", "/api/v1/agent-templates", body=template_body(), ok=201),
+    Endpoint("GET", TPL, target="template"),
+    Endpoint("PUT", TPL, body=template_body("Replaced"), target="template", owner_only=True),
+    Endpoint("PATCH", TPL, body={"name": "Renamed"}, target="template", owner_only=True),
+    Endpoint("DELETE", TPL, target="template", owner_only=True, ok=204),
+]
+# Reachable without a token: signing up and signing in.
+OPEN_ENDPOINTS = {
+    ("POST", "/api/v1/auth/register"),
+    ("POST", "/api/v1/auth/login"),
+    ("POST", "/api/v1/auth/token"),
+}
+TARGETED = [e for e in ENDPOINTS if e.target]
+LISTS = [e for e in ENDPOINTS if e.method == "GET" and not e.target]
+
+
+def ids_of(endpoints: list[Endpoint]) -> list[str]:
+    return [str(e) for e in endpoints]
+
+
+@dataclass
+class Objects:
+    """Alice's objects, private unless said otherwise."""
+
+    ids: dict[str, str]  # workflow_id, template_id, webhook_id
+    public_workflow_id: str
+
+
+@pytest.fixture
+async def alices(client: httpx.AsyncClient, alice: SignedIn) -> Objects:
+    async def post(path: str, body: dict[str, Any]) -> str:
+        response = await client.post(path, json=body, headers=alice.headers)
+        assert response.status_code == 201, response.text
+        new_id: str = response.json()["id"]
+        return new_id
+
+    workflow_id = await post("/api/v1/workflows", workflow_body("Alice's private"))
+    public_id = await post("/api/v1/workflows", workflow_body("Alice's public", is_public=True))
+    template_id = await post("/api/v1/agent-templates", template_body("Alice's agent"))
+    webhook_id = await post(f"/api/v1/workflows/{workflow_id}/webhooks", {"name": "hook"})
+    return Objects(
+        ids={"workflow_id": workflow_id, "template_id": template_id, "webhook_id": webhook_id},
+        public_workflow_id=public_id,
+    )
+
+
+def test_every_route_is_in_the_matrix(app: FastAPI) -> None:
+    routes = {
+        (method.upper(), path)
+        for path, operations in app.openapi()["paths"].items()
+        if path.startswith("/api/v1/")
+        for method in operations
+    }
+    covered = {e.key for e in ENDPOINTS} | OPEN_ENDPOINTS
+    missing, stale = sorted(routes - covered), sorted(covered - routes)
+    assert not missing, f"add these routes to ENDPOINTS in tests/api/test_authorization.py: {missing}"
+    assert not stale, f"these ENDPOINTS entries match no route: {stale}"
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=ids_of(ENDPOINTS))
+async def test_without_a_valid_token_every_endpoint_is_401(
+    client: httpx.AsyncClient, db: Database, alices: Objects, endpoint: Endpoint
+) -> None:
+    before = await table_snapshot(db, *TABLES)
+
+    for authorization in (None, "Bearer not-a-token", "Basic YTpi"):
+        headers = {"Authorization": authorization} if authorization else {}
+        response = await client.request(
+            endpoint.method, endpoint.url(alices.ids), json=endpoint.body, headers=headers
+        )
+        assert response.status_code == 401, (authorization, response.text)
+        assert response.json()["error"]["code"] == "unauthorized"
+
+    assert await table_snapshot(db, *TABLES) == before
+
+
+@pytest.mark.parametrize("endpoint", TARGETED, ids=ids_of(TARGETED))
+async def test_another_users_private_objects_answer_404(
+    client: httpx.AsyncClient, db: Database, alices: Objects, bob: SignedIn, endpoint: Endpoint
+) -> None:
+    before = await table_snapshot(db, *TABLES)
+
+    response = await client.request(
+        endpoint.method, endpoint.url(alices.ids), json=endpoint.body, headers=bob.headers
+    )
+
+    assert response.status_code == 404, response.text
+    assert response.json()["error"]["code"] == "not_found"
+    assert await table_snapshot(db, *TABLES) == before
+
+
+@pytest.mark.parametrize("endpoint", TARGETED, ids=ids_of(TARGETED))
+async def test_unknown_ids_answer_exactly_like_foreign_ones(
+    client: httpx.AsyncClient, alices: Objects, bob: SignedIn, endpoint: Endpoint
+) -> None:
+    unknown = dict.fromkeys(alices.ids, "00000000-0000-4000-8000-000000000000")
+
+    foreign = await client.request(
+        endpoint.method, endpoint.url(alices.ids), json=endpoint.body, headers=bob.headers
+    )
+    missing = await client.request(
+        endpoint.method, endpoint.url(unknown), json=endpoint.body, headers=bob.headers
+    )
+
+    assert foreign.status_code == missing.status_code == 404
+    for answer, ids in ((foreign, alices.ids), (missing, unknown)):
+        message = answer.json()["error"]["message"]
+        for value in ids.values():
+            message = message.replace(value, "<id>")
+        assert message.endswith("<id> not found")
+
+
+@pytest.mark.parametrize("endpoint", LISTS, ids=ids_of(LISTS))
+async def test_lists_show_nothing_of_another_users_private_objects(
+    client: httpx.AsyncClient, alices: Objects, bob: SignedIn, endpoint: Endpoint
+) -> None:
+    response = await client.request(endpoint.method, endpoint.url({}), headers=bob.headers)
+
+    assert response.status_code == 200
+    for value in alices.ids.values():
+        assert value not in response.text
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=ids_of(ENDPOINTS))
+async def test_admin_may_use_every_endpoint_on_anyones_objects(
+    client: httpx.AsyncClient, alices: Objects, admin: SignedIn, endpoint: Endpoint
+) -> None:
+    response = await client.request(
+        endpoint.method, endpoint.url(alices.ids), json=endpoint.body, headers=admin.headers
+    )
+
+    assert response.status_code == endpoint.ok, response.text
+
+
+WORKFLOW_ENDPOINTS = [e for e in TARGETED if e.target == "workflow"]
+
+
+@pytest.mark.parametrize("endpoint", WORKFLOW_ENDPOINTS, ids=ids_of(WORKFLOW_ENDPOINTS))
+async def test_public_workflows_are_readable_but_not_changeable_by_others(
+    client: httpx.AsyncClient, db: Database, alices: Objects, bob: SignedIn, endpoint: Endpoint
+) -> None:
+    before = await table_snapshot(db, *TABLES)
+    ids = {**alices.ids, "workflow_id": alices.public_workflow_id}
+
+    response = await client.request(
+        endpoint.method, endpoint.url(ids), json=endpoint.body, headers=bob.headers
+    )
+
+    if endpoint.owner_only:
+        assert response.status_code == 403, response.text
+        assert response.json()["error"]["code"] == "forbidden"
+        assert "owner" in response.json()["error"]["message"]
+    else:
+        assert response.status_code == 200, response.text
+        assert response.json()["owned"] is False
+    assert await table_snapshot(db, *TABLES) == before
+
+
+TEMPLATE_ENDPOINTS = [e for e in TARGETED if e.target == "template"]
+
+
+@pytest.mark.parametrize("endpoint", TEMPLATE_ENDPOINTS, ids=ids_of(TEMPLATE_ENDPOINTS))
+async def test_system_templates_are_readable_but_not_changeable_by_users(
+    client: httpx.AsyncClient, db: Database, alices: Objects, bob: SignedIn, endpoint: Endpoint
+) -> None:
+    system = await client.get(
+        "/api/v1/agent-templates", params={"scope": "system", "limit": 1}, headers=bob.headers
+    )
+    ids = {**alices.ids, "template_id": system.json()["items"][0]["id"]}
+    before = await table_snapshot(db, *TABLES)
+
+    response = await client.request(
+        endpoint.method, endpoint.url(ids), json=endpoint.body, headers=bob.headers
+    )
+
+    if endpoint.owner_only:
+        assert response.status_code == 403, response.text
+        assert "only admins" in response.json()["error"]["message"]
+    else:
+        assert response.status_code == 200, response.text
+        assert response.json()["is_system"] is True
+    assert await table_snapshot(db, *TABLES) == before

@@ -1,0 +1,184 @@
+// One function per API operation the screens use, each a typed call through `api`.
+import { api, call } from "./client";
+import type {
+  AgentTemplate,
+  AgentTemplateCreate,
+  Execution,
+  ExecutionPage,
+  Graph,
+  LoginAnswer,
+  ScheduleCreate,
+  User,
+  Workflow,
+  WorkflowCreate,
+  WorkflowPage,
+} from "./types";
+
+// ------------------------------------------------------------------ accounts
+export const accounts = {
+  register: (body: { email: string; password: string; name?: string | null }) =>
+    call(api.POST("/api/v1/auth/register", { body })),
+  login: (body: { email: string; password: string }): Promise<LoginAnswer> =>
+    call(api.POST("/api/v1/auth/login", { body })),
+  me: (): Promise<User> => call(api.GET("/api/v1/auth/me")),
+};
+
+// ------------------------------------------------------------------ workflows
+export type WorkflowScope = "mine" | "public" | "all";
+
+export const workflows = {
+  list: (scope: WorkflowScope, cursor?: string | null): Promise<WorkflowPage> =>
+    call(
+      api.GET("/api/v1/workflows", {
+        params: { query: { scope, limit: 100, cursor: cursor ?? undefined } },
+      }),
+    ),
+  get: (id: string): Promise<Workflow> =>
+    call(api.GET("/api/v1/workflows/{workflow_id}", { params: { path: { workflow_id: id } } })),
+  create: (body: WorkflowCreate): Promise<Workflow> =>
+    call(api.POST("/api/v1/workflows", { body })),
+  update: (id: string, body: Partial<WorkflowCreate>): Promise<Workflow> =>
+    call(
+      api.PATCH("/api/v1/workflows/{workflow_id}", {
+        params: { path: { workflow_id: id } },
+        body,
+      }),
+    ),
+  remove: (id: string) =>
+    call(api.DELETE("/api/v1/workflows/{workflow_id}", { params: { path: { workflow_id: id } } })),
+  validate: (graph: Graph) =>
+    call(api.POST("/api/v1/workflows/validate", { body: graph as never })),
+};
+
+// ------------------------------------------------------------------ agent templates
+export const templates = {
+  list: (scope?: "system" | "mine"): Promise<AgentTemplate[]> =>
+    call(
+      api.GET("/api/v1/agent-templates", { params: { query: { scope, limit: 200 } } }),
+    ).then((page) => page.items),
+  create: (body: AgentTemplateCreate): Promise<AgentTemplate> =>
+    call(api.POST("/api/v1/agent-templates", { body })),
+  update: (id: string, body: Partial<AgentTemplateCreate>): Promise<AgentTemplate> =>
+    call(
+      api.PATCH("/api/v1/agent-templates/{template_id}", {
+        params: { path: { template_id: id } },
+        body,
+      }),
+    ),
+  remove: (id: string) =>
+    call(
+      api.DELETE("/api/v1/agent-templates/{template_id}", {
+        params: { path: { template_id: id } },
+      }),
+    ),
+};
+
+// ------------------------------------------------------------------ executions
+export interface ExecutionFilter {
+  workflowId?: string;
+  status?: string;
+  cursor?: string | null;
+}
+
+export const executions = {
+  start: (workflowId: string, input: unknown) =>
+    call(
+      api.POST("/api/v1/workflows/{workflow_id}/executions", {
+        params: { path: { workflow_id: workflowId } },
+        body: { input } as never,
+      }),
+    ),
+  list: (filter: ExecutionFilter): Promise<ExecutionPage> =>
+    call(
+      api.GET("/api/v1/executions", {
+        params: {
+          query: {
+            workflow_id: filter.workflowId,
+            status: (filter.status || undefined) as never,
+            cursor: filter.cursor ?? undefined,
+            limit: 50,
+          },
+        },
+      }),
+    ),
+  get: (id: string): Promise<Execution> =>
+    call(api.GET("/api/v1/executions/{execution_id}", { params: { path: { execution_id: id } } })),
+  cancel: (id: string) =>
+    call(
+      api.POST("/api/v1/executions/{execution_id}/cancel", {
+        params: { path: { execution_id: id } },
+      }),
+    ),
+  rerun: (id: string, fromNode?: string | null) =>
+    call(
+      api.POST("/api/v1/executions/{execution_id}/rerun", {
+        params: { path: { execution_id: id } },
+        body: (fromNode ? { from_node: fromNode } : {}) as never,
+      }),
+    ),
+  decide: (id: string, nodeId: string, approved: boolean, comment?: string) =>
+    call(
+      api.POST("/api/v1/executions/{execution_id}/approvals/{node_id}", {
+        params: { path: { execution_id: id, node_id: nodeId } },
+        body: { approved, comment: comment || null } as never,
+      }),
+    ),
+};
+
+// ------------------------------------------------------------------ webhooks
+export const webhooks = {
+  list: (workflowId: string) =>
+    call(
+      api.GET("/api/v1/workflows/{workflow_id}/webhooks", {
+        params: { path: { workflow_id: workflowId } },
+      }),
+    ),
+  create: (workflowId: string, name: string | null) =>
+    call(
+      api.POST("/api/v1/workflows/{workflow_id}/webhooks", {
+        params: { path: { workflow_id: workflowId } },
+        body: { name } as never,
+      }),
+    ),
+  setEnabled: (id: string, enabled: boolean) =>
+    call(
+      api.PATCH("/api/v1/webhooks/{webhook_id}", {
+        params: { path: { webhook_id: id } },
+        body: { enabled } as never,
+      }),
+    ),
+  rotate: (id: string) =>
+    call(api.POST("/api/v1/webhooks/{webhook_id}/rotate", { params: { path: { webhook_id: id } } })),
+  remove: (id: string) =>
+    call(api.DELETE("/api/v1/webhooks/{webhook_id}", { params: { path: { webhook_id: id } } })),
+};
+
+// ------------------------------------------------------------------ schedules
+export const schedules = {
+  list: (workflowId: string) =>
+    call(
+      api.GET("/api/v1/workflows/{workflow_id}/schedules", {
+        params: { path: { workflow_id: workflowId } },
+      }),
+    ),
+  create: (workflowId: string, body: ScheduleCreate) =>
+    call(
+      api.POST("/api/v1/workflows/{workflow_id}/schedules", {
+        params: { path: { workflow_id: workflowId } },
+        body,
+      }),
+    ),
+  setEnabled: (workflowId: string, id: string, enabled: boolean) =>
+    call(
+      api.PATCH("/api/v1/workflows/{workflow_id}/schedules/{schedule_id}", {
+        params: { path: { workflow_id: workflowId, schedule_id: id } },
+        body: { enabled } as never,
+      }),
+    ),
+  remove: (workflowId: string, id: string) =>
+    call(
+      api.DELETE("/api/v1/workflows/{workflow_id}/schedules/{schedule_id}", {
+        params: { path: { workflow_id: workflowId, schedule_id: id } },
+      }),
+    ),
+};

@@ -1,0 +1,96 @@
+// Shapes the screens use, derived from the generated OpenAPI types where the API declares them.
+import type { paths } from "./schema";
+
+type Json<T> = T extends { content: { "application/json": infer B } } ? B : never;
+/** The JSON body of a path's successful answer (200, 201 or 202). */
+export type ResponseOf<P extends keyof paths, M extends keyof paths[P]> = paths[P][M] extends {
+  responses: infer R;
+}
+  ? R extends { 200: infer A }
+    ? Json<A>
+    : R extends { 201: infer A }
+      ? Json<A>
+      : R extends { 202: infer A }
+        ? Json<A>
+        : never
+  : never;
+/** The JSON request body a path accepts. */
+export type BodyOf<P extends keyof paths, M extends keyof paths[P]> = paths[P][M] extends {
+  requestBody?: infer B;
+}
+  ? Json<NonNullable<B>>
+  : never;
+
+export type User = ResponseOf<"/api/v1/auth/me", "get">;
+export type LoginAnswer = ResponseOf<"/api/v1/auth/login", "post">;
+export type Workflow = ResponseOf<"/api/v1/workflows/{workflow_id}", "get">;
+export type WorkflowPage = ResponseOf<"/api/v1/workflows", "get">;
+export type WorkflowCreate = BodyOf<"/api/v1/workflows", "post">;
+export type AgentTemplate = ResponseOf<"/api/v1/agent-templates/{template_id}", "get">;
+export type AgentTemplateCreate = BodyOf<"/api/v1/agent-templates", "post">;
+export type Webhook = ResponseOf<"/api/v1/workflows/{workflow_id}/webhooks", "post">;
+export type Execution = ResponseOf<"/api/v1/executions/{execution_id}", "get">;
+export type ExecutionPage = ResponseOf<"/api/v1/executions", "get">;
+export type Schedule = ResponseOf<"/api/v1/workflows/{workflow_id}/schedules", "post">;
+export type ScheduleCreate = BodyOf<"/api/v1/workflows/{workflow_id}/schedules", "post">;
+
+/** A React Flow node as relayflow stores it. */
+export interface GraphNode {
+  id: string;
+  type: string;
+  position: { x: number; y: number };
+  data: Record<string, unknown>;
+  [key: string]: unknown;
+}
+
+export interface GraphEdge {
+  id: string;
+  source: string;
+  target: string;
+  sourceHandle?: string | null;
+  targetHandle?: string | null;
+  [key: string]: unknown;
+}
+
+export interface Graph {
+  nodes: GraphNode[];
+  edges: GraphEdge[];
+}
+
+export type ExecutionStatus =
+  | "pending"
+  | "processing"
+  | "completed"
+  | "failed"
+  | "cancelled"
+  | "waiting";
+
+export const EXECUTION_STATUSES: ExecutionStatus[] = [
+  "pending",
+  "processing",
+  "waiting",
+  "completed",
+  "failed",
+  "cancelled",
+];
+
+export function isFinalStatus(status: string | null | undefined): boolean {
+  return status === "completed" || status === "failed" || status === "cancelled";
+}
+
+/** One attempt of one node, as the execution detail lists it. */
+export interface NodeRun {
+  node_id: string;
+  iteration: number;
+  attempt: number;
+  status: string;
+  input?: unknown;
+  output?: unknown;
+  error?: string | null;
+  started_at?: string | null;
+  finished_at?: string | null;
+  duration_ms?: number | null;
+  input_tokens?: number;
+  output_tokens?: number;
+  cost_usd?: number;
+}

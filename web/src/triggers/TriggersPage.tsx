@@ -1,0 +1,365 @@
+import { useCallback, useEffect, useState, type FormEvent } from "react";
+import { Link, useParams } from "react-router";
+import { isRecord } from "../api/errors";
+import { schedules, webhooks, workflows } from "../api/resources";
+import type { Schedule, Webhook, Workflow } from "../api/types";
+import { CopyButton } from "../components/CopyButton";
+import { Dialog } from "../components/Dialog";
+import { EmptyState } from "../components/EmptyState";
+import { ErrorBanner } from "../components/ErrorBanner";
+import { formatTime } from "../components/format";
+import { ConfirmDialog } from "../workflows/WorkflowsPage";
+import { curlLine } from "./curl";
+
+interface Revealed {
+  title: string;
+  key: string;
+  url: string;
+}
+
+/** A workflow's webhooks and cron schedules. */
+export function TriggersPage() {
+  const { workflowId = "" } = useParams();
+  const [workflow, setWorkflow] = useState<Workflow | null>(null);
+  const [hooks, setHooks] = useState<Webhook[] | null>(null);
+  const [plans, setPlans] = useState<Schedule[] | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [revealed, setRevealed] = useState<Revealed | null>(null);
+  const [confirm, setConfirm] = useState<{ title: string; text: string; run: () => Promise<unknown> } | null>(null);
+  const [scheduleForm, setScheduleForm] = useState(false);
+
+  const loadHooks = useCallback(async () => {
+    try {
+      const answer = (await webhooks.list(workflowId)) as unknown;
+      setHooks((Array.isArray(answer) ? answer : isRecord(answer) && Array.isArray(answer.items) ? answer.items : []) as Webhook[]);
+    } catch (err) {
+      setError(err);
+      setHooks([]);
+    }
+  }, [workflowId]);
+
+  const loadPlans = useCallback(async () => {
+    try {
+      const answer = (await schedules.list(workflowId)) as unknown;
+      setPlans((Array.isArray(answer) ? answer : isRecord(answer) && Array.isArray(answer.items) ? answer.items : []) as Schedule[]);
+    } catch (err) {
+      setError(err);
+      setPlans([]);
+    }
+  }, [workflowId]);
+
+  useEffect(() => {
+    workflows.get(workflowId).then(setWorkflow, setError);
+    void loadHooks();
+    void loadPlans();
+  }, [workflowId, loadHooks, loadPlans]);
+
+  const act = async (fn: () => Promise<unknown>, reload: () => Promise<void>) => {
+    setError(null);
+    try {
+      await fn();
+    } catch (err) {
+      setError(err);
+    }
+    await reload();
+  };
+
+  const createHook = async () => {
+    setError(null);
+    try {
+      const created = await webhooks.create(workflowId, null);
+      setRevealed({ title: "Webhook created", key: created.api_key, url: created.url });
+      await loadHooks();
+    } catch (err) {
+      setError(err);
+    }
+  };
+
+  const rotate = async (hook: Webhook) => {
+    const rotated = (await webhooks.rotate(hook.id)) as { api_key: string; url?: string };
+    setRevealed({ title: "New key issued", key: rotated.api_key, url: rotated.url ?? hook.url });
+  };
+
+  return (
+    <main className="page">
+      <div className="page-narrow stack">
+        <div>
+          <Link to={`/workflows/${workflowId}`} className="small">
+            ← {workflow?.name ?? "Workflow"}
+          </Link>
+          <h1>Webhooks &amp; schedules</h1>
+        </div>
+        <ErrorBanner error={error} />
+
+        <section className="stack" aria-labelledby="webhooks-title">
+          <div className="row">
+            <h2 id="webhooks-title" style={{ margin: 0, flex: 1 }}>
+              Webhooks
+            </h2>
+            <button className="primary" onClick={createHook}>
+              New webhook
+            </button>
+          </div>
+          <p className="muted" style={{ margin: 0 }}>
+            Outside systems start this workflow by POSTing JSON to a webhook's URL with its API key. The key is shown
+            once; relayflow keeps only its hash.
+          </p>
+          {hooks === null ? (
+            <p className="muted">Loading…</p>
+          ) : hooks.length === 0 ? (
+            <EmptyState title="No webhooks" actions={<button onClick={createHook}>Create a webhook</button>}>
+              Create one to get a URL and a key.
+            </EmptyState>
+          ) : (
+            <table className="table" aria-label="Webhooks">
+              <thead>
+                <tr>
+                  <th>URL</th>
+                  <th>Key</th>
+                  <th>Enabled</th>
+                  <th>Created</th>
+                  <th aria-label="Actions" />
+                </tr>
+              </thead>
+              <tbody>
+                {hooks.map((hook) => (
+                  <tr key={hook.id}>
+                    <td>
+                      {hook.name ? <div>{hook.name}</div> : null}
+                      <code className="small">{hook.url}</code>
+                    </td>
+                    <td>
+                      <code className="small">{hook.key_prefix ? `${hook.key_prefix}…` : "—"}</code>
+                    </td>
+                    <td>
+                      <label className="check small">
+                        <input
+                          type="checkbox"
+                          checked={hook.enabled}
+                          onChange={(e) => act(() => webhooks.setEnabled(hook.id, e.target.checked), loadHooks)}
+                        />
+                        {hook.enabled ? "on" : "off"}
+                      </label>
+                    </td>
+                    <td className="small muted">{formatTime(hook.created_at)}</td>
+                    <td>
+                      <div className="row" style={{ justifyContent: "flex-end" }}>
+                        <CopyButton text={curlLine(hook.url)} label="Copy curl" />
+                        <button
+                          className="small"
+                          onClick={() =>
+                            setConfirm({
+                              title: "Rotate key?",
+                              text: "A new key replaces the current one at once; senders using the old key will get 401.",
+                              run: () => rotate(hook),
+                            })
+                          }
+                        >
+                          Rotate key
+                        </button>
+                        <button
+                          className="small danger"
+                          onClick={() =>
+                            setConfirm({
+                              title: "Delete webhook?",
+                              text: "Requests to this URL will get 404.",
+                              run: () => webhooks.remove(hook.id).then(loadHooks),
+                            })
+                          }
+                        >
+                          Delete
+                        </button>
+                      </div>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+        </section>
+
+        <section className="stack" aria-labelledby="schedules-title">
+          <div className="row">
+            <h2 id="schedules-title" style={{ margin: 0, flex: 1 }}>
+              Schedules
+            </h2>
+            <button onClick={() => setScheduleForm(true)}>New schedule</button>
+          </div>
+          {plans === null ? (
+            <p className="muted">Loading…</p>
+          ) : plans.length === 0 ? (
+            <EmptyState title="No schedules" actions={<button onClick={() => setScheduleForm(true)}>Add a cron schedule</button>}>
+              Run this workflow on a cron schedule, with a fixed input.
+            </EmptyState>
+          ) : (
+            <table className="table" aria-label="Schedules">
+              <thead>
+                <tr>
+                  <th>Cron</th>
+                  <th>Time zone</th>
+                  <th>Next runs</th>
+                  <th>Last run</th>
+                  <th>Enabled</th>
+                  <th aria-label="Actions" />
+                </tr>
+              </thead>
+              <tbody>
+                {plans.map((plan) => (
+                  <tr key={plan.id}>
+                    <td>
+                      <code>{plan.cron}</code>
+                    </td>
+                    <td>{plan.timezone}</td>
+                    <td className="small">
+                      {nextRuns(plan).map((t) => (
+                        <div key={t}>{formatTime(t)}</div>
+                      ))}
+                    </td>
+                    <td className="small muted">{formatTime(plan.last_run_at)}</td>
+                    <td>
+                      <label className="check small">
+                        <input
+                          type="checkbox"
+                          checked={Boolean(plan.enabled)}
+                          onChange={(e) => act(() => schedules.setEnabled(workflowId, plan.id, e.target.checked), loadPlans)}
+                        />
+                        {plan.enabled ? "on" : "off"}
+                      </label>
+                    </td>
+                    <td>
+                      <button
+                        className="small danger"
+                        onClick={() =>
+                          setConfirm({
+                            title: "Delete schedule?",
+                            text: `${plan.cron} will no longer start runs.`,
+                            run: () => schedules.remove(workflowId, plan.id).then(loadPlans),
+                          })
+                        }
+                      >
+                        Delete
+                      </button>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+        </section>
+      </div>
+
+      {revealed ? (
+        <Dialog title={revealed.title} onClose={() => setRevealed(null)} wide footer={<button className="primary" onClick={() => setRevealed(null)}>Done</button>}>
+          <div className="banner info" style={{ margin: 0 }}>
+            Copy the key now: it is shown only once.
+          </div>
+          <label className="field">
+            API key
+            <div className="secret">
+              <code data-testid="webhook-key">{revealed.key}</code>
+              <CopyButton text={revealed.key} />
+            </div>
+          </label>
+          <label className="field">
+            Try it
+            <div className="secret" style={{ alignItems: "flex-start" }}>
+              <pre className="mono" data-testid="webhook-curl" style={{ flex: 1 }}>
+                {curlLine(revealed.url, revealed.key)}
+              </pre>
+              <CopyButton text={curlLine(revealed.url, revealed.key)} />
+            </div>
+          </label>
+        </Dialog>
+      ) : null}
+      {confirm ? (
+        <ConfirmDialog
+          title={confirm.title}
+          confirmLabel="Confirm"
+          onClose={() => setConfirm(null)}
+          onConfirm={async () => {
+            await confirm.run();
+            setConfirm(null);
+            await loadHooks();
+          }}
+        >
+          <p>{confirm.text}</p>
+        </ConfirmDialog>
+      ) : null}
+      {scheduleForm ? (
+        <ScheduleDialog
+          onClose={() => setScheduleForm(false)}
+          onCreate={async (body) => {
+            await schedules.create(workflowId, body as never);
+            setScheduleForm(false);
+            await loadPlans();
+          }}
+        />
+      ) : null}
+    </main>
+  );
+}
+
+function nextRuns(plan: Schedule): string[] {
+  const record = plan as unknown as Record<string, unknown>;
+  const list = record.next_runs ?? record.next_run_times;
+  if (Array.isArray(list)) return list.filter((x): x is string => typeof x === "string").slice(0, 3);
+  return typeof record.next_run_at === "string" ? [record.next_run_at] : [];
+}
+
+function ScheduleDialog({ onClose, onCreate }: { onClose: () => void; onCreate: (body: Record<string, unknown>) => Promise<void> }) {
+  const [cron, setCron] = useState("0 9 * * 1-5");
+  const [timezone, setTimezone] = useState(() => Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC");
+  const [input, setInput] = useState("{}");
+  const [missed, setMissed] = useState("skip");
+  const [error, setError] = useState<unknown>(null);
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    let parsed: unknown;
+    try {
+      parsed = input.trim() ? JSON.parse(input) : null;
+    } catch (err) {
+      setError(new Error(`Input: not valid JSON (${(err as Error).message}).`));
+      return;
+    }
+    try {
+      await onCreate({ cron, timezone, input: parsed, enabled: true, missed_policy: missed });
+    } catch (err) {
+      setError(err);
+    }
+  };
+  return (
+    <Dialog title="New schedule" onClose={onClose}>
+      <form className="stack" onSubmit={submit}>
+        <ErrorBanner error={error} />
+        <label className="field">
+          Cron expression
+          <span className="hint">minute hour day-of-month month day-of-week, e.g. 0 9 * * 1-5 (9:00 on weekdays)</span>
+          <input className="mono" required value={cron} onChange={(e) => setCron(e.target.value)} />
+        </label>
+        <label className="field">
+          Time zone
+          <input required value={timezone} onChange={(e) => setTimezone(e.target.value)} />
+        </label>
+        <label className="field">
+          Input (JSON)
+          <textarea value={input} onChange={(e) => setInput(e.target.value)} />
+        </label>
+        <label className="field">
+          After downtime
+          <select value={missed} onChange={(e) => setMissed(e.target.value)}>
+            <option value="skip">skip missed runs</option>
+            <option value="run_once">run once for the missed ones</option>
+          </select>
+        </label>
+        <div className="row" style={{ justifyContent: "flex-end" }}>
+          <button type="button" onClick={onClose}>
+            Cancel
+          </button>
+          <button className="primary" type="submit">
+            Create
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}

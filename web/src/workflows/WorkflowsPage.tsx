@@ -1,0 +1,350 @@
+import { useCallback, useEffect, useRef, useState, type FormEvent } from "react";
+import { Link, useNavigate } from "react-router";
+import { errorMessage } from "../api/errors";
+import { workflows, type WorkflowScope } from "../api/resources";
+import type { Workflow } from "../api/types";
+import { useAuth } from "../auth/AuthContext";
+import { Dialog } from "../components/Dialog";
+import { EmptyState } from "../components/EmptyState";
+import { ErrorBanner } from "../components/ErrorBanner";
+import { formatTime } from "../components/format";
+import { downloadJson, fileSafeName, parseWorkflowFile, starterGraph, toWorkflowFile } from "./workflowFile";
+
+type Editing = { mode: "create" } | { mode: "rename"; workflow: Workflow } | { mode: "delete"; workflow: Workflow };
+
+export function WorkflowsPage() {
+  const { user } = useAuth();
+  const navigate = useNavigate();
+  const [scope, setScope] = useState<WorkflowScope>("mine");
+  const [items, setItems] = useState<Workflow[] | null>(null);
+  const [cursor, setCursor] = useState<string | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [editing, setEditing] = useState<Editing | null>(null);
+  const fileInput = useRef<HTMLInputElement>(null);
+
+  const load = useCallback(async () => {
+    setError(null);
+    try {
+      const page = await workflows.list(scope);
+      setItems(page.items);
+      setCursor(page.next_cursor ?? null);
+    } catch (err) {
+      setError(err);
+      setItems([]);
+    }
+  }, [scope]);
+
+  useEffect(() => {
+    setItems(null);
+    void load();
+  }, [load]);
+
+  const loadMore = async () => {
+    try {
+      const page = await workflows.list(scope, cursor);
+      setItems((prev) => [...(prev ?? []), ...page.items]);
+      setCursor(page.next_cursor ?? null);
+    } catch (err) {
+      setError(err);
+    }
+  };
+
+  const act = async (fn: () => Promise<unknown>) => {
+    setError(null);
+    try {
+      await fn();
+      await load();
+    } catch (err) {
+      setError(err);
+    }
+  };
+
+  const duplicate = (wf: Workflow) =>
+    act(async () => {
+      const full = await workflows.get(wf.id);
+      const copy = await workflows.create({
+        name: `${full.name} (copy)`,
+        description: full.description,
+        nodes: full.nodes,
+        edges: full.edges,
+        metadata: full.metadata,
+      } as never);
+      navigate(`/workflows/${copy.id}`);
+    });
+
+  const exportOne = (wf: Workflow) =>
+    act(async () => {
+      const full = await workflows.get(wf.id);
+      downloadJson(`${fileSafeName(full.name)}.relayflow.json`, toWorkflowFile(full as never));
+    });
+
+  const importFile = async (file: File) => {
+    setError(null);
+    try {
+      const parsed = parseWorkflowFile(await file.text(), file.name.replace(/\.(relayflow\.)?json$/i, ""));
+      const created = await workflows.create(parsed as never);
+      navigate(`/workflows/${created.id}`);
+    } catch (err) {
+      setError(err);
+    }
+  };
+
+  const scopes: [WorkflowScope, string][] = [
+    ["mine", "Mine"],
+    ["public", "Public"],
+    ...(user?.role === "admin" ? ([["all", "All (admin)"]] as [WorkflowScope, string][]) : []),
+  ];
+
+  return (
+    <main className="page">
+      <div className="page-narrow">
+        <div className="page-header">
+          <h1>Workflows</h1>
+          <span className="spacer" />
+          <button onClick={() => fileInput.current?.click()}>Import JSON</button>
+          <input
+            ref={fileInput}
+            type="file"
+            accept="application/json,.json"
+            className="sr-only"
+            aria-label="Import a workflow file"
+            tabIndex={-1}
+            onChange={(e) => {
+              const file = e.target.files?.[0];
+              e.target.value = "";
+              if (file) void importFile(file);
+            }}
+          />
+          <button className="primary" onClick={() => setEditing({ mode: "create" })}>
+            New workflow
+          </button>
+        </div>
+        <div className="tabs" role="tablist" aria-label="Which workflows">
+          {scopes.map(([value, label]) => (
+            <button key={value} role="tab" aria-selected={scope === value} onClick={() => setScope(value)}>
+              {label}
+            </button>
+          ))}
+        </div>
+        <ErrorBanner error={error} />
+        {items === null ? (
+          <p className="muted">Loading…</p>
+        ) : items.length === 0 ? (
+          scope === "mine" ? (
+            <EmptyState
+              title="No workflows yet"
+              actions={
+                <>
+                  <button className="primary" onClick={() => setEditing({ mode: "create" })}>
+                    Create a workflow
+                  </button>
+                  <button onClick={() => fileInput.current?.click()}>Import one</button>
+                </>
+              }
+            >
+              A workflow wires agents, tools and control flow into a graph you can run, schedule or call by webhook.
+            </EmptyState>
+          ) : (
+            <EmptyState title="Nothing here">No workflows have been shared yet.</EmptyState>
+          )
+        ) : (
+          <table className="table">
+            <thead>
+              <tr>
+                <th>Name</th>
+                <th>Nodes</th>
+                <th>Visibility</th>
+                <th>Updated</th>
+                <th aria-label="Actions" />
+              </tr>
+            </thead>
+            <tbody>
+              {items.map((wf) => (
+                <tr key={wf.id}>
+                  <td>
+                    <Link to={`/workflows/${wf.id}`}>{wf.name}</Link>
+                    {wf.description ? <div className="muted small">{wf.description}</div> : null}
+                  </td>
+                  <td>{Array.isArray(wf.nodes) ? wf.nodes.length : "—"}</td>
+                  <td>
+                    {wf.owned ? (
+                      <label className="check small">
+                        <input
+                          type="checkbox"
+                          checked={Boolean(wf.is_public)}
+                          onChange={(e) => act(() => workflows.update(wf.id, { is_public: e.target.checked }))}
+                        />
+                        Public
+                      </label>
+                    ) : (
+                      <span className="badge plain">{wf.is_public ? "public · read-only" : "shared"}</span>
+                    )}
+                  </td>
+                  <td className="muted small">{formatTime(wf.updated_at)}</td>
+                  <td>
+                    <div className="row" style={{ justifyContent: "flex-end" }}>
+                      <Link className="button small" to={`/workflows/${wf.id}/executions`}>
+                        Runs
+                      </Link>
+                      {wf.owned ? (
+                        <button className="small" onClick={() => setEditing({ mode: "rename", workflow: wf })}>
+                          Rename
+                        </button>
+                      ) : null}
+                      <button className="small" onClick={() => duplicate(wf)}>
+                        Duplicate
+                      </button>
+                      <button className="small" onClick={() => exportOne(wf)}>
+                        Export
+                      </button>
+                      {wf.owned ? (
+                        <button className="small danger" onClick={() => setEditing({ mode: "delete", workflow: wf })}>
+                          Delete
+                        </button>
+                      ) : null}
+                    </div>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+        {cursor ? (
+          <div className="row" style={{ justifyContent: "center", marginTop: 12 }}>
+            <button onClick={loadMore}>Load more</button>
+          </div>
+        ) : null}
+      </div>
+      {editing?.mode === "create" ? (
+        <NameDialog
+          title="New workflow"
+          submitLabel="Create"
+          onClose={() => setEditing(null)}
+          onSubmit={async (name, description) => {
+            const created = await workflows.create({ name, description: description || null, ...starterGraph() } as never);
+            navigate(`/workflows/${created.id}`);
+          }}
+        />
+      ) : null}
+      {editing?.mode === "rename" ? (
+        <NameDialog
+          title="Rename workflow"
+          submitLabel="Save"
+          initialName={editing.workflow.name}
+          initialDescription={editing.workflow.description ?? ""}
+          onClose={() => setEditing(null)}
+          onSubmit={async (name, description) => {
+            await workflows.update(editing.workflow.id, { name, description: description || null });
+            setEditing(null);
+            await load();
+          }}
+        />
+      ) : null}
+      {editing?.mode === "delete" ? (
+        <ConfirmDialog
+          title="Delete workflow?"
+          confirmLabel="Delete"
+          onClose={() => setEditing(null)}
+          onConfirm={async () => {
+            await workflows.remove(editing.workflow.id);
+            setEditing(null);
+            await load();
+          }}
+        >
+          <p>
+            <strong>{editing.workflow.name}</strong>, its executions, webhooks and schedules will be deleted. This cannot
+            be undone.
+          </p>
+        </ConfirmDialog>
+      ) : null}
+    </main>
+  );
+}
+
+function NameDialog(props: {
+  title: string;
+  submitLabel: string;
+  initialName?: string;
+  initialDescription?: string;
+  onClose: () => void;
+  onSubmit: (name: string, description: string) => Promise<void>;
+}) {
+  const [name, setName] = useState(props.initialName ?? "");
+  const [description, setDescription] = useState(props.initialDescription ?? "");
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    if (!name.trim()) return setError(new Error("A name is required."));
+    setBusy(true);
+    try {
+      await props.onSubmit(name.trim(), description.trim());
+    } catch (err) {
+      setError(err);
+      setBusy(false);
+    }
+  };
+  return (
+    <Dialog title={props.title} onClose={props.onClose}>
+      <form className="stack" onSubmit={submit}>
+        <ErrorBanner error={error} />
+        <label className="field">
+          Name
+          <input value={name} onChange={(e) => setName(e.target.value)} required maxLength={255} />
+        </label>
+        <label className="field">
+          Description <span className="hint">optional</span>
+          <input value={description} onChange={(e) => setDescription(e.target.value)} />
+        </label>
+        <div className="row" style={{ justifyContent: "flex-end" }}>
+          <button type="button" onClick={props.onClose}>
+            Cancel
+          </button>
+          <button className="primary" type="submit" disabled={busy}>
+            {props.submitLabel}
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
+
+export function ConfirmDialog(props: {
+  title: string;
+  confirmLabel: string;
+  children: React.ReactNode;
+  onClose: () => void;
+  onConfirm: () => Promise<void>;
+}) {
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  return (
+    <Dialog
+      title={props.title}
+      onClose={props.onClose}
+      footer={
+        <>
+          <button onClick={props.onClose}>Cancel</button>
+          <button
+            className="primary"
+            disabled={busy}
+            onClick={async () => {
+              setBusy(true);
+              try {
+                await props.onConfirm();
+              } catch (err) {
+                setError(errorMessage(err));
+                setBusy(false);
+              }
+            }}
+          >
+            {props.confirmLabel}
+          </button>
+        </>
+      }
+    >
+      {error ? <ErrorBanner error={error} /> : null}
+      {props.children}
+    </Dialog>
+  );
+}

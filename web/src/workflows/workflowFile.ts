@@ -1,0 +1,87 @@
+// Import and export of a workflow as a JSON file.
+import { isRecord } from "../api/errors";
+import type { Graph } from "../api/types";
+
+export const FILE_FORMAT = "relayflow.workflow";
+
+export interface WorkflowFile extends Graph {
+  format: typeof FILE_FORMAT;
+  version: 1;
+  name: string;
+  description: string | null;
+  metadata: Record<string, unknown>;
+}
+
+export function toWorkflowFile(workflow: {
+  name: string;
+  description?: string | null;
+  nodes: unknown;
+  edges: unknown;
+  metadata?: unknown;
+}): WorkflowFile {
+  return {
+    format: FILE_FORMAT,
+    version: 1,
+    name: workflow.name,
+    description: workflow.description ?? null,
+    nodes: workflow.nodes as Graph["nodes"],
+    edges: workflow.edges as Graph["edges"],
+    metadata: isRecord(workflow.metadata) ? workflow.metadata : {},
+  };
+}
+
+/** Reads an exported file (or any `{name?, nodes, edges}` JSON); throws a readable Error. */
+export function parseWorkflowFile(text: string, fallbackName: string): Omit<WorkflowFile, "format" | "version"> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new Error(`The file is not valid JSON (${(error as Error).message}).`);
+  }
+  if (!isRecord(value)) throw new Error("The file must hold a JSON object with nodes and edges.");
+  if (!Array.isArray(value.nodes)) throw new Error('The file has no "nodes" list.');
+  if (!Array.isArray(value.edges)) throw new Error('The file has no "edges" list.');
+  value.nodes.forEach((node, i) => {
+    if (!isRecord(node) || typeof node.id !== "string" || typeof node.type !== "string") {
+      throw new Error(`nodes[${i}] needs a string "id" and "type".`);
+    }
+  });
+  value.edges.forEach((edge, i) => {
+    if (!isRecord(edge) || typeof edge.source !== "string" || typeof edge.target !== "string") {
+      throw new Error(`edges[${i}] needs a string "source" and "target".`);
+    }
+  });
+  const name = typeof value.name === "string" && value.name.trim() ? value.name : fallbackName;
+  return {
+    name,
+    description: typeof value.description === "string" ? value.description : null,
+    nodes: value.nodes as Graph["nodes"],
+    edges: value.edges as Graph["edges"],
+    metadata: isRecord(value.metadata) ? value.metadata : {},
+  };
+}
+
+export function downloadJson(filename: string, value: unknown): void {
+  const blob = new Blob([JSON.stringify(value, null, 2) + "\n"], { type: "application/json" });
+  const url = URL.createObjectURL(blob);
+  const link = document.createElement("a");
+  link.href = url;
+  link.download = filename;
+  link.click();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+export function fileSafeName(name: string): string {
+  return name.replace(/[^a-z0-9-_]+/gi, "-").replace(/^-+|-+$/g, "").toLowerCase() || "workflow";
+}
+
+/** The graph a new workflow starts with: its input passed straight to its output. */
+export function starterGraph(): Graph {
+  return {
+    nodes: [
+      { id: "input_1", type: "input", position: { x: 0, y: 120 }, data: {} },
+      { id: "output_1", type: "output", position: { x: 520, y: 120 }, data: { value: "{{ input }}" } },
+    ],
+    edges: [{ id: "e_input_1_output_1", source: "input_1", target: "output_1" }],
+  };
+}
