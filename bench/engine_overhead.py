@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import statistics
 import time
 import uuid
@@ -51,7 +52,9 @@ def edge(source: str, target: str) -> dict[str, Any]:
 
 
 def agent(node_id: str, sleep_s: float, prompt: str) -> dict[str, Any]:
-    return node(node_id, "agent", model="bench:sleep", prompt=prompt, parameters={"sleep_s": sleep_s})
+    return node(
+        node_id, "agent", model="bench:sleep", prompt=prompt, parameters={"sleep_s": sleep_s}
+    )
 
 
 def chain_graph() -> dict[str, Any]:
@@ -60,7 +63,7 @@ def chain_graph() -> dict[str, Any]:
     nodes += [agent(n, CHAIN_SLEEP_S, "step {{ iteration }}") for n in ids]
     nodes.append(node("out", "output"))
     order = ["in", *ids, "out"]
-    return {"nodes": nodes, "edges": [edge(a, b) for a, b in zip(order, order[1:], strict=False)]}
+    return {"nodes": nodes, "edges": [edge(a, b) for a, b in itertools.pairwise(order)]}
 
 
 def fan_out_graph() -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from pathlib import Path
 
 import typer
 
@@ -87,8 +88,11 @@ def worker_command(
     if concurrency is not None and concurrency < 1:
         typer.secho("error: --concurrency must be at least 1", fg=typer.colors.RED, err=True)
         raise typer.Exit(2)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    typer.echo(f"relayflow worker starting (concurrency {concurrency or settings.worker_concurrency})")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    slots = concurrency or settings.worker_concurrency
+    typer.echo(f"relayflow worker starting (concurrency {slots})")
     asyncio.run(run_worker_process(settings, concurrency=concurrency, name=name))
 
 
@@ -141,6 +145,41 @@ def user_create(
         typer.secho(f"error: {exc.message}", fg=typer.colors.RED, err=True)
         raise typer.Exit(1) from exc
     typer.echo(f"created {role.value} account {email.strip().lower()}")
+
+
+@app.command("run")
+def run_file(
+    file: Path = typer.Argument(..., help="A workflow JSON file ({nodes, edges, ...})."),
+    input: str = typer.Option("null", "--input", "-i", help="The execution input, as JSON."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
+    approve: list[str] = typer.Option([], "--approve", help="Approve this approval node."),
+    reject: list[str] = typer.Option([], "--reject", help="Reject this approval node."),
+) -> None:
+    """Run a workflow file in-process and print each node's status, timing and the output."""
+    import json
+
+    from relayflow.engine.executor import ApprovalDecision
+    from relayflow.errors import RelayflowError
+    from relayflow.local_run import format_report, run_workflow_file
+
+    try:
+        value = json.loads(input)
+    except json.JSONDecodeError as exc:
+        typer.secho(f"error: --input is not valid JSON: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from exc
+    decisions = {node: ApprovalDecision(approved=True, decided_by="cli") for node in approve}
+    decisions |= {node: ApprovalDecision(approved=False, decided_by="cli") for node in reject}
+    try:
+        result = asyncio.run(run_workflow_file(file, value, Settings(), decisions=decisions))
+    except RelayflowError as exc:
+        typer.secho(f"error: {exc.message}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from exc
+    if as_json:
+        typer.echo(json.dumps(result.as_dict(), indent=2, ensure_ascii=False, default=str))
+    else:
+        typer.echo(format_report(result))
+    if result.outcome.status.value in ("failed", "cancelled"):
+        raise typer.Exit(1)
 
 
 if __name__ == "__main__":

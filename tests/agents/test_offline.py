@@ -104,34 +104,6 @@ async def test_a_json_directive_is_the_answer() -> None:
     assert result.output == {"route": "sales"}
 
 
-@pytest.mark.parametrize(
-    "schema",
-    [
-        {"type": "string", "minLength": 50},
-        {"type": "number", "exclusiveMinimum": 2.5},
-        {"type": "integer", "minimum": 3, "multipleOf": 2},
-        {"type": ["null", "boolean"]},
-        {"oneOf": [{"type": "string", "format": "email"}, {"type": "integer"}]},
-        {
-            "$defs": {
-                "p": {"type": "object", "properties": {"x": {"const": 1}}, "required": ["x"]}
-            },
-            "type": "array",
-            "items": {"$ref": "#/$defs/p"},
-            "minItems": 2,
-        },
-        {
-            "allOf": [
-                {"type": "object", "properties": {"a": {"type": "string"}}, "required": ["a"]},
-                {"properties": {"b": {"type": "boolean"}}, "required": ["b"]},
-            ]
-        },
-    ],
-)
-def test_minimal_instances_are_valid(schema: dict[str, Any]) -> None:
-    jsonschema.validate(offline.minimal_instance(schema, text="hello"), schema)
-
-
 async def test_sleep_models_take_their_time() -> None:
     assert offline.behaviour_for("sleep-250").sleep_s == 0.25
     result = await echo_agent("sleep-1").run("hi")

@@ -56,6 +56,7 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("GET", "/api/v1/auth/me"),
     Endpoint("GET", "/api/v1/workflows"),
     Endpoint("POST", "/api/v1/workflows", body=workflow_body(), ok=201),
+    Endpoint("POST", "/api/v1/workflows/validate", body=workflow_body()),
     Endpoint("GET", WF, target="workflow"),
     Endpoint("PUT", WF, body=workflow_body("Replaced"), target="workflow", owner_only=True),
     Endpoint("PATCH", WF, body={"name": "Renamed"}, target="workflow", owner_only=True),

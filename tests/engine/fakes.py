@@ -15,6 +15,7 @@ Every call is kept in `calls` with its start and end times.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 import uuid
 from collections import Counter
@@ -105,7 +106,7 @@ class GraphBuilder:
         return self
 
     def chain(self, *node_ids: str) -> GraphBuilder:
-        for source, target in zip(node_ids, node_ids[1:], strict=False):
+        for source, target in itertools.pairwise(node_ids):
             self.edge(source, target)
         return self
 

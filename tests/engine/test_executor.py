@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 import uuid
 
@@ -51,8 +52,10 @@ async def test_chain_passes_outputs_downstream_and_records_every_node() -> None:
     assert a_history == [NodeRunStatus.RUNNING, NodeRunStatus.COMPLETED]
     a, b = h.store.of("a")[0], h.store.of("b")[0]
     assert a.input == {"model": "fake:model", "prompt": "hello Ada"}
-    assert a.started_at is not None and a.finished_at is not None
-    assert b.started_at is not None and a.finished_at <= b.started_at
+    assert a.started_at is not None
+    assert a.finished_at is not None
+    assert b.started_at is not None
+    assert a.finished_at <= b.started_at
 
 
 async def test_node_events_are_emitted_in_order() -> None:
@@ -141,7 +144,8 @@ async def test_merge_all_waits_for_every_active_input() -> None:
     outcome = await h.run(g.build(), "q")
     assert outcome.output == {"fast": "assistant: q", "slow": "assistant: q"}
     merge, slow = h.store.of("m")[0], h.store.of("slow")[0]
-    assert merge.started_at is not None and slow.finished_at is not None
+    assert merge.started_at is not None
+    assert slow.finished_at is not None
     assert merge.started_at >= slow.finished_at
 
 
@@ -172,7 +176,8 @@ async def test_merge_any_runs_on_the_first_active_input() -> None:
     assert outcome.status is ExecutionStatus.COMPLETED
     assert outcome.output == "quick"
     merge, slow = h.store.of("m")[0], h.store.of("slow")[0]
-    assert merge.finished_at is not None and slow.finished_at is not None
+    assert merge.finished_at is not None
+    assert slow.finished_at is not None
     assert merge.finished_at < slow.finished_at  # did not wait for the slow branch
     assert len(h.store.of("m")) == 1  # and did not run again when it arrived
 
@@ -245,9 +250,10 @@ async def test_transient_failures_are_retried_with_exponential_backoff() -> None
     assert attempts[0].error == "provider answered 429"
     gaps = [
         (later.started_at or 0) - (earlier.finished_at or 0)
-        for earlier, later in zip(attempts, attempts[1:], strict=False)
+        for earlier, later in itertools.pairwise(attempts)
     ]
-    assert gaps[0] >= 0.02 and gaps[1] >= 0.04  # 0.02, then doubled
+    assert gaps[0] >= 0.02
+    assert gaps[1] >= 0.04
     retrying = [p for k, p in h.events if k == "node.retrying"]
     assert [p["delay_s"] for p in retrying] == [0.02, 0.04]
 
@@ -337,7 +343,8 @@ async def test_cancellation_stops_running_nodes_within_a_second() -> None:
     assert outcome.status is ExecutionStatus.CANCELLED
     record = h.store.of("a")[-1]
     assert record.status is NodeRunStatus.CANCELLED
-    assert record.finished_at is not None and record.finished_at - cancelled_at < 1.0
+    assert record.finished_at is not None
+    assert record.finished_at - cancelled_at < 1.0
     assert h.event_kinds("a")[-1] == "node.cancelled"
     assert h.store.of("out") == []
 
@@ -430,9 +437,7 @@ async def test_a_loop_past_max_iterations_fails() -> None:
     h = Harness()
     outcome = await h.run(loop_graph(2, "false"), "x")
     assert outcome.status is ExecutionStatus.FAILED
-    assert outcome.error == (
-        "node 'draft' reached max_iterations (2) and its loop would run again"
-    )
+    assert outcome.error == ("node 'draft' reached max_iterations (2) and its loop would run again")
     assert h.agents.prompts("draft") == ["draft 0", "draft 1"]
 
 

@@ -20,6 +20,7 @@ from relayflow.signatures import compute_signature
 from relayflow.store import models
 from relayflow.store.db import Database
 from relayflow.store.webhook_triggers import issue_signing_secret
+from tests.support.rows import chain_graph
 from tests.triggers.conftest import Hook, MakeHook, count_executions, executions_of
 
 
@@ -40,7 +41,8 @@ async def test_accepted_delivery_is_committed_before_the_202(
     assert response.headers["location"] == body["status_url"]
     [execution] = await executions_of(db, hook.workflow_id)
     assert execution.id == execution_id
-    assert execution.status == ExecutionStatus.PENDING.value
+    # Committed before the answer; the embedded worker may already have picked it up.
+    assert execution.status in {s.value for s in ExecutionStatus}
     assert execution.input == {"order": 42}
     assert execution.user_id == hook.owner.id
     assert execution.graph is not None
@@ -433,3 +435,37 @@ async def test_rotated_secret_invalidates_the_old_one(
     refused = await client.post(hook.url, content=body, headers={**key(hook), **signed(old, body)})
     accepted = await client.post(hook.url, content=body, headers={**key(hook), **signed(new, body)})
     assert (refused.status_code, accepted.status_code) == (401, 202)
+
+
+# ----------------------------------------------------------------- waiting for the outcome
+async def test_wait_returns_the_output_when_the_run_finishes_in_time(
+    client: httpx.AsyncClient, hook: Hook
+) -> None:
+    response = await client.post(f"{hook.url}?wait=20", json={"n": 7}, headers=key(hook))
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["status"] == "completed"
+    assert body["output"] == {"n": 7}
+    assert body["error"] is None
+    assert body["status_url"].endswith(body["execution_id"])
+
+
+async def test_wait_answers_202_when_the_run_is_not_done_in_time(
+    client: httpx.AsyncClient, db: Database, make_hook: MakeHook
+) -> None:
+    # An approval node pauses the run until a person decides: it cannot finish in time.
+    hook = await make_hook(
+        graph=chain_graph(
+            ("input", {}), ("approval", {"message": "ok?"}), ("output", {"value": "{{ input }}"})
+        )
+    )
+    response = await client.post(f"{hook.url}?wait=0.5", json={}, headers=key(hook))
+    assert response.status_code == 202
+    assert set(response.json()) == {"execution_id", "status_url"}
+    [execution] = await executions_of(db, hook.workflow_id)
+    assert str(execution.id) == response.json()["execution_id"]
+
+
+async def test_negative_wait_is_422(client: httpx.AsyncClient, hook: Hook) -> None:
+    response = await client.post(f"{hook.url}?wait=-1", json={}, headers=key(hook))
+    assert response.status_code == 422

@@ -44,7 +44,7 @@ from pydantic_ai.messages import (
 from relayflow import errors
 from relayflow.agents import offline, parameters, pricing, structured, tools
 from relayflow.agents.limits import LocalProviderLimiter, ProviderLimiter, SlotLimitedModel
-from relayflow.agents.models import ModelResolver
+from relayflow.agents.models import ModelResolver, parse_model_string
 from relayflow.agents.provider_errors import provider_error
 from relayflow.config import Settings
 from relayflow.engine.ports import AgentProfile, AgentRequest, AgentResult, TokenUsage
@@ -143,22 +143,21 @@ class ModelAgentRunner:
         output_schema: Mapping[str, Any] | None,
         root: bool,
     ) -> Any:
-        ref, model = self._resolver.resolve(profile.model, role=profile.role or profile.name)
+        ref = parse_model_string(profile.model)
         settings = parameters.model_settings_from(profile.parameters, agent=profile.name)
         if turn.request.timeout_s:
             settings["timeout"] = turn.request.timeout_s
-        schema = (
-            structured.structured_output(output_schema, agent=profile.name)
-            if (output_schema is not None)
-            else None
-        )
+        schema = None
+        if output_schema is not None:
+            schema = structured.structured_output(output_schema, agent=profile.name)
         agent_tools = self._tools(turn, profile, chain=chain, root=root)
         try:
             if ref.provider == offline.PROVIDER and not agent_tools and schema is None:
                 return await self._answer_offline(turn, profile, prompt, ref.provider)
+            _, model = self._resolver.resolve(profile.model, role=profile.role or profile.name)
             agent: Agent[None, Any] = Agent(
                 SlotLimitedModel(model, limiter=self._limiter, provider=ref.provider),
-                output_type=schema.output_type() if schema else str,
+                output_type=schema.tool_output if schema else str,
                 system_prompt=system_prompt_for(profile),
                 tools=agent_tools,
                 retries={"output": OUTPUT_RETRIES},

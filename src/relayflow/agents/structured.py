@@ -9,6 +9,8 @@ property of an object and unwrapped afterwards.
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -30,14 +32,8 @@ class StructuredOutput:
     model_schema: dict[str, Any]  # what the model is asked for
     wrapped: bool
     validator: Any  # a jsonschema validator for `schema`
-
-    def output_type(self) -> Any:
-        """The model answers by calling the `final_answer` tool with the JSON as arguments."""
-        return ToolOutput(
-            StructuredDict(dict(self.model_schema)),
-            name=OUTPUT_TOOL,
-            description="Give your final answer as this JSON object.",
-        )
+    # The model answers by calling the `final_answer` tool with the JSON as arguments.
+    tool_output: ToolOutput[Any]
 
     def accept(self, answer: Any) -> Any:
         """The validated value of a model's answer; raises ModelRetry when it does not match."""
@@ -52,15 +48,32 @@ class StructuredOutput:
 
 
 def structured_output(schema: Mapping[str, Any], *, agent: str) -> StructuredOutput:
-    """Prepare `schema`; an invalid JSON Schema fails with a message naming `output_schema`."""
+    """Prepare `schema`; an invalid JSON Schema fails with a message naming `output_schema`.
+
+    Checking a schema costs about a millisecond and the same few schemas come back
+    on every execution, so prepared ones are cached by their JSON text.
+    """
     if not isinstance(schema, Mapping):
         raise errors.InvalidInput(f"agent {agent!r}: output_schema must be a JSON object")
+    try:
+        key = json.dumps(schema, sort_keys=True)
+    except (TypeError, ValueError) as exc:
+        raise errors.InvalidInput(f"agent {agent!r}: output_schema is not JSON: {exc}") from exc
+    try:
+        return _prepare(key)
+    except errors.InvalidInput as exc:
+        raise errors.InvalidInput(f"agent {agent!r}: {exc.message}") from exc
+
+
+@functools.lru_cache(maxsize=256)
+def _prepare(key: str) -> StructuredOutput:
+    schema = json.loads(key)
     validator_class = jsonschema.validators.validator_for(schema)
     try:
         validator_class.check_schema(schema)
     except jsonschema.SchemaError as exc:
         raise errors.InvalidInput(
-            f"agent {agent!r}: output_schema is not a valid JSON Schema: {exc.message}"
+            f"output_schema is not a valid JSON Schema: {exc.message}"
         ) from exc
     wrapped = schema.get("type") != "object"
     if wrapped:
@@ -74,14 +87,15 @@ def structured_output(schema: Mapping[str, Any], *, agent: str) -> StructuredOut
         }
     else:
         model_schema = {k: v for k, v in schema.items() if k != "$schema"}
-    structured = StructuredOutput(schema, model_schema, wrapped, validator_class(schema))
     try:
-        structured.output_type()
+        tool_output = ToolOutput(
+            StructuredDict(dict(model_schema)),
+            name=OUTPUT_TOOL,
+            description="Give your final answer as this JSON object.",
+        )
     except UserError as exc:  # e.g. recursive $refs, which pydantic-ai cannot inline
-        raise errors.InvalidInput(
-            f"agent {agent!r}: output_schema is not supported: {exc}"
-        ) from exc
-    return structured
+        raise errors.InvalidInput(f"output_schema is not supported: {exc}") from exc
+    return StructuredOutput(schema, model_schema, wrapped, validator_class(schema), tool_output)
 
 
 def _describe(error: jsonschema.ValidationError) -> str:

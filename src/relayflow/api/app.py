@@ -14,6 +14,7 @@ from relayflow.api.routes import ROUTERS
 from relayflow.api.state import AppState
 from relayflow.api.web import mount_web_app
 from relayflow.config import Settings
+from relayflow.runtime.scheduler import Scheduler
 from relayflow.runtime.service import runtime_services
 from relayflow.store.db import Database
 from relayflow.store.migrate import upgrade
@@ -34,6 +35,8 @@ def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
         state = AppState(settings=settings, db=database)
         if settings.embedded_worker:
             state.services.extend(runtime_services(settings, database, state.bus))
+        if settings.scheduler_enabled:
+            state.services.append(Scheduler.from_settings(settings, database))
         app.state.relayflow = state
         await state.start()
         try:

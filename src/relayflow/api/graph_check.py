@@ -1,14 +1,23 @@
-"""The check every saved workflow graph passes: React Flow's array shapes.
+"""The check every saved workflow graph passes: React Flow's array shapes, then the engine's.
 
-`check_graph` is the one hook the workflow routes call; deeper validation (known
-node kinds, dangling edges, cycles) plugs in here as the engine provides it.
+`check_graph` is the one hook the workflow routes call: shape problems raise
+`InvalidInput`, then `relayflow.engine.validation` reports every deeper problem
+(node kinds, data, edges, handles, cycles, templates, schemas) as `GraphInvalid`
+with the problem list as details. `check_graph_for` adds the check of agent
+template ids against the templates the caller may use.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from relayflow import errors
+from relayflow.domain import Actor
+from relayflow.engine.validation import validate_graph
+from relayflow.store.template_ids import usable_template_ids
 
 MAX_PROBLEMS = 20  # enough to fix a batch at once without a huge answer
 
@@ -47,7 +56,7 @@ def _shape_problems(nodes: Any, edges: Any) -> list[dict[str, str]]:
     return problems
 
 
-def check_graph(nodes: Any, edges: Any) -> None:
+def check_graph(nodes: Any, edges: Any, *, template_ids: Collection[str] | None = None) -> None:
     """Raise `errors.InvalidInput` naming each malformed node or edge field."""
     problems = _shape_problems(nodes, edges)
     if problems:
@@ -55,3 +64,17 @@ def check_graph(nodes: Any, edges: Any) -> None:
         summary = "; ".join(f"{p['field']} {p['message']}" for p in shown[:5])
         more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
         raise errors.InvalidInput(f"malformed graph: {summary}{more}", details=shown)
+    graph_problems = validate_graph({"nodes": nodes, "edges": edges}, template_ids=template_ids)
+    if graph_problems:
+        summary = "; ".join(str(p) for p in graph_problems[:5])
+        count = len(graph_problems)
+        more = f" (and {count - 5} more)" if count > 5 else ""
+        raise errors.GraphInvalid(
+            f"the workflow graph is invalid: {summary}{more}",
+            details=[p.as_dict() for p in graph_problems],
+        )
+
+
+async def check_graph_for(session: AsyncSession, actor: Actor, nodes: Any, edges: Any) -> None:
+    """`check_graph`, with agent template ids checked against those `actor` may use."""
+    check_graph(nodes, edges, template_ids=await usable_template_ids(session, actor))

@@ -26,6 +26,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from relayflow.config import Settings
 from relayflow.cron import CronSchedule
 from relayflow.domain import utcnow
 from relayflow.store import schedules as schedule_store
@@ -109,6 +110,15 @@ class Scheduler:
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
         self._last_housekeeping: dt.datetime | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings, db: Database) -> Scheduler:
+        return cls(
+            db,
+            poll_s=settings.scheduler_poll_s,
+            misfire_grace_s=settings.schedule_misfire_grace_s,
+            idempotency_window_s=settings.webhook_idempotency_window_s,
+        )
 
     # ------------------------------------------------------------- leadership
     @property

@@ -114,7 +114,9 @@ async def test_usage_and_cost_are_recorded_on_the_node_run() -> None:
 
 async def test_json_output_must_match_the_output_schema() -> None:
     schema = {"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]}
-    good = one_agent(model="fake:x", prompt="go", output_schema=schema, parameters={"answer": {"n": 1}})
+    good = one_agent(
+        model="fake:x", prompt="go", output_schema=schema, parameters={"answer": {"n": 1}}
+    )
     assert (await harness().run(good, None)).output == {"n": 1}
     bad = one_agent(model="fake:x", prompt="go", output_schema=schema, parameters={"answer": "n"})
     outcome = await harness().run(bad, None)

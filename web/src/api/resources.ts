@@ -47,7 +47,7 @@ export const workflows = {
   remove: (id: string) =>
     call(api.DELETE("/api/v1/workflows/{workflow_id}", { params: { path: { workflow_id: id } } })),
   validate: (graph: Graph) =>
-    call(api.POST("/api/v1/workflows/validate", { body: graph as never })),
+    call(api.POST("/api/v1/workflows/validate", { body: graph })),
 };
 
 // ------------------------------------------------------------------ agent templates
@@ -137,14 +137,14 @@ export const webhooks = {
     call(
       api.POST("/api/v1/workflows/{workflow_id}/webhooks", {
         params: { path: { workflow_id: workflowId } },
-        body: { name } as never,
+        body: { name },
       }),
     ),
   setEnabled: (id: string, enabled: boolean) =>
     call(
       api.PATCH("/api/v1/webhooks/{webhook_id}", {
         params: { path: { webhook_id: id } },
-        body: { enabled } as never,
+        body: { enabled },
       }),
     ),
   rotate: (id: string) =>
@@ -172,7 +172,7 @@ export const schedules = {
     call(
       api.PATCH("/api/v1/workflows/{workflow_id}/schedules/{schedule_id}", {
         params: { path: { workflow_id: workflowId, schedule_id: id } },
-        body: { enabled } as never,
+        body: { enabled },
       }),
     ),
   remove: (workflowId: string, id: string) =>

@@ -205,6 +205,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/workflows/validate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Validate Workflow Graph
+         * @description Check a graph as the editor holds it: 200 when valid, else 422 with the problems.
+         *
+         *     Each problem names its `node_id` or `edge_id`, the `field` and the `message`.
+         *     Agent template ids are checked against the templates you may use.
+         */
+        post: operations["validate_workflow_graph_api_v1_workflows_validate_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/workflows/{workflow_id}": {
         parameters: {
             query?: never;
@@ -373,6 +396,30 @@ export interface components {
             scope?: string;
             /** Username */
             username: string;
+        };
+        /** GraphIn */
+        GraphIn: {
+            /**
+             * Edges
+             * @description React Flow edges: `{id, source, target, ...}`.
+             */
+            edges?: unknown[];
+            /**
+             * Nodes
+             * @description React Flow nodes: `{id, type, position, data}`.
+             */
+            nodes: unknown[];
+        };
+        /** GraphProblemOut */
+        GraphProblemOut: {
+            /** Edge Id */
+            edge_id: string | null;
+            /** Field */
+            field: string | null;
+            /** Message */
+            message: string;
+            /** Node Id */
+            node_id: string | null;
         };
         /** HTTPValidationError */
         HTTPValidationError: {
@@ -709,6 +756,13 @@ export interface components {
             msg: string;
             /** Error Type */
             type: string;
+        };
+        /** ValidationOut */
+        ValidationOut: {
+            /** Problems */
+            problems: components["schemas"]["GraphProblemOut"][];
+            /** Valid */
+            valid: boolean;
         };
         /** WebhookIn */
         WebhookIn: {
@@ -1423,6 +1477,37 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
                 };
+            };
+        };
+    };
+    validate_workflow_graph_api_v1_workflows_validate_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GraphIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationOut"];
+                };
+            };
+            /** @description The graph is invalid; `error.details` lists every problem. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };

@@ -52,6 +52,22 @@ export function EditorPage() {
 
 const EMPTY_PROBLEMS: GraphProblems = { byNode: new Map(), byEdge: new Map(), general: [] };
 
+/** When the problems are drawn on the nodes, the banner only counts them. */
+function summarizeGraphError(err: unknown, found: GraphProblems): unknown {
+  const onGraph = [...found.byNode.values(), ...found.byEdge.values()].reduce((n, list) => n + list.length, 0);
+  if (!onGraph || !(err instanceof ApiError)) return err;
+  const what = onGraph === 1 ? "1 problem, marked on its node" : `${onGraph} problems, marked on the nodes`;
+  return new ApiError(err.status, err.code, `The workflow is not valid: ${what}.`, found.general);
+}
+
+/** Below the wanted point, the first place no other node occupies. */
+function freeSpot(nodes: { position: { x: number; y: number } }[], wanted: { x: number; y: number }) {
+  const spot = { ...wanted };
+  const taken = () => nodes.some((n) => Math.abs(n.position.x - spot.x) < 180 && Math.abs(n.position.y - spot.y) < 80);
+  for (let tries = 0; tries < 20 && taken(); tries++) spot.y += 90;
+  return spot;
+}
+
 function Editor({ workflow, onSaved }: { workflow: Workflow; onSaved: (w: Workflow) => void }) {
   const flow = useReactFlow();
   const canvasRef = useRef<HTMLDivElement>(null);
@@ -117,20 +133,14 @@ function Editor({ workflow, onSaved }: { workflow: Workflow; onSaved: (w: Workfl
     setError(null);
     setNotice(null);
     try {
-      const saved = await workflows.update(workflow.id, toGraph(state.nodes, state.edges) as never);
+      const saved = await workflows.update(workflow.id, toGraph(state.nodes, state.edges));
       dispatch({ type: "markSaved" });
       setProblems(EMPTY_PROBLEMS);
       onSaved(saved);
       setNotice("Saved");
       return true;
     } catch (err) {
-      const found = showProblems(err);
-      const onNodes = found.byNode.size + found.byEdge.size;
-      setError(
-        onNodes && err instanceof ApiError
-          ? new ApiError(err.status, err.code, `${err.message} The problems are marked on the nodes.`, found.general)
-          : err,
-      );
+      setError(summarizeGraphError(err, showProblems(err)));
       return false;
     } finally {
       setSaving(false);
@@ -145,8 +155,7 @@ function Editor({ workflow, onSaved }: { workflow: Workflow; onSaved: (w: Workfl
       const found = showProblems(answer?.problems ?? []);
       if (!found.byNode.size && !found.general.length) setNotice("No problems found");
     } catch (err) {
-      showProblems(err);
-      setError(err);
+      setError(summarizeGraphError(err, showProblems(err)));
     }
   };
 
@@ -165,8 +174,7 @@ function Editor({ workflow, onSaved }: { workflow: Workflow; onSaved: (w: Workfl
     const center = rect
       ? flow.screenToFlowPosition({ x: rect.left + rect.width / 2, y: rect.top + rect.height / 2 })
       : { x: 0, y: 0 };
-    const offset = (state.nodes.length % 5) * 24;
-    addAt(kind, { x: center.x - 85 + offset, y: center.y - 30 + offset });
+    addAt(kind, freeSpot(state.nodes, { x: center.x - 85, y: center.y - 30 }));
   };
 
   const onDrop = (e: DragEvent) => {

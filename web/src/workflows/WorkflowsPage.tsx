@@ -68,7 +68,7 @@ export function WorkflowsPage() {
         nodes: full.nodes,
         edges: full.edges,
         metadata: full.metadata,
-      } as never);
+      });
       navigate(`/workflows/${copy.id}`);
     });
 
@@ -82,7 +82,7 @@ export function WorkflowsPage() {
     setError(null);
     try {
       const parsed = parseWorkflowFile(await file.text(), file.name.replace(/\.(relayflow\.)?json$/i, ""));
-      const created = await workflows.create(parsed as never);
+      const created = await workflows.create(parsed);
       navigate(`/workflows/${created.id}`);
     } catch (err) {
       setError(err);
@@ -221,7 +221,7 @@ export function WorkflowsPage() {
           submitLabel="Create"
           onClose={() => setEditing(null)}
           onSubmit={async (name, description) => {
-            const created = await workflows.create({ name, description: description || null, ...starterGraph() } as never);
+            const created = await workflows.create({ name, description: description || null, ...starterGraph() });
             navigate(`/workflows/${created.id}`);
           }}
         />

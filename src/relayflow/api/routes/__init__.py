@@ -7,6 +7,7 @@ from relayflow.api.routes.agent_templates import router as agent_templates_route
 from relayflow.api.routes.auth import router as auth_router
 from relayflow.api.routes.hooks import router as hooks_router
 from relayflow.api.routes.schedules import router as schedules_router
+from relayflow.api.routes.validation import router as validation_router
 from relayflow.api.routes.webhook_signing import router as webhook_signing_router
 from relayflow.api.routes.webhooks import router as webhooks_router
 from relayflow.api.routes.workflows import router as workflows_router
@@ -14,3 +15,4 @@ from relayflow.api.routes.workflows import router as workflows_router
 ROUTERS: list[APIRouter] = [health.router]
 ROUTERS += [auth_router, workflows_router, agent_templates_router, webhooks_router]
 ROUTERS += [hooks_router, schedules_router, webhook_signing_router]
+ROUTERS += [validation_router]

@@ -9,6 +9,7 @@ from typing import Annotated
 from pydantic import BaseModel, Field, StrictBool, field_validator
 
 from relayflow.api.schemas.common import not_null
+from relayflow.api.webhook_curl import curl_line
 from relayflow.store.models import Webhook
 
 Name = Annotated[str, Field(max_length=255)]
@@ -21,8 +22,20 @@ class WebhookIn(BaseModel):
 class WebhookPatch(BaseModel):
     enabled: StrictBool | None = None
     name: Name | None = Field(None, description="null clears the name.")
+    # Trigger settings (relayflow.store.webhook_triggers).
+    allow_query_key: StrictBool | None = Field(
+        None, description="Accept the key as `?api_key=` (for senders that cannot set headers)."
+    )
+    require_signature: StrictBool | None = Field(
+        None, description="Refuse unsigned deliveries; needs a signing secret."
+    )
+    rate_limit_per_minute: int | None = Field(
+        None, ge=1, le=1_000_000, description="Requests per minute; null removes the limit."
+    )
 
-    _not_null = field_validator("enabled", mode="before")(not_null)
+    _not_null = field_validator("enabled", "allow_query_key", "require_signature", mode="before")(
+        not_null
+    )
 
 
 class WebhookOut(BaseModel):
@@ -34,21 +47,26 @@ class WebhookOut(BaseModel):
     created_at: dt.datetime | None
     updated_at: dt.datetime | None
     url: str = Field(description="Where outside systems POST to trigger the workflow.")
+    curl: str = Field("", description="A ready command to try it (the key is a shell variable).")
+    allow_query_key: bool = False
+    require_signature: bool = False
+    has_signing_secret: bool = False
+    rate_limit_per_minute: int | None = None
 
     @classmethod
-    def of(cls, webhook: Webhook) -> WebhookOut:
-        return cls.model_validate(_fields(webhook))
+    def of(cls, webhook: Webhook, *, base_url: str = "") -> WebhookOut:
+        return cls.model_validate(_fields(webhook, base_url))
 
 
 class WebhookWithKey(WebhookOut):
     api_key: str = Field(description="Shown only in this answer: store it now.")
 
     @classmethod
-    def issued(cls, webhook: Webhook, api_key: str) -> WebhookWithKey:
-        return cls.model_validate({**_fields(webhook), "api_key": api_key})
+    def issued(cls, webhook: Webhook, api_key: str, *, base_url: str = "") -> WebhookWithKey:
+        return cls.model_validate({**_fields(webhook, base_url), "api_key": api_key})
 
 
-def _fields(webhook: Webhook) -> dict[str, object]:
+def _fields(webhook: Webhook, base_url: str = "") -> dict[str, object]:
     return {
         "id": webhook.id,
         "workflow_id": webhook.workflow_id,
@@ -58,4 +76,9 @@ def _fields(webhook: Webhook) -> dict[str, object]:
         "created_at": webhook.created_at,
         "updated_at": webhook.updated_at,
         "url": f"/hooks/{webhook.id}",
+        "curl": curl_line(base_url, webhook.id),
+        "allow_query_key": bool(webhook.allow_query_key),
+        "require_signature": bool(webhook.require_signature),
+        "has_signing_secret": webhook.signing_secret_salt is not None,
+        "rate_limit_per_minute": webhook.rate_limit_per_minute,
     }

@@ -1,0 +1,28 @@
+"""`POST /api/v1/workflows/validate`: every problem of a graph, without saving it."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from relayflow.api.auth import CurrentActor
+from relayflow.api.deps import SessionDep
+from relayflow.api.graph_check import check_graph_for
+from relayflow.api.schemas.validation import GraphIn, ValidationOut
+
+router = APIRouter(prefix="/api/v1/workflows", tags=["workflows"])
+
+
+@router.post(
+    "/validate",
+    responses={422: {"description": "The graph is invalid; `error.details` lists every problem."}},
+)
+async def validate_workflow_graph(
+    body: GraphIn, session: SessionDep, actor: CurrentActor
+) -> ValidationOut:
+    """Check a graph as the editor holds it: 200 when valid, else 422 with the problems.
+
+    Each problem names its `node_id` or `edge_id`, the `field` and the `message`.
+    Agent template ids are checked against the templates you may use.
+    """
+    await check_graph_for(session, actor, body.nodes, body.edges)
+    return ValidationOut.ok()

@@ -1,0 +1,130 @@
+import { expect, test } from "@playwright/test";
+import { ACCOUNT, connect, dropNode, screenshot, signIn, watchConsole } from "./support";
+
+const WORKFLOW = "E2E research brief";
+
+test.describe.serial("relayflow in a browser", () => {
+  test("sign up, build a three-node workflow with an agent, run it and read the output", async ({ page }) => {
+    const noConsoleErrors = watchConsole(page);
+
+    // Sign up: the first account on a fresh installation becomes the admin.
+    await page.goto("/");
+    await expect(page).toHaveURL(/\/signin/);
+    await page.getByRole("link", { name: "Create one" }).click();
+    await page.getByLabel(/Name/).fill(ACCOUNT.name);
+    await page.getByLabel("Email").fill(ACCOUNT.email);
+    await page.getByLabel(/Password/).fill(ACCOUNT.password);
+    await page.getByRole("button", { name: "Create account" }).click();
+    await expect(page.getByRole("heading", { name: "Workflows" })).toBeVisible();
+    await expect(page.getByText(`${ACCOUNT.name} · admin`)).toBeVisible();
+    await expect(page.getByText("No workflows yet")).toBeVisible();
+
+    // Create a workflow: it starts as input -> output.
+    await page.getByRole("button", { name: "New workflow" }).click();
+    const dialog = page.getByRole("dialog", { name: "New workflow" });
+    await dialog.getByLabel("Name").fill(WORKFLOW);
+    await dialog.getByRole("button", { name: "Create", exact: true }).click();
+    await expect(page.locator(".editor-toolbar .title")).toHaveText(WORKFLOW);
+    await expect(page.getByTestId("node-input_1")).toBeVisible();
+
+    // Replace the output with input -> agent -> output, drawn on the canvas.
+    await page.getByTestId("node-output_1").click();
+    await page.keyboard.press("Delete");
+    await expect(page.getByTestId("node-output_1")).toHaveCount(0);
+    await expect(page.getByText("Unsaved changes")).toBeVisible();
+    await dropNode(page, "agent", 420, 180);
+    await expect(page.getByTestId("node-agent_1")).toBeVisible();
+    await dropNode(page, "output", 760, 180);
+    await expect(page.getByTestId("node-output_1")).toBeVisible();
+    await connect(page, "input_1", "agent_1");
+    await connect(page, "agent_1", "output_1");
+    await expect(page.locator(".react-flow__edge")).toHaveCount(2);
+
+    // Undo and redo the last connection.
+    await page.getByRole("button", { name: "Undo" }).click();
+    await expect(page.locator(".react-flow__edge")).toHaveCount(1);
+    await page.getByRole("button", { name: "Redo" }).click();
+    await expect(page.locator(".react-flow__edge")).toHaveCount(2);
+
+    // Configure the agent in the side panel: a slow offline model so the run can be watched.
+    await page.getByTestId("node-agent_1").click();
+    const side = page.getByRole("complementary", { name: "Details" });
+    await side.getByLabel(/^Prompt/).fill("Write a short brief about {{ input.topic }}");
+    await side.getByLabel(/^Model/).fill("test:sleep-1500");
+    await page.getByTestId("node-output_1").click();
+    await side.getByLabel(/^Value/).fill("{{ nodes.agent_1.output }}");
+
+    await page.getByRole("button", { name: "Save", exact: true }).click();
+    await expect(page.getByText("Saved", { exact: true })).toBeVisible();
+    await expect(page.getByText("Unsaved changes")).toHaveCount(0);
+
+    // Run it with an input and watch the nodes go.
+    await page.getByRole("button", { name: "▶ Run" }).click();
+    await page.getByLabel("Input (JSON)").fill('{"topic": "durable workflows"}');
+    await page.getByRole("button", { name: "Start run" }).click();
+    await expect(page.getByTestId("node-agent_1")).toHaveAttribute("data-status", "running");
+    await expect(page.getByTestId("node-input_1")).toHaveAttribute("data-status", "finished");
+    await screenshot(page, "editor-during-run");
+    for (const node of ["input_1", "agent_1", "output_1"]) {
+      await expect(page.getByTestId(`node-${node}`)).toHaveAttribute("data-status", "finished");
+    }
+    await expect(side.getByRole("status").or(side.locator(".badge.s-completed"))).toBeVisible();
+
+    // Open what the agent did.
+    await page.getByTestId("node-agent_1").click();
+    await expect(side.getByRole("tab", { name: "Run" })).toHaveAttribute("aria-selected", "true");
+    await expect(side.getByLabel("Output of agent_1")).toContainText("durable workflows");
+    await expect(side.getByLabel("Execution output")).toContainText("durable workflows");
+    await screenshot(page, "editor-node-output");
+
+    // The execution view draws the run on its graph.
+    await side.getByRole("link", { name: "Open" }).click();
+    await expect(page.getByText("Execution", { exact: true })).toBeVisible();
+    await expect(page.locator(".badge.s-completed").first()).toBeVisible();
+    await expect(page.getByLabel("Execution output")).toContainText("durable workflows");
+    await page.getByTestId("node-agent_1").click();
+    await expect(page.getByLabel("Output of agent_1")).toContainText("durable workflows");
+    await screenshot(page, "execution-view");
+    noConsoleErrors();
+  });
+
+  test("a webhook called over HTTP starts a run that shows in the history", async ({ page, request }) => {
+    const noConsoleErrors = watchConsole(page);
+    await signIn(page);
+    await page.getByRole("link", { name: WORKFLOW }).click();
+    await page.getByRole("link", { name: "Webhooks & schedules" }).click();
+    await expect(page.getByText("No webhooks")).toBeVisible();
+
+    await page.getByRole("button", { name: "New webhook" }).click();
+    const key = (await page.getByTestId("webhook-key").textContent())?.trim() ?? "";
+    expect(key.length).toBeGreaterThan(20);
+    const curl = (await page.getByTestId("webhook-curl").textContent()) ?? "";
+    expect(curl).toContain(`X-API-Key: ${key}`);
+    const url = /curl -X POST '([^']+)'/.exec(curl)?.[1] ?? "";
+    expect(url).toMatch(/\/hooks\//);
+    await screenshot(page, "webhook-created");
+    await page.getByRole("button", { name: "Done" }).click();
+    await expect(page.getByRole("table", { name: "Webhooks" })).toContainText(key.slice(0, 8));
+
+    // An outside system calls the webhook.
+    const answer = await request.post(url, {
+      headers: { "X-API-Key": key, "Content-Type": "application/json" },
+      data: { topic: "webhooks" },
+    });
+    expect(answer.status()).toBe(202);
+    const { execution_id: executionId } = await answer.json();
+    expect(executionId).toBeTruthy();
+
+    // The run shows in the workflow's history and finishes.
+    await page.getByRole("link", { name: `← ${WORKFLOW}` }).click();
+    await page.getByRole("link", { name: "History" }).click();
+    const table = page.getByRole("table", { name: "Executions" });
+    await expect(table.locator("tr", { hasText: "webhook" })).toHaveCount(1);
+    await expect(table.locator("tr", { hasText: "webhook" }).locator(".badge.s-completed")).toBeVisible({ timeout: 30_000 });
+    await screenshot(page, "execution-history");
+    await table.locator("tr", { hasText: "webhook" }).click();
+    await expect(page).toHaveURL(new RegExp(`/executions/${executionId}`));
+    await expect(page.getByLabel("Execution output")).toContainText("webhooks");
+    noConsoleErrors();
+  });
+});
