@@ -17,7 +17,7 @@ SECRET = "s" * 40
 
 @pytest.fixture
 def token_settings() -> Settings:
-    return Settings(jwt_secret=SECRET, access_token_minutes=15)  # type: ignore[arg-type]
+    return Settings(jwt_secret=SECRET, access_token_minutes=15)
 
 
 def test_password_hash_is_argon2id_salted_and_verifies() -> None:
@@ -46,16 +46,14 @@ def test_access_token_carries_the_user_and_role(token_settings: Settings) -> Non
 
 def test_expired_token_is_refused(token_settings: Settings) -> None:
     issued_at = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=16)
-    token = security.issue_access_token(
-        token_settings, Actor(uuid.uuid4()), now=issued_at
-    ).token
+    token = security.issue_access_token(token_settings, Actor(uuid.uuid4()), now=issued_at).token
 
     with pytest.raises(errors.Unauthorized, match="expired"):
         security.read_access_token(token_settings, token)
 
 
 def test_token_signed_with_another_secret_is_refused(token_settings: Settings) -> None:
-    other = Settings(jwt_secret="o" * 40)  # type: ignore[arg-type]
+    other = Settings(jwt_secret="o" * 40)
     token = security.issue_access_token(other, Actor(uuid.uuid4())).token
 
     with pytest.raises(errors.Unauthorized, match="invalid"):

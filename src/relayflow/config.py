@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1024 * 1024
     web_dist: Path | None = None
     cors_origins: list[str] = Field(default_factory=list)
+    # Seconds between keep-alive comments on a quiet event stream (SSE).
+    sse_keepalive_s: float = 15.0
 
     # --- accounts
     jwt_secret: SecretStr | None = None

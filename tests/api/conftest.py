@@ -85,7 +85,7 @@ async def table_snapshot(db: Database, *models: type[Base]) -> dict[str, list[di
         for model in models:
             table = model.__table__
             rows = (await session.execute(select(table).order_by(*table.primary_key))).all()
-            snapshot[table.name] = [dict(row._mapping) for row in rows]
+            snapshot[str(model.__tablename__)] = [dict(row._mapping) for row in rows]
     return snapshot
 
 

@@ -153,7 +153,9 @@ async def test_users_cannot_change_system_templates(
     method: str,
     body: dict[str, Any] | None,
 ) -> None:
-    planner = next(t for t in await list_all(client, alice, scope="system") if t["role"] == "planner")
+    planner = next(
+        t for t in await list_all(client, alice, scope="system") if t["role"] == "planner"
+    )
     before = await table_snapshot(db, AgentTemplate)
 
     response = await client.request(

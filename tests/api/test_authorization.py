@@ -20,10 +20,10 @@ import pytest
 from fastapi import FastAPI
 
 from relayflow.store.db import Database
-from relayflow.store.models import AgentTemplate, Webhook, Workflow
+from relayflow.store.models import AgentTemplate, Schedule, Webhook, Workflow
 from tests.api.conftest import SignedIn, table_snapshot, template_body, workflow_body
 
-TABLES = (Workflow, AgentTemplate, Webhook)
+TABLES = (Workflow, AgentTemplate, Webhook, Schedule)
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ class Endpoint:
     method: str
     path: str
     body: dict[str, Any] | None = None
-    # What the path's id points at: "workflow", "template", "webhook", or None.
+    # What the path's id points at: "workflow", "template", "webhook", "schedule", or None.
     target: str | None = None
     # Only the target's owner (or an admin) may call it, even where others can see the target.
     owner_only: bool = False
@@ -51,6 +51,7 @@ class Endpoint:
 WF = "/api/v1/workflows/{workflow_id}"
 TPL = "/api/v1/agent-templates/{template_id}"
 HOOK = "/api/v1/webhooks/{webhook_id}"
+SCHEDULE = WF + "/schedules/{schedule_id}"
 
 ENDPOINTS: list[Endpoint] = [
     Endpoint("GET", "/api/v1/auth/me"),
@@ -66,6 +67,20 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("PATCH", HOOK, body={"enabled": False}, target="webhook", owner_only=True),
     Endpoint("POST", HOOK + "/rotate", target="webhook", owner_only=True),
     Endpoint("DELETE", HOOK, target="webhook", owner_only=True, ok=204),
+    Endpoint("POST", HOOK + "/signing-secret", body={}, target="webhook", owner_only=True, ok=201),
+    Endpoint("DELETE", HOOK + "/signing-secret", target="webhook", owner_only=True, ok=204),
+    Endpoint("GET", WF + "/schedules", target="workflow", owner_only=True),
+    Endpoint(
+        "POST",
+        WF + "/schedules",
+        body={"cron": "0 * * * *"},
+        target="workflow",
+        owner_only=True,
+        ok=201,
+    ),
+    Endpoint("GET", SCHEDULE, target="schedule", owner_only=True),
+    Endpoint("PATCH", SCHEDULE, body={"enabled": False}, target="schedule", owner_only=True),
+    Endpoint("DELETE", SCHEDULE, target="schedule", owner_only=True, ok=204),
     Endpoint("GET", "/api/v1/agent-templates"),
     Endpoint("POST", "/api/v1/agent-templates", body=template_body(), ok=201),
     Endpoint("GET", TPL, target="template"),
@@ -91,7 +106,7 @@ def ids_of(endpoints: list[Endpoint]) -> list[str]:
 class Objects:
     """Alice's objects, private unless said otherwise."""
 
-    ids: dict[str, str]  # workflow_id, template_id, webhook_id
+    ids: dict[str, str]  # workflow_id, template_id, webhook_id, schedule_id
     public_workflow_id: str
 
 
@@ -107,8 +122,14 @@ async def alices(client: httpx.AsyncClient, alice: SignedIn) -> Objects:
     public_id = await post("/api/v1/workflows", workflow_body("Alice's public", is_public=True))
     template_id = await post("/api/v1/agent-templates", template_body("Alice's agent"))
     webhook_id = await post(f"/api/v1/workflows/{workflow_id}/webhooks", {"name": "hook"})
+    schedule_id = await post(f"/api/v1/workflows/{workflow_id}/schedules", {"cron": "0 * * * *"})
     return Objects(
-        ids={"workflow_id": workflow_id, "template_id": template_id, "webhook_id": webhook_id},
+        ids={
+            "workflow_id": workflow_id,
+            "template_id": template_id,
+            "webhook_id": webhook_id,
+            "schedule_id": schedule_id,
+        },
         public_workflow_id=public_id,
     )
 
@@ -122,7 +143,9 @@ def test_every_route_is_in_the_matrix(app: FastAPI) -> None:
     }
     covered = {e.key for e in ENDPOINTS} | OPEN_ENDPOINTS
     missing, stale = sorted(routes - covered), sorted(covered - routes)
-    assert not missing, f"add these routes to ENDPOINTS in tests/api/test_authorization.py: {missing}"
+    assert not missing, (
+        f"add these routes to ENDPOINTS in tests/api/test_authorization.py: {missing}"
+    )
     assert not stale, f"these ENDPOINTS entries match no route: {stale}"
 
 
@@ -201,7 +224,8 @@ async def test_admin_may_use_every_endpoint_on_anyones_objects(
     assert response.status_code == endpoint.ok, response.text
 
 
-WORKFLOW_ENDPOINTS = [e for e in TARGETED if e.target == "workflow"]
+# A schedule's path names its workflow, so the public workflow's owner check applies first.
+WORKFLOW_ENDPOINTS = [e for e in TARGETED if e.target in ("workflow", "schedule")]
 
 
 @pytest.mark.parametrize("endpoint", WORKFLOW_ENDPOINTS, ids=ids_of(WORKFLOW_ENDPOINTS))

@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 import httpx
+
 from relayflow.store.db import Database
 from relayflow.store.models import Webhook
 from relayflow.store.webhooks import webhook_for_key
@@ -102,9 +103,10 @@ async def test_disable_enable_and_rename(
     assert renamed.json()["name"] == "new"
     assert cleared.json()["enabled"] is True
     assert cleared.json()["name"] is None
-    assert await stored_digest(db, created["id"]) == hashlib.sha256(
-        created["api_key"].encode()
-    ).hexdigest()
+    assert (
+        await stored_digest(db, created["id"])
+        == hashlib.sha256(created["api_key"].encode()).hexdigest()
+    )
 
 
 async def test_delete_removes_the_webhook(
@@ -126,9 +128,7 @@ async def test_nobody_but_the_owner_manages_webhooks_of_a_public_workflow(
 ) -> None:
     workflow_id = await new_workflow(client, alice, is_public=True)
 
-    create = await client.post(
-        f"{WORKFLOWS}/{workflow_id}/webhooks", json={}, headers=bob.headers
-    )
+    create = await client.post(f"{WORKFLOWS}/{workflow_id}/webhooks", json={}, headers=bob.headers)
     listing = await client.get(f"{WORKFLOWS}/{workflow_id}/webhooks", headers=bob.headers)
 
     assert create.status_code == 403

@@ -86,7 +86,7 @@ async def test_lists_by_scope(
     assert await ids(bob, "mine") == [bobs["id"]]
     assert await ids(bob, "public") == [public["id"]]
     assert await ids(admin, "all") == [bobs["id"], public["id"], private["id"]]
-    seen_by_bob = (await client.get(WORKFLOWS, params={"scope": "public"}, headers=bob.headers))
+    seen_by_bob = await client.get(WORKFLOWS, params={"scope": "public"}, headers=bob.headers)
     assert seen_by_bob.json()["items"][0]["owned"] is False
     refused = await client.get(WORKFLOWS, params={"scope": "all"}, headers=bob.headers)
     assert refused.status_code == 403
@@ -167,7 +167,9 @@ async def test_delete_removes_the_workflow_and_its_webhooks(
     client: httpx.AsyncClient, alice: SignedIn, db: Database
 ) -> None:
     created = await create(client, alice)
-    hook = await client.post(f"{WORKFLOWS}/{created['id']}/webhooks", json={}, headers=alice.headers)
+    hook = await client.post(
+        f"{WORKFLOWS}/{created['id']}/webhooks", json={}, headers=alice.headers
+    )
     assert hook.status_code == 201
 
     deleted = await client.delete(f"{WORKFLOWS}/{created['id']}", headers=alice.headers)
@@ -195,3 +197,38 @@ async def test_admin_sees_and_changes_other_users_workflows(
     assert changed.status_code == 200
     assert changed.json()["name"] == "Fixed by admin"
     assert changed.json()["user_id"] == str(alice.id)  # ownership does not move
+
+
+async def test_a_graph_may_use_system_and_own_templates_but_not_someone_elses(
+    client: httpx.AsyncClient, alice: SignedIn, bob: SignedIn
+) -> None:
+    templates = "/api/v1/agent-templates"
+    system = await client.get(templates, params={"scope": "system"}, headers=bob.headers)
+    system_id = system.json()["items"][0]["id"]
+    alices = await client.post(
+        templates,
+        json={"name": "private", "role": "r", "model": "test:echo"},
+        headers=alice.headers,
+    )
+
+    def with_agent(template_id: str) -> dict[str, Any]:
+        body = workflow_body()
+        body["nodes"].insert(
+            1,
+            {"id": "agent", "type": "agent", "data": {"template_id": template_id, "prompt": "hi"}},
+        )
+        body["edges"] = [
+            {"id": "a", "source": "n0", "target": "agent"},
+            {"id": "b", "source": "agent", "target": "n1"},
+        ]
+        return body
+
+    allowed = await client.post(WORKFLOWS, json=with_agent(system_id), headers=bob.headers)
+    refused = await client.post(
+        WORKFLOWS, json=with_agent(alices.json()["id"]), headers=bob.headers
+    )
+
+    assert allowed.status_code == 201, allowed.text
+    assert refused.status_code == 422
+    assert refused.json()["error"]["code"] == "graph_invalid"
+    assert any(d.get("node_id") == "agent" for d in refused.json()["error"]["details"])

@@ -362,3 +362,14 @@ def test_every_problem_is_reported_at_once() -> None:
     found = problems(g.build())
     assert len(found) >= 5
     assert str(validate_graph(g.build())[0]).startswith("node 'a': data: ")
+
+
+def test_node_ids_may_not_use_the_characters_reserved_for_nested_runs() -> None:
+    g = base().node("a/b", "transform", value=1).chain("in", "a/b", "out").build()
+    problem = only(g)
+    assert problem["node_id"] == "a/b"
+    assert problem["field"] == "nodes[2].id"
+    assert problem["message"] == (
+        "node id 'a/b' uses '/'; the characters '/[]@#' are reserved for naming the runs "
+        "inside a node"
+    )

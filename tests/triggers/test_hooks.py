@@ -469,3 +469,24 @@ async def test_wait_answers_202_when_the_run_is_not_done_in_time(
 async def test_negative_wait_is_422(client: httpx.AsyncClient, hook: Hook) -> None:
     response = await client.post(f"{hook.url}?wait=-1", json={}, headers=key(hook))
     assert response.status_code == 422
+
+
+async def test_workers_are_woken_at_once_not_at_their_next_poll(
+    settings: Settings, db: Database, make_hook: MakeHook
+) -> None:
+    # Workers that would otherwise look for work only once a minute: the run can only
+    # finish within the wait if the accepted delivery woke them.
+    slow_poll = settings.model_copy(update={"poll_seconds": 60.0})
+    hook = await make_hook()
+    application = create_app(slow_poll, db=db)
+    async with (
+        application.router.lifespan_context(application),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=application), base_url="http://testserver"
+        ) as client,
+    ):
+        await asyncio.sleep(0.2)  # let the worker settle into its wait
+        first = await client.post(f"{hook.url}?wait=15", json={"n": 1}, headers=key(hook))
+        second = await client.post(f"{hook.url}?wait=15", json={"n": 2}, headers=key(hook))
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert second.json()["output"] == {"n": 2}

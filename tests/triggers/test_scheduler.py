@@ -297,6 +297,7 @@ async def test_two_scheduler_processes_run_each_tick_once_through_a_leader_crash
     assert len(ticks) >= 5
     # Every minute from the first tick on, once each: no duplicate, no gap at the takeover.
     first = schedule.next_run_at
+    assert first is not None
     assert ticks == [first + i * MINUTE for i in range(len(ticks))]
 
 

@@ -54,6 +54,13 @@ test.describe.serial("relayflow in a browser", () => {
     await page.getByTestId("node-output_1").click();
     await side.getByLabel(/^Value/).fill("{{ nodes.agent_1.output }}");
 
+    // Leaving with unsaved changes asks first; staying keeps every edit.
+    await page.getByRole("link", { name: "← Workflows" }).click();
+    const leave = page.getByRole("dialog", { name: "Unsaved changes" });
+    await expect(leave).toBeVisible();
+    await leave.getByRole("button", { name: "Stay" }).click();
+    await expect(page.getByTestId("node-agent_1")).toBeVisible();
+
     await page.getByRole("button", { name: "Save", exact: true }).click();
     await expect(page.getByText("Saved", { exact: true })).toBeVisible();
     await expect(page.getByText("Unsaved changes")).toHaveCount(0);
@@ -125,6 +132,42 @@ test.describe.serial("relayflow in a browser", () => {
     await table.locator("tr", { hasText: "webhook" }).click();
     await expect(page).toHaveURL(new RegExp(`/executions/${executionId}`));
     await expect(page.getByLabel("Execution output")).toContainText("webhooks");
+    noConsoleErrors();
+  });
+  test("an approval pauses the run until someone approves it in place", async ({ page }) => {
+    const noConsoleErrors = watchConsole(page);
+    await signIn(page);
+    await page.getByRole("button", { name: "New workflow" }).click();
+    const dialog = page.getByRole("dialog", { name: "New workflow" });
+    await dialog.getByLabel("Name").fill("E2E approval");
+    await dialog.getByRole("button", { name: "Create", exact: true }).click();
+    await expect(page.getByTestId("node-output_1")).toBeVisible();
+
+    // input -> approval -> output, the approval added from the keyboard.
+    await page.getByTestId("node-output_1").click();
+    await page.keyboard.press("Delete");
+    await page.getByRole("button", { name: "Add Approval node" }).focus();
+    await page.keyboard.press("Enter");
+    await expect(page.getByTestId("node-approval_1")).toBeVisible();
+    await dropNode(page, "output", 760, 320);
+    await connect(page, "input_1", "approval_1");
+    await connect(page, "approval_1", "output_1");
+    await page.keyboard.press("Control+s");
+    await expect(page.getByText("Saved", { exact: true })).toBeVisible();
+
+    await page.getByRole("button", { name: "▶ Run" }).click();
+    await page.getByLabel("Input (JSON)").fill('{"amount": 120}');
+    await page.getByRole("button", { name: "Start run" }).click();
+    await expect(page.getByTestId("node-approval_1")).toHaveAttribute("data-status", "waiting");
+    await expect(page.getByTestId("node-output_1")).toHaveAttribute("data-status", "pending");
+
+    await page.getByTestId("node-approval_1").click();
+    const side = page.getByRole("complementary", { name: "Details" });
+    await side.getByLabel(/Comment/).fill("looks right");
+    await side.getByRole("button", { name: "Approve" }).click();
+    await expect(page.getByTestId("node-approval_1")).toHaveAttribute("data-status", "finished");
+    await expect(page.getByTestId("node-output_1")).toHaveAttribute("data-status", "finished");
+    await expect(side.getByLabel("Output of approval_1")).toContainText("looks right");
     noConsoleErrors();
   });
 });

@@ -46,6 +46,7 @@ usage is the sum over every row of the execution, reused ones included.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import deque
 from collections.abc import Mapping
@@ -54,6 +55,7 @@ from typing import TYPE_CHECKING, Any
 
 from relayflow.domain import ExecutionStatus, NodeRunStatus
 from relayflow.engine.graph import Edge, Graph, Loop
+from relayflow.engine.naming import child_prefix
 from relayflow.engine.nodes import NodeContext, NodeOutcome
 from relayflow.engine.ports import (
     AgentRunner,
@@ -277,6 +279,11 @@ class _Runner:
                     await self._cancel_running(reason=_error_text(item.error), record=False)
                     raise item.error
                 await self._node_done(item)
+        except asyncio.CancelledError:
+            if self.prefix:  # a child run whose parent node was cancelled: close its rows
+                with contextlib.suppress(Exception):
+                    await self._cancel_running(reason="the parent node was cancelled")
+            raise
         finally:
             if watcher is not None:
                 watcher.cancel()
@@ -744,7 +751,6 @@ class _Runner:
             raise GraphInvalid(
                 f"sub-workflow {workflow_id!r} is invalid: {shown}", details=problems
             )
-        suffix = f"@{iteration}" if iteration else ""
         child_run = ExecutionRun(
             execution_id=self.run.execution_id,
             graph=raw,
@@ -756,7 +762,7 @@ class _Runner:
             trigger=self.run.trigger,
             depth=depth,
         )
-        prefix = f"{self.prefix}{key}{suffix}/"
+        prefix = child_prefix(self.prefix, key, iteration)
         child = _Runner(
             self.executor, child_run, analysis.graph, self.finished, self.meter, prefix=prefix
         )

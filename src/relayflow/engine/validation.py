@@ -1,6 +1,7 @@
 """Graph validation: every problem at once, each naming its node or edge and field.
 
-Checks: the shape of nodes and edges, duplicate ids, unknown node types, each
+Checks: the shape of nodes and edges, duplicate ids (and ids using the characters
+reserved by `engine.naming`), unknown node types, each
 kind's `data` (with the field that is wrong), edges to missing nodes, outgoing
 handles (a condition's unused handles and edges from undeclared ones), cycles
 (allowed only through one node declaring `max_iterations`), a missing `input` or
@@ -20,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 
 from relayflow.engine import templating
 from relayflow.engine.graph import Edge, Graph, Node, ancestors, strongly_connected
+from relayflow.engine.naming import RESERVED, reserved_characters_in
 from relayflow.engine.nodes import NODE_KINDS, NodeKind
 from relayflow.engine.spec import EdgeSpec, NodeData, NodeSpec
 
@@ -152,6 +154,14 @@ class _Analyser:
                 )
                 continue
             first_index[spec.id] = index
+            reserved = reserved_characters_in(spec.id)
+            if reserved:
+                self.problem(
+                    f"node id {spec.id!r} uses {reserved!r}; the characters {RESERVED!r} are "
+                    "reserved for naming the runs inside a node",
+                    node=spec.id,
+                    field_name=f"nodes[{index}].id",
+                )
             self.nodes[spec.id] = spec
             self.successors[spec.id] = []
             self.predecessors[spec.id] = []

@@ -21,13 +21,14 @@ from relayflow import errors
 from relayflow.config import Settings
 from relayflow.domain import utcnow
 from relayflow.input_schema import check_input, input_schema_of
+from relayflow.runtime.wakeups import CoalescedWakeups
 from relayflow.security import hash_api_key
 from relayflow.signatures import SIGNATURE_HEADER, derive_signing_secret, verify_signature
 from relayflow.store.db import Database
 from relayflow.store.executions import create_pending_execution
 from relayflow.store.idempotency import MAX_KEY_LENGTH, claim_idempotency_key
-from relayflow.store.models import Webhook, Workflow
 from relayflow.store.rate_limits import count_request
+from relayflow.store.webhook_triggers import WebhookTarget, load_webhook_target
 
 KEY_HEADER = "x-api-key"
 QUERY_KEY = "api_key"
@@ -92,7 +93,7 @@ def is_secret_name(name: str) -> bool:
 
 
 def trigger_for(
-    webhook: Webhook, delivery: WebhookDelivery, *, idempotency_key: str | None, signed: bool
+    webhook: WebhookTarget, delivery: WebhookDelivery, *, idempotency_key: str | None, signed: bool
 ) -> dict[str, Any]:
     """`execution.trigger` of a webhook delivery: where it came from, minus secrets."""
     query: dict[str, Any] = {}
@@ -153,7 +154,10 @@ def _webhook_uuid(raw: str) -> uuid.UUID | None:
 
 
 class WebhookIntake:
-    """Turns deliveries into pending executions. One per process; safe to share."""
+    """Turns deliveries into pending executions. One per process; safe to share.
+
+    A background service only in that `stop()` flushes the coalesced wake-ups.
+    """
 
     def __init__(
         self, db: Database, settings: Settings, *, clock: Callable[[], float] = time.time
@@ -161,9 +165,16 @@ class WebhookIntake:
         self.db = db
         self.settings = settings
         self.clock = clock
+        self.wakeups = CoalescedWakeups(db)
         self._server_secret: str | None = None
 
-    def signing_secret(self, webhook: Webhook) -> str | None:
+    async def start(self) -> None:
+        await self.wakeups.start()
+
+    async def stop(self) -> None:
+        await self.wakeups.stop()
+
+    def signing_secret(self, webhook: WebhookTarget) -> str | None:
         if not webhook.signing_secret_salt:
             return None
         if self._server_secret is None:
@@ -176,11 +187,14 @@ class WebhookIntake:
             raise errors.Unauthorized(
                 "missing API key: send it as X-API-Key or Authorization: Bearer <key>"
             )
+        digest = hash_api_key(key)
         webhook_id = _webhook_uuid(delivery.webhook_id)
         async with self.db.sessions() as session:
-            webhook = await session.get(Webhook, webhook_id) if webhook_id else None
+            webhook = await load_webhook_target(session, webhook_id, digest) if webhook_id else None
+            # Compared in constant time, against a stand-in when the webhook is unknown,
+            # so that a wrong key and an unknown webhook cost the same.
             key_matches = hmac.compare_digest(
-                hash_api_key(key), webhook.api_key if webhook else _ABSENT_DIGEST
+                digest, webhook.api_key_digest if webhook else _ABSENT_DIGEST
             )
             if webhook is None:
                 raise errors.NotFound(f"webhook {delivery.webhook_id} not found")
@@ -197,11 +211,7 @@ class WebhookIntake:
             signed = self._check_signature(webhook, delivery)
             idempotency_key = _idempotency_key(delivery)
             value = await delivery.decode_body()
-
-            workflow = await session.get(Workflow, webhook.workflow_id)
-            if workflow is None:  # deleted between the two reads; its webhooks went with it
-                raise errors.NotFound(f"webhook {delivery.webhook_id} not found")
-            schema = input_schema_of(workflow.nodes)
+            schema = input_schema_of(webhook.nodes)
             if schema is not None:
                 check_input(schema, value)
 
@@ -220,16 +230,18 @@ class WebhookIntake:
             trigger = trigger_for(webhook, delivery, idempotency_key=idempotency_key, signed=signed)
             await create_pending_execution(
                 session,
-                workflow=workflow,
+                workflow=webhook.workflow(),
                 input=value,
                 trigger=trigger,
-                user_id=workflow.user_id,
+                user_id=webhook.owner_id,
                 execution_id=execution_id,
+                wake=False,
             )
             await session.commit()
+        pass  # MUT
         return AcceptedDelivery(execution_id=execution_id, trigger=trigger)
 
-    async def _check_rate_limit(self, webhook: Webhook) -> None:
+    async def _check_rate_limit(self, webhook: WebhookTarget) -> None:
         limit = webhook.rate_limit_per_minute
         if not limit:
             return
@@ -242,7 +254,7 @@ class WebhookIntake:
                 details={"limit_per_minute": limit},
             )
 
-    def _check_signature(self, webhook: Webhook, delivery: WebhookDelivery) -> bool:
+    def _check_signature(self, webhook: WebhookTarget, delivery: WebhookDelivery) -> bool:
         """True if a valid signature was checked; raises if one is required or wrong."""
         secret = self.signing_secret(webhook)
         if secret is None:

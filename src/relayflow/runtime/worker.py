@@ -45,9 +45,16 @@ from relayflow.engine.ports import AgentRunner, NodeRunRecord
 from relayflow.runtime.events import EventBus
 from relayflow.runtime.journal import Journal
 from relayflow.runtime.limits import SharedProviderLimiter, provider_limiter
+from relayflow.runtime.metrics import (
+    MeteredAgents,
+    MeteredLimiter,
+    MeteredRunStore,
+    process_metrics,
+)
 from relayflow.store import executions, node_runs, signals
 from relayflow.store.catalogs import SqlTemplateCatalog, SqlWorkflowCatalog
 from relayflow.store.db import Database
+from relayflow.store.execution_control import NodesWithChildren
 from relayflow.store.executions import ClaimedExecution, Outcome
 
 log = logging.getLogger(__name__)
@@ -129,8 +136,9 @@ class Worker:
             self._limiter = provider_limiter(
                 self.settings, self.db, self.bus.notifications, owner=self.name
             )
-            self._agents = ModelAgentRunner(self.settings, limiter=self._limiter)
-        self._http = httpx.AsyncClient(follow_redirects=False)
+            # Metered: every model request and its failure are counted per provider.
+            self._agents = ModelAgentRunner(self.settings, limiter=MeteredLimiter(self._limiter))
+        self._http = httpx.AsyncClient(trust_env=False, follow_redirects=False)
         notifications = self.bus.notifications
         notifications.add(signals.WORK, self._on_work)
         notifications.add(signals.CANCEL, self._on_cancel)
@@ -227,6 +235,7 @@ class Worker:
 
     async def _claim(self, limit: int) -> list[ClaimedExecution]:
         async with self.db.transaction() as session:
+            await executions.commit_without_waiting_for_disk(session)  # a lost claim is redone
             claimed = await executions.claim_executions(
                 session,
                 owner=self.name,
@@ -235,6 +244,7 @@ class Worker:
                 user_concurrency=self.settings.user_concurrency,
             )
         self.claimed_total += len(claimed)
+        process_metrics().observe_claims(claimed)
         return claimed
 
     def _launch(self, claimed: ClaimedExecution) -> None:
@@ -279,11 +289,12 @@ class Worker:
         async def emit(kind: str, payload: Mapping[str, Any]) -> None:
             self._journal.event(claimed.id, kind, payload)
 
+        store = JournalRunStore(
+            self._journal, self.db, fresh=not (claimed.resumed or claimed.rerun_of)
+        )
         executor = Executor(
-            store=JournalRunStore(
-                self._journal, self.db, fresh=not (claimed.resumed or claimed.rerun_of)
-            ),
-            agents=self._agents,
+            store=MeteredRunStore(store, claimed.graph),  # node durations by kind and status
+            agents=MeteredAgents(self._agents),  # tokens by provider
             templates=self._templates.for_user(claimed.user_id),
             workflows=self._workflows,
             options=self._options,
@@ -324,7 +335,8 @@ class Worker:
                         session,
                         source_id=claimed.rerun_of,
                         target_id=claimed.id,
-                        exclude_nodes=excluded,
+                        # Nested runs (`node/child`, `node[i]`) of a node that reruns rerun too.
+                        exclude_nodes=NodesWithChildren(excluded),
                     )
 
     @staticmethod
@@ -368,6 +380,7 @@ class Worker:
         if not tokens:
             return
         async with self.db.transaction() as session:
+            await executions.commit_without_waiting_for_disk(session)
             states = await executions.renew_leases(
                 session, owner=self.name, tokens=tokens, lease_seconds=self.settings.lease_seconds
             )

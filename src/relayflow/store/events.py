@@ -38,24 +38,31 @@ class StoredEvent:
 EventRow = tuple[uuid.UUID, str, Mapping[str, Any]]
 
 
-async def append_events(session: AsyncSession, rows: Sequence[EventRow]) -> list[int]:
+async def append_events(
+    session: AsyncSession, rows: Sequence[EventRow], *, return_ids: bool = True
+) -> list[int]:
     """Insert events in order and notify subscribers on commit; returns their ids.
 
     Event ids must become visible in id order per execution, so a subscriber that
     has seen id N never later finds a smaller one: the caller must hold the row
     lock of each execution (`executions.fence` or `lock_for_events`) first.
+    Rows are inserted in the given order, so their ids follow it.
     """
     if not rows:
         return []
     now = utcnow()
-    result = await session.execute(
-        insert(_events).returning(_events.c.id, sort_by_parameter_order=True),
-        [
-            {"execution_id": eid, "kind": kind, "payload": dict(payload), "created_at": now}
-            for eid, kind, payload in rows
-        ],
-    )
-    ids = [row.id for row in result.all()]
+    values = [
+        {"execution_id": eid, "kind": kind, "payload": dict(payload), "created_at": now}
+        for eid, kind, payload in rows
+    ]
+    ids: list[int] = []
+    if return_ids:
+        result = await session.execute(
+            insert(_events).returning(_events.c.id, sort_by_parameter_order=True), values
+        )
+        ids = [row.id for row in result.all()]
+    else:
+        await session.execute(insert(_events), values)
     await notify_subscribers(session, {eid for eid, _, _ in rows})
     return ids
 

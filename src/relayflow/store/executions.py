@@ -56,11 +56,14 @@ async def create_pending_execution(
     execution_id: uuid.UUID | None = None,
     rerun_of: uuid.UUID | None = None,
     rerun_from_node: str | None = None,
+    wake: bool = True,
 ) -> models.Execution:
     """Insert a `pending` execution pinning the workflow's graph, in the caller's transaction.
 
     Workers are woken when the caller commits. Nothing else is needed for the run
-    to be safe: the row is the queue entry.
+    to be safe: the row is the queue entry. `wake=False` leaves the wake-up to the
+    caller (the webhook intake coalesces them: a NOTIFY in every ingest
+    transaction would serialise their commits on PostgreSQL's notify queue lock).
     """
     now = utcnow()
     execution = models.Execution(
@@ -78,7 +81,8 @@ async def create_pending_execution(
     )
     session.add(execution)
     await session.flush()
-    await wake_workers(session)
+    if wake:
+        await wake_workers(session)
     return execution
 
 
@@ -94,6 +98,19 @@ async def request_cancel_signal(session: AsyncSession, execution_id: uuid.UUID) 
     (workers also re-read the flag with every heartbeat).
     """
     await signals.signal(session, signals.CANCEL, str(execution_id))
+
+
+async def commit_without_waiting_for_disk(session: AsyncSession) -> None:
+    """Let this transaction's commit return before PostgreSQL flushes it to disk.
+
+    For writes that are safe to lose in a crash of the database server (not of a
+    worker): claims, lease renewals, starts of node attempts, events. The write
+    is visible to everyone at once; PostgreSQL flushes its log in order, so the
+    next durable commit makes it durable too. A lost claim is harmless: its
+    token no longer matches and the execution is simply claimed again.
+    """
+    if signals.is_postgres_session(session):
+        await session.execute(text("SET LOCAL synchronous_commit = off"))
 
 
 # ----------------------------------------------------------------- claiming

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from relayflow.domain import NodeRunStatus
 from relayflow.store import events, executions
 from relayflow.store.events import EventRow
 from relayflow.store.executions import Outcome
@@ -27,6 +28,18 @@ class RunBatch:
     def __bool__(self) -> bool:
         return bool(self.node_runs or self.events or self.outcomes)
 
+    @property
+    def must_be_durable(self) -> bool:
+        """Holds a finished node or an outcome: it must reach the disk before commit returns.
+
+        Starts of attempts and events may be lost in a crash of the database server
+        itself; they only describe work that will run again.
+        """
+        if self.outcomes:
+            return True
+        rows = (*self.node_runs.inserts, *self.node_runs.updates)
+        return any(row["status"] != NodeRunStatus.RUNNING.value for row in rows)
+
     def only(self, keep: set[uuid.UUID]) -> RunBatch:
         """The part of this batch that belongs to the executions in `keep`."""
         return RunBatch(
@@ -42,10 +55,12 @@ class RunBatch:
 
 async def write_run_batch(session: AsyncSession, batch: RunBatch) -> set[uuid.UUID]:
     """Write the batch for the executions whose lease is still held; returns the lost ones."""
+    if not batch.must_be_durable:
+        await executions.commit_without_waiting_for_disk(session)
     held, lost = await executions.fence(session, batch.leases)
     if lost:
         batch = batch.only(held)
     await write_node_runs(session, batch.node_runs)
-    await events.append_events(session, batch.events)
+    await events.append_events(session, batch.events, return_ids=False)
     await executions.write_outcomes(session, batch.outcomes)
     return lost

@@ -9,7 +9,7 @@ change is `Forbidden`.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from enum import StrEnum
 from typing import Any
 
@@ -22,7 +22,7 @@ from relayflow.store.models import Workflow
 from relayflow.store.pagination import DEFAULT_LIMIT, Page, newest_first
 
 # Checks a graph's nodes and edges; raises `errors.InvalidInput` naming the problem.
-GraphCheck = Callable[[Any, Any], None]
+GraphCheck = Callable[[Any, Any], Awaitable[None]]
 
 # API field name -> model attribute (`metadata` is reserved on declarative models).
 EDITABLE_FIELDS = {
@@ -109,7 +109,7 @@ async def create_workflow(
     check_graph: GraphCheck | None = None,
 ) -> Workflow:
     if check_graph is not None:
-        check_graph(nodes, edges)
+        await check_graph(nodes, edges)
     workflow = Workflow(
         user_id=actor.user_id,
         name=name,
@@ -143,7 +143,9 @@ async def update_workflow(
         raise errors.InvalidInput(f"cannot change {', '.join(sorted(unknown))}")
     workflow = await get_workflow_to_change(session, actor, workflow_id)
     if check_graph is not None and ("nodes" in changes or "edges" in changes):
-        check_graph(changes.get("nodes", workflow.nodes), changes.get("edges", workflow.edges))
+        await check_graph(
+            changes.get("nodes", workflow.nodes), changes.get("edges", workflow.edges)
+        )
     for field, value in changes.items():
         if field == "metadata" and value is None:
             value = {}

@@ -154,7 +154,7 @@ async def test_a_subworkflow_tool_call_runs_the_workflow() -> None:
     )
     outcome = await h.run(graph, None)
     assert outcome.output == "sum of t"
-    assert {r.node_id for r in h.store.runs()} >= {"a:wf-sum#1/in", "a:wf-sum#1/out"}
+    assert {r.node_id for r in h.store.runs()} >= {"a#1/in", "a#1/out"}
 
 
 async def test_agent_deltas_are_passed_on_as_events() -> None:

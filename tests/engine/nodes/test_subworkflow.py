@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 from relayflow.domain import ExecutionStatus
@@ -86,3 +87,28 @@ async def test_an_approval_inside_a_child_pauses_and_resumes_the_parent() -> Non
     second = await h.run(parent_graph(), "x", execution_id=execution_id, decisions=decisions)
     assert second.status is ExecutionStatus.COMPLETED
     assert second.output == "assistant: x"
+
+
+async def test_cancelling_the_parent_closes_the_child_runs() -> None:
+    h = Harness()
+    g = GraphBuilder().node("in", "input").agent("slow", parameters={"sleep_s": 30})
+    h.workflows.add("child", g.node("out", "output").chain("in", "slow", "out").build())
+    cancel = asyncio.Event()
+    task = asyncio.create_task(h.run(parent_graph(), "x", cancel=cancel))
+    while not h.store.of("sub/slow"):
+        await asyncio.sleep(0.01)
+    cancel.set()
+    outcome = await task
+    assert outcome.status is ExecutionStatus.CANCELLED
+    assert h.statuses()["sub/slow"] == "cancelled"
+    assert h.statuses()["sub"] == "cancelled"
+
+
+async def test_a_parent_timeout_closes_the_child_runs() -> None:
+    h = Harness(options=EngineOptions(execution_timeout_s=0.2))
+    g = GraphBuilder().node("in", "input").agent("slow", parameters={"sleep_s": 30})
+    h.workflows.add("child", g.node("out", "output").chain("in", "slow", "out").build())
+    outcome = await h.run(parent_graph(), "x")
+    assert outcome.status is ExecutionStatus.FAILED
+    assert h.statuses()["sub/slow"] == "cancelled"
+    assert h.store.of("sub/slow")[-1].error == "the parent node was cancelled"

@@ -28,11 +28,12 @@ router = APIRouter(tags=["webhooks"])
 
 
 def _intake(request: Request) -> WebhookIntake:
-    # One per app, made on first use (it caches the derived server key).
+    # One per app, made on first use (it caches the server key, coalesces wake-ups).
     intake: WebhookIntake | None = getattr(request.app.state, "webhook_intake", None)
     if intake is None:
         state = get_state(request)
         intake = WebhookIntake(state.db, state.settings)
+        state.services.append(intake)  # stopped with the app: flushes its wake-ups
         request.app.state.webhook_intake = intake
     return intake
 

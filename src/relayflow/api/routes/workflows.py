@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from functools import partial
 
 from fastapi import APIRouter
 
 from relayflow.api.auth import CurrentActor
 from relayflow.api.deps import SessionDep
-from relayflow.api.graph_check import check_graph
+from relayflow.api.graph_check import check_graph_for
 from relayflow.api.pagination import PageDep
 from relayflow.api.schemas.common import PageOut
 from relayflow.api.schemas.workflows import WorkflowIn, WorkflowOut, WorkflowPatch
@@ -31,7 +32,7 @@ async def create_workflow(
         edges=body.edges,
         metadata=body.metadata,
         is_public=body.is_public,
-        check_graph=check_graph,
+        check_graph=partial(check_graph_for, session, actor),
     )
     return WorkflowOut.of(workflow, actor)
 
@@ -64,7 +65,11 @@ async def replace_workflow(
     workflow_id: uuid.UUID, body: WorkflowIn, session: SessionDep, actor: CurrentActor
 ) -> WorkflowOut:
     workflow = await workflows.update_workflow(
-        session, actor, workflow_id, body.model_dump(), check_graph=check_graph
+        session,
+        actor,
+        workflow_id,
+        body.model_dump(),
+        check_graph=partial(check_graph_for, session, actor),
     )
     return WorkflowOut.of(workflow, actor)
 
@@ -74,7 +79,11 @@ async def change_workflow(
     workflow_id: uuid.UUID, body: WorkflowPatch, session: SessionDep, actor: CurrentActor
 ) -> WorkflowOut:
     workflow = await workflows.update_workflow(
-        session, actor, workflow_id, body.model_dump(exclude_unset=True), check_graph=check_graph
+        session,
+        actor,
+        workflow_id,
+        body.model_dump(exclude_unset=True),
+        check_graph=partial(check_graph_for, session, actor),
     )
     return WorkflowOut.of(workflow, actor)
 

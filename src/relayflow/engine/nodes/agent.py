@@ -15,6 +15,7 @@ import itertools
 from collections.abc import Mapping
 from typing import Any
 
+from relayflow.engine.naming import tool_call_key
 from relayflow.engine.nodes.base import NodeContext, NodeOutcome, child_result
 from relayflow.engine.nodes.input import schema_problems
 from relayflow.engine.ports import AgentProfile, AgentRequest, HttpToolSpec, SubworkflowToolSpec
@@ -93,7 +94,7 @@ async def run(ctx: NodeContext) -> NodeOutcome:
         # Only the sub-workflows the node offers; each call is recorded under its own key.
         if workflow_id not in allowed_workflows:
             raise InvalidInput(f"{ctx.where('data.workflows')}: {workflow_id!r} is not offered")
-        key = f"{ctx.node_id}:{workflow_id}#{next(calls)}"
+        key = tool_call_key(ctx.node_id, next(calls))
         outcome = await ctx.run_child(workflow_id, value, key)
         return child_result(outcome, f"sub-workflow {workflow_id!r}").output
 

@@ -20,6 +20,7 @@ import time
 from typing import Any
 
 from relayflow.domain import NodeRunStatus
+from relayflow.engine.naming import item_key
 from relayflow.engine.nodes.agent import check_output, load_profile
 from relayflow.engine.nodes.base import NodeContext, NodeOutcome, child_result
 from relayflow.engine.ports import AgentProfile, AgentRequest, NodeRunRecord
@@ -32,7 +33,7 @@ DEFAULT_PROMPT = "{{ item }}"
 async def _agent_item(
     ctx: NodeContext, profile: AgentProfile, data: MapData, index: int, item: Any
 ) -> Any:
-    key = f"{ctx.node_id}[{index}]"
+    key = item_key(ctx.node_id, index)
     reused = ctx.reusable.get((key, ctx.iteration))
     if reused is not None:
         return reused.output
@@ -89,7 +90,8 @@ async def run(ctx: NodeContext) -> NodeOutcome:
                 if profile is not None:
                     return await _agent_item(ctx, profile, data, index, item)
                 assert data.workflow_id is not None
-                outcome = await ctx.run_child(data.workflow_id, item, f"{ctx.node_id}[{index}]")
+                key = item_key(ctx.node_id, index)
+                outcome = await ctx.run_child(data.workflow_id, item, key)
                 result = child_result(outcome, f"sub-workflow {data.workflow_id!r}")
                 waiting_on.extend(result.waiting_on)
                 return result.output

@@ -1,0 +1,228 @@
+"""Executions: start, list, read, cancel, rerun, decide approvals, follow live events.
+
+Who sees what: admins everything; a user the executions they started and every
+execution of the workflows they own. Others' ids answer 404 like unknown ones.
+A run of someone else's public workflow belongs to whoever started it.
+
+These routes take the caller without holding a database session for the whole
+request, and commit before they answer: a 202 means the execution is queued,
+and a long `?wait=` or event stream ties up no connection.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
+from fastapi.responses import StreamingResponse
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from relayflow.api.auth import actor_of, bearer_token, current_user
+from relayflow.api.deps import StateDep, get_session
+from relayflow.api.pagination import PageDep
+from relayflow.api.schemas.common import PageOut
+from relayflow.api.schemas.executions import (
+    ApprovalRequest,
+    ExecutionDetailOut,
+    ExecutionOut,
+    ExecutionStart,
+    RerunRequest,
+    StartedExecutionOut,
+)
+from relayflow.api.sse import event_stream_response, parse_last_event_id
+from relayflow.domain import Actor, ExecutionStatus
+from relayflow.runtime import control
+from relayflow.store import execution_control, execution_queries
+from relayflow.store.execution_queries import ExecutionFilter
+
+router = APIRouter(tags=["executions"])
+MAX_WAIT_S = 60.0
+
+
+async def caller(state: StateDep, token: Annotated[str | None, Depends(bearer_token)]) -> Actor:
+    """The signed-in caller, read with a session that is closed again at once."""
+    async with state.db.session() as session:
+        user = await current_user(session, state.settings, token)
+    return actor_of(user)
+
+
+Caller = Annotated[Actor, Depends(caller)]
+# Committed when the route function returns, before the answer is sent.
+Tx = Annotated[AsyncSession, Depends(get_session, scope="function")]
+ExecutionId = Annotated[uuid.UUID, Path(description="The execution's id.")]
+
+
+def execution_url(request: Request, execution_id: uuid.UUID) -> str:
+    return f"{str(request.base_url).rstrip('/')}/api/v1/executions/{execution_id}"
+
+
+def _naive_utc(value: dt.datetime | None) -> dt.datetime | None:
+    if value is None or value.tzinfo is None:
+        return value
+    return value.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Not signed in"},
+    404: {"description": "No such execution (or not yours)"},
+}
+
+
+@router.post(
+    "/api/v1/workflows/{workflow_id}/executions",
+    status_code=202,
+    responses={
+        200: {"model": StartedExecutionOut, "description": "Finished within `wait` seconds"},
+        401: ERRORS[401],
+        404: {"description": "No such workflow (or not readable by you)"},
+        422: {"description": "The input does not match the workflow's input schema"},
+    },
+)
+async def start_execution(
+    workflow_id: uuid.UUID,
+    request: Request,
+    response: Response,
+    state: StateDep,
+    actor: Caller,
+    body: ExecutionStart | None = None,
+    wait: Annotated[
+        float,
+        Query(
+            ge=0,
+            le=MAX_WAIT_S,
+            description="Seconds to wait for the outcome: 200 with the finished execution if "
+            "it ends in time, else 202 (also at once when it pauses at an approval).",
+        ),
+    ] = 0,
+) -> StartedExecutionOut:
+    """Queue a run of a workflow you can read (yours, or a public one). Answers 202 once
+    the run is safely queued, with its URL in `url` and the Location header."""
+    execution = await control.start_execution(
+        state.db, actor, workflow_id, body.input if body else None
+    )
+    url = execution_url(request, execution.id)
+    response.headers["Location"] = url
+    if wait > 0:
+        execution = await control.wait_until_settled(state.db, state.bus, execution.id, wait)
+        if ExecutionStatus(execution.status).is_final:
+            response.status_code = 200
+    return StartedExecutionOut.started(execution, url)
+
+
+@router.get("/api/v1/executions", responses={401: ERRORS[401]})
+async def list_executions(
+    session: Tx,
+    actor: Caller,
+    page: PageDep,
+    workflow_id: Annotated[uuid.UUID | None, Query(description="Only this workflow's.")] = None,
+    status: Annotated[ExecutionStatus | None, Query(description="Only in this status.")] = None,
+    since: Annotated[
+        dt.datetime | None, Query(description="Started at or after (ISO 8601; UTC if naive).")
+    ] = None,
+    until: Annotated[dt.datetime | None, Query(description="Started before.")] = None,
+) -> PageOut[ExecutionOut]:
+    """Executions you can see, newest first."""
+    filters = ExecutionFilter(
+        workflow_id=workflow_id, status=status, since=_naive_utc(since), until=_naive_utc(until)
+    )
+    found = await execution_queries.list_executions(
+        session, actor, filters, limit=page.limit, cursor=page.cursor
+    )
+    return PageOut(items=[ExecutionOut.of(e) for e in found.items], next_cursor=found.next_cursor)
+
+
+@router.get("/api/v1/executions/{execution_id}", responses=ERRORS)
+async def get_execution(
+    execution_id: ExecutionId, session: Tx, actor: Caller
+) -> ExecutionDetailOut:
+    """One execution with its pinned graph, every node attempt and the totals."""
+    found = await execution_queries.get_execution_detail(session, actor, execution_id)
+    return ExecutionDetailOut.detail(found)
+
+
+@router.post(
+    "/api/v1/executions/{execution_id}/cancel",
+    responses={**ERRORS, 409: {"description": "It has already finished"}},
+)
+async def cancel_execution(execution_id: ExecutionId, session: Tx, actor: Caller) -> ExecutionOut:
+    """Pending and waiting executions are cancelled at once; a running one is stopped by its
+    worker within about a second (`cancel_requested` is true until then)."""
+    return ExecutionOut.of(await execution_control.cancel_execution(session, actor, execution_id))
+
+
+@router.post(
+    "/api/v1/executions/{execution_id}/rerun",
+    status_code=202,
+    responses={**ERRORS, 422: {"description": "`from_node` is not in the execution's graph"}},
+)
+async def rerun_execution(
+    execution_id: ExecutionId,
+    request: Request,
+    response: Response,
+    session: Tx,
+    actor: Caller,
+    body: RerunRequest | None = None,
+) -> StartedExecutionOut:
+    """A new execution of the same pinned graph and input, started by you. With `from_node`
+    the results of the nodes not downstream of it are reused, not run again."""
+    rerun = await execution_control.rerun_execution(
+        session, actor, execution_id, from_node=body.from_node if body else None
+    )
+    url = execution_url(request, rerun.id)
+    response.headers["Location"] = url
+    return StartedExecutionOut.started(rerun, url)
+
+
+@router.post(
+    "/api/v1/executions/{execution_id}/approvals/{node_id}",
+    responses={**ERRORS, 409: {"description": "The execution is not waiting on that node"}},
+)
+async def decide_approval(
+    execution_id: ExecutionId,
+    node_id: Annotated[str, Path(max_length=255, description="The approval node's id.")],
+    body: ApprovalRequest,
+    session: Tx,
+    actor: Caller,
+) -> ExecutionOut:
+    """Approve or reject an approval the execution waits on; the run then resumes."""
+    decision = execution_control.Decision(approved=body.approved, comment=body.comment)
+    execution = await execution_control.decide_approval(
+        session, actor, execution_id, node_id, decision
+    )
+    return ExecutionOut.of(execution)
+
+
+@router.get(
+    "/api/v1/executions/{execution_id}/events",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "Server-Sent Events; the stream ends after the final status.",
+            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        },
+        **ERRORS,
+    },
+)
+async def follow_events(
+    execution_id: ExecutionId,
+    state: StateDep,
+    session: Tx,
+    actor: Caller,
+    last_event_id_header: Annotated[
+        str | None,
+        Header(alias="Last-Event-ID", description="Resume after this event id."),
+    ] = None,
+    last_event_id: Annotated[
+        int | None,
+        Query(ge=0, description="Resume after this event id (for clients without headers)."),
+    ] = None,
+) -> StreamingResponse:
+    """Live events: `execution.status`, `node.started|finished|failed|skipped|waiting|
+    retrying|cancelled`, `agent.delta`, `agent.tool_call`. Every stored event after
+    `Last-Event-ID` is replayed first, so a reconnecting client misses nothing."""
+    await execution_queries.get_visible_execution(session, actor, execution_id)
+    after = parse_last_event_id(last_event_id_header, last_event_id)
+    events = state.bus.subscribe(execution_id, after_id=after)
+    return event_stream_response(events, keepalive_s=state.settings.sse_keepalive_s)

@@ -1,0 +1,183 @@
+"""Executions: runs of a workflow's pinned graph, with their node attempts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
+
+from relayflow.domain import ExecutionStatus
+from relayflow.store.execution_queries import ExecutionDetail, RunTotals
+from relayflow.store.models import Execution, NodeRun
+
+
+class ExecutionStart(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    input: Any = Field(
+        default=None, description="The execution's input, checked against the input node's schema."
+    )
+
+
+class RerunRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    from_node: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=255,
+        description="Run this node and everything downstream of it again, reusing the "
+        "finished results of the other nodes. Left out: run the whole graph again.",
+    )
+
+
+class ApprovalRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    approved: StrictBool
+    comment: str | None = Field(default=None, max_length=10_000)
+
+
+class ExecutionOut(BaseModel):
+    id: uuid.UUID
+    workflow_id: uuid.UUID | None
+    status: ExecutionStatus
+    input: Any
+    output: Any
+    error: str | None
+    started_at: dt.datetime | None
+    completed_at: dt.datetime | None
+    duration_ms: int | None
+    updated_at: dt.datetime | None
+    user_id: uuid.UUID | None = Field(description="Who started it (whose run it is).")
+    trigger: dict[str, Any] | None = Field(
+        description="What started it: `{type: api|webhook|schedule|rerun, ...}`."
+    )
+    rerun_of: uuid.UUID | None
+    rerun_from_node: str | None
+    cancel_requested: bool
+    waiting_on: list[str] = Field(description="Approval nodes it waits on (status `waiting`).")
+    decisions: dict[str, Any] = Field(description="Approval decisions by node id.")
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+
+    @classmethod
+    def of(cls, execution: Execution) -> ExecutionOut:
+        return cls(**_execution_fields(execution))
+
+
+def _execution_fields(execution: Execution) -> dict[str, Any]:
+    return {
+        "id": execution.id,
+        "workflow_id": execution.workflow_id,
+        "status": ExecutionStatus(execution.status),
+        "input": execution.input,
+        "output": execution.output,
+        "error": execution.error,
+        "started_at": execution.started_at,
+        "completed_at": execution.completed_at,
+        "duration_ms": execution.duration_ms,
+        "updated_at": execution.updated_at,
+        "user_id": execution.user_id,
+        "trigger": execution.trigger,
+        "rerun_of": execution.rerun_of,
+        "rerun_from_node": execution.rerun_from_node,
+        "cancel_requested": bool(execution.cancel_requested),
+        "waiting_on": [str(n) for n in execution.waiting_on or []],
+        "decisions": dict(execution.decisions or {}),
+        "input_tokens": execution.input_tokens or 0,
+        "output_tokens": execution.output_tokens or 0,
+        "cost_usd": execution.cost_usd or 0.0,
+    }
+
+
+class StartedExecutionOut(ExecutionOut):
+    url: str = Field(description="Where to follow it (also the Location header).")
+
+    @classmethod
+    def started(cls, execution: Execution, url: str) -> StartedExecutionOut:
+        return cls(**_execution_fields(execution), url=url)
+
+
+class NodeRunOut(BaseModel):
+    """One attempt of one node (per loop iteration)."""
+
+    id: uuid.UUID
+    node_id: str
+    iteration: int
+    attempt: int
+    status: str
+    input: Any
+    output: Any
+    error: str | None
+    active_handles: list[Any] | None
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None
+    duration_ms: int | None
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+    reused_from: uuid.UUID | None = Field(
+        description="The execution whose finished result a rerun reused, instead of running it."
+    )
+
+    @classmethod
+    def of(cls, run: NodeRun) -> NodeRunOut:
+        details = run.details if isinstance(run.details, dict) else {}
+        reused = details.get("reused_from")
+        return cls(
+            id=run.id,
+            node_id=run.node_id,
+            iteration=run.iteration,
+            attempt=run.attempt,
+            status=run.status,
+            input=run.input,
+            output=run.output,
+            error=run.error,
+            active_handles=run.active_handles,
+            started_at=run.started_at,
+            finished_at=run.finished_at,
+            duration_ms=run.duration_ms,
+            input_tokens=run.input_tokens or 0,
+            output_tokens=run.output_tokens or 0,
+            cost_usd=run.cost_usd or 0.0,
+            reused_from=uuid.UUID(reused) if isinstance(reused, str) else None,
+        )
+
+
+class TotalsOut(BaseModel):
+    attempts: int = Field(description="Node attempts recorded (retries and reused ones count).")
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+    nodes_by_status: dict[str, int] = Field(
+        description="Nodes (per iteration) by the status of their latest attempt."
+    )
+
+    @classmethod
+    def of(cls, totals: RunTotals) -> TotalsOut:
+        return cls(
+            attempts=totals.attempts,
+            input_tokens=totals.input_tokens,
+            output_tokens=totals.output_tokens,
+            cost_usd=totals.cost_usd,
+            nodes_by_status=totals.by_status,
+        )
+
+
+class ExecutionDetailOut(ExecutionOut):
+    graph: dict[str, Any] | None = Field(description="The pinned `{nodes, edges}` it runs.")
+    node_runs: list[NodeRunOut] = Field(description="Every node attempt, in start order.")
+    totals: TotalsOut
+
+    @classmethod
+    def detail(cls, found: ExecutionDetail) -> ExecutionDetailOut:
+        return cls(
+            **_execution_fields(found.execution),
+            graph=found.execution.graph,
+            node_runs=[NodeRunOut.of(run) for run in found.node_runs],
+            totals=TotalsOut.of(found.totals),
+        )

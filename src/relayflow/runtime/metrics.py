@@ -1,0 +1,205 @@
+"""Prometheus metrics: one registry per process, served at `GET /metrics`.
+
+Two kinds of figures:
+- installation-wide gauges read from the database at scrape time (executions by
+  status, queue depth), identical whichever process is scraped;
+- this process's counters and histograms, fed by the worker running in it
+  (claim latency, node durations, provider requests and errors, tokens).
+  Prometheus sums them over the processes it scrapes.
+
+The worker feeds them through thin wrappers around what it already uses: its
+run store (node durations), its provider limiter (each model request holds one
+slot, so the limiter sees every request and its failure) and its agent runner
+(token usage).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterable, Mapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+
+from relayflow.agents.limits import ProviderLimiter
+from relayflow.domain import NodeRunStatus
+from relayflow.engine.ports import AgentRequest, AgentResult, AgentRunner, NodeRunRecord, RunStore
+from relayflow.store import executions
+from relayflow.store.db import Database
+from relayflow.store.execution_queries import count_by_status
+from relayflow.store.executions import ClaimedExecution
+
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+NODE_BUCKETS = (0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
+NESTED_KIND = "nested"  # a node inside a sub-workflow or map item: its kind is not at hand
+
+
+class RuntimeMetrics:
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        r = self.registry
+        self.executions = Gauge(
+            "relayflow_executions",
+            "Executions by status, read from the database at scrape time.",
+            ["status"],
+            registry=r,
+        )
+        self.queue_depth = Gauge(
+            "relayflow_queue_depth",
+            "Pending executions waiting for a worker, read from the database at scrape time.",
+            registry=r,
+        )
+        self.claim_latency = Histogram(
+            "relayflow_claim_latency_seconds",
+            "Time from an execution's creation to its first claim by a worker.",
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.node_duration = Histogram(
+            "relayflow_node_duration_seconds",
+            "Duration of node attempts run by this process, by node kind and final status.",
+            ["kind", "status"],
+            buckets=NODE_BUCKETS,
+            registry=r,
+        )
+        self.provider_requests = Counter(
+            "relayflow_provider_requests",
+            "Model requests sent to each provider by this process.",
+            ["provider"],
+            registry=r,
+        )
+        self.provider_errors = Counter(
+            "relayflow_provider_errors",
+            "Model requests to each provider that failed (errors, 429s, timeouts).",
+            ["provider"],
+            registry=r,
+        )
+        self.tokens = Counter(
+            "relayflow_tokens",
+            "Tokens used by agents run in this process, by provider and direction.",
+            ["provider", "direction"],
+            registry=r,
+        )
+
+    # ------------------------------------------------------------ scraping
+    async def refresh_from_database(self, db: Database) -> None:
+        async with db.session() as session:
+            counts = await count_by_status(session)
+            depth = await executions.queue_depth(session)
+        for status, count in counts.items():
+            self.executions.labels(status=status).set(count)
+        self.queue_depth.set(depth)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
+
+    # ------------------------------------------------------------ observations
+    def observe_claims(self, claimed: Iterable[ClaimedExecution]) -> None:
+        """Queue latency of executions claimed for the first time (not resumed ones)."""
+        for execution in claimed:
+            if execution.resumed or execution.started_at is None:
+                continue
+            waited = (execution.claimed_at - execution.started_at).total_seconds()
+            self.claim_latency.observe(max(0.0, waited))
+
+    def observe_node_run(self, record: NodeRunRecord, kind: str) -> None:
+        if record.status is NodeRunStatus.RUNNING:
+            return
+        if record.started_at is None or record.finished_at is None:
+            return
+        self.node_duration.labels(kind=kind, status=record.status.value).observe(
+            max(0.0, record.finished_at - record.started_at)
+        )
+
+    def observe_agent_result(self, result: AgentResult) -> None:
+        provider = provider_of(result.model)
+        if result.usage.input_tokens:
+            self.tokens.labels(provider, "input").inc(result.usage.input_tokens)
+        if result.usage.output_tokens:
+            self.tokens.labels(provider, "output").inc(result.usage.output_tokens)
+
+
+def provider_of(model: str) -> str:
+    """`openai` of `openai:gpt-4o`; models are `provider:model` strings."""
+    provider, _, name = model.partition(":")
+    return provider.lower() if name else "unknown"
+
+
+_process_metrics: RuntimeMetrics | None = None
+
+
+def process_metrics() -> RuntimeMetrics:
+    """The metrics of this process (made on first use)."""
+    global _process_metrics
+    if _process_metrics is None:
+        _process_metrics = RuntimeMetrics()
+    return _process_metrics
+
+
+# ----------------------------------------------------------------- wrappers
+class MeteredLimiter:
+    """A ProviderLimiter that counts each request it admits, and the ones that fail."""
+
+    def __init__(self, inner: ProviderLimiter, metrics: RuntimeMetrics | None = None) -> None:
+        self._inner = inner
+        self._metrics = metrics or process_metrics()
+
+    @asynccontextmanager
+    async def slot(self, provider: str) -> AsyncIterator[None]:
+        name = provider.lower()
+        async with self._inner.slot(provider):
+            self._metrics.provider_requests.labels(name).inc()
+            try:
+                yield
+            except Exception:
+                self._metrics.provider_errors.labels(name).inc()
+                raise
+
+
+class MeteredAgents:
+    """An AgentRunner that counts the tokens of each answer by provider."""
+
+    def __init__(self, inner: AgentRunner, metrics: RuntimeMetrics | None = None) -> None:
+        self._inner = inner
+        self._metrics = metrics or process_metrics()
+
+    async def run(self, request: AgentRequest) -> AgentResult:
+        result = await self._inner.run(request)
+        self._metrics.observe_agent_result(result)
+        return result
+
+
+def node_kinds(graph: Mapping[str, Any]) -> dict[str, str]:
+    nodes = graph.get("nodes", []) if isinstance(graph, Mapping) else []
+    return {
+        str(n["id"]): str(n.get("type") or "unknown")
+        for n in nodes
+        if isinstance(n, Mapping) and "id" in n
+    }
+
+
+class MeteredRunStore:
+    """A RunStore that times every finished node attempt by kind and status."""
+
+    def __init__(
+        self, inner: RunStore, graph: Mapping[str, Any], metrics: RuntimeMetrics | None = None
+    ) -> None:
+        self._inner = inner
+        self._kinds = node_kinds(graph)
+        self._metrics = metrics or process_metrics()
+
+    async def record(self, run: NodeRunRecord, *, fence: int | None = None) -> None:
+        await self._inner.record(run, fence=fence)
+        self._metrics.observe_node_run(run, self._kinds.get(run.node_id, NESTED_KIND))
+
+    async def finished(self, execution_id: uuid.UUID) -> list[NodeRunRecord]:
+        return await self._inner.finished(execution_id)

@@ -1,0 +1,182 @@
+"""Reading executions: who may see which, lists with filters, one with its node runs.
+
+An execution is visible to admins, to the user who started it (`user_id`: a run
+of someone's public workflow belongs to whoever ran it), and to the owner of its
+workflow (every run of their workflow, including those of other users).
+Anything else is `NotFound`, exactly like an unknown id.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from relayflow import errors
+from relayflow.domain import Actor, ExecutionStatus
+from relayflow.store.models import Execution, NodeRun, Workflow
+from relayflow.store.pagination import DEFAULT_LIMIT, Page, newest_first
+
+
+@dataclass(frozen=True)
+class ExecutionFilter:
+    """`since` is inclusive and `until` exclusive, both on `started_at` (naive UTC)."""
+
+    workflow_id: uuid.UUID | None = None
+    status: ExecutionStatus | None = None
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class RunTotals:
+    """Sums over every node attempt recorded so far (reused ones included)."""
+
+    attempts: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+    by_status: dict[str, int] = field(default_factory=dict)  # latest attempt per node
+
+
+@dataclass(frozen=True)
+class ExecutionDetail:
+    execution: Execution
+    node_runs: Sequence[NodeRun]
+    totals: RunTotals
+
+
+def can_see(actor: Actor, execution: Execution, workflow_owner: uuid.UUID | None) -> bool:
+    return (
+        actor.is_admin
+        or (execution.user_id is not None and execution.user_id == actor.user_id)
+        or (workflow_owner is not None and workflow_owner == actor.user_id)
+    )
+
+
+def _visible_to(actor: Actor) -> ColumnElement[bool] | None:
+    """The WHERE clause of executions `actor` may see; None for admins (all)."""
+    if actor.is_admin:
+        return None
+    own_workflows = select(Workflow.id).where(Workflow.user_id == actor.user_id)
+    return or_(Execution.user_id == actor.user_id, Execution.workflow_id.in_(own_workflows))
+
+
+async def get_visible_execution(
+    session: AsyncSession, actor: Actor, execution_id: uuid.UUID
+) -> Execution:
+    """An execution the actor may see (and act on); else `NotFound`."""
+    row = (
+        await session.execute(
+            select(Execution, Workflow.user_id)
+            .outerjoin(Workflow, Workflow.id == Execution.workflow_id)
+            .where(Execution.id == execution_id)
+        )
+    ).first()
+    if row is None or not can_see(actor, row[0], row[1]):
+        raise errors.NotFound(f"execution {execution_id} not found")
+    execution: Execution = row[0]
+    return execution
+
+
+def check_filter(filters: ExecutionFilter) -> None:
+    if filters.since is not None and filters.until is not None and filters.until <= filters.since:
+        raise errors.InvalidInput(
+            "until: must be later than since",
+            details=[{"field": "until", "message": "must be later than since"}],
+        )
+
+
+async def list_executions(
+    session: AsyncSession,
+    actor: Actor,
+    filters: ExecutionFilter = ExecutionFilter(),
+    *,
+    limit: int = DEFAULT_LIMIT,
+    cursor: str | None = None,
+) -> Page[Execution]:
+    """Executions the actor may see, newest first (keyset on started_at, id)."""
+    check_filter(filters)
+    query: Select[Any] = select(Execution)
+    visible = _visible_to(actor)
+    if visible is not None:
+        query = query.where(visible)
+    if filters.workflow_id is not None:
+        query = query.where(Execution.workflow_id == filters.workflow_id)
+    if filters.status is not None:
+        query = query.where(Execution.status == filters.status.value)
+    if filters.since is not None:
+        query = query.where(Execution.started_at >= filters.since)
+    if filters.until is not None:
+        query = query.where(Execution.started_at < filters.until)
+    return await newest_first(
+        session,
+        query,
+        created_at=Execution.started_at,
+        row_id=Execution.id,
+        limit=limit,
+        cursor=cursor,
+    )
+
+
+def totals_of(runs: Sequence[NodeRun]) -> RunTotals:
+    latest: dict[tuple[str, int], NodeRun] = {}
+    for run in runs:
+        key = (run.node_id, run.iteration)
+        current = latest.get(key)
+        if current is None or run.attempt >= current.attempt:
+            latest[key] = run
+    by_status: dict[str, int] = {}
+    for run in latest.values():
+        by_status[run.status] = by_status.get(run.status, 0) + 1
+    return RunTotals(
+        attempts=len(runs),
+        input_tokens=sum(r.input_tokens or 0 for r in runs),
+        output_tokens=sum(r.output_tokens or 0 for r in runs),
+        cost_usd=sum(r.cost_usd or 0.0 for r in runs),
+        by_status=by_status,
+    )
+
+
+async def get_execution_detail(
+    session: AsyncSession, actor: Actor, execution_id: uuid.UUID
+) -> ExecutionDetail:
+    """An execution the actor may see, with every node attempt in start order."""
+    execution = await get_visible_execution(session, actor, execution_id)
+    runs = await node_runs_in_start_order(session, execution_id)
+    return ExecutionDetail(execution=execution, node_runs=runs, totals=totals_of(runs))
+
+
+async def node_runs_in_start_order(
+    session: AsyncSession, execution_id: uuid.UUID
+) -> Sequence[NodeRun]:
+    """Every attempt of an execution by start time; never-started ones (skipped) last,
+    by when they were settled. The same order on both databases."""
+    when = func.coalesce(NodeRun.started_at, NodeRun.finished_at)
+    result = await session.execute(
+        select(NodeRun)
+        .where(NodeRun.execution_id == execution_id)
+        .order_by(
+            NodeRun.started_at.is_(None),
+            when.is_(None),
+            when,
+            NodeRun.node_id,
+            NodeRun.iteration,
+            NodeRun.attempt,
+        )
+    )
+    return result.scalars().all()
+
+
+async def count_by_status(session: AsyncSession) -> dict[str, int]:
+    """How many executions are in each status (every status present, zeros included)."""
+    rows = await session.execute(select(Execution.status, func.count()).group_by(Execution.status))
+    counts = {status.value: 0 for status in ExecutionStatus}
+    for status, count in rows.all():
+        counts[str(status)] = int(count)
+    return counts
