@@ -84,13 +84,6 @@ def make_app() -> Any:
     from relayflow.api.app import create_app
     from relayflow.config import Settings
 
-    if os.environ.get("BENCH_NO_WAKE"):  # TEMP experiment
-        import relayflow.store.executions as ex
-
-        async def _nowake(session: Any) -> None:
-            return None
-
-        ex.wake_workers = _nowake  # type: ignore[assignment]
     return create_app(Settings())
 
 

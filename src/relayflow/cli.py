@@ -77,14 +77,20 @@ def worker_command(
     ),
     name: str = typer.Option(None, help="Worker name in leases and logs (default host-pid)."),
     migrate: bool = typer.Option(True, help="Apply pending migrations at start-up."),
+    metrics_port: int = typer.Option(
+        None, help="Serve this worker's Prometheus figures at http://127.0.0.1:PORT/metrics."
+    ),
 ) -> None:
     """Run executions from the queue until SIGTERM (then finish or hand back running ones)."""
     import logging
 
+    from relayflow.runtime.metrics import serve_process_metrics
     from relayflow.runtime.service import run_worker_process
 
     settings = load_settings()
     settings.migrate_on_start = migrate
+    if metrics_port is not None:
+        settings.metrics_port = metrics_port
     if concurrency is not None and concurrency < 1:
         typer.secho("error: --concurrency must be at least 1", fg=typer.colors.RED, err=True)
         raise typer.Exit(2)
@@ -93,6 +99,9 @@ def worker_command(
     )
     slots = concurrency or settings.worker_concurrency
     typer.echo(f"relayflow worker starting (concurrency {slots})")
+    if settings.metrics_port:
+        serve_process_metrics(settings.metrics_host, settings.metrics_port)
+        typer.echo(f"metrics at http://{settings.metrics_host}:{settings.metrics_port}/metrics")
     asyncio.run(run_worker_process(settings, concurrency=concurrency, name=name))
 
 

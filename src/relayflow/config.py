@@ -93,6 +93,10 @@ class Settings(BaseSettings):
     shutdown_grace_s: float = 30.0
     # `relayflow serve` runs a worker in-process unless this is off (`--no-worker`).
     embedded_worker: bool = True
+    # `relayflow worker` serves its own Prometheus figures on this port (127.0.0.1 unless
+    # `metrics_host` says otherwise); the API serves them at `GET /metrics` on its port.
+    metrics_port: int | None = None
+    metrics_host: str = "127.0.0.1"
 
     # --- triggers (webhooks and schedules)
     webhook_idempotency_window_s: float = 24 * 3600.0

@@ -12,6 +12,7 @@ an entry fails `test_every_route_is_in_the_matrix`. Each entry then gets:
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +21,7 @@ import pytest
 from fastapi import FastAPI
 
 from relayflow.store.db import Database
+from relayflow.store.executions import create_pending_execution
 from relayflow.store.models import AgentTemplate, Schedule, Webhook, Workflow
 from tests.api.conftest import SignedIn, table_snapshot, template_body, workflow_body
 
@@ -36,13 +38,19 @@ class Endpoint:
     # Only the target's owner (or an admin) may call it, even where others can see the target.
     owner_only: bool = False
     ok: int = 200
+    # On someone else's public workflow, an action anyone who can read it may take
+    # (starting a run) answers this instead of a read's 200.
+    public_ok: int | None = None
+    # Path placeholders filled from another of the ids: (placeholder, key in ids).
+    aliases: tuple[tuple[str, str], ...] = ()
 
     @property
     def key(self) -> tuple[str, str]:
         return (self.method, self.path)
 
     def url(self, ids: dict[str, str]) -> str:
-        return self.path.format(**ids)
+        values = {**ids, **{name: ids[key] for name, key in self.aliases if key in ids}}
+        return self.path.format(**values)
 
     def __str__(self) -> str:
         return f"{self.method} {self.path}"
@@ -52,6 +60,7 @@ WF = "/api/v1/workflows/{workflow_id}"
 TPL = "/api/v1/agent-templates/{template_id}"
 HOOK = "/api/v1/webhooks/{webhook_id}"
 SCHEDULE = WF + "/schedules/{schedule_id}"
+EXE = "/api/v1/executions/{execution_id}"
 
 ENDPOINTS: list[Endpoint] = [
     Endpoint("GET", "/api/v1/auth/me"),
@@ -87,6 +96,21 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("PUT", TPL, body=template_body("Replaced"), target="template", owner_only=True),
     Endpoint("PATCH", TPL, body={"name": "Renamed"}, target="template", owner_only=True),
     Endpoint("DELETE", TPL, target="template", owner_only=True, ok=204),
+    Endpoint(
+        "POST", WF + "/executions", body={"input": 1}, target="workflow", ok=202, public_ok=202
+    ),
+    Endpoint("GET", "/api/v1/executions"),
+    Endpoint("GET", EXE, target="execution"),
+    Endpoint("POST", EXE + "/cancel", target="execution"),
+    Endpoint("POST", EXE + "/rerun", body={}, target="execution", ok=202),
+    Endpoint("POST", EXE + "/approvals/{node_id}", body={"approved": True}, target="execution"),
+    # A finished execution's stream ends; a waiting one's would stay open.
+    Endpoint(
+        "GET",
+        EXE + "/events",
+        target="execution",
+        aliases=(("execution_id", "finished_execution_id"),),
+    ),
 ]
 # Reachable without a token: signing up and signing in.
 OPEN_ENDPOINTS = {
@@ -106,12 +130,45 @@ def ids_of(endpoints: list[Endpoint]) -> list[str]:
 class Objects:
     """Alice's objects, private unless said otherwise."""
 
-    ids: dict[str, str]  # workflow_id, template_id, webhook_id, schedule_id
+    # workflow_id, template_id, webhook_id, schedule_id, execution_id (waiting on node_id),
+    # finished_execution_id
+    ids: dict[str, str]
     public_workflow_id: str
 
 
+GATE = "alices-gate"
+
+
+async def alices_executions(db: Database, workflow_id: str) -> tuple[str, str]:
+    """One execution waiting at an approval, one finished, as a worker leaves them."""
+    position = {"x": 0, "y": 0}
+    graph = {
+        "nodes": [
+            {"id": "in", "type": "input", "position": position, "data": {}},
+            {"id": GATE, "type": "approval", "position": position, "data": {}},
+            {"id": "out", "type": "output", "position": position, "data": {"value": "done"}},
+        ],
+        "edges": [
+            {"id": "e1", "source": "in", "target": GATE},
+            {"id": "e2", "source": GATE, "target": "out"},
+        ],
+    }
+    async with db.transaction() as session:
+        workflow = await session.get(Workflow, uuid.UUID(workflow_id))
+        assert workflow is not None
+        made = []
+        for status in ("waiting", "completed"):
+            execution = await create_pending_execution(
+                session, workflow=workflow, input={}, trigger={"type": "api"}, user_id=None
+            )
+            execution.graph, execution.status = graph, status
+            execution.waiting_on = [GATE] if status == "waiting" else None
+            made.append(str(execution.id))
+    return made[0], made[1]
+
+
 @pytest.fixture
-async def alices(client: httpx.AsyncClient, alice: SignedIn) -> Objects:
+async def alices(client: httpx.AsyncClient, alice: SignedIn, db: Database) -> Objects:
     async def post(path: str, body: dict[str, Any]) -> str:
         response = await client.post(path, json=body, headers=alice.headers)
         assert response.status_code == 201, response.text
@@ -123,12 +180,16 @@ async def alices(client: httpx.AsyncClient, alice: SignedIn) -> Objects:
     template_id = await post("/api/v1/agent-templates", template_body("Alice's agent"))
     webhook_id = await post(f"/api/v1/workflows/{workflow_id}/webhooks", {"name": "hook"})
     schedule_id = await post(f"/api/v1/workflows/{workflow_id}/schedules", {"cron": "0 * * * *"})
+    execution_id, finished_execution_id = await alices_executions(db, workflow_id)
     return Objects(
         ids={
             "workflow_id": workflow_id,
             "template_id": template_id,
             "webhook_id": webhook_id,
             "schedule_id": schedule_id,
+            "execution_id": execution_id,
+            "node_id": GATE,
+            "finished_execution_id": finished_execution_id,
         },
         public_workflow_id=public_id,
     )
@@ -243,6 +304,8 @@ async def test_public_workflows_are_readable_but_not_changeable_by_others(
         assert response.status_code == 403, response.text
         assert response.json()["error"]["code"] == "forbidden"
         assert "owner" in response.json()["error"]["message"]
+    elif endpoint.public_ok is not None:
+        assert response.status_code == endpoint.public_ok, response.text
     else:
         assert response.status_code == 200, response.text
         assert response.json()["owned"] is False

@@ -411,7 +411,11 @@ def loop_graph(max_iterations: int, done_when: str) -> dict[str, object]:
     return (
         GraphBuilder()
         .node("in", "input")
-        .agent("draft", "draft {{ iteration }}", max_iterations=max_iterations)
+        .agent(
+            "draft",
+            "draft {{ iteration }}{{ ' (reviewed)' if nodes.review.output }}",
+            max_iterations=max_iterations,
+        )
         .agent("review", "review {{ nodes.draft.output }}")
         .node("check", "condition", cases=[{"handle": "done", "when": done_when}], default="again")
         .node("out", "output", value="{{ nodes.draft.output }}")
@@ -426,8 +430,9 @@ async def test_a_loop_runs_until_its_exit_is_taken() -> None:
     h = Harness()
     outcome = await h.run(loop_graph(5, "iteration >= 2"), "x")
     assert outcome.status is ExecutionStatus.COMPLETED
-    assert outcome.output == "assistant: draft 2"
-    assert h.agents.prompts("draft") == ["draft 0", "draft 1", "draft 2"]
+    assert outcome.output == "assistant: draft 2 (reviewed)"
+    # The head reads the review of the previous pass (nothing on the first).
+    assert h.agents.prompts("draft") == ["draft 0", "draft 1 (reviewed)", "draft 2 (reviewed)"]
     assert [r.iteration for r in h.store.of("review")] == [0, 1, 2]
     # The exit edge skipped in passes 0 and 1 did not skip the output node.
     assert [(r.iteration, r.status.value) for r in h.store.of("out")] == [(0, "completed")]
@@ -438,7 +443,7 @@ async def test_a_loop_past_max_iterations_fails() -> None:
     outcome = await h.run(loop_graph(2, "false"), "x")
     assert outcome.status is ExecutionStatus.FAILED
     assert outcome.error == ("node 'draft' reached max_iterations (2) and its loop would run again")
-    assert h.agents.prompts("draft") == ["draft 0", "draft 1"]
+    assert h.agents.prompts("draft") == ["draft 0", "draft 1 (reviewed)"]
 
 
 async def test_a_resumed_loop_reuses_finished_iterations() -> None:
@@ -451,5 +456,5 @@ async def test_a_resumed_loop_reuses_finished_iterations() -> None:
         del h.store.attempts[key]
     h.agents.calls.clear()
     outcome = await h.run(graph, "x", execution_id=execution_id)
-    assert outcome.output == "assistant: draft 1"
-    assert h.agents.prompts("draft") == ["draft 1"]
+    assert outcome.output == "assistant: draft 1 (reviewed)"
+    assert h.agents.prompts("draft") == ["draft 1 (reviewed)"]

@@ -92,6 +92,15 @@ test.describe.serial("relayflow in a browser", () => {
     await page.getByTestId("node-agent_1").click();
     await expect(page.getByLabel("Output of agent_1")).toContainText("durable workflows");
     await screenshot(page, "execution-view");
+
+    // Rerun from the agent: a new execution that reuses the input node's result.
+    const firstRun = page.url();
+    await page.getByRole("button", { name: "Rerun from selected node" }).click();
+    await page.getByRole("dialog", { name: "Rerun from agent_1" }).getByRole("button", { name: "Start rerun" }).click();
+    await expect(page).not.toHaveURL(firstRun);
+    await expect(page.locator(".badge.s-completed").first()).toBeVisible();
+    await expect(page.getByText("rerun from agent_1")).toBeVisible();
+    await expect(page.getByTestId("node-output_1")).toHaveAttribute("data-status", "finished");
     noConsoleErrors();
   });
 

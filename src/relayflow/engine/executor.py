@@ -11,9 +11,8 @@ Semantics (DESIGN.md, "Execution semantics"):
 - Each attempt is recorded through `RunStore.record`: RUNNING when it starts, then
   COMPLETED, FAILED, WAITING or CANCELLED with input, output, error, times, token
   usage and cost; a skipped node is recorded SKIPPED. Failures are retried
-  `retries` times with exponential backoff (`retry_backoff_s`, doubling, at least
-  a `TransientAgentError`'s `retry_after`); user errors (invalid input, templates,
-  blocked addresses, unknown ids) are not retried. `timeout_s` bounds one attempt.
+  `retries` times with exponential backoff and `timeout_s` bounds one attempt
+  (`engine.attempts` has the policy).
 - The first node that fails for good fails the execution: running nodes are
   cancelled (recorded CANCELLED) and the error names the node. The whole run is
   bounded by `execution_timeout_s`. Setting `ExecutionRun.cancel` cancels running
@@ -33,8 +32,9 @@ current iteration and some edge back to the head is active, the head runs again
 for the next iteration and the members are reset; edges leaving the loop that
 were skipped in an iteration only count as skipped once the loop stops (no back
 edge active). A head asked to run more than `max_iterations` times fails the
-execution. In templates `nodes.X` is X's latest output and `iteration` the
-node's current iteration.
+execution. In templates `nodes.X.output` is X's latest output (null until X has
+run, e.g. a loop's head reading a later member on the first pass, or when X was
+skipped), `nodes.X.status` its state, and `iteration` the node's current iteration.
 
 Sub-workflows (and `map` over a workflow) run as child executions inside the same
 execution: their node runs are recorded with ids prefixed by the parent node
@@ -54,6 +54,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from relayflow.domain import ExecutionStatus, NodeRunStatus
+from relayflow.engine.attempts import error_text, is_retryable, retry_delay, run_attempt
 from relayflow.engine.graph import Edge, Graph, Loop
 from relayflow.engine.naming import child_prefix
 from relayflow.engine.nodes import NodeContext, NodeOutcome
@@ -69,17 +70,7 @@ from relayflow.engine.ports import (
 from relayflow.engine.run import ApprovalDecision, EngineOptions, ExecutionOutcome, ExecutionRun
 from relayflow.engine.templating import Scope
 from relayflow.engine.validation import analyse_graph
-from relayflow.errors import (
-    ConfigError,
-    Forbidden,
-    GraphInvalid,
-    InvalidInput,
-    LeaseLost,
-    NotFound,
-    RelayflowError,
-    TransientAgentError,
-    Unauthorized,
-)
+from relayflow.errors import GraphInvalid, InvalidInput, LeaseLost, NotFound
 
 if TYPE_CHECKING:
     import httpx
@@ -92,8 +83,6 @@ __all__ = [
     "Executor",
 ]
 
-# Failures that no retry can fix.
-PERMANENT_ERRORS = (InvalidInput, ConfigError, NotFound, Forbidden, Unauthorized)
 CANCEL_GRACE_S = 0.5  # how long cancelled node tasks get to unwind before we report
 MAX_PROBLEMS_IN_MESSAGE = 5
 
@@ -153,12 +142,6 @@ class _Meter:
         if record.usage != TokenUsage() or record.cost_usd:
             self.usage = self.usage + record.usage
             self.cost_usd += record.cost_usd
-
-
-def _error_text(exc: BaseException) -> str:
-    if isinstance(exc, RelayflowError):
-        return exc.message
-    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
 class Executor:
@@ -229,7 +212,15 @@ class _Runner:
         self.loops = {id(loop): _LoopState() for loop in graph.loops}
         self.outputs: dict[str, Any] = {}
         self.results: dict[str, Any] = {}  # output nodes that ran
-        self.nodes_scope = Scope("nodes")
+        # Every node is visible from the start (output null until it runs), so a loop's
+        # first pass may read a member that only runs later in the pass.
+        self.nodes_scope = Scope(
+            "nodes",
+            {
+                node_id: Scope(f"nodes.{node_id}", output=None, status="pending", iteration=0)
+                for node_id in graph.nodes
+            },
+        )
         input_value = run.input
         self.scope_base: dict[str, Any] = {
             "input": Scope("input", input_value) if isinstance(input_value, dict) else input_value,
@@ -276,7 +267,7 @@ class _Runner:
                     await self._stop(item, timeout_s)
                     break
                 if isinstance(item, _Crash):
-                    await self._cancel_running(reason=_error_text(item.error), record=False)
+                    await self._cancel_running(reason=error_text(item.error), record=False)
                     raise item.error
                 await self._node_done(item)
         except asyncio.CancelledError:
@@ -441,22 +432,16 @@ class _Runner:
             base = {"node_id": node_id, "iteration": iteration, "attempt": attempt}
             await self._emit("node.started", dict(base, kind=node.kind.name))
             ctx.input = None
-            retry_after: float | None = None
             try:
-                if data.timeout_s is None:
-                    outcome = await handler(ctx)
-                else:
-                    outcome = await _with_timeout(handler, ctx, data.timeout_s)
+                outcome = await run_attempt(handler, ctx, data.timeout_s)
             except (asyncio.CancelledError, LeaseLost):
                 raise
             except Exception as exc:
-                error = _error_text(exc)
-                retryable = not isinstance(exc, PERMANENT_ERRORS)
-                if isinstance(exc, TransientAgentError):
-                    retry_after = exc.retry_after
+                failure: Exception = exc
             else:
                 await self._finish_attempt(node_id, ctx, outcome, base, started)
                 return
+            error = error_text(failure)
             finished = time.time()
             await self._record(
                 NodeRunRecord(
@@ -471,22 +456,14 @@ class _Runner:
                     finished_at=finished,
                 )
             )
-            if retryable and attempt <= data.retries:
-                delay = self._retry_delay(data.retry_backoff_s, attempt, retry_after)
+            if is_retryable(failure) and attempt <= data.retries:
+                delay = retry_delay(self.executor.options, data.retry_backoff_s, attempt, failure)
                 await self._emit("node.retrying", dict(base, error=error, delay_s=delay))
                 await asyncio.sleep(delay)
                 continue
             await self._emit("node.failed", dict(base, error=error))
             self.queue.put_nowait(_Done(node_id, NodeRunStatus.FAILED, error=error))
             return
-
-    def _retry_delay(self, backoff: float | None, attempt: int, retry_after: float | None) -> float:
-        options = self.executor.options
-        base = options.default_retry_backoff_s if backoff is None else backoff
-        delay: float = min(base * 2.0 ** (attempt - 1), options.max_retry_delay_s)
-        if retry_after is not None:
-            delay = max(delay, min(retry_after, options.max_retry_delay_s))
-        return delay
 
     async def _finish_attempt(
         self,
@@ -577,8 +554,11 @@ class _Runner:
         node = self.graph.nodes[node_id]
         state = self.state[node_id]
         state.status = "skipped"
-        self.nodes_scope.setdefault(
-            node_id, Scope(f"nodes.{node_id}", output=None, status="skipped", iteration=0)
+        self.nodes_scope[node_id] = Scope(
+            f"nodes.{node_id}",
+            output=self.outputs.get(node_id),  # an earlier pass's output, in a loop
+            status="skipped",
+            iteration=state.iteration,
         )
         if (self.prefix + node_id, state.iteration) not in self.finished:
             now = time.time()
@@ -785,20 +765,3 @@ class _PrefixedView(Mapping[tuple[str, int], NodeRunRecord]):
 
     def __len__(self) -> int:
         return sum(1 for _ in self)
-
-
-async def _with_timeout(handler: Any, ctx: NodeContext, timeout_s: float) -> NodeOutcome:
-    try:
-        async with asyncio.timeout(timeout_s) as scope:
-            outcome: NodeOutcome = await handler(ctx)
-            return outcome
-    except TimeoutError:
-        if scope.expired():
-            raise _NodeTimeout(f"node {ctx.node_id!r} timed out after {timeout_s:g} s") from None
-        raise
-
-
-class _NodeTimeout(RelayflowError):
-    """The node took longer than its timeout_s."""
-
-    code = "node_timeout"

@@ -2,7 +2,7 @@
 
 - A template that is exactly one `{{ expression }}` yields the expression's value
   with its type (object, list, number, boolean, null); any other template renders to
-  a string, in which objects and lists are written as JSON.
+  a string, in which objects and lists are written as JSON and null as nothing.
 - An expression (a condition's `when`, a map's `items`) is bare Jinja2 expression
   syntax (`input.score > 5`); wrapping it in `{{ }}` is accepted too.
 - Undefined names are errors naming the node, the field and the name, never silent
@@ -56,9 +56,12 @@ class _Undefined(StrictUndefined):
 
 
 def _finalize(value: Any) -> Any:
-    # Inside running text, objects and lists read better (and parse) as JSON.
+    # Inside running text, objects and lists read better (and parse) as JSON, and a
+    # null (a skipped node's output) is empty rather than the word "None".
     if isinstance(value, dict | list):
         return json.dumps(value, ensure_ascii=False, default=str)
+    if value is None:
+        return ""
     return value
 
 

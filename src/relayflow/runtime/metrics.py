@@ -27,6 +27,7 @@ from prometheus_client import (
     Gauge,
     Histogram,
     generate_latest,
+    start_http_server,
 )
 
 from relayflow.agents.limits import ProviderLimiter
@@ -44,19 +45,21 @@ NESTED_KIND = "nested"  # a node inside a sub-workflow or map item: its kind is 
 
 
 class RuntimeMetrics:
-    def __init__(self, registry: CollectorRegistry | None = None) -> None:
-        self.registry = registry or CollectorRegistry()
+    def __init__(self) -> None:
+        # Kept apart so that a worker's own endpoint never exports stale database gauges.
+        self.database_registry = CollectorRegistry()
+        self.registry = CollectorRegistry()
         r = self.registry
         self.executions = Gauge(
             "relayflow_executions",
             "Executions by status, read from the database at scrape time.",
             ["status"],
-            registry=r,
+            registry=self.database_registry,
         )
         self.queue_depth = Gauge(
             "relayflow_queue_depth",
             "Pending executions waiting for a worker, read from the database at scrape time.",
-            registry=r,
+            registry=self.database_registry,
         )
         self.claim_latency = Histogram(
             "relayflow_claim_latency_seconds",
@@ -100,7 +103,8 @@ class RuntimeMetrics:
         self.queue_depth.set(depth)
 
     def render(self) -> bytes:
-        return generate_latest(self.registry)
+        """The database gauges and this process's figures, in the text format."""
+        return generate_latest(self.database_registry) + generate_latest(self.registry)
 
     # ------------------------------------------------------------ observations
     def observe_claims(self, claimed: Iterable[ClaimedExecution]) -> None:
@@ -143,6 +147,12 @@ def process_metrics() -> RuntimeMetrics:
     if _process_metrics is None:
         _process_metrics = RuntimeMetrics()
     return _process_metrics
+
+
+def serve_process_metrics(host: str, port: int) -> None:
+    """Serve this process's figures over HTTP from a background thread (`relayflow worker`,
+    which has no API). The database gauges are left to the API's `GET /metrics`."""
+    start_http_server(port, addr=host, registry=process_metrics().registry)
 
 
 # ----------------------------------------------------------------- wrappers

@@ -80,8 +80,8 @@ def plan_tick(
         latest = cron.latest_at_or_before(now)
         ticks = [*ticks[:-1], latest]
     on_time = [tick for tick in ticks if tick >= cutoff]
-    missed = len(ticks) - len(on_time)
     runs = on_time[-MAX_RUNS_PER_PASS:]
+    missed = len(ticks) - len(runs)  # late ones, and on-time ones past the per-pass cap
     if not runs and missed and policy is MissedPolicy.RUN_ONCE:
         runs = [ticks[-1]]
     return TickPlan(runs=runs, missed=missed, next_run_at=cron.next_after(now))

@@ -16,8 +16,6 @@ import asyncio
 import contextlib
 import logging
 
-from sqlalchemy import text
-
 from relayflow.store import signals
 from relayflow.store.db import Database
 
@@ -30,6 +28,10 @@ class CoalescedWakeups:
         self.channel = channel
         self._dirty = False
         self._task: asyncio.Task[None] | None = None
+        quoted = channel.replace("'", "''")
+        self._notify_sql = (
+            f"BEGIN; SET LOCAL synchronous_commit TO OFF; SELECT pg_notify('{quoted}', ''); COMMIT"
+        )
 
     def poke(self) -> None:
         """Say that pending executions were committed; returns at once."""
@@ -45,11 +47,11 @@ class CoalescedWakeups:
         while self._dirty:
             self._dirty = False
             try:
-                async with self.db.engine.begin() as conn:
-                    await conn.execute(text("SET LOCAL synchronous_commit TO OFF"))
-                    await conn.execute(
-                        text("SELECT pg_notify(:channel, '')"), {"channel": self.channel}
-                    )
+                async with self.db.engine.connect() as conn:
+                    driver = (await conn.get_raw_connection()).driver_connection
+                    assert driver is not None
+                    # One round trip: a transaction that notifies without a disk flush.
+                    await driver.execute(self._notify_sql)
             except Exception:  # workers also poll: a missed wake-up only delays
                 log.warning("could not wake workers", exc_info=True)
 

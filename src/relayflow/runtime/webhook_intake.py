@@ -28,7 +28,11 @@ from relayflow.store.db import Database
 from relayflow.store.executions import create_pending_execution
 from relayflow.store.idempotency import MAX_KEY_LENGTH, claim_idempotency_key
 from relayflow.store.rate_limits import count_request
-from relayflow.store.webhook_triggers import WebhookTarget, load_webhook_target
+from relayflow.store.webhook_triggers import (
+    WebhookTarget,
+    autocommit_session,
+    load_webhook_target,
+)
 
 KEY_HEADER = "x-api-key"
 QUERY_KEY = "api_key"
@@ -189,7 +193,11 @@ class WebhookIntake:
             )
         digest = hash_api_key(key)
         webhook_id = _webhook_uuid(delivery.webhook_id)
-        async with self.db.sessions() as session:
+        idempotency_key = _idempotency_key(delivery)
+        # Without an idempotency key the only write is one INSERT: autocommit saves
+        # the BEGIN and COMMIT round trips. With one, key and row commit together.
+        sessions = self.db.sessions() if idempotency_key else autocommit_session(self.db)
+        async with sessions as session:
             webhook = await load_webhook_target(session, webhook_id, digest) if webhook_id else None
             # Compared in constant time, against a stand-in when the webhook is unknown,
             # so that a wrong key and an unknown webhook cost the same.
@@ -209,7 +217,6 @@ class WebhookIntake:
                 raise errors.WebhookDisabled(f"webhook {webhook.id} is disabled")
             await self._check_rate_limit(webhook)
             signed = self._check_signature(webhook, delivery)
-            idempotency_key = _idempotency_key(delivery)
             value = await delivery.decode_body()
             schema = input_schema_of(webhook.nodes)
             if schema is not None:
@@ -238,7 +245,7 @@ class WebhookIntake:
                 wake=False,
             )
             await session.commit()
-        pass  # MUT
+        self.wakeups.poke()
         return AcceptedDelivery(execution_id=execution_id, trigger=trigger)
 
     async def _check_rate_limit(self, webhook: WebhookTarget) -> None:

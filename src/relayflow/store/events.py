@@ -16,8 +16,6 @@ from relayflow.store import models, signals
 
 _events = cast(Table, models.ExecutionEvent.__table__)
 _executions = cast(Table, models.Execution.__table__)
-# A NOTIFY payload is limited to 8000 bytes: about 200 ids per notification.
-_IDS_PER_NOTIFY = 200
 FINAL_STATUSES = frozenset(s.value for s in ExecutionStatus if s.is_final)
 
 
@@ -76,11 +74,9 @@ async def lock_for_events(session: AsyncSession, execution_id: uuid.UUID) -> boo
 
 
 async def notify_subscribers(session: AsyncSession, execution_ids: Iterable[uuid.UUID]) -> None:
-    ids = sorted(str(eid) for eid in execution_ids)
-    for start in range(0, len(ids), _IDS_PER_NOTIFY):
-        await signals.signal(
-            session, signals.EVENTS, ",".join(ids[start : start + _IDS_PER_NOTIFY])
-        )
+    """Wake the subscribers of these executions (in every process) once the session commits."""
+    for execution_id in set(execution_ids):
+        await signals.signal(session, signals.EVENTS, str(execution_id))
 
 
 async def fetch_events(

@@ -1,25 +1,38 @@
 """Wake-up signals between sessions: NOTIFY on PostgreSQL, an in-process hub on SQLite.
 
-PostgreSQL delivers `NOTIFY` to every listening process when the transaction
-commits. SQLite has no such thing, so a signal raised in a session is fired to
-callbacks registered in this process, after that session commits (never for a
-rollback). Processes on SQLite that do not share memory fall back to polling.
+A signal raised in a session goes out only when that session commits (never
+after a rollback):
+- SQLite: fired to callbacks registered in this process; processes that do not
+  share memory fall back to polling.
+- PostgreSQL: sent as NOTIFY right after the commit, by a per-process notifier,
+  in its own tiny transaction that does not wait for the disk. A NOTIFY inside
+  the caller's transaction would make PostgreSQL serialise that commit, disk
+  flush included, with every other notifying transaction (a global lock), which
+  caps the whole installation at one commit per flush. Signals raised while a
+  NOTIFY is in flight are sent together by the next one. The rows are durable
+  before the signal; a signal lost with a crashed process only delays work
+  until the next poll.
 
 Channels: `relayflow_work` (pending executions exist), `relayflow_cancel`
 (payload: an execution id), `relayflow_events` (payload: execution ids with new
-events), `relayflow_slots` (a provider slot was released).
+events, comma-separated), `relayflow_slots` (a provider slot was released).
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import weakref
 from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Engine, event, text
+from sqlalchemy import Engine, event
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session
+
+log = logging.getLogger(__name__)
 
 WORK = "relayflow_work"
 CANCEL = "relayflow_cancel"
@@ -28,6 +41,8 @@ SLOTS = "relayflow_slots"
 
 Callback = Callable[[str], None]
 _INFO_KEY = "relayflow.signals"
+# A NOTIFY payload is limited to 8000 bytes.
+MAX_PAYLOAD = 7900
 
 
 def database_key(url: str) -> str:
@@ -57,34 +72,121 @@ class LocalHub:
 local_hub = LocalHub()
 
 
-def _bind_of(session: AsyncSession | Session) -> Engine | Connection:
+class PgNotifier:
+    """Sends NOTIFYs for one engine, coalescing whatever is raised meanwhile."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = AsyncEngine(engine)
+        self._pending: dict[str, set[str]] = defaultdict(set)
+        self._task: asyncio.Task[None] | None = None
+
+    def send(self, channel: str, payload: str) -> None:
+        self._pending[channel].add(payload)
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._drain())
+
+    async def flush(self) -> None:
+        """Wait until everything raised so far has been sent."""
+        while self._task is not None and not self._task.done():
+            await asyncio.shield(self._task)
+
+    async def _drain(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, defaultdict(set)
+            channels, payloads = [], []
+            for channel, values in batch.items():
+                for payload in _joined(values, all_or_nothing=channel != EVENTS):
+                    channels.append(channel)
+                    payloads.append(payload)
+            try:
+                async with self._engine.connect() as conn:
+                    raw = await conn.get_raw_connection()
+                    driver: Any = raw.driver_connection
+                    async with driver.transaction():
+                        await driver.execute("SET LOCAL synchronous_commit = off")
+                        await driver.execute(
+                            "SELECT pg_notify(c, p) FROM unnest($1::text[], $2::text[]) AS t(c, p)",
+                            channels,
+                            payloads,
+                        )
+            except Exception:  # everyone also polls: a lost wake-up only delays
+                log.warning("could not send notifications", exc_info=True)
+
+
+def _joined(values: set[str], *, all_or_nothing: bool) -> list[str]:
+    """Payloads for one channel: ids joined by commas within the size limit.
+
+    For channels whose listeners treat a payload as one item (cancel, slots),
+    each distinct payload is sent alone.
+    """
+    if all_or_nothing:
+        return sorted(values)
+    chunks: list[str] = []
+    current: list[str] = []
+    size = 0
+    for value in sorted(values):
+        if current and size + len(value) + 1 > MAX_PAYLOAD:
+            chunks.append(",".join(current))
+            current, size = [], 0
+        current.append(value)
+        size += len(value) + 1
+    if current:
+        chunks.append(",".join(current))
+    return chunks
+
+
+# One notifier per (event loop, engine); both may come and go (tests).
+_notifiers: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, weakref.WeakKeyDictionary[Engine, PgNotifier]
+] = weakref.WeakKeyDictionary()
+
+
+def notifier_for(engine: Engine) -> PgNotifier:
+    loop = asyncio.get_running_loop()
+    per_loop = _notifiers.setdefault(loop, weakref.WeakKeyDictionary())
+    notifier = per_loop.get(engine)
+    if notifier is None:
+        notifier = per_loop[engine] = PgNotifier(engine)
+    return notifier
+
+
+async def flush_notifications(engine: AsyncEngine) -> None:
+    """Wait until the signals raised through `engine` in this loop have been sent."""
+    per_loop = _notifiers.get(asyncio.get_running_loop())
+    notifier = per_loop.get(engine.sync_engine) if per_loop is not None else None
+    if notifier is not None:
+        await notifier.flush()
+
+
+def _engine_of(session: AsyncSession | Session) -> Engine:
     sync = session.sync_session if isinstance(session, AsyncSession) else session
     bind = sync.get_bind()
-    return bind
+    return bind.engine if isinstance(bind, Connection) else bind
 
 
 def is_postgres_session(session: AsyncSession | Session) -> bool:
-    return _bind_of(session).dialect.name == "postgresql"
+    return _engine_of(session).dialect.name == "postgresql"
 
 
 async def signal(session: AsyncSession, channel: str, payload: str = "") -> None:
-    """Raise `channel` when the session's transaction commits."""
-    if is_postgres_session(session):
-        await session.execute(
-            text("SELECT pg_notify(:channel, :payload)"), {"channel": channel, "payload": payload}
-        )
-        return
-    bind = _bind_of(session)
-    engine = bind.engine if isinstance(bind, Connection) else bind
-    key = database_key(engine.url.render_as_string(hide_password=False))
-    pending: set[tuple[str, str, str]] = session.sync_session.info.setdefault(_INFO_KEY, set())
-    pending.add((key, channel, payload))
+    """Raise `channel` once the session's transaction commits."""
+    pending: set[tuple[str, str]] = session.sync_session.info.setdefault(_INFO_KEY, set())
+    pending.add((channel, payload))
 
 
 @event.listens_for(Session, "after_commit")
-def _fire_after_commit(session: Session) -> None:
-    pending: set[tuple[str, str, str]] | None = session.info.pop(_INFO_KEY, None)
-    for key, channel, payload in sorted(pending or ()):
+def _send_after_commit(session: Session) -> None:
+    pending: set[tuple[str, str]] | None = session.info.pop(_INFO_KEY, None)
+    if not pending:
+        return
+    engine = _engine_of(session)
+    if engine.dialect.name == "postgresql":
+        notifier = notifier_for(engine)
+        for channel, payload in sorted(pending):
+            notifier.send(channel, payload)
+        return
+    key = database_key(engine.url.render_as_string(hide_password=False))
+    for channel, payload in sorted(pending):
         local_hub.fire(key, channel, payload)
 
 

@@ -8,7 +8,8 @@ see `relayflow.signatures` for how it is derived from the salt kept here.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -18,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from relayflow import errors
 from relayflow.domain import Actor, utcnow
 from relayflow.signatures import derive_signing_secret, new_signing_salt
+from relayflow.store.db import Database
 from relayflow.store.models import Webhook, Workflow
 from relayflow.store.webhooks import get_webhook
 
@@ -49,6 +51,19 @@ class WebhookTarget:
             nodes=self.nodes or [],
             edges=self.edges or [],
         )
+
+
+@asynccontextmanager
+async def autocommit_session(db: Database) -> AsyncIterator[AsyncSession]:
+    """A session whose statements each commit on their own, with no BEGIN/COMMIT trips.
+
+    For the intake's common case, a read then one INSERT: the INSERT is durable
+    when it returns. Anything that must be atomic uses a normal transaction.
+    """
+    async with db.engine.connect() as conn:
+        autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        async with AsyncSession(bind=autocommit, expire_on_commit=False) as session:
+            yield session
 
 
 _webhooks = cast(Table, Webhook.__table__)

@@ -4,6 +4,7 @@ import type {
   AgentTemplate,
   AgentTemplateCreate,
   Execution,
+  ExecutionStatus,
   ExecutionPage,
   Graph,
   LoginAnswer,
@@ -85,7 +86,7 @@ export const executions = {
     call(
       api.POST("/api/v1/workflows/{workflow_id}/executions", {
         params: { path: { workflow_id: workflowId } },
-        body: { input } as never,
+        body: { input },
       }),
     ),
   list: (filter: ExecutionFilter): Promise<ExecutionPage> =>
@@ -94,7 +95,7 @@ export const executions = {
         params: {
           query: {
             workflow_id: filter.workflowId,
-            status: (filter.status || undefined) as never,
+            status: (filter.status || undefined) as ExecutionStatus | undefined,
             cursor: filter.cursor ?? undefined,
             limit: 50,
           },
@@ -113,14 +114,14 @@ export const executions = {
     call(
       api.POST("/api/v1/executions/{execution_id}/rerun", {
         params: { path: { execution_id: id } },
-        body: (fromNode ? { from_node: fromNode } : {}) as never,
+        body: fromNode ? { from_node: fromNode } : {},
       }),
     ),
   decide: (id: string, nodeId: string, approved: boolean, comment?: string) =>
     call(
       api.POST("/api/v1/executions/{execution_id}/approvals/{node_id}", {
         params: { path: { execution_id: id, node_id: nodeId } },
-        body: { approved, comment: comment || null } as never,
+        body: { approved, comment: comment || null },
       }),
     ),
 };

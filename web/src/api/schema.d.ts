@@ -122,6 +122,130 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/executions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Executions
+         * @description Executions you can see, newest first.
+         */
+        get: operations["list_executions_api_v1_executions_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/executions/{execution_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Execution
+         * @description One execution with its pinned graph, every node attempt and the totals.
+         */
+        get: operations["get_execution_api_v1_executions__execution_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/executions/{execution_id}/approvals/{node_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Decide Approval
+         * @description Approve or reject an approval the execution waits on; the run then resumes.
+         */
+        post: operations["decide_approval_api_v1_executions__execution_id__approvals__node_id__post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/executions/{execution_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel Execution
+         * @description Pending and waiting executions are cancelled at once; a running one is stopped by its
+         *     worker within about a second (`cancel_requested` is true until then).
+         */
+        post: operations["cancel_execution_api_v1_executions__execution_id__cancel_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/executions/{execution_id}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Follow Events
+         * @description Live events: `execution.status`, `node.started|finished|failed|skipped|waiting|
+         *     retrying|cancelled`, `agent.delta`, `agent.tool_call`. Every stored event after
+         *     `Last-Event-ID` is replayed first, so a reconnecting client misses nothing.
+         */
+        get: operations["follow_events_api_v1_executions__execution_id__events_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/executions/{execution_id}/rerun": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rerun Execution
+         * @description A new execution of the same pinned graph and input, started by you. With `from_node`
+         *     the results of the nodes not downstream of it are reused, not run again.
+         */
+        post: operations["rerun_execution_api_v1_executions__execution_id__rerun_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/webhooks/{webhook_id}": {
         parameters: {
             query?: never;
@@ -248,6 +372,27 @@ export interface paths {
         patch: operations["change_workflow_api_v1_workflows__workflow_id__patch"];
         trace?: never;
     };
+    "/api/v1/workflows/{workflow_id}/executions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start Execution
+         * @description Queue a run of a workflow you can read (yours, or a public one). Answers 202 once
+         *     the run is safely queued, with its URL in `url` and the Location header.
+         */
+        post: operations["start_execution_api_v1_workflows__workflow_id__executions_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/workflows/{workflow_id}/schedules": {
         parameters: {
             query?: never;
@@ -349,6 +494,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Metrics
+         * @description Executions by status, queue depth, claim latency, node durations, provider requests
+         *     and errors, tokens.
+         */
+        get: operations["metrics_metrics_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/readyz": {
         parameters: {
             query?: never;
@@ -373,6 +539,13 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** ApprovalRequest */
+        ApprovalRequest: {
+            /** Approved */
+            approved: boolean;
+            /** Comment */
+            comment?: string | null;
+        };
         /** Body_token_api_v1_auth_token_post */
         Body_token_api_v1_auth_token_post: {
             /** Client Id */
@@ -397,6 +570,154 @@ export interface components {
             /** Username */
             username: string;
         };
+        /** ExecutionDetailOut */
+        ExecutionDetailOut: {
+            /** Cancel Requested */
+            cancel_requested: boolean;
+            /** Completed At */
+            completed_at: string | null;
+            /** Cost Usd */
+            cost_usd: number;
+            /**
+             * Decisions
+             * @description Approval decisions by node id.
+             */
+            decisions: {
+                [key: string]: unknown;
+            };
+            /** Duration Ms */
+            duration_ms: number | null;
+            /** Error */
+            error: string | null;
+            /**
+             * Graph
+             * @description The pinned `{nodes, edges}` it runs.
+             */
+            graph: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Input */
+            input: unknown;
+            /** Input Tokens */
+            input_tokens: number;
+            /**
+             * Node Runs
+             * @description Every node attempt, in start order.
+             */
+            node_runs: components["schemas"]["NodeRunOut"][];
+            /** Output */
+            output: unknown;
+            /** Output Tokens */
+            output_tokens: number;
+            /** Rerun From Node */
+            rerun_from_node: string | null;
+            /** Rerun Of */
+            rerun_of: string | null;
+            /** Started At */
+            started_at: string | null;
+            status: components["schemas"]["ExecutionStatus"];
+            totals: components["schemas"]["TotalsOut"];
+            /**
+             * Trigger
+             * @description What started it: `{type: api|webhook|schedule|rerun, ...}`.
+             */
+            trigger: {
+                [key: string]: unknown;
+            } | null;
+            /** Updated At */
+            updated_at: string | null;
+            /**
+             * User Id
+             * @description Who started it (whose run it is).
+             */
+            user_id: string | null;
+            /**
+             * Waiting On
+             * @description Approval nodes it waits on (status `waiting`).
+             */
+            waiting_on: string[];
+            /** Workflow Id */
+            workflow_id: string | null;
+        };
+        /** ExecutionOut */
+        ExecutionOut: {
+            /** Cancel Requested */
+            cancel_requested: boolean;
+            /** Completed At */
+            completed_at: string | null;
+            /** Cost Usd */
+            cost_usd: number;
+            /**
+             * Decisions
+             * @description Approval decisions by node id.
+             */
+            decisions: {
+                [key: string]: unknown;
+            };
+            /** Duration Ms */
+            duration_ms: number | null;
+            /** Error */
+            error: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Input */
+            input: unknown;
+            /** Input Tokens */
+            input_tokens: number;
+            /** Output */
+            output: unknown;
+            /** Output Tokens */
+            output_tokens: number;
+            /** Rerun From Node */
+            rerun_from_node: string | null;
+            /** Rerun Of */
+            rerun_of: string | null;
+            /** Started At */
+            started_at: string | null;
+            status: components["schemas"]["ExecutionStatus"];
+            /**
+             * Trigger
+             * @description What started it: `{type: api|webhook|schedule|rerun, ...}`.
+             */
+            trigger: {
+                [key: string]: unknown;
+            } | null;
+            /** Updated At */
+            updated_at: string | null;
+            /**
+             * User Id
+             * @description Who started it (whose run it is).
+             */
+            user_id: string | null;
+            /**
+             * Waiting On
+             * @description Approval nodes it waits on (status `waiting`).
+             */
+            waiting_on: string[];
+            /** Workflow Id */
+            workflow_id: string | null;
+        };
+        /** ExecutionStart */
+        ExecutionStart: {
+            /**
+             * Input
+             * @description The execution's input, checked against the input node's schema.
+             */
+            input?: unknown;
+        };
+        /**
+         * ExecutionStatus
+         * @enum {string}
+         */
+        ExecutionStatus: "pending" | "processing" | "completed" | "failed" | "cancelled" | "waiting";
         /** GraphIn */
         GraphIn: {
             /**
@@ -441,6 +762,60 @@ export interface components {
          * @enum {string}
          */
         MissedPolicy: "skip" | "run_once";
+        /**
+         * NodeRunOut
+         * @description One attempt of one node (per loop iteration).
+         */
+        NodeRunOut: {
+            /** Active Handles */
+            active_handles: unknown[] | null;
+            /** Attempt */
+            attempt: number;
+            /** Cost Usd */
+            cost_usd: number;
+            /** Duration Ms */
+            duration_ms: number | null;
+            /** Error */
+            error: string | null;
+            /** Finished At */
+            finished_at: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Input */
+            input: unknown;
+            /** Input Tokens */
+            input_tokens: number;
+            /** Iteration */
+            iteration: number;
+            /** Node Id */
+            node_id: string;
+            /** Output */
+            output: unknown;
+            /** Output Tokens */
+            output_tokens: number;
+            /**
+             * Reused From
+             * @description The execution whose finished result a rerun reused, instead of running it.
+             */
+            reused_from: string | null;
+            /** Started At */
+            started_at: string | null;
+            /** Status */
+            status: string;
+        };
+        /** PageOut[ExecutionOut] */
+        PageOut_ExecutionOut_: {
+            /** Items */
+            items: components["schemas"]["ExecutionOut"][];
+            /**
+             * Next Cursor
+             * @description Pass as `cursor` to get the next page; null on the last page.
+             */
+            next_cursor: string | null;
+        };
         /** PageOut[ScheduleOut] */
         PageOut_ScheduleOut_: {
             /** Items */
@@ -492,6 +867,14 @@ export interface components {
             name?: string | null;
             /** Password */
             password: string;
+        };
+        /** RerunRequest */
+        RerunRequest: {
+            /**
+             * From Node
+             * @description Run this node and everything downstream of it again, reusing the finished results of the other nodes. Left out: run the whole graph again.
+             */
+            from_node?: string | null;
         };
         /** ScheduleIn */
         ScheduleIn: {
@@ -635,6 +1018,72 @@ export interface components {
              */
             webhook_id: string;
         };
+        /** StartedExecutionOut */
+        StartedExecutionOut: {
+            /** Cancel Requested */
+            cancel_requested: boolean;
+            /** Completed At */
+            completed_at: string | null;
+            /** Cost Usd */
+            cost_usd: number;
+            /**
+             * Decisions
+             * @description Approval decisions by node id.
+             */
+            decisions: {
+                [key: string]: unknown;
+            };
+            /** Duration Ms */
+            duration_ms: number | null;
+            /** Error */
+            error: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Input */
+            input: unknown;
+            /** Input Tokens */
+            input_tokens: number;
+            /** Output */
+            output: unknown;
+            /** Output Tokens */
+            output_tokens: number;
+            /** Rerun From Node */
+            rerun_from_node: string | null;
+            /** Rerun Of */
+            rerun_of: string | null;
+            /** Started At */
+            started_at: string | null;
+            status: components["schemas"]["ExecutionStatus"];
+            /**
+             * Trigger
+             * @description What started it: `{type: api|webhook|schedule|rerun, ...}`.
+             */
+            trigger: {
+                [key: string]: unknown;
+            } | null;
+            /** Updated At */
+            updated_at: string | null;
+            /**
+             * Url
+             * @description Where to follow it (also the Location header).
+             */
+            url: string;
+            /**
+             * User Id
+             * @description Who started it (whose run it is).
+             */
+            user_id: string | null;
+            /**
+             * Waiting On
+             * @description Approval nodes it waits on (status `waiting`).
+             */
+            waiting_on: string[];
+            /** Workflow Id */
+            workflow_id: string | null;
+        };
         /**
          * TemplateIn
          * @description A whole template (create, or replace with PUT).
@@ -728,6 +1177,27 @@ export interface components {
             token_type?: "bearer";
             user: components["schemas"]["UserOut"];
         };
+        /** TotalsOut */
+        TotalsOut: {
+            /**
+             * Attempts
+             * @description Node attempts recorded (retries and reused ones count).
+             */
+            attempts: number;
+            /** Cost Usd */
+            cost_usd: number;
+            /** Input Tokens */
+            input_tokens: number;
+            /**
+             * Nodes By Status
+             * @description Nodes (per iteration) by the status of their latest attempt.
+             */
+            nodes_by_status: {
+                [key: string]: number;
+            };
+            /** Output Tokens */
+            output_tokens: number;
+        };
         /** UserOut */
         UserOut: {
             /** Created At */
@@ -771,10 +1241,26 @@ export interface components {
         };
         /** WebhookOut */
         WebhookOut: {
+            /**
+             * Allow Query Key
+             * @default false
+             */
+            allow_query_key?: boolean;
             /** Created At */
             created_at: string | null;
+            /**
+             * Curl
+             * @description A ready command to try it (the key is a shell variable).
+             * @default
+             */
+            curl?: string;
             /** Enabled */
             enabled: boolean;
+            /**
+             * Has Signing Secret
+             * @default false
+             */
+            has_signing_secret?: boolean;
             /**
              * Id
              * Format: uuid
@@ -787,6 +1273,13 @@ export interface components {
             key_prefix: string | null;
             /** Name */
             name: string | null;
+            /** Rate Limit Per Minute */
+            rate_limit_per_minute?: number | null;
+            /**
+             * Require Signature
+             * @default false
+             */
+            require_signature?: boolean;
             /** Updated At */
             updated_at: string | null;
             /**
@@ -799,6 +1292,11 @@ export interface components {
         };
         /** WebhookPatch */
         WebhookPatch: {
+            /**
+             * Allow Query Key
+             * @description Accept the key as `?api_key=` (for senders that cannot set headers).
+             */
+            allow_query_key?: boolean | null;
             /** Enabled */
             enabled?: boolean | null;
             /**
@@ -806,9 +1304,24 @@ export interface components {
              * @description null clears the name.
              */
             name?: string | null;
+            /**
+             * Rate Limit Per Minute
+             * @description Requests per minute; null removes the limit.
+             */
+            rate_limit_per_minute?: number | null;
+            /**
+             * Require Signature
+             * @description Refuse unsigned deliveries; needs a signing secret.
+             */
+            require_signature?: boolean | null;
         };
         /** WebhookWithKey */
         WebhookWithKey: {
+            /**
+             * Allow Query Key
+             * @default false
+             */
+            allow_query_key?: boolean;
             /**
              * Api Key
              * @description Shown only in this answer: store it now.
@@ -816,8 +1329,19 @@ export interface components {
             api_key: string;
             /** Created At */
             created_at: string | null;
+            /**
+             * Curl
+             * @description A ready command to try it (the key is a shell variable).
+             * @default
+             */
+            curl?: string;
             /** Enabled */
             enabled: boolean;
+            /**
+             * Has Signing Secret
+             * @default false
+             */
+            has_signing_secret?: boolean;
             /**
              * Id
              * Format: uuid
@@ -830,6 +1354,13 @@ export interface components {
             key_prefix: string | null;
             /** Name */
             name: string | null;
+            /** Rate Limit Per Minute */
+            rate_limit_per_minute?: number | null;
+            /**
+             * Require Signature
+             * @default false
+             */
+            require_signature?: boolean;
             /** Updated At */
             updated_at: string | null;
             /**
@@ -1253,6 +1784,313 @@ export interface operations {
             };
         };
     };
+    list_executions_api_v1_executions_get: {
+        parameters: {
+            query?: {
+                /** @description Only this workflow's. */
+                workflow_id?: string | null;
+                /** @description Only in this status. */
+                status?: components["schemas"]["ExecutionStatus"] | null;
+                /** @description Started at or after (ISO 8601; UTC if naive). */
+                since?: string | null;
+                /** @description Started before. */
+                until?: string | null;
+                /** @description Items per page (1 to 200). */
+                limit?: number;
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PageOut_ExecutionOut_"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_execution_api_v1_executions__execution_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The execution's id. */
+                execution_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExecutionDetailOut"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No such execution (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    decide_approval_api_v1_executions__execution_id__approvals__node_id__post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The execution's id. */
+                execution_id: string;
+                /** @description The approval node's id. */
+                node_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ApprovalRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExecutionOut"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No such execution (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The execution is not waiting on that node */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    cancel_execution_api_v1_executions__execution_id__cancel_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The execution's id. */
+                execution_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExecutionOut"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No such execution (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description It has already finished */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    follow_events_api_v1_executions__execution_id__events_get: {
+        parameters: {
+            query?: {
+                /** @description Resume after this event id (for clients without headers). */
+                last_event_id?: number | null;
+            };
+            header?: {
+                /** @description Resume after this event id. */
+                "Last-Event-ID"?: string | null;
+            };
+            path: {
+                /** @description The execution's id. */
+                execution_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Server-Sent Events; the stream ends after the final status. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No such execution (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    rerun_execution_api_v1_executions__execution_id__rerun_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The execution's id. */
+                execution_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["RerunRequest"] | null;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StartedExecutionOut"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No such execution (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `from_node` is not in the execution's graph */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
     delete_webhook_api_v1_webhooks__webhook_id__delete: {
         parameters: {
             query?: never;
@@ -1641,6 +2479,65 @@ export interface operations {
             };
         };
     };
+    start_execution_api_v1_workflows__workflow_id__executions_post: {
+        parameters: {
+            query?: {
+                /** @description Seconds to wait for the outcome: 200 with the finished execution if it ends in time, else 202 (also at once when it pauses at an approval). */
+                wait?: number;
+            };
+            header?: never;
+            path: {
+                workflow_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ExecutionStart"] | null;
+            };
+        };
+        responses: {
+            /** @description Finished within `wait` seconds */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StartedExecutionOut"];
+                };
+            };
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StartedExecutionOut"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No such workflow (or not readable by you) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The input does not match the workflow's input schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
     list_schedules_api_v1_workflows__workflow_id__schedules_get: {
         parameters: {
             query?: never;
@@ -1969,6 +2866,26 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+        };
+    };
+    metrics_metrics_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Prometheus text format */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain; version=1.0.0; charset=utf-8": unknown;
+                };
             };
         };
     };

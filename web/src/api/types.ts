@@ -79,18 +79,6 @@ export function isFinalStatus(status: string | null | undefined): boolean {
 }
 
 /** One attempt of one node, as the execution detail lists it. */
-export interface NodeRun {
-  node_id: string;
-  iteration: number;
-  attempt: number;
-  status: string;
-  input?: unknown;
-  output?: unknown;
-  error?: string | null;
-  started_at?: string | null;
-  finished_at?: string | null;
-  duration_ms?: number | null;
-  input_tokens?: number;
-  output_tokens?: number;
-  cost_usd?: number;
-}
+export type NodeRun = Execution["node_runs"][number];
+/** An execution as lists show it (without its graph and node runs). */
+export type ExecutionSummary = ExecutionPage["items"][number];

@@ -11,7 +11,7 @@ import { useCallback, useEffect, useMemo, useReducer, useRef, useState, type Dra
 import { Link, useBlocker, useParams, useSearchParams } from "react-router";
 import { ApiError, graphProblems, type GraphProblems } from "../api/errors";
 import { executions, templates as templatesApi, workflows } from "../api/resources";
-import { isFinalStatus, type AgentTemplate, type Workflow } from "../api/types";
+import { isFinalStatus, type AgentTemplate, type GraphEdge, type GraphNode, type Workflow } from "../api/types";
 import { Dialog } from "../components/Dialog";
 import { ErrorBanner } from "../components/ErrorBanner";
 import { StatusBadge } from "../components/StatusBadge";
@@ -85,7 +85,7 @@ function Editor({ workflow, onSaved }: { workflow: Workflow; onSaved: (w: Workfl
   const runId = searchParams.get("run");
 
   useEffect(() => {
-    dispatch({ type: "load", graph: { nodes: workflow.nodes as never, edges: workflow.edges as never } });
+    dispatch({ type: "load", graph: { nodes: workflow.nodes as GraphNode[], edges: workflow.edges as GraphEdge[] } });
     // Loaded once per workflow id; saving only marks the state clean.
   }, [workflow.id]); // eslint-disable-line react-hooks/exhaustive-deps
 
@@ -216,13 +216,10 @@ function Editor({ workflow, onSaved }: { workflow: Workflow; onSaved: (w: Workfl
 
   // ------------------------------------------------------------ running
   const startRun = async (input: unknown) => {
-    const answer = (await executions.start(workflow.id, input)) as { id?: string; execution_id?: string };
-    const id = answer.id ?? answer.execution_id;
+    const started = await executions.start(workflow.id, input);
     setRunDialog(false);
-    if (id) {
-      setSearchParams({ run: id });
-      setPanelTab("run");
-    }
+    setSearchParams({ run: started.id });
+    setPanelTab("run");
   };
 
   const onRunClicked = async () => {

@@ -59,10 +59,9 @@ function ExecutionView({ executionId }: { executionId: string }) {
   const overlay = useMemo(() => ({ problems: new Map<string, string[]>(), statuses: live.statuses }), [live.statuses]);
 
   const rerun = async (fromNode: string | null) => {
-    const answer = (await executions.rerun(executionId, fromNode)) as { id?: string; execution_id?: string };
-    const id = answer.id ?? answer.execution_id;
+    const started = await executions.rerun(executionId, fromNode);
     setRerunFrom(undefined);
-    if (id) navigate(`/executions/${id}`);
+    navigate(`/executions/${started.id}`);
   };
 
   if (live.error && !execution) {

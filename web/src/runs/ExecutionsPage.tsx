@@ -2,7 +2,7 @@ import { useCallback, useEffect, useState } from "react";
 import { Link, useNavigate, useParams, useSearchParams } from "react-router";
 import { isRecord } from "../api/errors";
 import { executions, workflows } from "../api/resources";
-import { EXECUTION_STATUSES, type Execution, type Workflow } from "../api/types";
+import { EXECUTION_STATUSES, type ExecutionSummary, type Workflow } from "../api/types";
 import { EmptyState } from "../components/EmptyState";
 import { ErrorBanner } from "../components/ErrorBanner";
 import { StatusBadge } from "../components/StatusBadge";
@@ -20,7 +20,7 @@ export function ExecutionsPage() {
   const navigate = useNavigate();
   const [params, setParams] = useSearchParams();
   const status = params.get("status") ?? "";
-  const [items, setItems] = useState<Execution[] | null>(null);
+  const [items, setItems] = useState<ExecutionSummary[] | null>(null);
   const [cursor, setCursor] = useState<string | null>(null);
   const [workflow, setWorkflow] = useState<Workflow | null>(null);
   const [names, setNames] = useState<Map<string, string>>(new Map());

@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import type { NodeRun } from "../api/types";
 import { applyEvent, statusesFromRuns } from "./liveStatus";
 
-const run = (node_id: string, status: string, attempt = 1, iteration = 0): NodeRun => ({ node_id, status, attempt, iteration });
+const run = (node_id: string, status: string, attempt = 1, iteration = 0) =>
+  ({ node_id, status, attempt, iteration }) as NodeRun;
 
 describe("live node statuses", () => {
   it("follows the event stream, node by node", () => {

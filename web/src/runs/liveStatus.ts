@@ -1,5 +1,4 @@
 // Turns an execution's node runs and its event stream into one status per node.
-import { isRecord } from "../api/errors";
 import type { StreamEvent } from "../api/sse";
 import type { NodeRun } from "../api/types";
 import type { LiveStatus } from "../editor/canvasOverlay";
@@ -24,10 +23,8 @@ const FROM_EVENT: Record<string, LiveStatus> = {
   "node.cancelled": "cancelled",
 };
 
-export function nodeRunsOf(execution: unknown): NodeRun[] {
-  if (!isRecord(execution)) return [];
-  const runs = execution.node_runs ?? execution.nodes;
-  return Array.isArray(runs) ? (runs.filter(isRecord) as unknown as NodeRun[]) : [];
+export function nodeRunsOf(execution: { node_runs?: NodeRun[] } | null): NodeRun[] {
+  return execution?.node_runs ?? [];
 }
 
 /** The latest attempt of each node (highest iteration, then attempt). */

@@ -2,7 +2,7 @@ import { useCallback, useEffect, useState, type FormEvent } from "react";
 import { Link, useParams } from "react-router";
 import { isRecord } from "../api/errors";
 import { schedules, webhooks, workflows } from "../api/resources";
-import type { Schedule, Webhook, Workflow } from "../api/types";
+import type { Schedule, ScheduleCreate, Webhook, Workflow } from "../api/types";
 import { CopyButton } from "../components/CopyButton";
 import { Dialog } from "../components/Dialog";
 import { EmptyState } from "../components/EmptyState";
@@ -289,7 +289,7 @@ export function TriggersPage() {
         <ScheduleDialog
           onClose={() => setScheduleForm(false)}
           onCreate={async (body) => {
-            await schedules.create(workflowId, body as never);
+            await schedules.create(workflowId, body as ScheduleCreate);
             setScheduleForm(false);
             await loadPlans();
           }}

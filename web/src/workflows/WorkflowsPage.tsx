@@ -75,7 +75,7 @@ export function WorkflowsPage() {
   const exportOne = (wf: Workflow) =>
     act(async () => {
       const full = await workflows.get(wf.id);
-      downloadJson(`${fileSafeName(full.name)}.relayflow.json`, toWorkflowFile(full as never));
+      downloadJson(`${fileSafeName(full.name)}.relayflow.json`, toWorkflowFile(full));
     });
 
   const importFile = async (file: File) => {

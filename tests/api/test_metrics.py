@@ -1,0 +1,140 @@
+"""`GET /metrics`: Prometheus figures about executions, the queue, nodes and providers.
+
+Counters belong to the process (shared by every app a test process builds), so
+tests compare before and after; database gauges are exact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from relayflow.api.app import create_app
+from relayflow.config import Settings
+from relayflow.store.db import Database
+from tests.support.execution_graphs import (
+    SignedInUser,
+    create_workflow,
+    identity_graph,
+    sign_in,
+    start,
+)
+from tests.support.rows import echo_graph
+
+Labels = dict[str, str]
+
+
+@pytest.fixture
+async def user(db: Database, settings: Settings) -> SignedInUser:
+    return await sign_in(db, settings)
+
+
+async def scrape(client: httpx.AsyncClient) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    response = await client.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    samples = {}
+    for family in text_string_to_metric_families(response.text):
+        for sample in family.samples:
+            samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return samples
+
+
+def value(
+    samples: dict[tuple[str, tuple[tuple[str, str], ...]], float], name: str, **labels: str
+) -> float:
+    return samples.get((name, tuple(sorted(labels.items()))), 0.0)
+
+
+async def test_metrics_need_no_token_and_count_executions_by_status(
+    client: httpx.AsyncClient, user: SignedInUser
+) -> None:
+    workflow_id = await create_workflow(client, user.headers, identity_graph())
+    for n in range(2):
+        response = await start(client, user.headers, workflow_id, n, wait=20)
+        assert response.json()["status"] == "completed"
+
+    samples = await scrape(client)
+
+    assert value(samples, "relayflow_executions", status="completed") == 2
+    assert value(samples, "relayflow_executions", status="failed") == 0
+    assert ("relayflow_executions", (("status", "waiting"),)) in samples
+    assert value(samples, "relayflow_queue_depth") == 0
+
+
+async def test_a_run_feeds_claim_latency_node_durations_provider_requests_and_tokens(
+    client: httpx.AsyncClient, user: SignedInUser
+) -> None:
+    workflow_id = await create_workflow(client, user.headers, echo_graph())
+    before = await scrape(client)
+
+    finished = (await start(client, user.headers, workflow_id, {"text": "hello"}, wait=20)).json()
+
+    after = await scrape(client)
+    assert finished["status"] == "completed"
+
+    def grew(name: str, **labels: str) -> float:
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    assert grew("relayflow_claim_latency_seconds_count") == 1
+    for kind in ("input", "agent", "output"):
+        assert grew("relayflow_node_duration_seconds_count", kind=kind, status="completed") == 1
+    assert grew("relayflow_provider_requests_total", provider="test") == 1
+    assert grew("relayflow_provider_errors_total", provider="test") == 0
+    assert (
+        grew("relayflow_tokens_total", provider="test", direction="input")
+        == (finished["input_tokens"])
+    )
+    assert (
+        grew("relayflow_tokens_total", provider="test", direction="output")
+        == (finished["output_tokens"])
+    )
+
+
+async def test_failed_provider_requests_and_failed_nodes_are_counted(
+    client: httpx.AsyncClient, user: SignedInUser
+) -> None:
+    workflow_id = await create_workflow(client, user.headers, echo_graph("test:fail"))
+    before = await scrape(client)
+
+    finished = (await start(client, user.headers, workflow_id, {"text": "x"}, wait=20)).json()
+
+    after = await scrape(client)
+    assert finished["status"] == "failed"
+    errors = "relayflow_provider_errors_total"
+    failed_agents = "relayflow_node_duration_seconds_count"
+    assert value(after, errors, provider="test") - value(before, errors, provider="test") >= 1
+    assert (
+        value(after, failed_agents, kind="agent", status="failed")
+        - value(before, failed_agents, kind="agent", status="failed")
+        >= 1
+    )
+    assert value(after, "relayflow_executions", status="failed") == 1
+
+
+@pytest.fixture
+async def client_without_worker(
+    settings: Settings, db: Database
+) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings.model_copy(update={"embedded_worker": False}), db=db)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+            yield c
+
+
+async def test_queue_depth_counts_executions_no_worker_has_claimed(
+    client_without_worker: httpx.AsyncClient, user: SignedInUser
+) -> None:
+    client = client_without_worker
+    workflow_id = await create_workflow(client, user.headers, identity_graph())
+    for n in range(3):
+        assert (await start(client, user.headers, workflow_id, n)).status_code == 202
+
+    samples = await scrape(client)
+
+    assert value(samples, "relayflow_queue_depth") == 3
+    assert value(samples, "relayflow_executions", status="pending") == 3
