@@ -59,3 +59,14 @@ async def make_workflow(
     async with db.transaction() as session:
         session.add(workflow)
     return workflow
+
+
+async def node_runs(db: Database, execution_id: uuid.UUID) -> list[models.NodeRun]:
+    from relayflow.store.node_runs import node_runs_of
+
+    async with db.session() as session:
+        return list(await node_runs_of(session, execution_id))
+
+
+def completed_count(runs: list[models.NodeRun], node_id: str) -> int:
+    return sum(1 for r in runs if r.node_id == node_id and r.status == "completed")

@@ -24,6 +24,7 @@ from relayflow.cron import CronSchedule
 from relayflow.runtime.scheduler import Scheduler, plan_tick
 from relayflow.store import models
 from relayflow.store.db import Database
+from relayflow.store.rate_limits import count_request
 from relayflow.store.schedules import MissedPolicy, create_schedule, update_schedule
 from tests.triggers.conftest import Owner, transform_graph
 
@@ -324,9 +325,7 @@ async def _until(condition: Callable[[int], bool], db: Database) -> None:
     raise AssertionError("the schedule did not tick as expected within a minute")
 
 
-async def test_housekeeping_drops_expired_windows_and_keys(db: Database, owner: Owner) -> None:
-    from relayflow.store.rate_limits import count_request
-
+async def test_housekeeping_drops_expired_rate_limit_windows(db: Database) -> None:
     clock = FakeClock(T0)
     await count_request(db, "hook:old", limit=1, now=T0 - dt.timedelta(hours=1))
     await count_request(db, "hook:live", limit=1, now=T0)

@@ -73,6 +73,12 @@ export function followEvents(url: string, options: StreamOptions): { close: () =
         if (token) headers.Authorization = `Bearer ${token}`;
         if (lastId) headers["Last-Event-ID"] = String(lastId);
         const response = await fetch(url, { headers, signal: controller.signal });
+        if (response.status >= 400 && response.status < 500 && response.status !== 429) {
+          // Not found, not allowed or signed out: retrying cannot help.
+          closed = true;
+          options.onError?.(new Error(`event stream answered ${response.status}`));
+          return;
+        }
         if (!response.ok || !response.body) {
           throw new Error(`event stream answered ${response.status}`);
         }

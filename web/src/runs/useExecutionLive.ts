@@ -23,6 +23,7 @@ export function useExecutionLive(executionId: string | null, nodeIds: string[]):
   const [statuses, setStatuses] = useState<Map<string, LiveStatus>>(new Map());
   const [deltas, setDeltas] = useState<Map<string, string>>(new Map());
   const [error, setError] = useState<unknown>(null);
+  const [streamBroken, setStreamBroken] = useState(false);
   const nodeIdsRef = useRef(nodeIds);
   nodeIdsRef.current = nodeIds;
   const refetchTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
@@ -44,6 +45,7 @@ export function useExecutionLive(executionId: string | null, nodeIds: string[]):
     setStatus(null);
     setDeltas(new Map());
     setError(null);
+    setStreamBroken(false);
     setStatuses(new Map(nodeIdsRef.current.map((id) => [id, "pending" as LiveStatus])));
     if (!executionId) return;
     let stopped = false;
@@ -55,6 +57,7 @@ export function useExecutionLive(executionId: string | null, nodeIds: string[]):
     const stream = followEvents(`/api/v1/executions/${executionId}/events`, {
       onEvent: (event) => {
         if (stopped) return;
+        setStreamBroken(false);
         if (event.kind === "execution.status") {
           const next = typeof event.payload.status === "string" ? event.payload.status : null;
           if (next) setStatus(next);
@@ -72,6 +75,9 @@ export function useExecutionLive(executionId: string | null, nodeIds: string[]):
         setStatuses((prev) => applyEvent(prev, event));
         if (event.kind !== "node.started") scheduleRefresh();
       },
+      onError: () => {
+        if (!stopped) setStreamBroken(true);
+      },
       onEnd: () => {
         if (!stopped) void refresh();
       },
@@ -83,12 +89,12 @@ export function useExecutionLive(executionId: string | null, nodeIds: string[]):
     };
   }, [executionId, refresh]);
 
-  // The stream ends with the final status; if it never opened, poll until the run is over.
+  // While the stream is down (it retries on its own), poll so the view does not go stale.
   useEffect(() => {
-    if (!executionId || isFinalStatus(status)) return;
+    if (!executionId || !streamBroken || isFinalStatus(status)) return;
     const timer = setInterval(() => void refresh(), 5000);
     return () => clearInterval(timer);
-  }, [executionId, status, refresh]);
+  }, [executionId, streamBroken, status, refresh]);
 
   return { execution, status, statuses, runs: nodeRunsOf(execution), deltas, error, refresh };
 }

@@ -1,0 +1,294 @@
+"""The worker: runs queued executions durably, cancels, hands back, resumes, reruns."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import itertools
+
+from sqlalchemy import update
+
+from relayflow.config import Settings
+from relayflow.domain import NodeRunStatus, utcnow
+from relayflow.engine.ports import NodeRunRecord
+from relayflow.runtime.events import EventBus
+from relayflow.store import events, executions, models
+from relayflow.store.db import Database
+from relayflow.store.node_runs import SqlRunStore
+from tests.runtime.conftest import StartWorker, final_event, submit, wait_status
+from tests.support.rows import (
+    chain_graph,
+    completed_count,
+    echo_graph,
+    make_user,
+    make_workflow,
+    node_runs,
+)
+
+
+def slow_graph(ms: int) -> dict[str, object]:
+    return echo_graph(f"test:sleep-{ms}")
+
+
+async def test_a_queued_execution_runs_to_completion_with_node_runs_and_events(
+    db: Database, bus: EventBus, start_worker: StartWorker
+) -> None:
+    user = await make_user(db)
+    workflow = await make_workflow(db, user)
+    await start_worker()
+    execution_id = await submit(db, workflow, user, {"text": "hello"})
+    final = await final_event(bus, execution_id)
+    assert final.payload == {"status": "completed", "output": "[assistant] echo: hello"}
+    async with db.session() as session:
+        execution = await executions.get_execution(session, execution_id)
+        stored = await events.fetch_events(session, execution_id)
+    assert execution.status == "completed"
+    assert execution.output == "[assistant] echo: hello"
+    assert execution.input_tokens > 0
+    assert execution.claimed_at is not None
+    assert execution.started_at is not None
+    assert execution.started_at <= execution.claimed_at <= execution.completed_at
+    runs = await node_runs(db, execution_id)
+    assert [(r.node_id, r.status) for r in runs] == [
+        ("n0", "completed"),
+        ("n1", "completed"),
+        ("n2", "completed"),
+    ]
+    kinds = [(e.kind, e.payload.get("node_id") or e.payload.get("status")) for e in stored]
+    assert kinds[0] == ("execution.status", "processing")
+    assert kinds[-1] == ("execution.status", "completed")
+    assert ("node.finished", "n1") in kinds
+    assert [e.id for e in stored] == sorted(e.id for e in stored)
+
+
+async def test_cancel_is_seen_within_a_second(
+    db: Database, bus: EventBus, start_worker: StartWorker
+) -> None:
+    user = await make_user(db)
+    workflow = await make_workflow(db, user, slow_graph(30_000))
+    await start_worker()
+    execution_id = await submit(db, workflow, user)
+    await wait_status(db, execution_id, {"processing"})
+    await asyncio.sleep(0.3)  # the agent node is running
+    requested_at = utcnow()
+    async with db.transaction() as session:  # what the cancel endpoint does
+        await session.execute(
+            update(models.Execution)
+            .where(models.Execution.id == execution_id)
+            .values(cancel_requested=True)
+        )
+        await executions.request_cancel_signal(session, execution_id)
+    final = await final_event(bus, execution_id)
+    assert final.payload["status"] == "cancelled"
+    cancelled = await wait_status(db, execution_id, {"cancelled"})
+    assert cancelled.completed_at is not None
+    assert cancelled.completed_at - requested_at < dt.timedelta(seconds=1)
+    agent = [r for r in await node_runs(db, execution_id) if r.node_id == "n1"]
+    assert [r.status for r in agent] == ["cancelled"]
+
+
+async def test_a_cancel_requested_before_the_claim_never_runs_a_node(
+    db: Database, bus: EventBus, start_worker: StartWorker
+) -> None:
+    user = await make_user(db)
+    workflow = await make_workflow(db, user)
+    execution_id = await submit(db, workflow, user)
+    async with db.transaction() as session:
+        await session.execute(
+            update(models.Execution)
+            .where(models.Execution.id == execution_id)
+            .values(cancel_requested=True)
+        )
+    await start_worker()
+    assert (await final_event(bus, execution_id)).payload["status"] == "cancelled"
+    assert await node_runs(db, execution_id) == []
+
+
+async def test_graceful_shutdown_hands_work_back_and_another_worker_resumes_it(
+    db: Database, bus: EventBus, start_worker: StartWorker
+) -> None:
+    user = await make_user(db)
+    workflow = await make_workflow(db, user, slow_graph(1500))
+    first = await start_worker(name="first")
+    execution_id = await submit(db, workflow, user)
+    await wait_status(db, execution_id, {"processing"})
+    async with asyncio.timeout(10):  # the input node finished, the agent runs
+        while completed_count(await node_runs(db, execution_id), "n0") == 0:
+            await asyncio.sleep(0.05)
+    await first.stop(grace_s=0.1)
+    back = await wait_status(db, execution_id, {"pending"})
+    assert (back.lost_leases, back.lease_owner) == (0, None)
+    async with db.session() as session:
+        reasons = [e.payload.get("reason", "") for e in await events.fetch_events(session, back.id)]
+    assert any("first shut down" in reason for reason in reasons)
+
+    await start_worker(name="second")
+    assert (await final_event(bus, execution_id)).payload["status"] == "completed"
+    runs = await node_runs(db, execution_id)
+    assert completed_count(runs, "n0") == 1  # not run again
+    agent = [(r.status, r.error or "") for r in runs if r.node_id == "n1"]
+    assert agent[-1] == ("completed", "")
+    assert all(status in ("completed", "failed") for status, _ in agent)
+
+
+async def test_shutdown_lets_short_executions_finish_within_the_grace_period(
+    db: Database, bus: EventBus, start_worker: StartWorker
+) -> None:
+    user = await make_user(db)
+    workflow = await make_workflow(db, user, slow_graph(300))
+    worker = await start_worker()
+    execution_id = await submit(db, workflow, user)
+    await wait_status(db, execution_id, {"processing"})
+    await worker.stop(grace_s=10)
+    done = await wait_status(db, execution_id, {"completed", "pending"}, timeout=1)
+    assert done.status == "completed"
+
+
+async def test_a_worker_that_lost_its_lease_stops_and_writes_nothing_more(
+    db: Database, runtime_settings: Settings, start_worker: StartWorker
+) -> None:
+    user = await make_user(db)
+    workflow = await make_workflow(db, user, slow_graph(1500))
+    worker = await start_worker()
+    execution_id = await submit(db, workflow, user)
+    claimed = await wait_status(db, execution_id, {"processing"})
+    async with db.transaction() as session:  # another worker took it over
+        await session.execute(
+            update(models.Execution)
+            .where(models.Execution.id == execution_id)
+            .values(lease_owner="thief", lease_token=claimed.lease_token + 1)
+        )
+    async with asyncio.timeout(5):
+        while execution_id in worker.running_ids:
+            await asyncio.sleep(0.05)
+    await asyncio.sleep(2.0)  # long enough for the agent to have finished, had it run on
+    after = await wait_status(db, execution_id, {"processing"})
+    assert (after.lease_owner, after.output) == ("thief", None)
+    assert completed_count(await node_runs(db, execution_id), "n1") == 0
+
+
+async def test_a_crashed_run_resumes_from_its_last_finished_node(
+    db: Database, bus: EventBus, start_worker: StartWorker
+) -> None:
+    user = await make_user(db)
+    workflow = await make_workflow(db, user)
+    execution_id = await submit(db, workflow, user, {"text": "again"})
+    # A worker claimed it, finished the input node, started the agent, then died.
+    async with db.transaction() as session:
+        (dead,) = await executions.claim_executions(
+            session, owner="dead", limit=1, lease_seconds=30
+        )
+    store = SqlRunStore(db)
+    now = utcnow().timestamp()
+    await store.record(
+        NodeRunRecord(
+            execution_id,
+            "n0",
+            0,
+            1,
+            NodeRunStatus.COMPLETED,
+            output={"text": "again"},
+            started_at=now,
+            finished_at=now,
+        ),
+        fence=dead.lease_token,
+    )
+    await store.record(
+        NodeRunRecord(execution_id, "n1", 0, 1, NodeRunStatus.RUNNING, started_at=now),
+        fence=dead.lease_token,
+    )
+    async with db.transaction() as session:
+        await session.execute(
+            update(models.Execution)
+            .where(models.Execution.id == execution_id)
+            .values(lease_expires_at=utcnow() - dt.timedelta(seconds=1))
+        )
+        await executions.reap_expired_leases(session, max_lost_leases=3)
+    await start_worker()
+    final = await final_event(bus, execution_id)
+    assert final.payload["output"] == "[assistant] echo: again"
+    runs = await node_runs(db, execution_id)
+    assert [r.status for r in runs if r.node_id == "n0"] == ["completed"]
+    agent = [(r.status, r.error or "") for r in runs if r.node_id == "n1"]
+    assert agent[0][0] == "failed"
+    assert "interrupted" in agent[0][1]
+    assert agent[1:] == [("completed", "")]
+
+
+async def test_a_rerun_from_a_node_reuses_the_results_upstream_of_it(
+    db: Database, bus: EventBus, start_worker: StartWorker
+) -> None:
+    user = await make_user(db)
+    workflow = await make_workflow(db, user)
+    await start_worker()
+    original = await submit(db, workflow, user, {"text": "first"})
+    await final_event(bus, original)
+    rerun = await submit(
+        db, workflow, user, {"text": "first"}, rerun_of=original, rerun_from_node="n1"
+    )
+    assert (await final_event(bus, rerun)).payload["status"] == "completed"
+    runs = {r.node_id: r for r in await node_runs(db, rerun)}
+    assert runs["n0"].details == {"reused_from": str(original)}
+    assert runs["n1"].details != {"reused_from": str(original)}
+    original_runs = {r.node_id: r for r in await node_runs(db, original)}
+    assert runs["n1"].started_at is not None
+    assert original_runs["n1"].finished_at is not None
+    assert runs["n1"].started_at > original_runs["n1"].finished_at  # ran again
+
+
+async def test_an_approval_pauses_the_run_and_a_decision_resumes_it(
+    db: Database, bus: EventBus, start_worker: StartWorker
+) -> None:
+    user = await make_user(db)
+    graph = chain_graph(
+        ("input", {}),
+        ("approval", {"message": "ship it?"}),
+        ("output", {"value": "{{ nodes.n1.output.approved }}"}),
+    )
+    workflow = await make_workflow(db, user, graph)
+    await start_worker()
+    execution_id = await submit(db, workflow, user)
+    waiting = await wait_status(db, execution_id, {"waiting"})
+    assert waiting.waiting_on == ["n1"]
+    assert waiting.completed_at is None
+    async with db.transaction() as session:  # what the approvals endpoint does
+        await session.execute(
+            update(models.Execution)
+            .where(models.Execution.id == execution_id)
+            .values(
+                status="pending",
+                decisions={"n1": {"approved": True, "comment": "ok", "decided_by": str(user)}},
+            )
+        )
+        await executions.wake_workers(session)
+    final = await final_event(bus, execution_id)
+    assert final.payload == {"status": "completed", "output": True}
+    runs = await node_runs(db, execution_id)
+    assert completed_count(runs, "n0") == 1
+    assert [r.status for r in runs if r.node_id == "n1"] == ["waiting", "completed"]
+
+
+async def test_the_per_user_cap_keeps_a_users_executions_from_overlapping(
+    db: Database, runtime_settings: Settings, start_worker: StartWorker
+) -> None:
+    user = await make_user(db)
+    workflow = await make_workflow(db, user, slow_graph(200))
+    ids = [await submit(db, workflow, user) for _ in range(3)]
+    await start_worker(runtime_settings.model_copy(update={"user_concurrency": 1}), concurrency=4)
+    done = [await wait_status(db, execution_id, {"completed"}) for execution_id in ids]
+    spans = sorted((e.claimed_at, e.completed_at) for e in done)
+    for (_, ended), (started, _) in itertools.pairwise(spans):
+        assert ended is not None
+        assert started is not None
+        assert started >= ended
+
+
+async def test_executions_of_a_burst_all_complete(
+    db: Database, bus: EventBus, start_worker: StartWorker
+) -> None:
+    user = await make_user(db)
+    workflow = await make_workflow(db, user)
+    ids = [await submit(db, workflow, user, {"text": f"#{i}"}) for i in range(40)]
+    await start_worker(concurrency=16)
+    finals = await asyncio.gather(*(final_event(bus, execution_id) for execution_id in ids))
+    assert [f.payload["output"] for f in finals] == [f"[assistant] echo: #{i}" for i in range(40)]
