@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+WEB_SOURCES := $(shell find web/src web/index.html web/package.json web/vite.config.ts -type f 2>/dev/null)
 
-.PHONY: run test lint test-python install
+.PHONY: run test lint test-python test-web install web
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -14,19 +15,34 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The web UI's production build, remade when its sources change (needs Node 20 + npm).
+web/dist/index.html: $(WEB_SOURCES)
+	@if command -v npm >/dev/null 2>&1; then \
+		cd web && npm ci --no-audit --no-fund --loglevel=error && npm run build; \
+	else \
+		echo "npm not found: serving the API only (install Node.js 20 for the web UI)"; \
+	fi
+
+web: web/dist/index.html
+
 ## Run relayflow on the embedded SQLite default at http://127.0.0.1:8000
-run: $(STAMP)
+run: $(STAMP) web
 	$(BIN)/relayflow serve
 
 ## Lint and type-check
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 
-## The whole suite: Python tests on SQLite and on PostgreSQL
+## Python tests on SQLite, then the same tests on PostgreSQL
 test-python: $(STAMP)
 	RELAYFLOW_TEST_DB=sqlite $(BIN)/pytest -q
 	RELAYFLOW_TEST_DB=postgres $(BIN)/pytest -q
 
-test: test-python
+## Web UI: component tests, then browser tests against `relayflow serve`
+test-web: $(STAMP)
+	bash web/ci.sh
+
+## The whole suite
+test: test-python test-web

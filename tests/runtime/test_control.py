@@ -249,6 +249,49 @@ async def test_another_user_cannot_decide(
     assert still.json()["status"] == "waiting"
 
 
+async def test_an_approval_inside_a_sub_workflow_is_decided_by_its_full_name(
+    client: httpx.AsyncClient, user: SignedInUser
+) -> None:
+    child_id = await create_workflow(client, user.headers, approval_graph())
+    position = {"x": 0, "y": 0}
+    parent = {
+        "nodes": [
+            {"id": "in", "type": "input", "position": position, "data": {}},
+            {
+                "id": "review",
+                "type": "subworkflow",
+                "position": position,
+                "data": {"workflow_id": child_id, "input": "{{ input }}"},
+            },
+            {
+                "id": "out",
+                "type": "output",
+                "position": position,
+                "data": {"value": "{{ nodes.review.output }}"},
+            },
+        ],
+        "edges": [
+            {"id": "e1", "source": "in", "target": "review"},
+            {"id": "e2", "source": "review", "target": "out"},
+        ],
+    }
+    parent_id = await create_workflow(client, user.headers, parent)
+    waiting = (await start(client, user.headers, parent_id, {"title": "t"}, wait=20)).json()
+    assert waiting["status"] == "waiting", waiting
+    assert waiting["waiting_on"] == ["review/gate"]
+
+    response = await client.post(
+        f"/api/v1/executions/{waiting['id']}/approvals/review/gate",
+        json={"approved": True},
+        headers=user.headers,
+    )
+
+    assert response.status_code == 200, response.text
+    final = await wait_for_status(client, user.headers, waiting["id"])
+    assert final["status"] == "completed"
+    assert final["output"] == "published"
+
+
 # ----------------------------------------------------------------- rerun
 @pytest.fixture
 async def counting_server() -> AsyncIterator[LocalHttpServer]:
@@ -394,3 +437,46 @@ async def test_rerun_from_an_unknown_node_is_refused_by_name(
     assert error["details"][0]["field"] == "from_node"
     listed = await client.get("/api/v1/executions", headers=user.headers)
     assert [e["id"] for e in listed.json()["items"]] == [original["id"]]
+
+
+async def test_rerun_from_a_sub_workflow_node_runs_its_inner_nodes_again(
+    client: httpx.AsyncClient, user: SignedInUser, counting_server: LocalHttpServer
+) -> None:
+    child_id = await create_workflow(
+        client, user.headers, side_effect_graph(counting_server.url("/effects"))
+    )
+    position = {"x": 0, "y": 0}
+    parent = {
+        "nodes": [
+            {"id": "in", "type": "input", "position": position, "data": {}},
+            {
+                "id": "inner",
+                "type": "subworkflow",
+                "position": position,
+                "data": {"workflow_id": child_id, "input": "{{ input }}"},
+            },
+            {
+                "id": "out",
+                "type": "output",
+                "position": position,
+                "data": {"value": "{{ nodes.inner.output }}"},
+            },
+        ],
+        "edges": [
+            {"id": "e1", "source": "in", "target": "inner"},
+            {"id": "e2", "source": "inner", "target": "out"},
+        ],
+    }
+    parent_id = await create_workflow(client, user.headers, parent)
+    original = (await start(client, user.headers, parent_id, "tides", wait=20)).json()
+    assert original["status"] == "completed", original
+
+    again = await _rerun(client, user, original["id"], from_node="inner")
+    reused = await _rerun(client, user, original["id"], from_node="out")
+
+    assert len(counting_server.requests) == 2  # once originally, once for `inner` again
+    assert "count 2" in again["output"]
+    assert reused["output"] == original["output"]
+    inner_runs = {r["node_id"]: r["reused_from"] for r in again["node_runs"]}
+    assert inner_runs["inner/call"] is None
+    assert inner_runs["in"] == original["id"]

@@ -1886,7 +1886,7 @@ export interface operations {
             path: {
                 /** @description The execution's id. */
                 execution_id: string;
-                /** @description The approval node's id. */
+                /** @description The approval node's id; inside a sub-workflow, as the execution's `waiting_on` names it (`parent/child`). */
                 node_id: string;
             };
             cookie?: never;

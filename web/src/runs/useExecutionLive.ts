@@ -91,7 +91,7 @@ export function useExecutionLive(executionId: string | null, nodeIds: string[]):
 
   // While the stream is down (it retries on its own), poll so the view does not go stale.
   useEffect(() => {
-    if (!executionId || !streamBroken || isFinalStatus(status)) return;
+    if (!executionId || !streamBroken || !status || isFinalStatus(status)) return;
     const timer = setInterval(() => void refresh(), 5000);
     return () => clearInterval(timer);
   }, [executionId, streamBroken, status, refresh]);

@@ -176,12 +176,19 @@ async def rerun_execution(
 
 
 @router.post(
-    "/api/v1/executions/{execution_id}/approvals/{node_id}",
+    "/api/v1/executions/{execution_id}/approvals/{node_id:path}",
     responses={**ERRORS, 409: {"description": "The execution is not waiting on that node"}},
 )
 async def decide_approval(
     execution_id: ExecutionId,
-    node_id: Annotated[str, Path(max_length=255, description="The approval node's id.")],
+    node_id: Annotated[
+        str,
+        Path(
+            max_length=255,
+            description="The approval node's id; inside a sub-workflow, as the execution's "
+            "`waiting_on` names it (`parent/child`).",
+        ),
+    ],
     body: ApprovalRequest,
     session: Tx,
     actor: Caller,
