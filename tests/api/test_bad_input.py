@@ -194,11 +194,6 @@ async def test_oversized_body_is_413_naming_the_limit(
     assert str(settings.max_body_bytes) in error(response)["message"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="api/body_limit.py raises a plain exception from receive(); FastAPI turns it into "
-    "400 'There was an error parsing the body' (it re-raises only HTTPException)",
-)
 @pytest.mark.usefixtures("nothing_written")
 async def test_oversized_body_without_a_length_header_is_413(
     client: httpx.AsyncClient, alice: SignedIn, settings: Settings
@@ -215,6 +210,7 @@ async def test_oversized_body_without_a_length_header_is_413(
 
     assert response.status_code == 413
     assert error(response)["code"] == "payload_too_large"
+    assert str(settings.max_body_bytes) in error(response)["message"]
 
 
 async def test_body_just_under_the_limit_is_accepted(

@@ -33,4 +33,5 @@ async def get_session(state: StateDep) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
+# scope="function": commit before the response is sent, so a 2xx means it is durable.
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
