@@ -132,6 +132,7 @@ def user_create(
     RELAYFLOW_USER_PASSWORD, or from standard input with --password-stdin."""
     from relayflow.domain import Role
     from relayflow.errors import RelayflowError
+    from relayflow.store.seed import seed_system_templates
     from relayflow.store.users import create_user
 
     settings = load_settings()
@@ -144,7 +145,15 @@ def user_create(
             if settings.migrate_on_start:
                 await upgrade(db)
             async with db.transaction() as session:
-                await create_user(session, email=email, password=password, name=name, role=role)
+                await seed_system_templates(session)
+                await create_user(
+                    session,
+                    email=email,
+                    password=password,
+                    name=name,
+                    role=role,
+                    with_demo=settings.demo_workflow,
+                )
         finally:
             await db.dispose()
 

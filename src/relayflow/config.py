@@ -64,6 +64,8 @@ class Settings(BaseSettings):
     jwt_secret: SecretStr | None = None
     access_token_minutes: int = 60
     allow_registration: bool = True
+    # Every new account gets a copy of the offline demo workflow.
+    demo_workflow: bool = True
     login_failures_before_delay: int = 3
     login_delay_max_s: float = 5.0
 

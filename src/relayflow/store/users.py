@@ -14,6 +14,7 @@ from relayflow import errors, security
 from relayflow.domain import Role, utcnow
 from relayflow.store import login_failures
 from relayflow.store.db import Database
+from relayflow.store.demo import add_demo_workflow
 from relayflow.store.login_failures import LoginThrottle
 from relayflow.store.models import User
 
@@ -102,6 +103,7 @@ async def create_user(
     password: str,
     name: str | None = None,
     role: Role = Role.USER,
+    with_demo: bool = False,
 ) -> User:
     """An operator creating an account (the CLI): no registration policy applies."""
     email = normalize_email(email)
@@ -109,9 +111,12 @@ async def create_user(
     name = _check_name(name)
     password_hash = await asyncio.to_thread(security.hash_password, password)
     await _lock_account_creation(session)
-    return await _insert_user(
+    user = await _insert_user(
         session, email=email, password_hash=password_hash, name=name, role=role
     )
+    if with_demo:
+        await add_demo_workflow(session, user)
+    return user
 
 
 async def register_user(
@@ -121,6 +126,7 @@ async def register_user(
     password: str,
     name: str | None = None,
     allow_registration: bool = True,
+    with_demo: bool = False,
 ) -> User:
     """Self-registration. The very first account becomes an admin and is always allowed."""
     email = normalize_email(email)
@@ -136,9 +142,12 @@ async def register_user(
             "for an account"
         )
     role = Role.ADMIN if is_first else Role.USER
-    return await _insert_user(
+    user = await _insert_user(
         session, email=email, password_hash=password_hash, name=name, role=role
     )
+    if with_demo:
+        await add_demo_workflow(session, user)
+    return user
 
 
 async def authenticate(db: Database, *, email: str, password: str, throttle: LoginThrottle) -> User:

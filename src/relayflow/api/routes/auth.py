@@ -37,6 +37,7 @@ async def register(body: RegisterIn, session: SessionDep, settings: SettingsDep)
         password=body.password,
         name=body.name,
         allow_registration=settings.allow_registration,
+        with_demo=settings.demo_workflow,
     )
     return UserOut.model_validate(user)
 
