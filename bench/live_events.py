@@ -2,7 +2,9 @@
 
 Setup: a scratch database, one `relayflow worker` process and one
 `relayflow serve --no-worker` process (so every event crosses from the worker
-process to the API process through the database), and this script as the client
+process to the API process through the database), or with `--single-process`
+one `relayflow serve` with its embedded worker (how SQLite is meant to run: on
+SQLite other processes are only reached by polling), and this script as the client
 over HTTP on 127.0.0.1. Requests are sequential: these are latencies, not
 throughput (see bench/throughput.py for that).
 
@@ -15,7 +17,8 @@ Printed figures (p50 / p99 in milliseconds):
   event's `created_at`) to the client reading it, for a workflow of two agents
   of 50 ms each.
 
-Run: `.venv/bin/python bench/live_events.py [--db postgres|sqlite] [--runs 200]`
+Run: `.venv/bin/python bench/live_events.py [--db postgres|sqlite] [--runs 200]
+[--single-process]`
 (PostgreSQL at RELAYFLOW_BENCH_PG, default postgres@127.0.0.1:5432).
 """
 
@@ -162,6 +165,11 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--db", choices=("postgres", "sqlite"), default="postgres")
     parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument(
+        "--single-process",
+        action="store_true",
+        help="one `relayflow serve` with its embedded worker (the SQLite set-up)",
+    )
     args = parser.parse_args()
     scratch = await scratch_database(args.db)
     processes: list[subprocess.Popen[bytes]] = []
@@ -172,10 +180,14 @@ async def main() -> None:
         port = free_port()
         worker = [*relayflow_cli(), "worker", "--no-migrate"]
         api = [*relayflow_cli(), "serve", "--no-worker", "--no-migrate", "--port", str(port)]
-        for command in (worker, api):
+        commands = [worker, api]
+        if args.single_process:  # `relayflow serve` with its embedded worker
+            env["RELAYFLOW_EMBEDDED_WORKER"] = "true"
+            commands = [[c for c in api if c != "--no-worker"]]
+        for command in commands:
             processes.append(
                 subprocess.Popen(
-                    command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+                    command, env=env, stdout=subprocess.DEVNULL
                 )
             )
         base_url = f"http://127.0.0.1:{port}"
@@ -187,7 +199,8 @@ async def main() -> None:
                 except httpx.TransportError:
                     pass
                 await asyncio.sleep(0.2)
-        print(f"database: {args.db}; 1 worker process + 1 API process; {args.runs} runs each")
+        shape = "1 process (embedded worker)" if args.single_process else "1 worker + 1 API process"
+        print(f"database: {args.db}; {shape}; {args.runs} runs each")
         await measure(base_url, token, instant, paced, args.runs)
     finally:
         stop(processes)

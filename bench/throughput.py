@@ -243,6 +243,15 @@ def start_workers(env: dict[str, str], count: int) -> list[subprocess.Popen[byte
     ]
 
 
+def cpu_seconds(process: subprocess.Popen[bytes]) -> float:
+    """User + system CPU time the process has used so far (Linux)."""
+    try:
+        fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def stop(processes: list[subprocess.Popen[bytes]]) -> None:
     for process in processes:
         if process.poll() is None:
@@ -398,6 +407,8 @@ class Point:
     post_to_claimed: tuple[float, float]
     claim_latency: tuple[float, float]
     failed: int
+    api_cpu_ms: float  # CPU per execution in the burst, API process
+    worker_cpu_ms: float  # CPU per execution in the burst, all worker processes
 
 
 async def measure(args: argparse.Namespace, workers: int) -> Point:
@@ -419,8 +430,12 @@ async def measure(args: argparse.Namespace, workers: int) -> Point:
         warm = await submit_fast(port, token, path, 200)
         await wait_until_settled(scratch.url, len(warm), 60)
 
+        workers_before = sum(cpu_seconds(p) for p in processes[1:])
+        api_before = cpu_seconds(api)
         burst = await submit_fast(port, token, path, args.executions)
         settled = await wait_until_settled(scratch.url, len(warm) + len(burst), 300)
+        api_cpu = (cpu_seconds(api) - api_before) / len(burst) * 1000
+        worker_cpu = (sum(cpu_seconds(p) for p in processes[1:]) - workers_before) / len(burst)
         rows = await timings(scratch.url, [s.id for s in burst])
         ends = [r[3] for r in rows.values() if r[3] is not None]
         first = min(s.at for s in burst)
@@ -451,6 +466,8 @@ async def measure(args: argparse.Namespace, workers: int) -> Point:
             post_to_claimed=(percentile(claimed, 50), percentile(claimed, 99)),
             claim_latency=(percentile(claim, 50), percentile(claim, 99)),
             failed=failed + sum(1 for r in rows.values() if r[0] == "failed"),
+            api_cpu_ms=api_cpu,
+            worker_cpu_ms=worker_cpu * 1000,
         )
     finally:
         stop(processes)
@@ -476,7 +493,7 @@ async def main() -> None:
     )
     print(
         "workers  completed/s  steady rate  POST->completed p50/p99 ms  "
-        "POST->claimed p50/p99 ms  claim latency p50/p99 ms  failed"
+        "POST->claimed p50/p99 ms  claim latency p50/p99 ms  failed  CPU ms/execution API+workers"
     )
     for workers in counts:
         p = await measure(args, workers)
@@ -484,7 +501,8 @@ async def main() -> None:
             f"{p.workers:>7}  {p.per_second:>11.0f}  {p.rate:>9.0f}/s  "
             f"{p.post_to_completed[0]:>12.1f} / {p.post_to_completed[1]:<11.1f}  "
             f"{p.post_to_claimed[0]:>10.1f} / {p.post_to_claimed[1]:<11.1f}  "
-            f"{p.claim_latency[0]:>11.1f} / {p.claim_latency[1]:<11.1f}  {p.failed:>6}",
+            f"{p.claim_latency[0]:>11.1f} / {p.claim_latency[1]:<11.1f}  {p.failed:>6}  "
+            f"{p.api_cpu_ms:.2f} + {p.worker_cpu_ms:.2f}",
             flush=True,
         )
 

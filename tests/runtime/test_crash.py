@@ -15,6 +15,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
@@ -26,12 +27,14 @@ from sqlalchemy import func, select
 from relayflow.config import Settings
 from relayflow.store import executions, models
 from relayflow.store.db import Database
+from relayflow.store.node_runs import to_epoch
 from tests.support.http_server import LocalHttpServer, ReceivedRequest, Reply
 from tests.support.rows import chain_graph, make_user, make_workflow
 
 pytestmark = pytest.mark.slow
 
 EXECUTIONS = 50
+CLOCK_SLACK_S = 0.005  # timestamps are stored to the microsecond; rounding only
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -41,10 +44,12 @@ class SideEffects:
     def __init__(self) -> None:
         self.calls: Counter[str] = Counter()
         self.applied: Counter[str] = Counter()
+        self.last_call: dict[str, float] = {}
 
     async def handle(self, request: ReceivedRequest) -> Reply:
         key = request.json()["key"]
         self.calls[key] += 1
+        self.last_call[key] = time.time()
         if self.applied[key] == 0:
             self.applied[key] += 1
         return Reply.json({"key": key, "applied": True})
@@ -187,10 +192,18 @@ async def assert_all_done_exactly_once(
         )
         completed = {(e, n, i): c for e, n, i, c in rows.all()}
         lost = await session.execute(select(func.count()).where(models.Execution.lost_leases > 0))
+        http_done = await session.execute(
+            select(r.execution_id, r.finished_at).where(r.node_id == "n2", r.status == "completed")
+        )
+        finished_at = {str(e): to_epoch(at) or 0.0 for e, at in http_done.all()}
     assert len(completed) == EXECUTIONS * 5
     assert set(completed.values()) == {1}  # no finished node ran twice
     assert effects.applied == Counter({str(i): 1 for i in ids})
     assert set(effects.calls) == {str(i) for i in ids}
+    # A call may repeat only if the attempt that made it never finished (killed
+    # mid-request); once the node's completion was recorded it is never called again.
+    for key, last in effects.last_call.items():
+        assert last <= finished_at[key] + CLOCK_SLACK_S, f"http node of {key} ran after finishing"
     assert lost.scalar_one() > 0  # the kill did interrupt executions
 
 

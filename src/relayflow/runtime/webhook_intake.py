@@ -20,19 +20,14 @@ from typing import Any
 from relayflow import errors
 from relayflow.config import Settings
 from relayflow.domain import utcnow
-from relayflow.input_schema import check_input, input_schema_of
+from relayflow.input_schema import check_input
 from relayflow.runtime.wakeups import CoalescedWakeups
 from relayflow.security import hash_api_key
 from relayflow.signatures import SIGNATURE_HEADER, derive_signing_secret, verify_signature
 from relayflow.store.db import Database
-from relayflow.store.executions import create_pending_execution
-from relayflow.store.idempotency import MAX_KEY_LENGTH, claim_idempotency_key
+from relayflow.store.idempotency import MAX_KEY_LENGTH
 from relayflow.store.rate_limits import count_request
-from relayflow.store.webhook_triggers import (
-    WebhookTarget,
-    autocommit_session,
-    load_webhook_target,
-)
+from relayflow.store.webhook_ingest import NewExecution, WebhookTarget, ingest_store_for
 
 KEY_HEADER = "x-api-key"
 QUERY_KEY = "api_key"
@@ -169,14 +164,16 @@ class WebhookIntake:
         self.db = db
         self.settings = settings
         self.clock = clock
-        self.wakeups = CoalescedWakeups(db)
+        self.store = ingest_store_for(db, pool_size=settings.database_pool_size)
+        self.wakeups = CoalescedWakeups(self.store.wake_workers)
         self._server_secret: str | None = None
 
     async def start(self) -> None:
-        await self.wakeups.start()
+        return None
 
     async def stop(self) -> None:
         await self.wakeups.stop()
+        await self.store.close()
 
     def signing_secret(self, webhook: WebhookTarget) -> str | None:
         if not webhook.signing_secret_salt:
@@ -193,60 +190,45 @@ class WebhookIntake:
             )
         digest = hash_api_key(key)
         webhook_id = _webhook_uuid(delivery.webhook_id)
-        idempotency_key = _idempotency_key(delivery)
-        # Without an idempotency key the only write is one INSERT: autocommit saves
-        # the BEGIN and COMMIT round trips. With one, key and row commit together.
-        sessions = self.db.sessions() if idempotency_key else autocommit_session(self.db)
-        async with sessions as session:
-            webhook = await load_webhook_target(session, webhook_id, digest) if webhook_id else None
-            # Compared in constant time, against a stand-in when the webhook is unknown,
-            # so that a wrong key and an unknown webhook cost the same.
-            key_matches = hmac.compare_digest(
-                digest, webhook.api_key_digest if webhook else _ABSENT_DIGEST
+        webhook = await self.store.find(webhook_id, digest) if webhook_id else None
+        # Compared in constant time, against a stand-in when the webhook is unknown,
+        # so that a wrong key and an unknown webhook cost the same.
+        key_matches = hmac.compare_digest(
+            digest, webhook.api_key_digest if webhook else _ABSENT_DIGEST
+        )
+        if webhook is None:
+            raise errors.NotFound(f"webhook {delivery.webhook_id} not found")
+        if from_query and not webhook.allow_query_key:
+            raise errors.Unauthorized(
+                "this webhook does not accept its key in the query string: "
+                "send it as X-API-Key or Authorization: Bearer <key>"
             )
-            if webhook is None:
-                raise errors.NotFound(f"webhook {delivery.webhook_id} not found")
-            if from_query and not webhook.allow_query_key:
-                raise errors.Unauthorized(
-                    "this webhook does not accept its key in the query string: "
-                    "send it as X-API-Key or Authorization: Bearer <key>"
-                )
-            if not key_matches:
-                raise errors.Unauthorized("invalid API key")
-            if not webhook.enabled:
-                raise errors.WebhookDisabled(f"webhook {webhook.id} is disabled")
-            await self._check_rate_limit(webhook)
-            signed = self._check_signature(webhook, delivery)
-            value = await delivery.decode_body()
-            schema = input_schema_of(webhook.nodes)
-            if schema is not None:
-                check_input(schema, value)
+        if not key_matches:
+            raise errors.Unauthorized("invalid API key")
+        if not webhook.enabled:
+            raise errors.WebhookDisabled(f"webhook {webhook.id} is disabled")
+        await self._check_rate_limit(webhook)
+        signed = self._check_signature(webhook, delivery)
+        idempotency_key = _idempotency_key(delivery)
+        value = await delivery.decode_body()
+        if webhook.input_schema is not None:
+            check_input(webhook.input_schema, value)
 
-            execution_id = uuid.uuid4()
-            if idempotency_key is not None:
-                holder = await claim_idempotency_key(
-                    session,
-                    webhook_id=webhook.id,
-                    key=idempotency_key,
-                    execution_id=execution_id,
-                    window_s=self.settings.webhook_idempotency_window_s,
-                )
-                if holder is not None:
-                    await session.rollback()
-                    return AcceptedDelivery(execution_id=holder, replayed=True)
-            trigger = trigger_for(webhook, delivery, idempotency_key=idempotency_key, signed=signed)
-            await create_pending_execution(
-                session,
-                workflow=webhook.workflow(),
+        trigger = trigger_for(webhook, delivery, idempotency_key=idempotency_key, signed=signed)
+        created = await self.store.create(
+            webhook,
+            NewExecution(
+                execution_id=uuid.uuid4(),
                 input=value,
                 trigger=trigger,
-                user_id=webhook.owner_id,
-                execution_id=execution_id,
-                wake=False,
-            )
-            await session.commit()
-        self.wakeups.poke()
-        return AcceptedDelivery(execution_id=execution_id, trigger=trigger)
+                idempotency_key=idempotency_key,
+                idempotency_window_s=self.settings.webhook_idempotency_window_s,
+            ),
+        )
+        if created.replayed:
+            return AcceptedDelivery(execution_id=created.execution_id, replayed=True)
+        self.wakeups.poke()  # the row is committed: workers may look now
+        return AcceptedDelivery(execution_id=created.execution_id, trigger=trigger)
 
     async def _check_rate_limit(self, webhook: WebhookTarget) -> None:
         limit = webhook.rate_limit_per_minute

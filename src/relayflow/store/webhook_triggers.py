@@ -8,112 +8,20 @@ see `relayflow.signatures` for how it is derived from the salt kept here.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, case, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relayflow import errors
 from relayflow.domain import Actor, utcnow
 from relayflow.signatures import derive_signing_secret, new_signing_salt
-from relayflow.store.db import Database
-from relayflow.store.models import Webhook, Workflow
+from relayflow.store.models import Webhook
 from relayflow.store.webhooks import get_webhook
 
 MAX_RATE_LIMIT_PER_MINUTE = 1_000_000
 TRIGGER_SETTINGS = frozenset({"allow_query_key", "rate_limit_per_minute", "require_signature"})
-
-
-@dataclass(frozen=True)
-class WebhookTarget:
-    """A webhook as the intake sees it; the graph is loaded only if the key matched."""
-
-    id: uuid.UUID
-    workflow_id: uuid.UUID
-    api_key_digest: str
-    enabled: bool
-    allow_query_key: bool
-    require_signature: bool
-    signing_secret_salt: str | None
-    rate_limit_per_minute: int | None
-    owner_id: uuid.UUID | None
-    nodes: list[Any] | None
-    edges: list[Any] | None
-
-    def workflow(self) -> Workflow:
-        """The workflow to start, detached (what `create_pending_execution` reads)."""
-        return Workflow(
-            id=self.workflow_id,
-            user_id=self.owner_id,
-            nodes=self.nodes or [],
-            edges=self.edges or [],
-        )
-
-
-@asynccontextmanager
-async def autocommit_session(db: Database) -> AsyncIterator[AsyncSession]:
-    """A session whose statements each commit on their own, with no BEGIN/COMMIT trips.
-
-    For the intake's common case, a read then one INSERT: the INSERT is durable
-    when it returns. Anything that must be atomic uses a normal transaction.
-    """
-    async with db.engine.connect() as conn:
-        autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
-        async with AsyncSession(bind=autocommit, expire_on_commit=False) as session:
-            yield session
-
-
-_webhooks = cast(Table, Webhook.__table__)
-_workflows = cast(Table, Workflow.__table__)
-
-
-async def load_webhook_target(
-    session: AsyncSession, webhook_id: uuid.UUID, key_digest: str
-) -> WebhookTarget | None:
-    """One query for a delivery: the webhook, its owner, and the graph if the key is right.
-
-    Leaving the graph out for a wrong key keeps that answer as cheap as the one for
-    an unknown webhook. The caller still decides with a constant-time comparison.
-    """
-    w, f = _webhooks, _workflows
-    key_matches = w.c.api_key == key_digest
-    row = (
-        await session.execute(
-            select(
-                w.c.id,
-                w.c.workflow_id,
-                w.c.api_key,
-                w.c.enabled,
-                w.c.allow_query_key,
-                w.c.require_signature,
-                w.c.signing_secret_salt,
-                w.c.rate_limit_per_minute,
-                f.c.user_id,
-                case((key_matches, f.c.nodes)).label("nodes"),
-                case((key_matches, f.c.edges)).label("edges"),
-            )
-            .select_from(w.join(f, f.c.id == w.c.workflow_id))
-            .where(w.c.id == webhook_id)
-        )
-    ).first()
-    if row is None:
-        return None
-    return WebhookTarget(
-        id=row.id,
-        workflow_id=row.workflow_id,
-        api_key_digest=row.api_key,
-        enabled=bool(row.enabled),
-        allow_query_key=bool(row.allow_query_key),
-        require_signature=bool(row.require_signature),
-        signing_secret_salt=row.signing_secret_salt,
-        rate_limit_per_minute=row.rate_limit_per_minute,
-        owner_id=row.user_id,
-        nodes=row.nodes,
-        edges=row.edges,
-    )
 
 
 @dataclass(frozen=True)

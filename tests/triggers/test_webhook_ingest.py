@@ -1,0 +1,93 @@
+"""The intake's database work on each database, and its agreement with the runtime's."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from relayflow.errors import NotFound
+from relayflow.security import hash_api_key
+from relayflow.store import models
+from relayflow.store.db import Database
+from relayflow.store.executions import create_pending_execution
+from relayflow.store.webhook_ingest import (
+    IngestStore,
+    NewExecution,
+    PostgresIngestStore,
+    ingest_store_for,
+)
+from tests.triggers.conftest import Hook, MakeHook
+
+SCHEMA = {"type": "object", "required": ["n"]}
+
+
+@pytest.fixture
+async def store(db: Database) -> AsyncIterator[IngestStore]:
+    ingest = ingest_store_for(db, pool_size=4)
+    yield ingest
+    await ingest.close()
+
+
+async def test_the_input_schema_comes_only_with_the_right_key(
+    store: IngestStore, make_hook: MakeHook
+) -> None:
+    hook = await make_hook(schema=SCHEMA)
+    right = await store.find(hook.id, hash_api_key(hook.key))
+    wrong = await store.find(hook.id, hash_api_key("rf_wrong"))
+    assert right is not None
+    assert wrong is not None
+    assert right.input_schema == SCHEMA
+    assert wrong.input_schema is None
+    assert await store.find(uuid.uuid4(), hash_api_key(hook.key)) is None
+
+
+async def test_a_workflow_deleted_meanwhile_is_not_found(
+    store: IngestStore, db: Database, hook: Hook
+) -> None:
+    target = await store.find(hook.id, hash_api_key(hook.key))
+    assert target is not None
+    async with db.transaction() as session:
+        workflow = await session.get(models.Workflow, hook.workflow_id)
+        await session.delete(workflow)
+    with pytest.raises(NotFound, match="not found"):
+        await store.create(target, NewExecution(uuid.uuid4(), {}, {"type": "webhook"}))
+
+
+def _row(execution: models.Execution) -> dict[str, Any]:
+    skip = {"id", "started_at", "updated_at"}
+    return {
+        c.key: getattr(execution, c.key)
+        for c in models.Execution.__mapper__.column_attrs
+        if c.key not in skip
+    }
+
+
+@pytest.mark.postgres_only
+async def test_the_postgres_fast_path_writes_what_create_pending_execution_writes(
+    db: Database, make_hook: MakeHook
+) -> None:
+    hook = await make_hook(schema=SCHEMA)
+    fast = PostgresIngestStore(db.url, pool_size=2)
+    target = await fast.find(hook.id, hash_api_key(hook.key))
+    assert target is not None
+    value, trigger = {"n": 1, "text": "héllo"}, {"type": "webhook", "headers": {"a": "b"}}
+    await fast.create(target, NewExecution(uuid.uuid4(), value, trigger))
+    await fast.create(target, NewExecution(uuid.uuid4(), None, trigger))
+    await fast.close()
+    async with db.transaction() as session:
+        workflow = await session.get(models.Workflow, hook.workflow_id)
+        assert workflow is not None
+        for each in (value, None):
+            await create_pending_execution(
+                session, workflow=workflow, input=each, trigger=trigger, user_id=workflow.user_id
+            )
+    async with db.session() as session:
+        rows = list(
+            await session.scalars(select(models.Execution).order_by(models.Execution.started_at))
+        )
+    fast_rows, reference_rows = [_row(e) for e in rows[:2]], [_row(e) for e in rows[2:]]
+    assert fast_rows == reference_rows
