@@ -158,7 +158,7 @@ async def measure(base_url: str, token: str, instant: str, paced: str, runs: int
             delays += await follow(http, answer.json()["id"])
     print(f"start (202, committed)        {percentiles(starts)}")
     print(f"?wait=10, 3 nodes (200)       {percentiles(waits)}")
-    print(f"SSE delivery, across procs    {percentiles(delays)}")
+    print(f"SSE delivery (write -> read)  {percentiles(delays)}")
 
 
 async def main() -> None:
@@ -185,11 +185,7 @@ async def main() -> None:
             env["RELAYFLOW_EMBEDDED_WORKER"] = "true"
             commands = [[c for c in api if c != "--no-worker"]]
         for command in commands:
-            processes.append(
-                subprocess.Popen(
-                    command, env=env, stdout=subprocess.DEVNULL
-                )
-            )
+            processes.append(subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL))
         base_url = f"http://127.0.0.1:{port}"
         async with asyncio.timeout(120), httpx.AsyncClient(base_url=base_url) as probe:
             while True:

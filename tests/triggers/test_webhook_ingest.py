@@ -6,6 +6,7 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
+import asyncpg
 import pytest
 from sqlalchemy import select
 
@@ -18,6 +19,7 @@ from relayflow.store.webhook_ingest import (
     IngestStore,
     NewExecution,
     PostgresIngestStore,
+    asyncpg_dsn,
     ingest_store_for,
 )
 from tests.triggers.conftest import Hook, MakeHook
@@ -45,8 +47,9 @@ async def test_the_input_schema_comes_only_with_the_right_key(
     assert await store.find(uuid.uuid4(), hash_api_key(hook.key)) is None
 
 
+@pytest.mark.parametrize("idempotency_key", [None, "k1"])
 async def test_a_workflow_deleted_meanwhile_is_not_found(
-    store: IngestStore, db: Database, hook: Hook
+    store: IngestStore, db: Database, hook: Hook, idempotency_key: str | None
 ) -> None:
     target = await store.find(hook.id, hash_api_key(hook.key))
     assert target is not None
@@ -54,7 +57,9 @@ async def test_a_workflow_deleted_meanwhile_is_not_found(
         workflow = await session.get(models.Workflow, hook.workflow_id)
         await session.delete(workflow)
     with pytest.raises(NotFound, match="not found"):
-        await store.create(target, NewExecution(uuid.uuid4(), {}, {"type": "webhook"}))
+        await store.create(
+            target, NewExecution(uuid.uuid4(), {}, {"type": "webhook"}, idempotency_key)
+        )
 
 
 def _row(execution: models.Execution) -> dict[str, Any]:
@@ -71,7 +76,7 @@ async def test_the_postgres_fast_path_writes_what_create_pending_execution_write
     db: Database, make_hook: MakeHook
 ) -> None:
     hook = await make_hook(schema=SCHEMA)
-    fast = PostgresIngestStore(db.url, pool_size=2)
+    fast = PostgresIngestStore(db, pool_size=2)
     target = await fast.find(hook.id, hash_api_key(hook.key))
     assert target is not None
     value, trigger = {"n": 1, "text": "héllo"}, {"type": "webhook", "headers": {"a": "b"}}
@@ -91,3 +96,21 @@ async def test_the_postgres_fast_path_writes_what_create_pending_execution_write
         )
     fast_rows, reference_rows = [_row(e) for e in rows[:2]], [_row(e) for e in rows[2:]]
     assert fast_rows == reference_rows
+
+
+@pytest.mark.postgres_only
+async def test_connections_the_server_dropped_are_replaced(db: Database, hook: Hook) -> None:
+    store = PostgresIngestStore(db, pool_size=1)
+    try:
+        assert await store.find(hook.id, hash_api_key(hook.key)) is not None
+        admin = await asyncpg.connect(asyncpg_dsn(db.url))
+        try:  # what a database restart does to the intake's idle connections
+            await admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        finally:
+            await admin.close()
+        assert await store.find(hook.id, hash_api_key(hook.key)) is not None
+    finally:
+        await store.close()

@@ -41,6 +41,7 @@ async def start_execution(
             trigger={"type": "api", "user_id": str(actor.user_id)},
             user_id=actor.user_id,
         )
+        await session.refresh(execution)  # every column loaded, for the answer
     return execution
 
 

@@ -16,6 +16,7 @@ When a flush finds a lease lost, the execution's pending writes are dropped and
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from collections.abc import Callable, Mapping
@@ -30,11 +31,15 @@ from relayflow.store import executions
 from relayflow.store.db import Database
 from relayflow.store.executions import Outcome
 from relayflow.store.node_runs import RunKey, row_values, run_key
+from relayflow.store.pinned import PinnedConnection
 from relayflow.store.run_batches import RunBatch, write_run_batch
 
 log = logging.getLogger(__name__)
 
 RETRY_DELAYS_S = (0.05, 0.2, 0.5, 1.0, 2.0)
+# Starts of attempts and events may wait this long for something that must be
+# durable (usually the end of the same nodes) and share its transaction.
+LINGER_S = 0.01
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -46,9 +51,14 @@ def is_transient(exc: BaseException) -> bool:
 
 class Journal:
     def __init__(
-        self, db: Database, *, on_lease_lost: Callable[[uuid.UUID], None] | None = None
+        self,
+        db: Database,
+        *,
+        on_lease_lost: Callable[[uuid.UUID], None] | None = None,
+        linger_s: float = LINGER_S,
     ) -> None:
         self._db = db
+        self._connection = PinnedConnection(db)
         self._on_lease_lost = on_lease_lost
         self._leases: dict[uuid.UUID, int] = {}
         self._lost: set[uuid.UUID] = set()
@@ -59,6 +69,8 @@ class Journal:
         self._outcome_waiters: dict[uuid.UUID, asyncio.Future[bool]] = {}
         self._sync_waiters: list[asyncio.Future[None]] = []
         self._wake = asyncio.Event()
+        self._urgent = asyncio.Event()  # something queued must be written now
+        self._linger_s = linger_s
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self.batches_written = 0
@@ -76,8 +88,10 @@ class Journal:
         await self.sync()
         self._stopping = True
         self._wake.set()
+        self._urgent.set()
         await self._task
         self._task = None
+        await self._connection.close()
 
     # ------------------------------------------------------------ executions
     def begin(self, execution_id: uuid.UUID, lease_token: int) -> None:
@@ -122,6 +136,8 @@ class Journal:
         else:
             self._batch.node_runs.updates.append({"row_id": row_id, **values})
         self._wake.set()
+        if final:
+            self._urgent.set()
 
     def event(self, execution_id: uuid.UUID, kind: str, payload: Mapping[str, Any]) -> None:
         token = self._token(execution_id)
@@ -144,6 +160,7 @@ class Journal:
         waiter: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._outcome_waiters[outcome.execution_id] = waiter
         self._wake.set()
+        self._urgent.set()
         return await asyncio.shield(waiter)
 
     async def sync(self) -> None:
@@ -153,6 +170,7 @@ class Journal:
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._sync_waiters.append(waiter)
         self._wake.set()
+        self._urgent.set()
         await asyncio.shield(waiter)
 
     # ------------------------------------------------------------ flushing
@@ -160,6 +178,11 @@ class Journal:
         while True:
             await self._wake.wait()
             self._wake.clear()
+            if not self._urgent.is_set() and self._linger_s > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._urgent.wait(), timeout=self._linger_s)
+            self._urgent.clear()
+            self._wake.clear()  # what woke us during the linger is in this batch
             batch, self._batch = self._batch, RunBatch()
             self._pending_inserts = {}
             outcome_waiters, self._outcome_waiters = self._outcome_waiters, {}
@@ -200,7 +223,7 @@ class Journal:
         attempt = 0
         while True:
             try:
-                async with self._db.transaction() as session:
+                async with self._connection.transaction() as session:
                     return await write_run_batch(session, batch)
             except Exception as exc:
                 if not is_transient(exc):

@@ -3,9 +3,10 @@
 The checks run in the order that reveals least to a stranger: the key first
 (401, or 404 for an unknown webhook after the same hashing and comparison work),
 then the webhook's own switches (403 disabled, 429 rate limit, signature), and
-only then the body (415 unreadable, 422 against the input schema). One
-transaction then takes the idempotency key (if any) and writes the pending
-execution; the caller answers 202 only after it commits.
+only then the body (415 unreadable, 422 against the input schema). The pending
+execution is then written (with its idempotency key, if any, in the same
+transaction; see `store.webhook_ingest`) and the caller answers 202 only after it
+is committed; workers are woken after the commit.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from relayflow import errors
 from relayflow.config import Settings
 from relayflow.domain import utcnow
 from relayflow.input_schema import check_input
-from relayflow.runtime.wakeups import CoalescedWakeups
 from relayflow.security import hash_api_key
 from relayflow.signatures import SIGNATURE_HEADER, derive_signing_secret, verify_signature
 from relayflow.store.db import Database
@@ -155,7 +155,7 @@ def _webhook_uuid(raw: str) -> uuid.UUID | None:
 class WebhookIntake:
     """Turns deliveries into pending executions. One per process; safe to share.
 
-    A background service only in that `stop()` flushes the coalesced wake-ups.
+    A background service only in that `stop()` closes its database pool.
     """
 
     def __init__(
@@ -165,14 +165,12 @@ class WebhookIntake:
         self.settings = settings
         self.clock = clock
         self.store = ingest_store_for(db, pool_size=settings.database_pool_size)
-        self.wakeups = CoalescedWakeups(self.store.wake_workers)
         self._server_secret: str | None = None
 
     async def start(self) -> None:
         return None
 
     async def stop(self) -> None:
-        await self.wakeups.stop()
         await self.store.close()
 
     def signing_secret(self, webhook: WebhookTarget) -> str | None:
@@ -227,7 +225,6 @@ class WebhookIntake:
         )
         if created.replayed:
             return AcceptedDelivery(execution_id=created.execution_id, replayed=True)
-        self.wakeups.poke()  # the row is committed: workers may look now
         return AcceptedDelivery(execution_id=created.execution_id, trigger=trigger)
 
     async def _check_rate_limit(self, webhook: WebhookTarget) -> None:

@@ -56,6 +56,7 @@ from relayflow.store.catalogs import SqlTemplateCatalog, SqlWorkflowCatalog
 from relayflow.store.db import Database
 from relayflow.store.execution_control import NodesWithChildren
 from relayflow.store.executions import ClaimedExecution, Outcome
+from relayflow.store.pinned import PinnedConnection
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +119,7 @@ class Worker:
         self._templates = SqlTemplateCatalog(db)
         self._workflows = SqlWorkflowCatalog(db)
         self._journal = Journal(db, on_lease_lost=self._on_lease_lost)
+        self._claim_connection = PinnedConnection(db)  # claims run back to back under load
         self._running: dict[uuid.UUID, _Running] = {}
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -176,6 +178,7 @@ class Worker:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self._journal.stop()
+        await self._claim_connection.close()
         notifications = self.bus.notifications
         notifications.remove(signals.WORK, self._on_work)
         notifications.remove(signals.CANCEL, self._on_cancel)
@@ -234,14 +237,14 @@ class Worker:
                 await asyncio.wait_for(self._wake.wait(), timeout=self.settings.poll_seconds)
 
     async def _claim(self, limit: int) -> list[ClaimedExecution]:
-        async with self.db.transaction() as session:
-            await executions.commit_without_waiting_for_disk(session)  # a lost claim is redone
+        async with self._claim_connection.transaction() as session:
             claimed = await executions.claim_executions(
                 session,
                 owner=self.name,
                 limit=limit,
                 lease_seconds=self.settings.lease_seconds,
                 user_concurrency=self.settings.user_concurrency,
+                wait_for_disk=False,  # a claim lost with the database server is simply redone
             )
         self.claimed_total += len(claimed)
         process_metrics().observe_claims(claimed)

@@ -228,6 +228,7 @@ async def rerun_execution(
     )
     rerun.graph = dict(graph)  # the original's pinned graph, not the workflow as edited since
     await session.flush()
+    await session.refresh(rerun)  # every column loaded, for the answer
     if from_node is not None:
         again = NodesWithChildren(node_runs.downstream_of(graph, from_node))
         await node_runs.copy_finished_runs(

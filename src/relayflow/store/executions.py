@@ -26,6 +26,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     func,
+    insert,
     or_,
     select,
     text,
@@ -33,6 +34,7 @@ from sqlalchemy import (
 )
 from sqlalchemy import cast as cast_
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
 
 from relayflow import errors
 from relayflow.domain import ExecutionStatus, utcnow
@@ -41,11 +43,10 @@ from relayflow.store import events, models, signals
 PENDING = ExecutionStatus.PENDING.value
 PROCESSING = ExecutionStatus.PROCESSING.value
 _executions = cast(Table, models.Execution.__table__)
-# Arbitrary constant: serialises claims on PostgreSQL so per-user caps are exact.
-CLAIM_LOCK_KEY = 0x7266_636C_6169_6D  # "rfclaim"
 
 
 # ----------------------------------------------------------------- creating
+_INSERT_EXECUTION = insert(_executions)  # one compiled statement, values bound per call
 async def create_pending_execution(
     session: AsyncSession,
     *,
@@ -56,33 +57,39 @@ async def create_pending_execution(
     execution_id: uuid.UUID | None = None,
     rerun_of: uuid.UUID | None = None,
     rerun_from_node: str | None = None,
-    wake: bool = True,
 ) -> models.Execution:
     """Insert a `pending` execution pinning the workflow's graph, in the caller's transaction.
 
     Workers are woken when the caller commits. Nothing else is needed for the run
-    to be safe: the row is the queue entry. `wake=False` leaves the wake-up to the
-    caller (the webhook intake coalesces them: a NOTIFY in every ingest
-    transaction would serialise their commits on PostgreSQL's notify queue lock).
+    to be safe: the row is the queue entry.
     """
     now = utcnow()
-    execution = models.Execution(
-        id=execution_id or uuid.uuid4(),
-        workflow_id=workflow.id,
-        status=PENDING,
-        input=input,
-        graph={"nodes": list(workflow.nodes or []), "edges": list(workflow.edges or [])},
-        trigger=dict(trigger),
-        user_id=user_id,
-        started_at=now,
-        updated_at=now,
-        rerun_of=rerun_of,
-        rerun_from_node=rerun_from_node,
-    )
+    values: dict[str, Any] = {
+        "id": execution_id or uuid.uuid4(),
+        "workflow_id": workflow.id,
+        "status": PENDING,
+        "input": input,
+        "graph": {"nodes": list(workflow.nodes or []), "edges": list(workflow.edges or [])},
+        "trigger": dict(trigger),
+        "user_id": user_id,
+        "started_at": now,
+        "updated_at": now,
+        "rerun_of": rerun_of,
+        "rerun_from_node": rerun_from_node,
+        "lease_token": 0,
+        "lost_leases": 0,
+        "cancel_requested": False,
+        "input_tokens": 0,
+        "output_tokens": 0,
+        "cost_usd": 0.0,
+    }
+    # A plain INSERT (this is the hot path of every trigger), then the row as an
+    # object the session knows, as if it had been loaded: no second statement.
+    await session.execute(_INSERT_EXECUTION, values)
+    execution = models.Execution(**values)
+    make_transient_to_detached(execution)
     session.add(execution)
-    await session.flush()
-    if wake:
-        await wake_workers(session)
+    await wake_workers(session)
     return execution
 
 
@@ -153,6 +160,46 @@ _CLAIM_COLUMNS = (
 )
 
 
+_PG_CLAIM = text(
+    """
+    WITH running AS (
+        SELECT user_id, count(*) AS n FROM executions
+        WHERE status = 'processing' AND user_id IS NOT NULL
+        GROUP BY user_id
+    ), candidates AS (
+        SELECT id, user_id, started_at
+        FROM executions, (SELECT set_config('synchronous_commit', :sc, true)) AS durability
+        WHERE status = 'pending'
+        ORDER BY started_at
+        LIMIT :scan
+        FOR UPDATE OF executions SKIP LOCKED
+    ), ranked AS (
+        SELECT c.id, c.user_id, c.started_at, coalesce(r.n, 0) AS running,
+               row_number() OVER (PARTITION BY c.user_id ORDER BY c.started_at, c.id) AS rank
+        FROM candidates c LEFT JOIN running r ON r.user_id = c.user_id
+    ), chosen AS (
+        SELECT id FROM ranked
+        WHERE user_id IS NULL OR running + rank <= :cap
+        ORDER BY started_at, id
+        LIMIT :limit
+    )
+    UPDATE executions e
+    SET status = 'processing', lease_owner = :owner, lease_token = e.lease_token + 1,
+        lease_expires_at = :expires, updated_at = :now,
+        claimed_at = coalesce(e.claimed_at, :now)
+    FROM chosen WHERE e.id = chosen.id
+    RETURNING e.id, e.workflow_id, e.user_id, e.graph, e.input, e.trigger, e.decisions,
+              e.lease_token, e.cancel_requested, e.rerun_of, e.rerun_from_node,
+              e.started_at, e.claimed_at
+    """
+).columns(*_CLAIM_COLUMNS)
+# One statement, so a claim may run outside an explicit transaction (one round
+# trip). `synchronous_commit` is set for its own transaction only: with
+# `wait_for_disk=False` the commit returns before the disk flush, see
+# `commit_without_waiting_for_disk`.
+NO_CAP = 2**31 - 1
+
+
 async def claim_executions(
     session: AsyncSession,
     *,
@@ -160,39 +207,53 @@ async def claim_executions(
     limit: int,
     lease_seconds: float,
     user_concurrency: int | None = None,
+    wait_for_disk: bool = True,
 ) -> list[ClaimedExecution]:
     """Claim up to `limit` pending executions, oldest first, for `owner`.
 
     Each claimed row becomes `processing` with a lease until now + lease_seconds
     and a new lease token. Users already running `user_concurrency` executions
-    are skipped (and one claim never takes more than their remaining share).
-    Commit promptly: the rows stay locked until then.
+    are skipped, and one claim never takes more than their remaining share. The
+    count is what is committed when the claim starts: two workers claiming for
+    the same user at the same instant may together exceed the cap by what the
+    later one took, until those executions end (claims are not serialised, so
+    workers never wait for each other). On PostgreSQL this is one statement,
+    fit for autocommit; commit promptly otherwise, the rows stay locked until then.
     """
     if limit <= 0:
         return []
-    postgres = signals.is_postgres_session(session)
-    if postgres and user_concurrency is not None:
-        # Claims are serialised so that the running counts below cannot be stale;
-        # a claim is one short statement, so this costs little.
-        await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": CLAIM_LOCK_KEY})
     now = utcnow()
-    candidates = await _candidate_ids(session, limit, user_concurrency, postgres=postgres)
-    if not candidates:
-        return []
-    statement = (
-        update(_executions)
-        .where(_executions.c.id.in_(candidates), _executions.c.status == PENDING)
-        .values(
-            status=PROCESSING,
-            lease_owner=owner,
-            lease_token=_executions.c.lease_token + 1,
-            lease_expires_at=now + dt.timedelta(seconds=lease_seconds),
-            updated_at=now,
-            claimed_at=func.coalesce(_executions.c.claimed_at, now),
+    expires = now + dt.timedelta(seconds=lease_seconds)
+    if signals.is_postgres_session(session):
+        # Look a little further than `limit` so one busy user does not starve others.
+        params = {
+            "sc": "on" if wait_for_disk else "off",
+            "scan": limit * 4,
+            "cap": user_concurrency if user_concurrency is not None else NO_CAP,
+            "limit": limit,
+            "owner": owner,
+            "expires": expires,
+            "now": now,
+        }
+        rows = (await session.execute(_PG_CLAIM, params)).all()
+    else:
+        candidates = await _candidate_ids(session, limit, user_concurrency)
+        if not candidates:
+            return []
+        statement = (
+            update(_executions)
+            .where(_executions.c.id.in_(candidates), _executions.c.status == PENDING)
+            .values(
+                status=PROCESSING,
+                lease_owner=owner,
+                lease_token=_executions.c.lease_token + 1,
+                lease_expires_at=expires,
+                updated_at=now,
+                claimed_at=func.coalesce(_executions.c.claimed_at, now),
+            )
+            .returning(*_CLAIM_COLUMNS)
         )
-        .returning(*_CLAIM_COLUMNS)
-    )
-    rows = (await session.execute(statement)).all()
+        rows = (await session.execute(statement)).all()
     claimed = [
         ClaimedExecution(
             id=row.id,
@@ -217,16 +278,17 @@ async def claim_executions(
 
 
 async def _candidate_ids(
-    session: AsyncSession, limit: int, user_concurrency: int | None, *, postgres: bool
+    session: AsyncSession, limit: int, user_concurrency: int | None
 ) -> list[uuid.UUID]:
-    """The oldest pending ids this claim may take, locked (SKIP LOCKED) on PostgreSQL."""
+    """SQLite: the oldest pending ids this claim may take.
+
+    SQLite runs one writer at a time; the UPDATE that follows re-checks `pending`,
+    so two processes never claim the same row.
+    """
     e = _executions
     base = select(e.c.id, e.c.user_id).where(e.c.status == PENDING).order_by(e.c.started_at)
     if user_concurrency is None:
-        query = base.limit(limit)
-        if postgres:
-            query = query.with_for_update(skip_locked=True)
-        return [row.id for row in (await session.execute(query)).all()]
+        return [row.id for row in (await session.execute(base.limit(limit))).all()]
     running: dict[uuid.UUID, int] = dict(
         (
             await session.execute(
@@ -239,11 +301,8 @@ async def _candidate_ids(
     full = [user for user, n in running.items() if n >= user_concurrency]
     query = base.where(or_(e.c.user_id.is_(None), e.c.user_id.not_in(full))) if full else base
     # Look a little further than `limit` so one busy user does not starve the others.
-    query = query.limit(limit * 4)
-    if postgres:
-        query = query.with_for_update(skip_locked=True)
     chosen: list[uuid.UUID] = []
-    for row in (await session.execute(query)).all():
+    for row in (await session.execute(query.limit(limit * 4))).all():
         if row.user_id is not None:
             if running.get(row.user_id, 0) >= user_concurrency:
                 continue

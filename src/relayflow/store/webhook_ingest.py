@@ -9,6 +9,9 @@ Two implementations of one small interface:
   `store.executions.create_pending_execution` writes it (a test compares both).
 - `SqlAlchemyIngestStore`: the same through SQLAlchemy, for SQLite.
 
+Workers are woken after the commit through `store.signals` (a coalesced NOTIFY
+on PostgreSQL, never one inside the ingest transaction).
+
 Without an Idempotency-Key the only write is one INSERT in autocommit: it is
 durable when it returns. With one, the key and the row commit together, and the
 key's unique constraint decides between concurrent duplicates.
@@ -28,6 +31,7 @@ from typing import Any, Protocol, cast
 import asyncpg
 from sqlalchemy import Table, case, select
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relayflow import errors
@@ -72,9 +76,9 @@ class Created:
 
 class IngestStore(Protocol):
     async def find(self, webhook_id: uuid.UUID, key_digest: str) -> WebhookTarget | None: ...
-    async def create(self, target: WebhookTarget, new: NewExecution) -> Created: ...
-    async def wake_workers(self) -> None:
-        """Tell workers that committed pending executions exist (outside any transaction)."""
+
+    async def create(self, target: WebhookTarget, new: NewExecution) -> Created:
+        """Commit the pending execution (unless replayed), then wake workers."""
         ...
 
     async def close(self) -> None: ...
@@ -83,7 +87,7 @@ class IngestStore(Protocol):
 def ingest_store_for(db: Database, *, pool_size: int = 10) -> IngestStore:
     if db.is_sqlite:
         return SqlAlchemyIngestStore(db)
-    return PostgresIngestStore(db.url, pool_size=pool_size)
+    return PostgresIngestStore(db, pool_size=pool_size)
 
 
 def _schema(value: Any) -> Mapping[str, Any] | None:
@@ -118,21 +122,31 @@ SELECT $1, f.id, 'pending', $2::jsonb,
 FROM workflows f WHERE f.id = $5
 """
 
-CLAIM_KEY_SQL = """
-INSERT INTO idempotency_keys (webhook_id, key, execution_id, created_at)
-VALUES ($1, $2, $3, $4)
-ON CONFLICT (webhook_id, key) DO UPDATE
-  SET execution_id = EXCLUDED.execution_id, created_at = EXCLUDED.created_at
-  WHERE idempotency_keys.created_at < $5
-RETURNING execution_id
+# The key and the row in one statement (one implicit transaction): the key is taken,
+# or a key past its window taken over, and only then is the row written. A live key
+# held by another delivery makes the statement wait for it, then write nothing.
+CLAIM_AND_INSERT_SQL = """
+WITH claim AS (
+  INSERT INTO idempotency_keys (webhook_id, key, execution_id, created_at)
+  VALUES ($6, $7, $1, $4)
+  ON CONFLICT (webhook_id, key) DO UPDATE
+    SET execution_id = EXCLUDED.execution_id, created_at = EXCLUDED.created_at
+    WHERE idempotency_keys.created_at < $8
+  RETURNING execution_id
+), created AS (
+  INSERT INTO executions (id, workflow_id, status, input, graph, trigger, user_id,
+                          started_at, updated_at)
+  SELECT $1, f.id, 'pending', $2::jsonb,
+         jsonb_build_object('nodes', COALESCE(f.nodes, '[]'::jsonb),
+                            'edges', COALESCE(f.edges, '[]'::jsonb)),
+         $3::jsonb, f.user_id, $4, $4
+  FROM workflows f JOIN claim ON true WHERE f.id = $5
+  RETURNING id
+)
+SELECT (SELECT execution_id FROM claim) AS taken, (SELECT id FROM created) AS created
 """
 
 KEY_HOLDER_SQL = "SELECT execution_id FROM idempotency_keys WHERE webhook_id = $1 AND key = $2"
-
-# One round trip: a transaction that only notifies need not wait for the disk.
-WAKE_SQL = (
-    f"BEGIN; SET LOCAL synchronous_commit TO OFF; SELECT pg_notify('{signals.WORK}', ''); COMMIT"
-)
 
 
 def asyncpg_dsn(url: str) -> str:
@@ -147,8 +161,9 @@ async def _reset(conn: asyncpg.Connection) -> None:
 
 
 class PostgresIngestStore:
-    def __init__(self, url: str, *, pool_size: int = 10) -> None:
-        self._dsn = asyncpg_dsn(url)
+    def __init__(self, db: Database, *, pool_size: int = 10) -> None:
+        self._db = db
+        self._dsn = asyncpg_dsn(db.url)
         self._pool_size = pool_size
         self._pool: asyncpg.Pool | None = None
         self._opening = asyncio.Lock()
@@ -163,13 +178,14 @@ class PostgresIngestStore:
         return self._pool
 
     async def close(self) -> None:
+        await signals.flush_notifications(self._db.engine)
         pool, self._pool = self._pool, None
         if pool is not None:
             await pool.close()
 
-    async def wake_workers(self) -> None:
-        pool = await self._connections()
-        await pool.execute(WAKE_SQL)
+    def _wake_workers(self) -> None:
+        # After the commit, coalesced with every other signal of this process.
+        signals.notifier_for(self._db.engine.sync_engine).send(signals.WORK, "")
 
     async def find(self, webhook_id: uuid.UUID, key_digest: str) -> WebhookTarget | None:
         pool = await self._connections()
@@ -202,23 +218,26 @@ class PostgresIngestStore:
         if new.idempotency_key is None:
             if await pool.execute(INSERT_SQL, *insert_args) != "INSERT 0 1":
                 raise _vanished(target)
+            self._wake_workers()
             return Created(new.execution_id, replayed=False)
         cutoff = now - dt.timedelta(seconds=new.idempotency_window_s)
-        async with pool.acquire() as conn, conn.transaction():
-            for _ in range(2):  # a second pass if the holder vanished in between
-                taken = await conn.fetchval(
-                    CLAIM_KEY_SQL, target.id, new.idempotency_key, new.execution_id, now, cutoff
+        for _ in range(2):  # a second pass if the key's holder vanished in between
+            try:
+                row = await pool.fetchrow(
+                    CLAIM_AND_INSERT_SQL, *insert_args, target.id, new.idempotency_key, cutoff
                 )
-                if taken is not None:
-                    if await conn.execute(INSERT_SQL, *insert_args) != "INSERT 0 1":
-                        raise _vanished(target)
-                    return Created(new.execution_id, replayed=False)
-                holder = await conn.fetchval(KEY_HOLDER_SQL, target.id, new.idempotency_key)
-                if holder is not None:
-                    return Created(holder, replayed=True)  # nothing written
-        raise RuntimeError(
-            f"idempotency key {new.idempotency_key!r} could be neither taken nor read"
-        )
+            except asyncpg.ForeignKeyViolationError as exc:  # key taken, workflow gone
+                raise _vanished(target) from exc
+            assert row is not None
+            if row["created"] is not None:
+                self._wake_workers()
+                return Created(new.execution_id, replayed=False)
+            if row["taken"] is not None:  # key taken but no workflow row to copy
+                raise _vanished(target)
+            holder = await pool.fetchval(KEY_HOLDER_SQL, target.id, new.idempotency_key)
+            if holder is not None:
+                return Created(holder, replayed=True)
+        raise RuntimeError(f"idempotency key {new.idempotency_key!r}: neither taken nor readable")
 
 
 # ----------------------------------------------------------------- SQLAlchemy (SQLite)
@@ -241,10 +260,6 @@ class SqlAlchemyIngestStore:
 
     async def close(self) -> None:
         return None
-
-    async def wake_workers(self) -> None:
-        url = self.db.engine.url.render_as_string(hide_password=False)
-        signals.local_hub.fire(signals.database_key(url), signals.WORK, "")
 
     async def find(self, webhook_id: uuid.UUID, key_digest: str) -> WebhookTarget | None:
         w, f = _webhooks, _workflows
@@ -281,8 +296,17 @@ class SqlAlchemyIngestStore:
         )
 
     async def create(self, target: WebhookTarget, new: NewExecution) -> Created:
+        try:
+            return await self._create(target, new)
+        except IntegrityError as exc:  # the webhook or workflow was deleted meanwhile
+            raise _vanished(target) from exc
+
+    async def _create(self, target: WebhookTarget, new: NewExecution) -> Created:
         sessions = self.db.sessions() if new.idempotency_key else autocommit_session(self.db)
         async with sessions as session:
+            workflow = await session.get(Workflow, target.workflow_id)
+            if workflow is None:
+                raise _vanished(target)
             if new.idempotency_key is not None:
                 holder = await claim_idempotency_key(
                     session,
@@ -294,9 +318,6 @@ class SqlAlchemyIngestStore:
                 if holder is not None:
                     await session.rollback()
                     return Created(holder, replayed=True)
-            workflow = await session.get(Workflow, target.workflow_id)
-            if workflow is None:
-                raise _vanished(target)
             await create_pending_execution(
                 session,
                 workflow=workflow,
@@ -304,7 +325,6 @@ class SqlAlchemyIngestStore:
                 trigger=new.trigger,
                 user_id=workflow.user_id,
                 execution_id=new.execution_id,
-                wake=False,
             )
             await session.commit()
         return Created(new.execution_id, replayed=False)

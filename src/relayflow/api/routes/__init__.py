@@ -15,7 +15,8 @@ from relayflow.api.routes.webhooks import router as webhooks_router
 from relayflow.api.routes.workflows import router as workflows_router
 
 ROUTERS: list[APIRouter] = [health.router]
-ROUTERS += [auth_router, workflows_router, agent_templates_router, webhooks_router]
+# Webhook intake early: its hot path then matches without scanning every API route.
 ROUTERS += [hooks_router, schedules_router, webhook_signing_router]
+ROUTERS += [auth_router, workflows_router, agent_templates_router, webhooks_router]
 ROUTERS += [validation_router]
 ROUTERS += [executions_router, metrics_router]

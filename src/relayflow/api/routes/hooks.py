@@ -28,12 +28,12 @@ router = APIRouter(tags=["webhooks"])
 
 
 def _intake(request: Request) -> WebhookIntake:
-    # One per app, made on first use (it caches the server key, coalesces wake-ups).
+    # One per app, made on first use (it caches the server key, owns a database pool).
     intake: WebhookIntake | None = getattr(request.app.state, "webhook_intake", None)
     if intake is None:
         state = get_state(request)
         intake = WebhookIntake(state.db, state.settings)
-        state.services.append(intake)  # stopped with the app: flushes its wake-ups
+        state.services.append(intake)  # stopped with the app: closes its pool
         request.app.state.webhook_intake = intake
     return intake
 
