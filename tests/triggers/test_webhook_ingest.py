@@ -98,19 +98,35 @@ async def test_the_postgres_fast_path_writes_what_create_pending_execution_write
     assert fast_rows == reference_rows
 
 
+async def _drop_connections(db: Database) -> None:
+    """What a database restart does to the intake's idle pooled connections."""
+    admin = await asyncpg.connect(asyncpg_dsn(db.url))
+    try:
+        await admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    finally:
+        await admin.close()
+
+
 @pytest.mark.postgres_only
-async def test_connections_the_server_dropped_are_replaced(db: Database, hook: Hook) -> None:
+@pytest.mark.parametrize("idempotency_key", [None, "k1"])
+async def test_connections_the_server_dropped_are_replaced(
+    db: Database, hook: Hook, idempotency_key: str | None
+) -> None:
     store = PostgresIngestStore(db, pool_size=1)
     try:
         assert await store.find(hook.id, hash_api_key(hook.key)) is not None
-        admin = await asyncpg.connect(asyncpg_dsn(db.url))
-        try:  # what a database restart does to the intake's idle connections
-            await admin.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            )
-        finally:
-            await admin.close()
-        assert await store.find(hook.id, hash_api_key(hook.key)) is not None
+        await _drop_connections(db)
+        target = await store.find(hook.id, hash_api_key(hook.key))
+        assert target is not None
+        await _drop_connections(db)
+        new = NewExecution(uuid.uuid4(), {"n": 1}, {"type": "webhook"}, idempotency_key)
+        created = await store.create(target, new)
     finally:
         await store.close()
+    assert (created.execution_id, created.replayed) == (new.execution_id, False)
+    async with db.session() as session:
+        ids = list(await session.scalars(select(models.Execution.id)))
+    assert ids == [new.execution_id]

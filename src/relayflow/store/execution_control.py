@@ -47,8 +47,8 @@ async def cancel_execution(
 
     `pending` and `waiting` become `cancelled` at once. A `processing` one gets
     `cancel_requested`, and its worker is signalled: it stops the run within a
-    second and records the final `cancelled` status itself. Asking again is
-    harmless; a finished execution is a `Conflict`.
+    second and records the final `cancelled` status itself (asking again while it
+    stops changes nothing). A finished execution is a `Conflict`.
     """
     execution = await _lock(session, await get_visible_execution(session, actor, execution_id))
     status = ExecutionStatus(execution.status)

@@ -153,6 +153,15 @@ def asyncpg_dsn(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
+# A pooled connection the server dropped (a restart) fails its next use; the pool
+# replaces it, so one retry suffices. Retries reuse the row id: never a second row.
+DROPPED_CONNECTION = (
+    asyncpg.ConnectionDoesNotExistError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.InternalClientError,
+)
+
+
 async def _reset(conn: asyncpg.Connection) -> None:
     # Our statements leave no session state (no SET, LISTEN, locks or cursors), so
     # asyncpg's full reset round trip on every release is not needed.
@@ -189,7 +198,10 @@ class PostgresIngestStore:
 
     async def find(self, webhook_id: uuid.UUID, key_digest: str) -> WebhookTarget | None:
         pool = await self._connections()
-        row = await pool.fetchrow(FIND_SQL, webhook_id, key_digest)
+        try:
+            row = await pool.fetchrow(FIND_SQL, webhook_id, key_digest)
+        except DROPPED_CONNECTION:
+            row = await pool.fetchrow(FIND_SQL, webhook_id, key_digest)
         if row is None:
             return None
         schema = row["input_schema"]
@@ -216,7 +228,14 @@ class PostgresIngestStore:
         )
         pool = await self._connections()
         if new.idempotency_key is None:
-            if await pool.execute(INSERT_SQL, *insert_args) != "INSERT 0 1":
+            try:
+                status = await pool.execute(INSERT_SQL, *insert_args)
+            except DROPPED_CONNECTION:
+                try:  # the same row id again: a first attempt that did commit is caught below
+                    status = await pool.execute(INSERT_SQL, *insert_args)
+                except asyncpg.UniqueViolationError:
+                    status = "INSERT 0 1"
+            if status != "INSERT 0 1":
                 raise _vanished(target)
             self._wake_workers()
             return Created(new.execution_id, replayed=False)
@@ -228,6 +247,8 @@ class PostgresIngestStore:
                 )
             except asyncpg.ForeignKeyViolationError as exc:  # key taken, workflow gone
                 raise _vanished(target) from exc
+            except DROPPED_CONNECTION:
+                continue  # retried: a first attempt that did commit now holds the key
             assert row is not None
             if row["created"] is not None:
                 self._wake_workers()
@@ -236,7 +257,7 @@ class PostgresIngestStore:
                 raise _vanished(target)
             holder = await pool.fetchval(KEY_HOLDER_SQL, target.id, new.idempotency_key)
             if holder is not None:
-                return Created(holder, replayed=True)
+                return Created(holder, replayed=holder != new.execution_id)
         raise RuntimeError(f"idempotency key {new.idempotency_key!r}: neither taken nor readable")
 
 
