@@ -7,14 +7,19 @@ process) and run by 1, 2 and 4 `relayflow worker` processes, all on this machine
 with the database.
 
 For each worker count, on a fresh database:
-- throughput: N executions are POSTed by 32 concurrent clients as fast as the
-  API answers; the figure is N divided by the time from the first POST to the
-  last `completed_at`.
+- drain: N executions are queued straight into the database, then the workers
+  start; the figure is N divided by the time from the first claim to the last
+  `completed_at`. This is the runtime alone (claims, engine, node runs, events).
+- POST+run: N executions are POSTed by 32 concurrent clients as fast as the API
+  answers and run as they arrive; the figure is N divided by the time from the
+  first POST to the last `completed_at`. API and workers share the CPUs.
 - latency: executions are POSTed at a steady rate below capacity (half the
-  throughput measured just before, unless `--rate` is given); reported are p50
-  and p99 of POST -> completed (the client's clock before sending to the row's
-  `completed_at`), POST -> claimed by a worker (`claimed_at`, the start latency),
-  and the claim latency proper (`claimed_at - started_at`, queue row to claim).
+  POST+run figure, unless `--rate` is given); reported are p50 and p99 of POST ->
+  completed (the client's clock before sending to the row's `completed_at`),
+  POST -> claimed by a worker (`claimed_at`, the start latency), and the claim
+  latency proper (`claimed_at - started_at`, queue row to claim).
+- CPU per execution of the API process and of all worker processes during the
+  POST+run phase (from /proc), to show where the CPUs go.
 
 Run: `.venv/bin/python bench/throughput.py [--db postgres|sqlite] [--workers 1,2,4]
 [--executions 3000] [--concurrency 64] [--seconds 6]`. PostgreSQL is
@@ -148,6 +153,33 @@ async def prepare(url: str) -> tuple[uuid.UUID, str]:
     settings = Settings(jwt_secret=JWT_SECRET, access_token_minutes=600)  # type: ignore[arg-type]
     token = security.issue_access_token(settings, Actor(user_id=user_id)).token
     return workflow_id, token
+
+
+async def queue_directly(url: str, workflow_id: uuid.UUID, count: int) -> list[uuid.UUID]:
+    """Queue executions straight into the database (no API), 500 per transaction."""
+    from relayflow.store import executions, models
+    from relayflow.store.db import Database
+
+    db = Database(url)
+    ids: list[uuid.UUID] = []
+    try:
+        async with db.session() as session:
+            workflow = await session.get(models.Workflow, workflow_id)
+        assert workflow is not None
+        for start in range(0, count, 500):
+            async with db.transaction() as session:
+                for _ in range(min(500, count - start)):
+                    execution = await executions.create_pending_execution(
+                        session,
+                        workflow=workflow,
+                        input={"text": "hello"},
+                        trigger={"type": "api"},
+                        user_id=workflow.user_id,
+                    )
+                    ids.append(execution.id)
+        return ids
+    finally:
+        await db.dispose()
 
 
 async def timings(url: str, ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[Any, ...]]:
@@ -401,7 +433,8 @@ def ms(delta: dt.timedelta) -> float:
 @dataclass
 class Point:
     workers: int
-    per_second: float
+    drained: float  # completed/s from a queue filled beforehand (the runtime alone)
+    per_second: float  # completed/s with every execution POSTed through the API
     rate: float
     post_to_completed: tuple[float, float]
     post_to_claimed: tuple[float, float]
@@ -421,14 +454,22 @@ async def measure(args: argparse.Namespace, workers: int) -> Point:
         port = free_port()
         api = start_api(env, port)
         processes.append(api)
-        processes += start_workers(env, workers)
         await wait_until_up(port, api)
-        await asyncio.sleep(2.0)  # workers connect and listen
         path = f"/api/v1/workflows/{workflow_id}/executions"
+
+        # Drain: a queue of executions already committed, then the workers start.
+        queued = await queue_directly(scratch.url, workflow_id, args.executions)
+        processes += start_workers(env, workers)
+        await wait_until_settled(scratch.url, len(queued), 300)
+        rows = await timings(scratch.url, queued)
+        claims = [r[2] for r in rows.values() if r[2] is not None]
+        ends = [r[3] for r in rows.values() if r[3] is not None]
+        drained = len(ends) / (max(ends) - min(claims)).total_seconds() if ends else 0.0
 
         # Warm-up (connections, caches), not measured.
         warm = await submit_fast(port, token, path, 200)
-        await wait_until_settled(scratch.url, len(warm), 60)
+        await wait_until_settled(scratch.url, len(queued) + len(warm), 60)
+        warm = [*warm, *(Sent(i, utcnow()) for i in queued)]  # counted as settled below
 
         workers_before = sum(cpu_seconds(p) for p in processes[1:])
         api_before = cpu_seconds(api)
@@ -460,6 +501,7 @@ async def measure(args: argparse.Namespace, workers: int) -> Point:
             claim.append(ms(claimed_at - started_at))
         return Point(
             workers=workers,
+            drained=drained,
             per_second=per_second,
             rate=rate,
             post_to_completed=(percentile(completed, 50), percentile(completed, 99)),
@@ -492,13 +534,13 @@ async def main() -> None:
         f"{os.cpu_count()} CPUs (load average before: {load})"
     )
     print(
-        "workers  completed/s  steady rate  POST->completed p50/p99 ms  "
+        "workers  drain/s  POST+run/s  steady rate  POST->completed p50/p99 ms  "
         "POST->claimed p50/p99 ms  claim latency p50/p99 ms  failed  CPU ms/execution API+workers"
     )
     for workers in counts:
         p = await measure(args, workers)
         print(
-            f"{p.workers:>7}  {p.per_second:>11.0f}  {p.rate:>9.0f}/s  "
+            f"{p.workers:>7}  {p.drained:>7.0f}  {p.per_second:>10.0f}  {p.rate:>9.0f}/s  "
             f"{p.post_to_completed[0]:>12.1f} / {p.post_to_completed[1]:<11.1f}  "
             f"{p.post_to_claimed[0]:>10.1f} / {p.post_to_claimed[1]:<11.1f}  "
             f"{p.claim_latency[0]:>11.1f} / {p.claim_latency[1]:<11.1f}  {p.failed:>6}  "

@@ -86,6 +86,7 @@ async def test_workers_are_woken_on_commit_and_not_on_rollback(db: Database) -> 
     woken = asyncio.Event()
     listener.add(signals.WORK, lambda _payload: woken.set())
     await listener.start()
+    await listener.listen(signals.WORK)
     try:
         async with db.session() as session:  # the caller fails after inserting
             await executions.create_pending_execution(
@@ -107,6 +108,7 @@ async def test_a_cancel_signal_names_the_execution(db: Database) -> None:
     got: asyncio.Queue[str] = asyncio.Queue()
     listener.add(signals.CANCEL, got.put_nowait)
     await listener.start()
+    await listener.listen(signals.CANCEL)
     execution_id = uuid.uuid4()
     try:
         async with db.transaction() as session:

@@ -79,6 +79,7 @@ class EventBus:
         Ends after the event that carries a final execution status (or at once if
         the execution is gone, or final without such an event).
         """
+        await self.notifications.listen(signals.EVENTS)  # before the first read: no gap
         waiter = asyncio.Event()
         self._waiters[execution_id].add(waiter)
         try:

@@ -82,6 +82,8 @@ class SharedProviderLimiter:
             async with self._db.transaction() as session:
                 await provider_slots.ensure_slots(session, provider, limit)
             self._ensured.add((provider, limit))
+        if self._notifications is not None:
+            await self._notifications.listen(signals.SLOTS)
         while True:
             released = self._released[provider]
             released.clear()

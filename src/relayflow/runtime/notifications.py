@@ -1,5 +1,10 @@
 """One listening connection per process: PostgreSQL LISTEN, or the in-process hub on SQLite.
 
+A process listens only to the channels it needs (`listen()`): a worker to work
+and cancel signals, an API process to events once someone follows a run. Every
+notification costs each listening process a wake-up, so this matters when many
+processes share one database.
+
 Callbacks are plain functions called on the event loop with the notification's
 payload; they must return quickly (set an asyncio.Event, no I/O). When the
 PostgreSQL connection drops, it is re-established in the background and every
@@ -24,7 +29,6 @@ from relayflow.store.db import Database
 log = logging.getLogger(__name__)
 
 Callback = Callable[[str], None]
-CHANNELS = (signals.WORK, signals.CANCEL, signals.EVENTS, signals.SLOTS)
 RECONNECT_DELAY_S = 1.0
 
 
@@ -37,7 +41,10 @@ class Notifications:
     def __init__(self, db: Database) -> None:
         self._db = db
         self._callbacks: dict[str, list[Callback]] = defaultdict(list)
+        self._wanted: set[str] = set()  # channels to listen to (again after a reconnect)
+        self._listening: set[str] = set()
         self._conn: asyncpg.Connection | None = None
+        self._lock = asyncio.Lock()
         self._reconnect: asyncio.Task[None] | None = None
         self._started = False
         self._stopping = False
@@ -55,6 +62,19 @@ class Notifications:
         if callback in self._callbacks.get(channel, []):
             self._callbacks[channel].remove(callback)
 
+    async def listen(self, channel: str) -> None:
+        """Start receiving `channel`; returns once notifications on it will arrive."""
+        self._wanted.add(channel)
+        if not self._started:
+            return  # start() listens to everything wanted
+        if not self.is_postgres:
+            self._listen_locally(channel)
+            return
+        async with self._lock:
+            if self._conn is not None and channel not in self._listening:
+                await self._conn.add_listener(channel, self._on_notify)
+                self._listening.add(channel)
+
     async def start(self) -> None:
         if self._started:
             return
@@ -63,9 +83,8 @@ class Notifications:
         if self.is_postgres:
             await self._connect()
         else:
-            for channel in CHANNELS:
-                self._local[channel] = self._dispatcher(channel)
-                signals.local_hub.add(self._db.url, channel, self._local[channel])
+            for channel in self._wanted:
+                self._listen_locally(channel)
 
     async def stop(self) -> None:
         if not self._started:
@@ -78,6 +97,7 @@ class Notifications:
             self._reconnect = None
         if self._conn is not None:
             conn, self._conn = self._conn, None
+            self._listening.clear()
             try:
                 await asyncio.wait_for(conn.close(), timeout=2)
             except (OSError, TimeoutError, asyncpg.PostgresError):
@@ -87,11 +107,15 @@ class Notifications:
         self._local.clear()
 
     # ------------------------------------------------------------ internals
-    def _dispatcher(self, channel: str) -> Callback:
+    def _listen_locally(self, channel: str) -> None:
+        if channel in self._local:
+            return
+
         def dispatch(payload: str) -> None:
             self._dispatch(channel, payload)
 
-        return dispatch
+        self._local[channel] = dispatch
+        signals.local_hub.add(self._db.url, channel, dispatch)
 
     def _dispatch(self, channel: str, payload: str) -> None:
         for callback in list(self._callbacks.get(channel, ())):
@@ -107,15 +131,18 @@ class Notifications:
         if self._stopping:
             return
         self._conn = None
+        self._listening.clear()
         if self._reconnect is None or self._reconnect.done():
             self._reconnect = asyncio.get_running_loop().create_task(self._reconnect_loop())
 
     async def _connect(self) -> None:
-        conn = await asyncpg.connect(asyncpg_dsn(self._db.url))
-        for channel in CHANNELS:
-            await conn.add_listener(channel, self._on_notify)
-        conn.add_termination_listener(self._on_terminate)
-        self._conn = conn
+        async with self._lock:
+            conn = await asyncpg.connect(asyncpg_dsn(self._db.url))
+            for channel in sorted(self._wanted):
+                await conn.add_listener(channel, self._on_notify)
+            conn.add_termination_listener(self._on_terminate)
+            self._conn = conn
+            self._listening = set(self._wanted)
 
     async def _reconnect_loop(self) -> None:
         while not self._stopping:
@@ -125,6 +152,6 @@ class Notifications:
             except (OSError, asyncpg.PostgresError) as exc:
                 log.warning("LISTEN connection failed (%s); retrying", exc)
                 continue
-            for channel in CHANNELS:  # anything may have been missed meanwhile
+            for channel in list(self._callbacks):  # anything may have been missed meanwhile
                 self._dispatch(channel, "")
             return

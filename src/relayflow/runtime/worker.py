@@ -144,6 +144,8 @@ class Worker:
         notifications = self.bus.notifications
         notifications.add(signals.WORK, self._on_work)
         notifications.add(signals.CANCEL, self._on_cancel)
+        await notifications.listen(signals.WORK)
+        await notifications.listen(signals.CANCEL)
         await self._journal.start()
         self._claiming = asyncio.create_task(self._claim_loop(), name=f"{self.name}-claim")
         self._tasks = [asyncio.create_task(self._heartbeat_loop(), name=f"{self.name}-beat")]
@@ -237,7 +239,12 @@ class Worker:
                 await asyncio.wait_for(self._wake.wait(), timeout=self.settings.poll_seconds)
 
     async def _claim(self, limit: int) -> list[ClaimedExecution]:
-        async with self._claim_connection.transaction() as session:
+        # On PostgreSQL a claim is one statement: run it without BEGIN/COMMIT, so
+        # that the many claims finding nothing (every worker wakes on every
+        # NOTIFY) cost one round trip each.
+        claims = self._claim_connection
+        unit = claims.transaction() if self.db.is_sqlite else claims.autocommit()
+        async with unit as session:
             claimed = await executions.claim_executions(
                 session,
                 owner=self.name,

@@ -37,6 +37,21 @@ class PinnedConnection:
             await self.close()
             raise
 
+    @asynccontextmanager
+    async def autocommit(self) -> AsyncIterator[AsyncSession]:
+        """A session whose every statement commits on its own (PostgreSQL): one round trip
+        for a single-statement unit of work, no BEGIN or COMMIT."""
+        if self._conn is None or self._conn.closed or self._conn.invalidated:
+            self._conn = await self._db.engine.connect()
+        conn = await self._conn.execution_options(isolation_level="AUTOCOMMIT")
+        try:
+            async with AsyncSession(bind=conn, expire_on_commit=False) as session:
+                yield session
+                await session.commit()
+        except BaseException:
+            await self.close()
+            raise
+
     async def close(self) -> None:
         if self._conn is not None:
             conn, self._conn = self._conn, None
