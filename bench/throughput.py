@@ -3,8 +3,9 @@
 The workflow has 3 nodes: input -> agent (`test:echo`, an instant offline model)
 -> output. Every execution is submitted as a real `POST
 /api/v1/workflows/{id}/executions` to `relayflow serve --no-worker` (uvicorn, one
-process) and run by 1, 2 and 4 `relayflow worker` processes, all on this machine
-with the database.
+process) and run by 1, 2 and 4 `relayflow worker` processes (or, with
+`--workers 0`, by the worker embedded in that server), all on this machine with
+the database.
 
 For each worker count, on a fresh database:
 - drain: N executions are queued straight into the database, then the workers
@@ -451,15 +452,17 @@ async def measure(args: argparse.Namespace, workers: int) -> Point:
     try:
         workflow_id, token = await prepare(scratch.url)
         env = environment(scratch.url, data_dir, args.concurrency)
-        port = free_port()
-        api = start_api(env, port)
-        processes.append(api)
-        await wait_until_up(port, api)
+        if workers == 0:  # `relayflow serve` with its embedded worker, no worker process
+            env["RELAYFLOW_EMBEDDED_WORKER"] = "true"
         path = f"/api/v1/workflows/{workflow_id}/executions"
 
         # Drain: a queue of executions already committed, then the workers start.
         queued = await queue_directly(scratch.url, workflow_id, args.executions)
+        port = free_port()
+        api = start_api(env, port)
+        processes.append(api)
         processes += start_workers(env, workers)
+        await wait_until_up(port, api)
         await wait_until_settled(scratch.url, len(queued), 300)
         rows = await timings(scratch.url, queued)
         claims = [r[2] for r in rows.values() if r[2] is not None]
@@ -475,7 +478,7 @@ async def measure(args: argparse.Namespace, workers: int) -> Point:
         api_before = cpu_seconds(api)
         burst = await submit_fast(port, token, path, args.executions)
         settled = await wait_until_settled(scratch.url, len(warm) + len(burst), 300)
-        api_cpu = (cpu_seconds(api) - api_before) / len(burst) * 1000
+        api_cpu = (cpu_seconds(api) - api_before) / len(burst) * 1000  # incl. embedded worker
         worker_cpu = (sum(cpu_seconds(p) for p in processes[1:]) - workers_before) / len(burst)
         rows = await timings(scratch.url, [s.id for s in burst])
         ends = [r[3] for r in rows.values() if r[3] is not None]
@@ -520,7 +523,11 @@ async def measure(args: argparse.Namespace, workers: int) -> Point:
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--db", choices=["postgres", "sqlite"], default="postgres")
-    parser.add_argument("--workers", default="1,2,4", help="worker process counts")
+    parser.add_argument(
+        "--workers",
+        default="1,2,4",
+        help="worker process counts; 0 = the worker embedded in `relayflow serve`",
+    )
     parser.add_argument("--executions", type=int, default=3000, help="per throughput run")
     parser.add_argument("--concurrency", type=int, default=64, help="per worker process")
     parser.add_argument("--rate", type=float, default=0, help="steady POSTs per second")
@@ -540,7 +547,8 @@ async def main() -> None:
     for workers in counts:
         p = await measure(args, workers)
         print(
-            f"{p.workers:>7}  {p.drained:>7.0f}  {p.per_second:>10.0f}  {p.rate:>9.0f}/s  "
+            f"{p.workers or 'serve':>7}  {p.drained:>7.0f}  {p.per_second:>10.0f}  "
+            f"{p.rate:>9.0f}/s  "
             f"{p.post_to_completed[0]:>12.1f} / {p.post_to_completed[1]:<11.1f}  "
             f"{p.post_to_claimed[0]:>10.1f} / {p.post_to_claimed[1]:<11.1f}  "
             f"{p.claim_latency[0]:>11.1f} / {p.claim_latency[1]:<11.1f}  {p.failed:>6}  "

@@ -30,7 +30,7 @@ PAGE = 500
 # Without a notification, subscribers look again this often (other processes on
 # SQLite, or a NOTIFY lost while the listening connection was down).
 POLL_POSTGRES_S = 2.0
-POLL_SQLITE_S = 0.25
+POLL_SQLITE_S = 1.0
 
 
 class EventBus:

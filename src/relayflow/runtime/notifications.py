@@ -10,11 +10,18 @@ payload; they must return quickly (set an asyncio.Event, no I/O). When the
 PostgreSQL connection drops, it is re-established in the background and every
 callback is called with the payload `""`, meaning "something may have been
 missed, look again".
+
+SQLite has no NOTIFY. Signals raised in this process arrive through the
+in-process hub at once; commits made by other processes (`relayflow worker`
+beside `relayflow serve --no-worker`) are noticed by watching `PRAGMA
+data_version` every 50 ms, which then calls the work and event callbacks with
+`""`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import defaultdict
 from collections.abc import Callable
@@ -30,6 +37,9 @@ log = logging.getLogger(__name__)
 
 Callback = Callable[[str], None]
 RECONNECT_DELAY_S = 1.0
+SQLITE_CHANGE_POLL_S = 0.05
+# Channels whose listeners look again on "" when another process committed.
+SQLITE_WATCHED = (signals.WORK, signals.EVENTS)
 
 
 def asyncpg_dsn(url: str) -> str:
@@ -50,6 +60,8 @@ class Notifications:
         self._stopping = False
         # SQLite: one hub callback per channel, kept to unregister it on stop.
         self._local: dict[str, Callback] = {}
+        self._watch: asyncio.Task[None] | None = None
+        self._watch_stop = asyncio.Event()
 
     @property
     def is_postgres(self) -> bool:
@@ -85,6 +97,8 @@ class Notifications:
         else:
             for channel in self._wanted:
                 self._listen_locally(channel)
+            self._watch_stop.clear()
+            self._watch = asyncio.create_task(self._watch_other_processes())
 
     async def stop(self) -> None:
         if not self._started:
@@ -95,6 +109,10 @@ class Notifications:
             self._reconnect.cancel()
             await asyncio.gather(self._reconnect, return_exceptions=True)
             self._reconnect = None
+        if self._watch is not None:  # let it finish its query (SQLite runs it in a thread)
+            self._watch_stop.set()
+            await asyncio.gather(self._watch, return_exceptions=True)
+            self._watch = None
         if self._conn is not None:
             conn, self._conn = self._conn, None
             self._listening.clear()
@@ -143,6 +161,30 @@ class Notifications:
             conn.add_termination_listener(self._on_terminate)
             self._conn = conn
             self._listening = set(self._wanted)
+
+    async def _watch_other_processes(self) -> None:
+        """SQLite: notice commits by other processes (the version moves on any commit
+        by another connection, so this also fires for this process's own pool)."""
+        seen: int | None = None
+        while not self._watch_stop.is_set():
+            try:
+                async with self._db.engine.connect() as conn:
+                    while not self._watch_stop.is_set():
+                        version = (await conn.exec_driver_sql("PRAGMA data_version")).scalar()
+                        if seen is not None and version != seen:
+                            for channel in SQLITE_WATCHED:
+                                if channel in self._wanted:
+                                    self._dispatch(channel, "")
+                        seen = version
+                        await self._pause(SQLITE_CHANGE_POLL_S)
+            except Exception as exc:  # the file may be briefly unavailable; keep watching
+                log.warning("watching the SQLite database failed: %s", exc)
+                seen = None
+                await self._pause(1.0)
+
+    async def _pause(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._watch_stop.wait(), timeout=seconds)
 
     async def _reconnect_loop(self) -> None:
         while not self._stopping:
