@@ -11,17 +11,19 @@ from pathlib import Path
 
 import pytest
 
+from relayflow.api.app import create_app
 from relayflow.config import Settings
+from relayflow.runtime.reaper import Reaper
+from relayflow.runtime.worker import Worker
 from relayflow.store import events
 from relayflow.store.db import Database
 from tests.runtime.conftest import submit, wait_status
 from tests.support.rows import echo_graph, make_user, make_workflow
 
-pytestmark = pytest.mark.slow
-
 REPO = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow
 async def test_sigterm_hands_back_running_executions(
     db: Database, settings: Settings, tmp_path: Path
 ) -> None:
@@ -56,3 +58,13 @@ async def test_sigterm_hands_back_running_executions(
     async with db.session() as session:
         reasons = [e.payload.get("reason") for e in await events.fetch_events(session, back.id)]
     assert "worker term shut down; another worker resumes it" in reasons
+
+
+async def test_serve_runs_an_embedded_worker_unless_told_not_to(
+    settings: Settings, db: Database
+) -> None:
+    for embedded, expected in ((True, {Worker, Reaper}), (False, set())):
+        app = create_app(settings.model_copy(update={"embedded_worker": embedded}), db=db)
+        async with app.router.lifespan_context(app):
+            kinds = {type(service) for service in app.state.relayflow.services}
+            assert {k for k in kinds if k in (Worker, Reaper)} == expected

@@ -47,6 +47,8 @@ _executions = cast(Table, models.Execution.__table__)
 
 # ----------------------------------------------------------------- creating
 _INSERT_EXECUTION = insert(_executions)  # one compiled statement, values bound per call
+
+
 async def create_pending_execution(
     session: AsyncSession,
     *,
@@ -94,7 +96,11 @@ async def create_pending_execution(
 
 
 async def wake_workers(session: AsyncSession) -> None:
-    """Tell workers that pending executions exist, once the transaction commits."""
+    """Tell workers that pending executions exist, once the transaction commits.
+
+    PostgreSQL: NOTIFY `relayflow_work` sent right after the commit (not inside
+    the transaction: see `store.signals` for why); SQLite: the in-process signal.
+    """
     await signals.signal(session, signals.WORK)
 
 
