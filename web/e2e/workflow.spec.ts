@@ -17,7 +17,8 @@ test.describe.serial("relayflow in a browser", () => {
     await page.getByRole("button", { name: "Create account" }).click();
     await expect(page.getByRole("heading", { name: "Workflows" })).toBeVisible();
     await expect(page.getByText(`${ACCOUNT.name} · admin`)).toBeVisible();
-    await expect(page.getByText("No workflows yet")).toBeVisible();
+    // A new account starts with the offline demo workflow.
+    await expect(page.getByText("Demo: Research, write, review")).toBeVisible();
 
     // Create a workflow: it starts as input -> output.
     await page.getByRole("button", { name: "New workflow" }).click();
