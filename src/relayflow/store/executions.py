@@ -16,7 +16,7 @@ import datetime as dt
 import uuid
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from sqlalchemy import (
     ColumnElement,
@@ -49,10 +49,23 @@ _executions = cast(Table, models.Execution.__table__)
 _INSERT_EXECUTION = insert(_executions)  # one compiled statement, values bound per call
 
 
+class PinnableWorkflow(Protocol):
+    """What a new execution copies from its workflow (an ORM `Workflow` or a lean read)."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+
+    @property
+    def nodes(self) -> Any: ...
+
+    @property
+    def edges(self) -> Any: ...
+
+
 async def create_pending_execution(
     session: AsyncSession,
     *,
-    workflow: models.Workflow,
+    workflow: PinnableWorkflow,
     input: Any,
     trigger: Mapping[str, Any],
     user_id: uuid.UUID | None,
@@ -86,9 +99,11 @@ async def create_pending_execution(
         "cost_usd": 0.0,
     }
     # A plain INSERT (this is the hot path of every trigger), then the row as an
-    # object the session knows, as if it had been loaded: no second statement.
+    # object the session knows, as if it had been loaded: no second statement. The
+    # columns a new row leaves NULL are set too, so no attribute is left to load.
     await session.execute(_INSERT_EXECUTION, values)
-    execution = models.Execution(**values)
+    unset = {column.key: None for column in _executions.columns if column.key not in values}
+    execution = models.Execution(**values, **unset)
     make_transient_to_detached(execution)
     session.add(execution)
     await wake_workers(session)
