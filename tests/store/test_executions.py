@@ -124,15 +124,24 @@ async def test_claims_are_exclusive_under_concurrency(db: Database) -> None:
     workflow = await make_workflow(db, user)
     submitted = set(await submit(db, workflow, user, n=60))
 
+    # Claimers contend until the queue is drained: under contention a claim may come
+    # back empty (SQLite serialises writers), which must not end a claimer early.
+    start = asyncio.Barrier(6)
+    taken: list[uuid.UUID] = []
+
     async def claimer(name: str) -> list[tuple[uuid.UUID, int]]:
         got = []
-        while True:
+        await start.wait()
+        while len(taken) < len(submitted):
             batch = await claim(db, name, limit=4, user_concurrency=1000)
-            if not batch:
-                return got
+            taken.extend(c.id for c in batch)
             got += [(c.id, c.lease_token) for c in batch]
+            await asyncio.sleep(0.001 if not batch else 0)
+        return got
 
-    results = await asyncio.gather(*(claimer(f"w{i}") for i in range(6)))
+    results = await asyncio.wait_for(
+        asyncio.gather(*(claimer(f"w{i}") for i in range(6))), timeout=60
+    )
     claimed = [execution_id for got in results for execution_id, _ in got]
     assert sorted(claimed) == sorted(submitted)  # every one, exactly once
     assert {token for got in results for _, token in got} == {1}
