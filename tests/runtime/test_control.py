@@ -27,6 +27,7 @@ from tests.support.execution_graphs import (
     sign_in,
     slow_graph,
     start,
+    subworkflow_parent_graph,
     wait_for_status,
 )
 from tests.support.http_server import LocalHttpServer, ReceivedRequest, Reply
@@ -253,28 +254,7 @@ async def test_an_approval_inside_a_sub_workflow_is_decided_by_its_full_name(
     client: httpx.AsyncClient, user: SignedInUser
 ) -> None:
     child_id = await create_workflow(client, user.headers, approval_graph())
-    position = {"x": 0, "y": 0}
-    parent = {
-        "nodes": [
-            {"id": "in", "type": "input", "position": position, "data": {}},
-            {
-                "id": "review",
-                "type": "subworkflow",
-                "position": position,
-                "data": {"workflow_id": child_id, "input": "{{ input }}"},
-            },
-            {
-                "id": "out",
-                "type": "output",
-                "position": position,
-                "data": {"value": "{{ nodes.review.output }}"},
-            },
-        ],
-        "edges": [
-            {"id": "e1", "source": "in", "target": "review"},
-            {"id": "e2", "source": "review", "target": "out"},
-        ],
-    }
+    parent = subworkflow_parent_graph(child_id, "review")
     parent_id = await create_workflow(client, user.headers, parent)
     waiting = (await start(client, user.headers, parent_id, {"title": "t"}, wait=20)).json()
     assert waiting["status"] == "waiting", waiting
@@ -445,28 +425,7 @@ async def test_rerun_from_a_sub_workflow_node_runs_its_inner_nodes_again(
     child_id = await create_workflow(
         client, user.headers, side_effect_graph(counting_server.url("/effects"))
     )
-    position = {"x": 0, "y": 0}
-    parent = {
-        "nodes": [
-            {"id": "in", "type": "input", "position": position, "data": {}},
-            {
-                "id": "inner",
-                "type": "subworkflow",
-                "position": position,
-                "data": {"workflow_id": child_id, "input": "{{ input }}"},
-            },
-            {
-                "id": "out",
-                "type": "output",
-                "position": position,
-                "data": {"value": "{{ nodes.inner.output }}"},
-            },
-        ],
-        "edges": [
-            {"id": "e1", "source": "in", "target": "inner"},
-            {"id": "e2", "source": "inner", "target": "out"},
-        ],
-    }
+    parent = subworkflow_parent_graph(child_id, "inner")
     parent_id = await create_workflow(client, user.headers, parent)
     original = (await start(client, user.headers, parent_id, "tides", wait=20)).json()
     assert original["status"] == "completed", original

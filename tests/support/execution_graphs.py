@@ -69,6 +69,32 @@ def approval_graph() -> dict[str, Any]:
     }
 
 
+def subworkflow_parent_graph(child_id: str, node_id: str) -> dict[str, Any]:
+    """input -> a `subworkflow` node (id `node_id`) running `child_id` -> output."""
+    position = {"x": 0, "y": 0}
+    return {
+        "nodes": [
+            {"id": "in", "type": "input", "position": position, "data": {}},
+            {
+                "id": node_id,
+                "type": "subworkflow",
+                "position": position,
+                "data": {"workflow_id": child_id, "input": "{{ input }}"},
+            },
+            {
+                "id": "out",
+                "type": "output",
+                "position": position,
+                "data": {"value": f"{{{{ nodes.{node_id}.output }}}}"},
+            },
+        ],
+        "edges": [
+            {"id": "e1", "source": "in", "target": node_id},
+            {"id": "e2", "source": node_id, "target": "out"},
+        ],
+    }
+
+
 async def create_workflow(
     client: httpx.AsyncClient, headers: dict[str, str], graph: dict[str, Any], **extra: Any
 ) -> str:
