@@ -10,8 +10,9 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from relayflow.domain import Role
 from relayflow.store.db import Database
-from relayflow.store.models import Execution
+from relayflow.store.models import Execution, User
 from tests.api.conftest import MakeUser, SignedIn
 from tests.support.execution_graphs import (
     approval_graph,
@@ -162,6 +163,53 @@ async def test_others_private_workflows_cannot_be_started(
     assert response.status_code == 404
     assert response.json()["error"]["message"] == f"workflow {workflow_id} not found"
     assert await count_executions(db) == 0
+
+
+async def test_the_202_answer_is_the_execution_as_stored(
+    client: httpx.AsyncClient, alice: SignedIn
+) -> None:
+    # The answer is built from the values written, not read back: it must not differ.
+    workflow_id = await create_workflow(client, alice.headers, approval_graph())
+
+    started = (await start(client, alice.headers, workflow_id, {"n": "é"})).json()
+    stored = (await client.get(started["url"], headers=alice.headers)).json()
+
+    assert stored["trigger"] == started["trigger"]
+    assert (stored["input"], stored["user_id"]) == (started["input"], started["user_id"])
+    assert dt.datetime.fromisoformat(stored["started_at"]) == dt.datetime.fromisoformat(
+        started["started_at"]
+    )
+
+
+async def test_a_deleted_account_cannot_start_runs_with_its_old_token(
+    client: httpx.AsyncClient, alice: SignedIn, bob: SignedIn, db: Database
+) -> None:
+    workflow_id = await create_workflow(client, alice.headers, identity_graph(), is_public=True)
+    async with db.transaction() as session:
+        await session.delete(await session.get(User, bob.id))
+
+    response = await start(client, bob.headers, workflow_id, 1)
+
+    assert response.status_code == 401
+    assert "no longer exists" in response.json()["error"]["message"]
+    assert await count_executions(db) == 0
+
+
+async def test_a_demoted_admin_loses_admin_reach_at_once(
+    client: httpx.AsyncClient, alice: SignedIn, admin: SignedIn, db: Database
+) -> None:
+    # The token still says admin; the account, read with the start, says otherwise.
+    workflow_id = await create_workflow(client, alice.headers, identity_graph())
+    assert (await start(client, admin.headers, workflow_id, 1)).status_code == 202
+    async with db.transaction() as session:
+        account = await session.get(User, admin.id)
+        assert account is not None
+        account.role = Role.USER.value
+
+    response = await start(client, admin.headers, workflow_id, 1)
+
+    assert response.status_code == 404
+    assert await count_executions(db) == 1
 
 
 # ----------------------------------------------------------------- who sees what

@@ -14,12 +14,12 @@ from relayflow.errors import NotFound
 from relayflow.security import hash_api_key
 from relayflow.store import models
 from relayflow.store.db import Database
+from relayflow.store.direct_pg import asyncpg_dsn
 from relayflow.store.executions import create_pending_execution
 from relayflow.store.webhook_ingest import (
     IngestStore,
     NewExecution,
     PostgresIngestStore,
-    asyncpg_dsn,
     ingest_store_for,
 )
 from tests.triggers.conftest import Hook, MakeHook
@@ -29,7 +29,7 @@ SCHEMA = {"type": "object", "required": ["n"]}
 
 @pytest.fixture
 async def store(db: Database) -> AsyncIterator[IngestStore]:
-    ingest = ingest_store_for(db, pool_size=4)
+    ingest = ingest_store_for(db)
     yield ingest
     await ingest.close()
 
@@ -71,12 +71,12 @@ def _row(execution: models.Execution) -> dict[str, Any]:
     }
 
 
-@pytest.mark.postgres_only
-async def test_the_postgres_fast_path_writes_what_create_pending_execution_writes(
+async def test_the_one_statement_insert_writes_what_create_pending_execution_writes(
     db: Database, make_hook: MakeHook
 ) -> None:
+    # PostgreSQL: the direct asyncpg INSERT ... SELECT; SQLite: its SQLAlchemy twin.
     hook = await make_hook(schema=SCHEMA)
-    fast = PostgresIngestStore(db, pool_size=2)
+    fast = ingest_store_for(db)
     target = await fast.find(hook.id, hash_api_key(hook.key))
     assert target is not None
     value, trigger = {"n": 1, "text": "héllo"}, {"type": "webhook", "headers": {"a": "b"}}
@@ -115,7 +115,7 @@ async def _drop_connections(db: Database) -> None:
 async def test_connections_the_server_dropped_are_replaced(
     db: Database, hook: Hook, idempotency_key: str | None
 ) -> None:
-    store = PostgresIngestStore(db, pool_size=1)
+    store = PostgresIngestStore(db)
     try:
         assert await store.find(hook.id, hash_api_key(hook.key)) is not None
         await _drop_connections(db)

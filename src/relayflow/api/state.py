@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from relayflow.config import Settings
+from relayflow.runtime.control import ExecutionStarter
 from relayflow.runtime.events import EventBus
 from relayflow.store.db import Database
 from relayflow.store.seed import seed_system_templates
@@ -23,9 +24,12 @@ class AppState:
     services: list[BackgroundService] = field(default_factory=list)
     # Live execution events across processes (started before, stopped after the services).
     bus: EventBus = field(init=False)
+    # Queues runs started over the API (holds no resources of its own).
+    starter: ExecutionStarter = field(init=False)
 
     def __post_init__(self) -> None:
         self.bus = EventBus(self.db)
+        self.starter = ExecutionStarter(self.db)
 
     async def start(self) -> None:
         async with self.db.transaction() as session:

@@ -1,8 +1,8 @@
 """Starting an execution from the API, and waiting for it to settle (`?wait=SECONDS`).
 
-Both open their own transactions: `start_execution` returns only after the
-pending row is committed, so a 202 is never sent for a run that is not safely
-queued, and waiting holds no database connection between events.
+Both open their own transactions: `ExecutionStarter.start` returns only after
+the pending row is committed, so a 202 is never sent for a run that is not
+safely queued, and waiting holds no database connection between events.
 """
 
 from __future__ import annotations
@@ -11,37 +11,50 @@ import asyncio
 import uuid
 from typing import Any
 
+from relayflow import errors
 from relayflow.domain import Actor, ExecutionStatus
-from relayflow.input_schema import check_input, input_schema_of
+from relayflow.input_schema import check_input
 from relayflow.runtime.events import EventBus
 from relayflow.store import executions, workflows
+from relayflow.store.api_starts import start_store_for
 from relayflow.store.db import Database
+from relayflow.store.direct_pg import PendingRow
 from relayflow.store.models import Execution
 
 STATUS_EVENT = "execution.status"
 
 
-async def start_execution(
-    db: Database, actor: Actor, workflow_id: uuid.UUID, input: Any
-) -> Execution:
-    """Queue a run of a workflow the actor may read; the run belongs to the actor.
+class ExecutionStarter:
+    """Queues runs started over the API. One per process; safe to share."""
 
-    The input is checked against the JSON Schema of the workflow's `input` node
-    (`InvalidInput` naming the field). Returns once the row is committed.
-    """
-    async with db.transaction() as session:
-        workflow = await workflows.get_workflow_graph(session, actor, workflow_id)
-        schema = input_schema_of(workflow.nodes)
-        if schema is not None:
-            check_input(schema, input)
-        execution = await executions.create_pending_execution(
-            session,
-            workflow=workflow,
+    def __init__(self, db: Database) -> None:
+        self.store = start_store_for(db)
+
+    async def start(self, user_id: uuid.UUID, workflow_id: uuid.UUID, input: Any) -> PendingRow:
+        """Queue a run of a workflow the user may read; the run belongs to the user.
+
+        The user's role is read now, not taken from their token. The input is
+        checked against the JSON Schema of the workflow's `input` node
+        (`InvalidInput` naming the field). Returns once the row is committed.
+        """
+        found = await self.store.find(user_id, workflow_id)
+        if found is None:
+            raise errors.Unauthorized("the access token's account no longer exists")
+        target = found.target
+        actor = Actor(user_id=user_id, role=found.role)
+        if target is None or not workflows.may_read(actor, target.owner_id, target.is_public):
+            raise errors.NotFound(f"workflow {workflow_id} not found")
+        if target.input_schema is not None:
+            check_input(target.input_schema, input)
+        row = PendingRow(
+            execution_id=uuid.uuid4(),
+            workflow_id=workflow_id,
+            user_id=user_id,
             input=input,
-            trigger={"type": "api", "user_id": str(actor.user_id)},
-            user_id=actor.user_id,
+            trigger={"type": "api", "user_id": str(user_id)},
         )
-    return execution
+        await self.store.create(row)
+        return row
 
 
 def _settles(payload: Any) -> bool:

@@ -164,7 +164,7 @@ class WebhookIntake:
         self.db = db
         self.settings = settings
         self.clock = clock
-        self.store = ingest_store_for(db, pool_size=settings.database_pool_size)
+        self.store = ingest_store_for(db)
         self._server_secret: str | None = None
 
     async def start(self) -> None:

@@ -16,6 +16,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from relayflow.store.direct_pg import DirectPool
+
 
 def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
@@ -50,6 +52,8 @@ class Database:
         self.url = url
         self.engine = create_engine(url, pool_size=pool_size)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._pool_size = pool_size
+        self._direct: DirectPool | None = None
 
     @property
     def is_sqlite(self) -> bool:
@@ -66,9 +70,30 @@ class Database:
         async with self.sessions() as session, session.begin():
             yield session
 
+    @asynccontextmanager
+    async def autocommit(self) -> AsyncIterator[AsyncSession]:
+        """A session whose statements each commit on their own, with no BEGIN/COMMIT.
+
+        `session.commit()` still sends the signals raised in it (see `store.signals`).
+        """
+        async with self.engine.connect() as conn:
+            autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            async with AsyncSession(bind=autocommit, expire_on_commit=False) as session:
+                yield session
+
     async def ping(self) -> None:
         async with self.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
 
+    def direct(self) -> DirectPool:
+        """PostgreSQL only: the asyncpg pool of the hot paths (opened on first use)."""
+        if self.is_sqlite:
+            raise RuntimeError("direct statements are for PostgreSQL")
+        if self._direct is None:
+            self._direct = DirectPool(self.url, size=self._pool_size)
+        return self._direct
+
     async def dispose(self) -> None:
+        if self._direct is not None:
+            await self._direct.close()
         await self.engine.dispose()

@@ -39,6 +39,7 @@ from sqlalchemy.orm import make_transient_to_detached
 from relayflow import errors
 from relayflow.domain import ExecutionStatus, utcnow
 from relayflow.store import events, models, signals
+from relayflow.store.direct_pg import PendingRow
 
 PENDING = ExecutionStatus.PENDING.value
 PROCESSING = ExecutionStatus.PROCESSING.value
@@ -72,13 +73,14 @@ async def create_pending_execution(
     execution_id: uuid.UUID | None = None,
     rerun_of: uuid.UUID | None = None,
     rerun_from_node: str | None = None,
+    now: dt.datetime | None = None,
 ) -> models.Execution:
     """Insert a `pending` execution pinning the workflow's graph, in the caller's transaction.
 
     Workers are woken when the caller commits. Nothing else is needed for the run
     to be safe: the row is the queue entry.
     """
-    now = utcnow()
+    now = now or utcnow()
     values: dict[str, Any] = {
         "id": execution_id or uuid.uuid4(),
         "workflow_id": workflow.id,
@@ -108,6 +110,47 @@ async def create_pending_execution(
     session.add(execution)
     await wake_workers(session)
     return execution
+
+
+# SQLite's twin of `direct_pg.INSERT_PENDING_SQL`: the graph copied from the
+# workflow in the same statement, the other columns from their defaults.
+_SQLITE_COPY_TO_PENDING = text(
+    """
+INSERT INTO executions (id, workflow_id, status, input, graph, trigger, user_id,
+                        started_at, updated_at)
+SELECT :id, f.id, 'pending', :input,
+       json_object('nodes', json(COALESCE(f.nodes, '[]')), 'edges', json(COALESCE(f.edges, '[]'))),
+       :trigger, :user_id, :now, :now
+FROM workflows f WHERE f.id = :workflow_id
+"""
+).bindparams(
+    bindparam("id", type_=_executions.c.id.type),
+    bindparam("input", type_=_executions.c.input.type),
+    bindparam("trigger", type_=_executions.c.trigger.type),
+    bindparam("user_id", type_=_executions.c.user_id.type),
+    bindparam("now", type_=_executions.c.started_at.type),
+    bindparam("workflow_id", type_=_executions.c.workflow_id.type),
+)
+
+
+async def copy_to_pending(session: AsyncSession, row: PendingRow) -> bool:
+    """SQLite: write `row` as `create_pending_execution` would, in one statement that
+    reads the graph itself; False if the workflow does not exist. Wakes workers on commit."""
+    result = await session.execute(
+        _SQLITE_COPY_TO_PENDING,
+        {
+            "id": row.execution_id,
+            "input": row.input,
+            "trigger": row.trigger,
+            "user_id": row.user_id,
+            "now": row.started_at,
+            "workflow_id": row.workflow_id,
+        },
+    )
+    if not getattr(result, "rowcount", 0):
+        return False
+    await wake_workers(session)
+    return True
 
 
 async def wake_workers(session: AsyncSession) -> None:

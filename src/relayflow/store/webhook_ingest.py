@@ -1,12 +1,10 @@
 """The webhook intake's database work: find the webhook, write the pending execution.
 
 Two implementations of one small interface:
-- `PostgresIngestStore`: the hot path of `POST /hooks/{id}` on PostgreSQL. It runs
-  two hand-written statements on an asyncpg pool of its own: SQLAlchemy's cost per
-  statement (pool pre-ping, compilation, ORM flush) was about ten times the
-  driver's and dominated the intake's CPU (see bench/ingest.py). The execution row
-  is copied from the workflow server-side (`INSERT ... SELECT`), exactly as
-  `store.executions.create_pending_execution` writes it (a test compares both).
+- `PostgresIngestStore`: the hot path of `POST /hooks/{id}` on PostgreSQL: two
+  hand-written statements on the database's direct asyncpg pool (see
+  `store.direct_pg` for why), the execution row copied from the workflow
+  server-side exactly as `store.executions.create_pending_execution` writes it.
 - `SqlAlchemyIngestStore`: the same through SQLAlchemy, for SQLite.
 
 Workers are woken after the commit through `store.signals` (a coalesced NOTIFY
@@ -19,27 +17,23 @@ key's unique constraint decides between concurrent duplicates.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import json
 import uuid
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
 import asyncpg
 from sqlalchemy import Table, case, select
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from relayflow import errors
-from relayflow.domain import utcnow
 from relayflow.input_schema import input_schema_of
 from relayflow.store import signals
 from relayflow.store.db import Database
-from relayflow.store.executions import create_pending_execution
+from relayflow.store.direct_pg import DROPPED_CONNECTION, PendingRow
+from relayflow.store.executions import copy_to_pending
 from relayflow.store.idempotency import claim_idempotency_key
 from relayflow.store.models import Webhook, Workflow
 
@@ -50,6 +44,7 @@ class WebhookTarget:
 
     id: uuid.UUID
     workflow_id: uuid.UUID
+    owner_id: uuid.UUID | None
     api_key_digest: str
     enabled: bool
     allow_query_key: bool
@@ -84,10 +79,10 @@ class IngestStore(Protocol):
     async def close(self) -> None: ...
 
 
-def ingest_store_for(db: Database, *, pool_size: int = 10) -> IngestStore:
+def ingest_store_for(db: Database) -> IngestStore:
     if db.is_sqlite:
         return SqlAlchemyIngestStore(db)
-    return PostgresIngestStore(db, pool_size=pool_size)
+    return PostgresIngestStore(db)
 
 
 def _schema(value: Any) -> Mapping[str, Any] | None:
@@ -101,8 +96,8 @@ def _vanished(target: WebhookTarget) -> errors.NotFound:
 
 # ----------------------------------------------------------------- PostgreSQL
 FIND_SQL = """
-SELECT w.id, w.workflow_id, w.api_key, w.enabled, w.allow_query_key, w.require_signature,
-       w.signing_secret_salt, w.rate_limit_per_minute,
+SELECT w.id, w.workflow_id, f.user_id AS owner_id, w.api_key, w.enabled, w.allow_query_key,
+       w.require_signature, w.signing_secret_salt, w.rate_limit_per_minute,
        CASE WHEN w.api_key = $2 THEN
          jsonb_path_query_first(f.nodes, '$[*] ? (@.type == "input")') -> 'data' -> 'schema'
        END AS input_schema
@@ -110,28 +105,17 @@ FROM webhooks w JOIN workflows f ON f.id = w.workflow_id
 WHERE w.id = $1
 """
 
-# Mirrors create_pending_execution: the graph pinned as {nodes, edges}, the owner as
-# the user, the other columns from their server defaults.
-INSERT_SQL = """
-INSERT INTO executions (id, workflow_id, status, input, graph, trigger, user_id,
-                        started_at, updated_at)
-SELECT $1, f.id, 'pending', $2::jsonb,
-       jsonb_build_object('nodes', COALESCE(f.nodes, '[]'::jsonb),
-                          'edges', COALESCE(f.edges, '[]'::jsonb)),
-       $3::jsonb, f.user_id, $4, $4
-FROM workflows f WHERE f.id = $5
-"""
-
 # The key and the row in one statement (one implicit transaction): the key is taken,
-# or a key past its window taken over, and only then is the row written. A live key
-# held by another delivery makes the statement wait for it, then write nothing.
+# or a key past its window taken over, and only then is the row written (as
+# INSERT_PENDING_SQL writes it). A live key held by another delivery makes the
+# statement wait for it, then write nothing.
 CLAIM_AND_INSERT_SQL = """
 WITH claim AS (
   INSERT INTO idempotency_keys (webhook_id, key, execution_id, created_at)
-  VALUES ($6, $7, $1, $4)
+  VALUES ($7, $8, $1, $4)
   ON CONFLICT (webhook_id, key) DO UPDATE
     SET execution_id = EXCLUDED.execution_id, created_at = EXCLUDED.created_at
-    WHERE idempotency_keys.created_at < $8
+    WHERE idempotency_keys.created_at < $9
   RETURNING execution_id
 ), created AS (
   INSERT INTO executions (id, workflow_id, status, input, graph, trigger, user_id,
@@ -139,7 +123,7 @@ WITH claim AS (
   SELECT $1, f.id, 'pending', $2::jsonb,
          jsonb_build_object('nodes', COALESCE(f.nodes, '[]'::jsonb),
                             'edges', COALESCE(f.edges, '[]'::jsonb)),
-         $3::jsonb, f.user_id, $4, $4
+         $3::jsonb, $6, $4, $4
   FROM workflows f JOIN claim ON true WHERE f.id = $5
   RETURNING id
 )
@@ -149,65 +133,29 @@ SELECT (SELECT execution_id FROM claim) AS taken, (SELECT id FROM created) AS cr
 KEY_HOLDER_SQL = "SELECT execution_id FROM idempotency_keys WHERE webhook_id = $1 AND key = $2"
 
 
-def asyncpg_dsn(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-# A pooled connection the server dropped (a restart) fails its next use; the pool
-# replaces it, so one retry suffices. Retries reuse the row id: never a second row.
-DROPPED_CONNECTION = (
-    asyncpg.ConnectionDoesNotExistError,
-    asyncpg.InterfaceError,
-    asyncpg.exceptions.InternalClientError,
-)
-
-
-async def _reset(conn: asyncpg.Connection) -> None:
-    # Our statements leave no session state (no SET, LISTEN, locks or cursors), so
-    # asyncpg's full reset round trip on every release is not needed.
-    if conn.is_in_transaction():
-        await conn.execute("ROLLBACK")
-
-
 class PostgresIngestStore:
-    def __init__(self, db: Database, *, pool_size: int = 10) -> None:
-        self._db = db
-        self._dsn = asyncpg_dsn(db.url)
-        self._pool_size = pool_size
-        self._pool: asyncpg.Pool | None = None
-        self._opening = asyncio.Lock()
+    """Two statements on the database's direct pool (see `store.direct_pg`)."""
 
-    async def _connections(self) -> asyncpg.Pool:
-        if self._pool is None:
-            async with self._opening:
-                if self._pool is None:
-                    self._pool = await asyncpg.create_pool(
-                        self._dsn, min_size=0, max_size=self._pool_size, reset=_reset
-                    )
-        return self._pool
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     async def close(self) -> None:
+        # The pool is the database's; only the wake-ups still in flight are ours.
         await signals.flush_notifications(self._db.engine)
-        pool, self._pool = self._pool, None
-        if pool is not None:
-            await pool.close()
 
     def _wake_workers(self) -> None:
         # After the commit, coalesced with every other signal of this process.
         signals.notifier_for(self._db.engine.sync_engine).send(signals.WORK, "")
 
     async def find(self, webhook_id: uuid.UUID, key_digest: str) -> WebhookTarget | None:
-        pool = await self._connections()
-        try:
-            row = await pool.fetchrow(FIND_SQL, webhook_id, key_digest)
-        except DROPPED_CONNECTION:
-            row = await pool.fetchrow(FIND_SQL, webhook_id, key_digest)
+        row = await self._db.direct().fetchrow(FIND_SQL, webhook_id, key_digest)
         if row is None:
             return None
         schema = row["input_schema"]
         return WebhookTarget(
             id=row["id"],
             workflow_id=row["workflow_id"],
+            owner_id=row["owner_id"],
             api_key_digest=row["api_key"],
             enabled=bool(row["enabled"]),
             allow_query_key=row["allow_query_key"],
@@ -218,32 +166,29 @@ class PostgresIngestStore:
         )
 
     async def create(self, target: WebhookTarget, new: NewExecution) -> Created:
-        now = utcnow()
-        insert_args = (
-            new.execution_id,
-            json.dumps(new.input),
-            json.dumps(dict(new.trigger)),
-            now,
-            target.workflow_id,
+        pending = PendingRow(
+            execution_id=new.execution_id,
+            workflow_id=target.workflow_id,
+            user_id=target.owner_id,  # a webhook's runs belong to the workflow's owner
+            input=new.input,
+            trigger=dict(new.trigger),
         )
-        pool = await self._connections()
+        direct = self._db.direct()
         if new.idempotency_key is None:
-            try:
-                status = await pool.execute(INSERT_SQL, *insert_args)
-            except DROPPED_CONNECTION:
-                try:  # the same row id again: a first attempt that did commit is caught below
-                    status = await pool.execute(INSERT_SQL, *insert_args)
-                except asyncpg.UniqueViolationError:
-                    status = "INSERT 0 1"
-            if status != "INSERT 0 1":
+            if not await direct.insert_pending(pending):
                 raise _vanished(target)
             self._wake_workers()
             return Created(new.execution_id, replayed=False)
-        cutoff = now - dt.timedelta(seconds=new.idempotency_window_s)
+        cutoff = pending.started_at - dt.timedelta(seconds=new.idempotency_window_s)
+        pool = await direct.connections()
         for _ in range(2):  # a second pass if the key's holder vanished in between
             try:
                 row = await pool.fetchrow(
-                    CLAIM_AND_INSERT_SQL, *insert_args, target.id, new.idempotency_key, cutoff
+                    CLAIM_AND_INSERT_SQL,
+                    *pending.insert_args(),
+                    target.id,
+                    new.idempotency_key,
+                    cutoff,
                 )
             except asyncpg.ForeignKeyViolationError as exc:  # key taken, workflow gone
                 raise _vanished(target) from exc
@@ -266,15 +211,6 @@ _webhooks = cast(Table, Webhook.__table__)
 _workflows = cast(Table, Workflow.__table__)
 
 
-@asynccontextmanager
-async def autocommit_session(db: Database) -> AsyncIterator[AsyncSession]:
-    """A session whose statements each commit on their own, with no BEGIN/COMMIT."""
-    async with db.engine.connect() as conn:
-        autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
-        async with AsyncSession(bind=autocommit, expire_on_commit=False) as session:
-            yield session
-
-
 class SqlAlchemyIngestStore:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -288,6 +224,7 @@ class SqlAlchemyIngestStore:
             select(
                 w.c.id,
                 w.c.workflow_id,
+                f.c.user_id.label("owner_id"),
                 w.c.api_key,
                 w.c.enabled,
                 w.c.allow_query_key,
@@ -300,13 +237,14 @@ class SqlAlchemyIngestStore:
             .select_from(w.join(f, f.c.id == w.c.workflow_id))
             .where(w.c.id == webhook_id)
         )
-        async with autocommit_session(self.db) as session:
+        async with self.db.autocommit() as session:
             row = (await session.execute(query)).first()
         if row is None:
             return None
         return WebhookTarget(
             id=row.id,
             workflow_id=row.workflow_id,
+            owner_id=row.owner_id,
             api_key_digest=row.api_key,
             enabled=bool(row.enabled),
             allow_query_key=bool(row.allow_query_key),
@@ -323,11 +261,15 @@ class SqlAlchemyIngestStore:
             raise _vanished(target) from exc
 
     async def _create(self, target: WebhookTarget, new: NewExecution) -> Created:
-        sessions = self.db.sessions() if new.idempotency_key else autocommit_session(self.db)
+        pending = PendingRow(
+            execution_id=new.execution_id,
+            workflow_id=target.workflow_id,
+            user_id=target.owner_id,
+            input=new.input,
+            trigger=dict(new.trigger),
+        )
+        sessions = self.db.sessions() if new.idempotency_key else self.db.autocommit()
         async with sessions as session:
-            workflow = await session.get(Workflow, target.workflow_id)
-            if workflow is None:
-                raise _vanished(target)
             if new.idempotency_key is not None:
                 holder = await claim_idempotency_key(
                     session,
@@ -339,13 +281,7 @@ class SqlAlchemyIngestStore:
                 if holder is not None:
                     await session.rollback()
                     return Created(holder, replayed=True)
-            await create_pending_execution(
-                session,
-                workflow=workflow,
-                input=new.input,
-                trigger=new.trigger,
-                user_id=workflow.user_id,
-                execution_id=new.execution_id,
-            )
+            if not await copy_to_pending(session, pending):
+                raise _vanished(target)  # the key, if taken, is released with the rollback
             await session.commit()
         return Created(new.execution_id, replayed=False)

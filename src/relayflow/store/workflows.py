@@ -43,10 +43,10 @@ class WorkflowScope(StrEnum):
 
 
 def can_read(actor: Actor, workflow: Workflow) -> bool:
-    return _may_read(actor, workflow.user_id, workflow.is_public)
+    return may_read(actor, workflow.user_id, workflow.is_public)
 
 
-def _may_read(actor: Actor, owner_id: uuid.UUID | None, is_public: bool | None) -> bool:
+def may_read(actor: Actor, owner_id: uuid.UUID | None, is_public: bool | None) -> bool:
     return actor.is_admin or owner_id == actor.user_id or bool(is_public)
 
 
@@ -69,22 +69,6 @@ class WorkflowGraph:
     id: uuid.UUID
     nodes: list[Any]
     edges: list[Any]
-
-
-# Only the columns a start needs (the hot path of `POST .../executions`): no ORM load.
-_GRAPH_TO_RUN = select(
-    Workflow.id, Workflow.user_id, Workflow.is_public, Workflow.nodes, Workflow.edges
-)
-
-
-async def get_workflow_graph(
-    session: AsyncSession, actor: Actor, workflow_id: uuid.UUID
-) -> WorkflowGraph:
-    """The graph of a workflow the actor may read (the same check as `get_workflow`)."""
-    row = (await session.execute(_GRAPH_TO_RUN.where(Workflow.id == workflow_id))).first()
-    if row is None or not _may_read(actor, row.user_id, row.is_public):
-        raise errors.NotFound(f"workflow {workflow_id} not found")
-    return WorkflowGraph(id=row.id, nodes=row.nodes, edges=row.edges)
 
 
 async def get_workflow_to_change(

@@ -19,7 +19,7 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relayflow.api.auth import actor_of, bearer_token, current_user
+from relayflow.api.auth import ClaimedActor, actor_of, bearer_token, current_user
 from relayflow.api.deps import StateDep, get_session
 from relayflow.api.pagination import PageDep
 from relayflow.api.schemas.common import PageOut
@@ -85,7 +85,7 @@ async def start_execution(
     request: Request,
     response: Response,
     state: StateDep,
-    actor: Caller,
+    claimed: ClaimedActor,
     body: ExecutionStart | None = None,
     wait: Annotated[
         float,
@@ -99,16 +99,15 @@ async def start_execution(
 ) -> StartedExecutionOut:
     """Queue a run of a workflow you can read (yours, or a public one). Answers 202 once
     the run is safely queued, with its URL in `url` and the Location header."""
-    execution = await control.start_execution(
-        state.db, actor, workflow_id, body.input if body else None
-    )
-    url = execution_url(request, execution.id)
+    queued = await state.starter.start(claimed.user_id, workflow_id, body.input if body else None)
+    url = execution_url(request, queued.execution_id)
     response.headers["Location"] = url
     if wait > 0:
-        execution = await control.wait_until_settled(state.db, state.bus, execution.id, wait)
+        execution = await control.wait_until_settled(state.db, state.bus, queued.execution_id, wait)
         if ExecutionStatus(execution.status).is_final:
             response.status_code = 200
-    return StartedExecutionOut.started(execution, url)
+        return StartedExecutionOut.started(execution, url)
+    return StartedExecutionOut.queued(queued, url)
 
 
 @router.get("/api/v1/executions", responses={401: ERRORS[401]})

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from relayflow.domain import ExecutionStatus
+from relayflow.store.direct_pg import PendingRow
 from relayflow.store.execution_queries import ExecutionDetail, RunTotals
 from relayflow.store.models import Execution, NodeRun
 
@@ -100,6 +101,33 @@ class StartedExecutionOut(ExecutionOut):
     @classmethod
     def started(cls, execution: Execution, url: str) -> StartedExecutionOut:
         return cls(**_execution_fields(execution), url=url)
+
+    @classmethod
+    def queued(cls, row: PendingRow, url: str) -> StartedExecutionOut:
+        """The execution as its pending row was just written (not read back)."""
+        return cls(
+            id=row.execution_id,
+            workflow_id=row.workflow_id,
+            status=ExecutionStatus.PENDING,
+            input=row.input,
+            output=None,
+            error=None,
+            started_at=row.started_at,
+            completed_at=None,
+            duration_ms=None,
+            updated_at=row.started_at,
+            user_id=row.user_id,
+            trigger=row.trigger,
+            rerun_of=None,
+            rerun_from_node=None,
+            cancel_requested=False,
+            waiting_on=[],
+            decisions={},
+            input_tokens=0,
+            output_tokens=0,
+            cost_usd=0.0,
+            url=url,
+        )
 
 
 class NodeRunOut(BaseModel):

@@ -1,0 +1,141 @@
+"""The database work of `POST /api/v1/workflows/{id}/executions`: who asks, what they start.
+
+Two reads and one write per start, in two statements: the caller's account (a
+deleted account or a demoted admin stops at once, whatever the token says) with
+the workflow's owner, visibility and input schema; then the pending row.
+
+- `PostgresStartStore`: both statements on the database's direct asyncpg pool
+  (see `store.direct_pg` for why), the pending row copied from the workflow
+  server-side, so the graph is never loaded into Python.
+- `SqlAlchemyStartStore`: the same through SQLAlchemy, for SQLite.
+
+Workers are woken after the commit (a coalesced NOTIFY on PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from sqlalchemy import select
+
+from relayflow import errors
+from relayflow.domain import Role
+from relayflow.input_schema import input_schema_of
+from relayflow.store import signals
+from relayflow.store.db import Database
+from relayflow.store.direct_pg import PendingRow
+from relayflow.store.executions import copy_to_pending
+from relayflow.store.models import User, Workflow
+
+
+@dataclass(frozen=True)
+class StartTarget:
+    """The workflow to start, as the start checks see it."""
+
+    workflow_id: uuid.UUID
+    owner_id: uuid.UUID | None
+    is_public: bool
+    input_schema: Mapping[str, Any] | None
+
+
+@dataclass(frozen=True)
+class Starter:
+    """The caller's account as it is now, and the workflow (None if it does not exist)."""
+
+    role: Role
+    target: StartTarget | None
+
+
+class StartStore(Protocol):
+    async def find(self, user_id: uuid.UUID, workflow_id: uuid.UUID) -> Starter | None:
+        """None if the account no longer exists."""
+        ...
+
+    async def create(self, row: PendingRow) -> None:
+        """Commit the pending row, then wake workers; `NotFound` if the workflow is gone."""
+        ...
+
+
+def start_store_for(db: Database) -> StartStore:
+    return SqlAlchemyStartStore(db) if db.is_sqlite else PostgresStartStore(db)
+
+
+def _vanished(workflow_id: uuid.UUID) -> errors.NotFound:
+    # Deleted between the check and the write.
+    return errors.NotFound(f"workflow {workflow_id} not found")
+
+
+def _role(value: str | None) -> Role:
+    return Role(value or Role.USER.value)
+
+
+# ----------------------------------------------------------------- PostgreSQL
+FIND_SQL = """
+SELECT u.role, f.id AS workflow_id, f.user_id AS owner_id, f.is_public,
+       jsonb_path_query_first(f.nodes, '$[*] ? (@.type == "input")') -> 'data' -> 'schema'
+         AS input_schema
+FROM users u LEFT JOIN workflows f ON f.id = $2
+WHERE u.id = $1
+"""
+
+
+class PostgresStartStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def find(self, user_id: uuid.UUID, workflow_id: uuid.UUID) -> Starter | None:
+        row = await self._db.direct().fetchrow(FIND_SQL, user_id, workflow_id)
+        if row is None:
+            return None
+        if row["workflow_id"] is None:
+            return Starter(_role(row["role"]), None)
+        schema = json.loads(row["input_schema"]) if row["input_schema"] is not None else None
+        target = StartTarget(
+            workflow_id=row["workflow_id"],
+            owner_id=row["owner_id"],
+            is_public=bool(row["is_public"]),
+            input_schema=schema if isinstance(schema, Mapping) and schema else None,
+        )
+        return Starter(_role(row["role"]), target)
+
+    async def create(self, row: PendingRow) -> None:
+        if not await self._db.direct().insert_pending(row):
+            raise _vanished(row.workflow_id)
+        # After the commit, coalesced with every other signal of this process.
+        signals.notifier_for(self._db.engine.sync_engine).send(signals.WORK, "")
+
+
+# ----------------------------------------------------------------- SQLAlchemy (SQLite)
+_FIND = select(User.role, Workflow.id, Workflow.user_id, Workflow.is_public, Workflow.nodes)
+
+
+class SqlAlchemyStartStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def find(self, user_id: uuid.UUID, workflow_id: uuid.UUID) -> Starter | None:
+        query = _FIND.select_from(User).outerjoin(Workflow, Workflow.id == workflow_id)
+        async with self._db.autocommit() as session:
+            row = (await session.execute(query.where(User.id == user_id))).first()
+        if row is None:
+            return None
+        role, found_id, owner_id, is_public, nodes = row
+        if found_id is None:
+            return Starter(_role(role), None)
+        target = StartTarget(
+            workflow_id=found_id,
+            owner_id=owner_id,
+            is_public=bool(is_public),
+            input_schema=input_schema_of(nodes),
+        )
+        return Starter(_role(role), target)
+
+    async def create(self, row: PendingRow) -> None:
+        async with self._db.autocommit() as session:
+            if not await copy_to_pending(session, row):
+                raise _vanished(row.workflow_id)
+            await session.commit()  # sends the wake-up raised with the row

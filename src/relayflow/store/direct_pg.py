@@ -1,0 +1,132 @@
+"""Direct asyncpg statements for the hot paths that start executions on PostgreSQL.
+
+Starting an execution (a webhook delivery, `POST /workflows/{id}/executions`) is
+two small statements: read what the checks need, then write the pending row.
+Through SQLAlchemy each statement cost about ten times the driver's own work
+(pool pre-ping, compilation, ORM flush) and dominated the request's CPU (see
+bench/ingest.py and bench/throughput.py), so these paths talk to asyncpg on a
+small pool of their own.
+
+The pending row is copied from the workflow server-side (`INSERT ... SELECT`),
+exactly as `store.executions.create_pending_execution` writes it (tests compare
+both), so the graph never travels to Python and back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+from sqlalchemy.engine import make_url
+
+from relayflow.domain import utcnow
+
+
+def asyncpg_dsn(url: str) -> str:
+    """The SQLAlchemy URL of a PostgreSQL database as a plain asyncpg DSN."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+# A pooled connection the server dropped (a restart) fails its next use; the pool
+# replaces it, so one retry suffices.
+DROPPED_CONNECTION = (
+    asyncpg.ConnectionDoesNotExistError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.InternalClientError,
+)
+
+# Mirrors create_pending_execution: the graph pinned as {nodes, edges}, the other
+# columns from their server defaults. $6 is who the run belongs to.
+INSERT_PENDING_SQL = """
+INSERT INTO executions (id, workflow_id, status, input, graph, trigger, user_id,
+                        started_at, updated_at)
+SELECT $1, f.id, 'pending', $2::jsonb,
+       jsonb_build_object('nodes', COALESCE(f.nodes, '[]'::jsonb),
+                          'edges', COALESCE(f.edges, '[]'::jsonb)),
+       $3::jsonb, $6, $4, $4
+FROM workflows f WHERE f.id = $5
+"""
+
+
+@dataclass(frozen=True)
+class PendingRow:
+    """The values of a pending execution that do not come from its workflow."""
+
+    execution_id: uuid.UUID
+    workflow_id: uuid.UUID
+    user_id: uuid.UUID | None
+    input: Any
+    trigger: dict[str, Any]
+    started_at: dt.datetime = field(default_factory=utcnow)
+
+    def insert_args(self) -> tuple[Any, ...]:
+        """The arguments $1..$6 of INSERT_PENDING_SQL (and the statements built on it)."""
+        return (
+            self.execution_id,
+            json.dumps(self.input),
+            json.dumps(self.trigger),
+            self.started_at,
+            self.workflow_id,
+            self.user_id,
+        )
+
+
+async def _reset(conn: asyncpg.Connection) -> None:
+    # Our statements leave no session state (no SET, LISTEN, locks or cursors), so
+    # asyncpg's full reset round trip on every release is not needed.
+    if conn.is_in_transaction():
+        await conn.execute("ROLLBACK")
+
+
+class DirectPool:
+    """A lazily opened asyncpg pool with one retry on connections the server dropped."""
+
+    def __init__(self, url: str, *, size: int = 10) -> None:
+        self._dsn = asyncpg_dsn(url)
+        self._size = size
+        self._pool: asyncpg.Pool | None = None
+        self._opening = asyncio.Lock()
+
+    async def connections(self) -> asyncpg.Pool:
+        if self._pool is None:
+            async with self._opening:
+                if self._pool is None:
+                    self._pool = await asyncpg.create_pool(
+                        self._dsn, min_size=0, max_size=self._size, reset=_reset
+                    )
+        return self._pool
+
+    async def close(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await pool.close()
+
+    async def fetchrow(self, sql: str, *args: Any) -> asyncpg.Record | None:
+        """A read, retried once on a dropped connection."""
+        pool = await self.connections()
+        try:
+            return await pool.fetchrow(sql, *args)
+        except DROPPED_CONNECTION:
+            return await pool.fetchrow(sql, *args)
+
+    async def insert_pending(self, row: PendingRow) -> bool:
+        """Write (and commit) the pending row; False if its workflow no longer exists.
+
+        A retry after a dropped connection reuses the row id, so a first attempt
+        that did commit shows up as a unique violation, never as a second row.
+        """
+        args = row.insert_args()
+        pool = await self.connections()
+        try:
+            status = await pool.execute(INSERT_PENDING_SQL, *args)
+        except DROPPED_CONNECTION:
+            try:
+                status = await pool.execute(INSERT_PENDING_SQL, *args)
+            except asyncpg.UniqueViolationError:
+                status = "INSERT 0 1"
+        return bool(status == "INSERT 0 1")
