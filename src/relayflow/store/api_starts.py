@@ -7,7 +7,7 @@ the workflow's owner, visibility and input schema; then the pending row.
 - `PostgresStartStore`: both statements on the database's direct asyncpg pool
   (see `store.direct_pg` for why), the pending row copied from the workflow
   server-side, so the graph is never loaded into Python.
-- `SqlAlchemyStartStore`: the same through SQLAlchemy, for SQLite.
+- `SqliteStartStore`: the same on the direct aiosqlite connection (`store.direct_sqlite`).
 
 Workers are woken after the commit (a coalesced NOTIFY on PostgreSQL).
 """
@@ -20,16 +20,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import select
-
 from relayflow import errors
 from relayflow.domain import Role
 from relayflow.input_schema import input_schema_of
 from relayflow.store import signals
 from relayflow.store.db import Database
 from relayflow.store.direct_pg import PendingRow
-from relayflow.store.executions import copy_to_pending
-from relayflow.store.models import User, Workflow
+from relayflow.store.direct_sqlite import bind_uuid, read_json, read_uuid
 
 
 @dataclass(frozen=True)
@@ -61,7 +58,7 @@ class StartStore(Protocol):
 
 
 def start_store_for(db: Database) -> StartStore:
-    return SqlAlchemyStartStore(db) if db.is_sqlite else PostgresStartStore(db)
+    return SqliteStartStore(db) if db.is_sqlite else PostgresStartStore(db)
 
 
 def _vanished(workflow_id: uuid.UUID) -> errors.NotFound:
@@ -88,7 +85,7 @@ class PostgresStartStore:
         self._db = db
 
     async def find(self, user_id: uuid.UUID, workflow_id: uuid.UUID) -> Starter | None:
-        row = await self._db.direct().fetchrow(FIND_SQL, user_id, workflow_id)
+        row = await self._db.direct_pg().fetchrow(FIND_SQL, user_id, workflow_id)
         if row is None:
             return None
         if row["workflow_id"] is None:
@@ -103,39 +100,41 @@ class PostgresStartStore:
         return Starter(_role(row["role"]), target)
 
     async def create(self, row: PendingRow) -> None:
-        if not await self._db.direct().insert_pending(row):
+        if not await self._db.direct_pg().insert_pending(row):
             raise _vanished(row.workflow_id)
         # After the commit, coalesced with every other signal of this process.
-        signals.notifier_for(self._db.engine.sync_engine).send(signals.WORK, "")
+        signals.send_committed(self._db.engine, signals.WORK)
 
 
-# ----------------------------------------------------------------- SQLAlchemy (SQLite)
-_FIND = select(User.role, Workflow.id, Workflow.user_id, Workflow.is_public, Workflow.nodes)
+# ----------------------------------------------------------------- SQLite
+SQLITE_FIND_SQL = """
+SELECT u.role, f.id, f.user_id, f.is_public, f.nodes
+FROM users u LEFT JOIN workflows f ON f.id = ?2
+WHERE u.id = ?1
+"""
 
 
-class SqlAlchemyStartStore:
+class SqliteStartStore:
     def __init__(self, db: Database) -> None:
         self._db = db
 
     async def find(self, user_id: uuid.UUID, workflow_id: uuid.UUID) -> Starter | None:
-        query = _FIND.select_from(User).outerjoin(Workflow, Workflow.id == workflow_id)
-        async with self._db.autocommit() as session:
-            row = (await session.execute(query.where(User.id == user_id))).first()
+        direct = self._db.direct_sqlite()
+        row = await direct.fetchone(SQLITE_FIND_SQL, (bind_uuid(user_id), bind_uuid(workflow_id)))
         if row is None:
             return None
         role, found_id, owner_id, is_public, nodes = row
         if found_id is None:
             return Starter(_role(role), None)
         target = StartTarget(
-            workflow_id=found_id,
-            owner_id=owner_id,
+            workflow_id=read_uuid(found_id),
+            owner_id=read_uuid(owner_id),
             is_public=bool(is_public),
-            input_schema=input_schema_of(nodes),
+            input_schema=input_schema_of(read_json(nodes)),
         )
         return Starter(_role(role), target)
 
     async def create(self, row: PendingRow) -> None:
-        async with self._db.autocommit() as session:
-            if not await copy_to_pending(session, row):
-                raise _vanished(row.workflow_id)
-            await session.commit()  # sends the wake-up raised with the row
+        if not await self._db.direct_sqlite().insert_pending(row):
+            raise _vanished(row.workflow_id)
+        signals.send_committed(self._db.engine, signals.WORK)

@@ -17,20 +17,27 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from relayflow.store.direct_pg import DirectPool
+from relayflow.store.direct_sqlite import DirectSqlite
 
 
 def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
+# WAL lets readers proceed during a write; foreign keys make CASCADE real;
+# busy_timeout waits for the writer instead of failing with "locked".
+SQLITE_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA busy_timeout=10000",
+    "PRAGMA synchronous=NORMAL",
+)
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
-    # WAL lets readers proceed during a write; foreign keys make CASCADE real;
-    # busy_timeout waits for the writer instead of failing with "locked".
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=10000")
-    cur.execute("PRAGMA synchronous=NORMAL")
+    for pragma in SQLITE_PRAGMAS:
+        cur.execute(pragma)
     cur.close()
 
 
@@ -54,6 +61,7 @@ class Database:
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._pool_size = pool_size
         self._direct: DirectPool | None = None
+        self._direct_sqlite: DirectSqlite | None = None
 
     @property
     def is_sqlite(self) -> bool:
@@ -85,15 +93,25 @@ class Database:
         async with self.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
 
-    def direct(self) -> DirectPool:
-        """PostgreSQL only: the asyncpg pool of the hot paths (opened on first use)."""
+    def direct_pg(self) -> DirectPool:
+        """PostgreSQL: the asyncpg pool of the hot paths (opened on first use)."""
         if self.is_sqlite:
-            raise RuntimeError("direct statements are for PostgreSQL")
+            raise RuntimeError("the direct asyncpg pool is for PostgreSQL")
         if self._direct is None:
             self._direct = DirectPool(self.url, size=self._pool_size)
         return self._direct
 
+    def direct_sqlite(self) -> DirectSqlite:
+        """SQLite: the aiosqlite connection of the hot paths (opened on first use)."""
+        if not self.is_sqlite:
+            raise RuntimeError("the direct aiosqlite connection is for SQLite")
+        if self._direct_sqlite is None:
+            self._direct_sqlite = DirectSqlite(self.url, pragmas=SQLITE_PRAGMAS)
+        return self._direct_sqlite
+
     async def dispose(self) -> None:
         if self._direct is not None:
             await self._direct.close()
+        if self._direct_sqlite is not None:
+            await self._direct_sqlite.close()
         await self.engine.dispose()

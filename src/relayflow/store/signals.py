@@ -195,12 +195,12 @@ async def signal(session: AsyncSession, channel: str, payload: str = "") -> None
     pending.add((channel, payload))
 
 
-@event.listens_for(Session, "after_commit")
-def _send_after_commit(session: Session) -> None:
-    pending: set[tuple[str, str]] | None = session.info.pop(_INFO_KEY, None)
-    if not pending:
-        return
-    engine = _engine_of(session)
+def send_committed(engine: AsyncEngine | Engine, channel: str, payload: str = "") -> None:
+    """Raise `channel` for a write already committed outside a session (the direct paths)."""
+    _send(engine.sync_engine if isinstance(engine, AsyncEngine) else engine, {(channel, payload)})
+
+
+def _send(engine: Engine, pending: set[tuple[str, str]]) -> None:
     if engine.dialect.name == "postgresql":
         notifier = notifier_for(engine)
         for channel, payload in sorted(pending):
@@ -209,6 +209,13 @@ def _send_after_commit(session: Session) -> None:
     key = database_key(engine.url.render_as_string(hide_password=False))
     for channel, payload in sorted(pending):
         local_hub.fire(key, channel, payload)
+
+
+@event.listens_for(Session, "after_commit")
+def _send_after_commit(session: Session) -> None:
+    pending: set[tuple[str, str]] | None = session.info.pop(_INFO_KEY, None)
+    if pending:
+        _send(_engine_of(session), pending)
 
 
 @event.listens_for(Session, "after_rollback")

@@ -5,7 +5,7 @@ Two implementations of one small interface:
   hand-written statements on the database's direct asyncpg pool (see
   `store.direct_pg` for why), the execution row copied from the workflow
   server-side exactly as `store.executions.create_pending_execution` writes it.
-- `SqlAlchemyIngestStore`: the same through SQLAlchemy, for SQLite.
+- `SqliteIngestStore`: the same on SQLite's direct connection.
 
 Workers are woken after the commit through `store.signals` (a coalesced NOTIFY
 on PostgreSQL, never one inside the ingest transaction).
@@ -22,10 +22,9 @@ import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 
 import asyncpg
-from sqlalchemy import Table, case, select
 from sqlalchemy.exc import IntegrityError
 
 from relayflow import errors
@@ -33,9 +32,9 @@ from relayflow.input_schema import input_schema_of
 from relayflow.store import signals
 from relayflow.store.db import Database
 from relayflow.store.direct_pg import DROPPED_CONNECTION, PendingRow
+from relayflow.store.direct_sqlite import bind_uuid, read_json, read_uuid
 from relayflow.store.executions import copy_to_pending
 from relayflow.store.idempotency import claim_idempotency_key
-from relayflow.store.models import Webhook, Workflow
 
 
 @dataclass(frozen=True)
@@ -81,7 +80,7 @@ class IngestStore(Protocol):
 
 def ingest_store_for(db: Database) -> IngestStore:
     if db.is_sqlite:
-        return SqlAlchemyIngestStore(db)
+        return SqliteIngestStore(db)
     return PostgresIngestStore(db)
 
 
@@ -145,10 +144,10 @@ class PostgresIngestStore:
 
     def _wake_workers(self) -> None:
         # After the commit, coalesced with every other signal of this process.
-        signals.notifier_for(self._db.engine.sync_engine).send(signals.WORK, "")
+        signals.send_committed(self._db.engine, signals.WORK)
 
     async def find(self, webhook_id: uuid.UUID, key_digest: str) -> WebhookTarget | None:
-        row = await self._db.direct().fetchrow(FIND_SQL, webhook_id, key_digest)
+        row = await self._db.direct_pg().fetchrow(FIND_SQL, webhook_id, key_digest)
         if row is None:
             return None
         schema = row["input_schema"]
@@ -173,7 +172,7 @@ class PostgresIngestStore:
             input=new.input,
             trigger=dict(new.trigger),
         )
-        direct = self._db.direct()
+        direct = self._db.direct_pg()
         if new.idempotency_key is None:
             if not await direct.insert_pending(pending):
                 raise _vanished(target)
@@ -206,12 +205,20 @@ class PostgresIngestStore:
         raise RuntimeError(f"idempotency key {new.idempotency_key!r}: neither taken nor readable")
 
 
-# ----------------------------------------------------------------- SQLAlchemy (SQLite)
-_webhooks = cast(Table, Webhook.__table__)
-_workflows = cast(Table, Workflow.__table__)
+# ----------------------------------------------------------------- SQLite
+SQLITE_FIND_SQL = """
+SELECT w.id, w.workflow_id, f.user_id, w.api_key, w.enabled, w.allow_query_key,
+       w.require_signature, w.signing_secret_salt, w.rate_limit_per_minute,
+       CASE WHEN w.api_key = ?2 THEN f.nodes END
+FROM webhooks w JOIN workflows f ON f.id = w.workflow_id
+WHERE w.id = ?1
+"""
 
 
-class SqlAlchemyIngestStore:
+class SqliteIngestStore:
+    """Lookups and plain inserts on the direct aiosqlite connection (`store.direct_sqlite`);
+    a delivery with an Idempotency-Key commits key and row in one SQLAlchemy transaction."""
+
     def __init__(self, db: Database) -> None:
         self.db = db
 
@@ -219,48 +226,28 @@ class SqlAlchemyIngestStore:
         return None
 
     async def find(self, webhook_id: uuid.UUID, key_digest: str) -> WebhookTarget | None:
-        w, f = _webhooks, _workflows
-        query = (
-            select(
-                w.c.id,
-                w.c.workflow_id,
-                f.c.user_id.label("owner_id"),
-                w.c.api_key,
-                w.c.enabled,
-                w.c.allow_query_key,
-                w.c.require_signature,
-                w.c.signing_secret_salt,
-                w.c.rate_limit_per_minute,
-                # The graph only for the right key: a wrong key costs what an unknown id does.
-                case((w.c.api_key == key_digest, f.c.nodes)).label("nodes"),
-            )
-            .select_from(w.join(f, f.c.id == w.c.workflow_id))
-            .where(w.c.id == webhook_id)
+        row = await self.db.direct_sqlite().fetchone(
+            SQLITE_FIND_SQL, (bind_uuid(webhook_id), key_digest)
         )
-        async with self.db.autocommit() as session:
-            row = (await session.execute(query)).first()
         if row is None:
             return None
+        (found_id, workflow_id, owner_id, api_key, enabled, allow_query_key) = row[:6]
+        require_signature, salt, rate_limit, nodes = row[6:]
         return WebhookTarget(
-            id=row.id,
-            workflow_id=row.workflow_id,
-            owner_id=row.owner_id,
-            api_key_digest=row.api_key,
-            enabled=bool(row.enabled),
-            allow_query_key=bool(row.allow_query_key),
-            require_signature=bool(row.require_signature),
-            signing_secret_salt=row.signing_secret_salt,
-            rate_limit_per_minute=row.rate_limit_per_minute,
-            input_schema=input_schema_of(row.nodes),
+            id=read_uuid(found_id),
+            workflow_id=read_uuid(workflow_id),
+            owner_id=read_uuid(owner_id),
+            api_key_digest=api_key,
+            enabled=bool(enabled),
+            allow_query_key=bool(allow_query_key),
+            require_signature=bool(require_signature),
+            signing_secret_salt=salt,
+            rate_limit_per_minute=rate_limit,
+            # The graph only for the right key: a wrong key costs what an unknown id does.
+            input_schema=input_schema_of(read_json(nodes)),
         )
 
     async def create(self, target: WebhookTarget, new: NewExecution) -> Created:
-        try:
-            return await self._create(target, new)
-        except IntegrityError as exc:  # the webhook or workflow was deleted meanwhile
-            raise _vanished(target) from exc
-
-    async def _create(self, target: WebhookTarget, new: NewExecution) -> Created:
         pending = PendingRow(
             execution_id=new.execution_id,
             workflow_id=target.workflow_id,
@@ -268,20 +255,30 @@ class SqlAlchemyIngestStore:
             input=new.input,
             trigger=dict(new.trigger),
         )
-        sessions = self.db.sessions() if new.idempotency_key else self.db.autocommit()
-        async with sessions as session:
-            if new.idempotency_key is not None:
-                holder = await claim_idempotency_key(
-                    session,
-                    webhook_id=target.id,
-                    key=new.idempotency_key,
-                    execution_id=new.execution_id,
-                    window_s=new.idempotency_window_s,
-                )
-                if holder is not None:
-                    await session.rollback()
-                    return Created(holder, replayed=True)
+        if new.idempotency_key is None:
+            if not await self.db.direct_sqlite().insert_pending(pending):
+                raise _vanished(target)
+            signals.send_committed(self.db.engine, signals.WORK)
+            return Created(new.execution_id, replayed=False)
+        try:
+            return await self._create_once(target, new, pending)
+        except IntegrityError as exc:  # the webhook was deleted meanwhile
+            raise _vanished(target) from exc
+
+    async def _create_once(
+        self, target: WebhookTarget, new: NewExecution, pending: PendingRow
+    ) -> Created:
+        assert new.idempotency_key is not None
+        async with self.db.transaction() as session:
+            holder = await claim_idempotency_key(
+                session,
+                webhook_id=target.id,
+                key=new.idempotency_key,
+                execution_id=new.execution_id,
+                window_s=new.idempotency_window_s,
+            )
+            if holder is not None:
+                return Created(holder, replayed=True)
             if not await copy_to_pending(session, pending):
-                raise _vanished(target)  # the key, if taken, is released with the rollback
-            await session.commit()
+                raise _vanished(target)  # rolls back: the key is released
         return Created(new.execution_id, replayed=False)
