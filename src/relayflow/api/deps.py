@@ -1,4 +1,8 @@
-"""Dependencies shared by routes: the app state, a database session, the caller."""
+"""Dependencies shared by routes: the app state, a database session, the caller.
+
+Dependencies are `async def` even where nothing awaits: FastAPI runs plain `def`
+dependencies in a thread pool, a thread hand-off per dependency per request.
+"""
 
 from __future__ import annotations
 
@@ -12,15 +16,19 @@ from relayflow.api.state import AppState
 from relayflow.config import Settings
 
 
-def get_state(request: Request) -> AppState:
+def state_of(request: Request) -> AppState:
     state: AppState = request.app.state.relayflow
     return state
+
+
+async def get_state(request: Request) -> AppState:
+    return state_of(request)
 
 
 StateDep = Annotated[AppState, Depends(get_state)]
 
 
-def get_settings(state: StateDep) -> Settings:
+async def get_settings(state: StateDep) -> Settings:
     return state.settings
 
 

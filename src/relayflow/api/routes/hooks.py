@@ -19,7 +19,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
-from relayflow.api.deps import get_state
+from relayflow.api.deps import state_of
 from relayflow.api.webhook_body import decode_webhook_body
 from relayflow.runtime.outcomes import wait_for_final_status
 from relayflow.runtime.webhook_intake import WebhookDelivery, WebhookIntake
@@ -31,7 +31,7 @@ def _intake(request: Request) -> WebhookIntake:
     # One per app, made on first use (it caches the server key, owns a database pool).
     intake: WebhookIntake | None = getattr(request.app.state, "webhook_intake", None)
     if intake is None:
-        state = get_state(request)
+        state = state_of(request)
         intake = WebhookIntake(state.db, state.settings)
         state.services.append(intake)  # stopped with the app: closes its pool
         request.app.state.webhook_intake = intake
@@ -86,7 +86,7 @@ async def receive_webhook(
     if accepted.replayed:
         headers["Idempotent-Replayed"] = "true"
     if wait:
-        state = get_state(request)
+        state = state_of(request)
         final = await wait_for_final_status(
             state.bus, accepted.execution_id, min(wait, state.settings.webhook_max_wait_s)
         )
