@@ -24,6 +24,7 @@ from relayflow.cron import CronSchedule
 from relayflow.runtime.scheduler import Scheduler, plan_tick
 from relayflow.store import models
 from relayflow.store.db import Database
+from relayflow.store.login_failures import record_failure
 from relayflow.store.rate_limits import count_request
 from relayflow.store.schedules import MissedPolicy, create_schedule, update_schedule
 from tests.triggers.conftest import Owner, transform_graph
@@ -325,11 +326,18 @@ async def _until(condition: Callable[[int], bool], db: Database) -> None:
     raise AssertionError("the schedule did not tick as expected within a minute")
 
 
-async def test_housekeeping_drops_expired_rate_limit_windows(db: Database) -> None:
+async def test_housekeeping_drops_expired_rate_limit_windows_and_sign_in_failures(
+    db: Database,
+) -> None:
     clock = FakeClock(T0)
     await count_request(db, "hook:old", limit=1, now=T0 - dt.timedelta(hours=1))
     await count_request(db, "hook:live", limit=1, now=T0)
+    async with db.transaction() as session:
+        await record_failure(session, "guessed@example.com", now=T0 - dt.timedelta(hours=1))
+        await record_failure(session, "recent@example.com", now=T0 - dt.timedelta(minutes=1))
     await Scheduler(db, clock=clock).housekeeping()
     async with db.session() as session:
         buckets = (await session.scalars(select(models.RateLimitBucket.bucket))).all()
+        emails = (await session.scalars(select(models.LoginFailure.email))).all()
     assert buckets == ["hook:live"]
+    assert emails == ["recent@example.com"]

@@ -88,3 +88,15 @@ async def record_failure(session: AsyncSession, email: str, *, now: dt.datetime)
 
 async def clear_failures(session: AsyncSession, email: str) -> None:
     await session.execute(delete(LoginFailure).where(LoginFailure.email == email))
+
+
+async def purge_login_failures(session: AsyncSession, *, now: dt.datetime) -> int:
+    """Forget counters past `FAILURE_MEMORY` (they no longer slow anyone down).
+
+    Guessers make one row per email they try, registered or not; without this
+    the table would keep every email anyone ever typed.
+    """
+    result = await session.execute(
+        delete(LoginFailure).where(LoginFailure.last_failure_at < now - FAILURE_MEMORY)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
