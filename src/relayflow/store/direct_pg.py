@@ -41,16 +41,20 @@ DROPPED_CONNECTION = (
 )
 
 # Mirrors create_pending_execution: the graph pinned as {nodes, edges}, the other
-# columns from their server defaults. $6 is who the run belongs to.
-INSERT_PENDING_SQL = """
+# columns from their server defaults. $1..$6 are PendingRow.insert_args(); the
+# webhook intake builds its idempotent variant from the same two parts.
+INSERT_PENDING_INTO = """
 INSERT INTO executions (id, workflow_id, status, input, graph, trigger, user_id,
                         started_at, updated_at)
+"""
+PENDING_FROM_WORKFLOW = """
 SELECT $1, f.id, 'pending', $2::jsonb,
        jsonb_build_object('nodes', COALESCE(f.nodes, '[]'::jsonb),
                           'edges', COALESCE(f.edges, '[]'::jsonb)),
        $3::jsonb, $6, $4, $4
-FROM workflows f WHERE f.id = $5
+FROM workflows f
 """
+INSERT_PENDING_SQL = INSERT_PENDING_INTO + PENDING_FROM_WORKFLOW + "WHERE f.id = $5"
 
 
 @dataclass(frozen=True)

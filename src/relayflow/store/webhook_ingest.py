@@ -31,7 +31,12 @@ from relayflow import errors
 from relayflow.input_schema import input_schema_of
 from relayflow.store import signals
 from relayflow.store.db import Database
-from relayflow.store.direct_pg import DROPPED_CONNECTION, PendingRow
+from relayflow.store.direct_pg import (
+    DROPPED_CONNECTION,
+    INSERT_PENDING_INTO,
+    PENDING_FROM_WORKFLOW,
+    PendingRow,
+)
 from relayflow.store.direct_sqlite import bind_uuid, read_json, read_uuid
 from relayflow.store.executions import copy_to_pending
 from relayflow.store.idempotency import claim_idempotency_key
@@ -108,7 +113,7 @@ WHERE w.id = $1
 # or a key past its window taken over, and only then is the row written (as
 # INSERT_PENDING_SQL writes it). A live key held by another delivery makes the
 # statement wait for it, then write nothing.
-CLAIM_AND_INSERT_SQL = """
+CLAIM_AND_INSERT_SQL = f"""
 WITH claim AS (
   INSERT INTO idempotency_keys (webhook_id, key, execution_id, created_at)
   VALUES ($7, $8, $1, $4)
@@ -117,17 +122,11 @@ WITH claim AS (
     WHERE idempotency_keys.created_at < $9
   RETURNING execution_id
 ), created AS (
-  INSERT INTO executions (id, workflow_id, status, input, graph, trigger, user_id,
-                          started_at, updated_at)
-  SELECT $1, f.id, 'pending', $2::jsonb,
-         jsonb_build_object('nodes', COALESCE(f.nodes, '[]'::jsonb),
-                            'edges', COALESCE(f.edges, '[]'::jsonb)),
-         $3::jsonb, $6, $4, $4
-  FROM workflows f JOIN claim ON true WHERE f.id = $5
+  {INSERT_PENDING_INTO} {PENDING_FROM_WORKFLOW} JOIN claim ON true WHERE f.id = $5
   RETURNING id
 )
 SELECT (SELECT execution_id FROM claim) AS taken, (SELECT id FROM created) AS created
-"""
+"""  # noqa: S608 (built from constants only)
 
 KEY_HOLDER_SQL = "SELECT execution_id FROM idempotency_keys WHERE webhook_id = $1 AND key = $2"
 

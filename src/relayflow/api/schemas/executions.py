@@ -105,29 +105,17 @@ class StartedExecutionOut(ExecutionOut):
     @classmethod
     def queued(cls, row: PendingRow, url: str) -> StartedExecutionOut:
         """The execution as its pending row was just written (not read back)."""
-        return cls(
+        execution = Execution(
             id=row.execution_id,
             workflow_id=row.workflow_id,
-            status=ExecutionStatus.PENDING,
+            status=ExecutionStatus.PENDING.value,
             input=row.input,
-            output=None,
-            error=None,
             started_at=row.started_at,
-            completed_at=None,
-            duration_ms=None,
             updated_at=row.started_at,
             user_id=row.user_id,
             trigger=row.trigger,
-            rerun_of=None,
-            rerun_from_node=None,
-            cancel_requested=False,
-            waiting_on=[],
-            decisions={},
-            input_tokens=0,
-            output_tokens=0,
-            cost_usd=0.0,
-            url=url,
         )
+        return cls.started(execution, url)
 
 
 class NodeRunOut(BaseModel):
