@@ -33,6 +33,8 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session
 
+from relayflow.store.direct_pg import asyncpg_dsn
+
 log = logging.getLogger(__name__)
 
 WORK = "relayflow_work"
@@ -81,8 +83,7 @@ class PgNotifier:
     """
 
     def __init__(self, engine: Engine) -> None:
-        url = engine.url.set(drivername="postgresql")
-        self._dsn = url.render_as_string(hide_password=False)
+        self._dsn = asyncpg_dsn(engine.url.render_as_string(hide_password=False))
         self._conn: Any = None
         self._pending: dict[str, set[str]] = defaultdict(set)
         self._task: asyncio.Task[None] | None = None
