@@ -1,4 +1,5 @@
 import { expect, test } from "@playwright/test";
+import { createHmac } from "node:crypto";
 import { ACCOUNT, connect, dropNode, screenshot, signIn, watchConsole } from "./support";
 
 const WORKFLOW = "E2E research brief";
@@ -144,6 +145,68 @@ test.describe.serial("relayflow in a browser", () => {
     await expect(page.getByLabel("Execution output")).toContainText("webhooks");
     noConsoleErrors();
   });
+
+  test("a webhook with a signing secret accepts signed deliveries and refuses unsigned ones", async ({ page, request }) => {
+    const noConsoleErrors = watchConsole(page);
+    await signIn(page);
+    await page.getByRole("link", { name: WORKFLOW }).click();
+    await page.getByRole("link", { name: "Webhooks & schedules" }).click();
+
+    await page.getByRole("button", { name: "New webhook" }).click();
+    const key = (await page.getByTestId("webhook-key").textContent())?.trim() ?? "";
+    const curl = (await page.getByTestId("webhook-curl").textContent()) ?? "";
+    const url = /curl -X POST '([^']+)'/.exec(curl)?.[1] ?? "";
+    await page.getByRole("button", { name: "Done" }).click();
+    const row = page.getByRole("table", { name: "Webhooks" }).locator("tr", { hasText: key.slice(0, 8) });
+    await expect(row.getByText("Not signed")).toBeVisible();
+
+    // Create a signing secret that is required from now on; it is shown once, with how to sign.
+    await row.getByRole("button", { name: "Create signing secret" }).click();
+    const ask = page.getByRole("dialog", { name: "Create signing secret" });
+    await expect(ask.getByLabel(/Require signatures/)).toBeChecked();
+    await ask.getByRole("button", { name: "Create secret" }).click();
+    const shown = page.getByRole("dialog", { name: "Signing secret" });
+    const secret = (await shown.getByTestId("signing-secret").textContent())?.trim() ?? "";
+    expect(secret).toMatch(/^whsec_/);
+    await expect(shown.getByLabel("How to sign")).toContainText("X-Relayflow-Signature");
+    await expect(shown.getByLabel("How to sign")).toContainText("X-Relayflow-Timestamp");
+    await expect(shown.getByTestId("signing-example")).toContainText(`SECRET='${secret}'`);
+    await expect(shown.getByTestId("signing-example")).toContainText(url);
+    await screenshot(page, "webhook-signing");
+    await shown.getByRole("button", { name: "Done" }).click();
+    await expect(row.getByText("Signed", { exact: true })).toBeVisible();
+    await expect(row.getByRole("checkbox", { name: "required" })).toBeChecked();
+
+    // An outside system signs `${timestamp}.${body}` with the secret: accepted.
+    const body = JSON.stringify({ topic: "signed webhooks" });
+    const timestamp = String(Math.floor(Date.now() / 1000));
+    const signature = createHmac("sha256", secret).update(`${timestamp}.${body}`).digest("hex");
+    const headers = { "X-API-Key": key, "Content-Type": "application/json" };
+    const signed = await request.post(url, {
+      headers: { ...headers, "X-Relayflow-Timestamp": timestamp, "X-Relayflow-Signature": `sha256=${signature}` },
+      data: body,
+    });
+    expect(signed.status()).toBe(202);
+    expect((await signed.json()).execution_id).toBeTruthy();
+
+    // The right key without a signature is refused while signatures are required.
+    const unsigned = await request.post(url, { headers, data: body });
+    expect(unsigned.status()).toBe(401);
+    expect(JSON.stringify(await unsigned.json())).toContain("signature");
+
+    // Switching "required" off in the UI lets unsigned deliveries in again.
+    await row.getByRole("checkbox", { name: "required" }).uncheck();
+    await expect(row.getByRole("checkbox", { name: "required" })).not.toBeChecked();
+    expect((await request.post(url, { headers, data: body })).status()).toBe(202);
+    await screenshot(page, "webhook-signing-list");
+
+    // Removing the secret asks first.
+    await row.getByRole("button", { name: "Remove signing secret" }).click();
+    await page.getByRole("dialog", { name: "Remove signing secret?" }).getByRole("button", { name: "Confirm" }).click();
+    await expect(row.getByText("Not signed")).toBeVisible();
+    noConsoleErrors();
+  });
+
   test("an approval pauses the run until someone approves it in place", async ({ page }) => {
     const noConsoleErrors = watchConsole(page);
     await signIn(page);

@@ -141,11 +141,26 @@ export const webhooks = {
         body: { name },
       }),
     ),
-  setEnabled: (id: string, enabled: boolean) =>
+  /** Switch `enabled` and/or `require_signature`. */
+  update: (id: string, changes: { enabled?: boolean; require_signature?: boolean }) =>
     call(
       api.PATCH("/api/v1/webhooks/{webhook_id}", {
         params: { path: { webhook_id: id } },
-        body: { enabled },
+        body: changes,
+      }),
+    ),
+  /** A new signing secret, shown once; the previous one (if any) stops working at once. */
+  issueSigningSecret: (id: string, requireSignature: boolean) =>
+    call(
+      api.POST("/api/v1/webhooks/{webhook_id}/signing-secret", {
+        params: { path: { webhook_id: id } },
+        body: { require_signature: requireSignature },
+      }),
+    ),
+  removeSigningSecret: (id: string) =>
+    call(
+      api.DELETE("/api/v1/webhooks/{webhook_id}/signing-secret", {
+        params: { path: { webhook_id: id } },
       }),
     ),
   rotate: (id: string) =>

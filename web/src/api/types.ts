@@ -29,6 +29,8 @@ export type WorkflowCreate = BodyOf<"/api/v1/workflows", "post">;
 export type AgentTemplate = ResponseOf<"/api/v1/agent-templates/{template_id}", "get">;
 export type AgentTemplateCreate = BodyOf<"/api/v1/agent-templates", "post">;
 export type Webhook = ResponseOf<"/api/v1/workflows/{workflow_id}/webhooks", "post">;
+/** The answer that shows a webhook's signing secret, once. */
+export type SigningSecret = ResponseOf<"/api/v1/webhooks/{webhook_id}/signing-secret", "post">;
 export type Execution = ResponseOf<"/api/v1/executions/{execution_id}", "get">;
 export type ExecutionPage = ResponseOf<"/api/v1/executions", "get">;
 export type Schedule = ResponseOf<"/api/v1/workflows/{workflow_id}/schedules", "post">;

@@ -10,6 +10,8 @@ import { ErrorBanner } from "../components/ErrorBanner";
 import { formatTime } from "../components/format";
 import { ConfirmDialog } from "../workflows/WorkflowsPage";
 import { curlLine } from "./curl";
+import { SigningControls } from "./SigningControls";
+import { SigningSecretDialog } from "./SigningSecretDialog";
 
 interface Revealed {
   title: string;
@@ -27,6 +29,7 @@ export function TriggersPage() {
   const [revealed, setRevealed] = useState<Revealed | null>(null);
   const [confirm, setConfirm] = useState<{ title: string; text: string; run: () => Promise<unknown> } | null>(null);
   const [scheduleForm, setScheduleForm] = useState(false);
+  const [signing, setSigning] = useState<Webhook | null>(null);
 
   const loadHooks = useCallback(async () => {
     try {
@@ -117,6 +120,7 @@ export function TriggersPage() {
                   <th>URL</th>
                   <th>Key</th>
                   <th>Enabled</th>
+                  <th>Signatures</th>
                   <th>Created</th>
                   <th aria-label="Actions" />
                 </tr>
@@ -136,14 +140,36 @@ export function TriggersPage() {
                         <input
                           type="checkbox"
                           checked={hook.enabled}
-                          onChange={(e) => act(() => webhooks.setEnabled(hook.id, e.target.checked), loadHooks)}
+                          onChange={(e) => act(() => webhooks.update(hook.id, { enabled: e.target.checked }), loadHooks)}
                         />
                         {hook.enabled ? "on" : "off"}
                       </label>
                     </td>
-                    <td className="small muted">{formatTime(hook.created_at)}</td>
                     <td>
-                      <div className="row" style={{ justifyContent: "flex-end" }}>
+                      <SigningControls
+                        webhook={hook}
+                        onIssue={() => setSigning(hook)}
+                        onRequireChange={(required) => {
+                          // Shown at once; the reload afterwards puts back the server's value if it refused.
+                          setHooks((list) =>
+                            list ? list.map((h) => (h.id === hook.id ? { ...h, require_signature: required } : h)) : list,
+                          );
+                          void act(() => webhooks.update(hook.id, { require_signature: required }), loadHooks);
+                        }}
+                        onRemove={() =>
+                          setConfirm({
+                            title: "Remove signing secret?",
+                            text: "Deliveries will be checked by their API key only; signatures are no longer required or checked.",
+                            run: () => webhooks.removeSigningSecret(hook.id),
+                          })
+                        }
+                      />
+                    </td>
+                    <td className="small muted" style={{ whiteSpace: "nowrap" }}>
+                      {formatTime(hook.created_at)}
+                    </td>
+                    <td>
+                      <div className="row" style={{ justifyContent: "flex-end", flexWrap: "nowrap" }}>
                         <CopyButton text={curlLine(hook.url)} label="Copy curl" />
                         <button
                           className="small"
@@ -270,6 +296,17 @@ export function TriggersPage() {
             </div>
           </label>
         </Dialog>
+      ) : null}
+      {signing ? (
+        <SigningSecretDialog
+          webhook={signing}
+          issue={async (requireSignature) => {
+            const issued = await webhooks.issueSigningSecret(signing.id, requireSignature);
+            void loadHooks();
+            return issued;
+          }}
+          onClose={() => setSigning(null)}
+        />
       ) : null}
       {confirm ? (
         <ConfirmDialog
