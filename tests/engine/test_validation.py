@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from relayflow.engine.validation import GraphProblem, analyse_graph, validate_graph
+from relayflow.engine.validation import (
+    GraphProblem,
+    analyse_graph,
+    analyse_graph_remembered,
+    validate_graph,
+)
 from tests.engine.fakes import GraphBuilder
 
 
@@ -28,6 +34,17 @@ def test_a_valid_graph_has_no_problems_and_is_ready_to_run() -> None:
     assert analysis.problems == []
     assert analysis.graph is not None
     assert analysis.graph.roots == ["in"]
+
+
+def test_the_analysis_of_a_graph_seen_before_is_reused() -> None:
+    g = base().agent("a", "{{ input }}").chain("in", "a", "out").build()
+    first = analyse_graph_remembered(g)
+    assert analyse_graph_remembered(json.loads(json.dumps(g))) is first  # equal, not the same
+    other = base().agent("b", "{{ input }}").chain("in", "b", "out").build()
+    assert analyse_graph_remembered(other) is not first
+    broken = {"nodes": {}, "edges": "x"}
+    assert analyse_graph_remembered(broken).graph is None
+    assert analyse_graph_remembered(broken).problems == analyse_graph(broken).problems
 
 
 def test_the_graph_must_be_an_object_with_node_and_edge_lists() -> None:

@@ -69,7 +69,7 @@ from relayflow.engine.ports import (
 )
 from relayflow.engine.run import ApprovalDecision, EngineOptions, ExecutionOutcome, ExecutionRun
 from relayflow.engine.templating import Scope
-from relayflow.engine.validation import analyse_graph
+from relayflow.engine.validation import analyse_graph_remembered
 from relayflow.errors import GraphInvalid, InvalidInput, LeaseLost, NotFound
 
 if TYPE_CHECKING:
@@ -169,7 +169,7 @@ class Executor:
 
         Never raises for node failures; raises `LeaseLost` when the store does.
         """
-        analysis = analyse_graph(run.graph)
+        analysis = analyse_graph_remembered(run.graph)
         if analysis.graph is None:
             shown = "; ".join(str(p) for p in analysis.problems[:MAX_PROBLEMS_IN_MESSAGE])
             more = len(analysis.problems) - MAX_PROBLEMS_IN_MESSAGE
@@ -724,7 +724,7 @@ class _Runner:
                 f"node {self.prefix + node_id!r}: workflow {workflow_id!r} not found "
                 "(or not readable by this user)"
             )
-        analysis = analyse_graph(raw)
+        analysis = analyse_graph_remembered(raw)
         if analysis.graph is None:
             problems = [p.as_dict() for p in analysis.problems]
             shown = "; ".join(str(p) for p in analysis.problems[:MAX_PROBLEMS_IN_MESSAGE])

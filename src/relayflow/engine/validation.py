@@ -12,6 +12,7 @@ a set of known ids is given, agent template ids.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -382,4 +383,34 @@ def analyse_graph(
     return _Analyser(graph, template_ids).run()
 
 
-__all__ = ["GraphAnalysis", "GraphProblem", "analyse_graph", "validate_graph"]
+REMEMBERED_GRAPHS = 128
+_remembered: dict[str, GraphAnalysis] = {}
+
+
+def analyse_graph_remembered(graph: Mapping[str, Any]) -> GraphAnalysis:
+    """`analyse_graph`, remembered by the graph's JSON text (for the executor).
+
+    Every execution of a workflow pins the same graph, and analysing it costs more
+    than running a small one. Runs share the result: nothing changes a built
+    `Graph` (the executor keeps its state apart).
+    """
+    try:
+        key = json.dumps(graph)
+    except (TypeError, ValueError):
+        return analyse_graph(graph)
+    analysis = _remembered.get(key)
+    if analysis is None:
+        analysis = analyse_graph(graph)
+        if len(_remembered) >= REMEMBERED_GRAPHS:
+            del _remembered[next(iter(_remembered))]  # the oldest
+        _remembered[key] = analysis
+    return analysis
+
+
+__all__ = [
+    "GraphAnalysis",
+    "GraphProblem",
+    "analyse_graph",
+    "analyse_graph_remembered",
+    "validate_graph",
+]
