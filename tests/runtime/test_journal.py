@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from typing import Any
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from relayflow import errors
 from relayflow.domain import ExecutionStatus, NodeRunStatus, utcnow
@@ -15,6 +16,8 @@ from relayflow.runtime.journal import Journal
 from relayflow.store import events, executions, models
 from relayflow.store.db import Database
 from relayflow.store.executions import ClaimedExecution, Outcome
+from relayflow.store.node_runs import NodeRunWrites, RowIds
+from relayflow.store.run_batches import RunBatch, write_run_batch, write_run_batch_pg
 from tests.runtime.conftest import submit
 from tests.support.rows import make_user, make_workflow, node_runs
 
@@ -125,3 +128,124 @@ async def test_results_the_database_refuses_fail_that_execution_alone(db: Databa
     assert failed.error is not None
     assert "could not be stored" in failed.error
     assert done.status == "completed"
+
+
+async def test_a_finished_node_and_the_outcome_right_after_it_share_one_transaction(
+    db: Database,
+) -> None:
+    (run,) = await claimed(db, 1)
+    journal = Journal(db, linger_s=60, finished_linger_s=60)  # only the outcome writes
+    await journal.start()
+    journal.begin(run.id, run.lease_token)
+    journal.record(attempt(run.id, NodeRunStatus.RUNNING))
+    journal.record(attempt(run.id, NodeRunStatus.COMPLETED, output="x"))
+    await asyncio.sleep(0)
+    assert await journal.finish(Outcome(run.id, run.lease_token, ExecutionStatus.COMPLETED))
+    await journal.stop()
+    assert journal.batches_written == 1
+    assert [r.status for r in await node_runs(db, run.id)] == ["completed"]
+
+
+async def test_a_finished_node_is_written_without_waiting_for_anything_else(
+    db: Database,
+) -> None:
+    (run,) = await claimed(db, 1)
+    journal = Journal(db)
+    await journal.start()
+    journal.begin(run.id, run.lease_token)
+    journal.record(attempt(run.id, NodeRunStatus.COMPLETED, output="x"))
+    async with asyncio.timeout(10):
+        while [r.status for r in await node_runs(db, run.id)] != ["completed"]:
+            await asyncio.sleep(0.01)
+    await journal.stop()
+
+
+def _two_batches(run: ClaimedExecution, outcome: ExecutionStatus) -> list[RunBatch]:
+    """A node started, then finished with another node failed, and the outcome."""
+    now = utcnow().timestamp()
+    started = NodeRunRecord(run.id, "a", 0, 1, NodeRunStatus.RUNNING, started_at=now)
+    ended = [
+        NodeRunRecord(
+            run.id,
+            "a",
+            0,
+            1,
+            NodeRunStatus.COMPLETED,
+            input={"q": [1, None]},
+            output=None,
+            started_at=now,
+            finished_at=now + 0.01,
+            active_handles=["yes"],
+        ),
+        NodeRunRecord(
+            run.id, "b", 1, 2, NodeRunStatus.FAILED, error="boom", started_at=now, finished_at=now
+        ),
+    ]
+    rows, first, second = RowIds(), NodeRunWrites(), NodeRunWrites()
+    rows.plan(started, first)
+    for record in ended:
+        rows.plan(record, second)
+    end = Outcome(
+        run.id,
+        run.lease_token,
+        outcome,
+        output={"o": 1} if outcome is ExecutionStatus.COMPLETED else None,
+        input_tokens=3,
+        output_tokens=4,
+        cost_usd=0.5,
+        waiting_on=["b"] if outcome is ExecutionStatus.WAITING else [],
+    )
+    leases = {run.id: run.lease_token}
+    return [
+        RunBatch(leases, first, [(run.id, "execution.status", {"status": "processing"})]),
+        RunBatch(
+            dict(leases),
+            second,
+            [(run.id, "node.finished", {"node_id": "a"}), (run.id, "x", {"v": None})],
+            [end],
+        ),
+    ]
+
+
+async def _written(db: Database, execution_id: uuid.UUID) -> Any:
+    e, r, v = models.Execution, models.NodeRun, models.ExecutionEvent
+    async with db.session() as session:
+        execution = (
+            await session.execute(
+                select(
+                    e.status, e.output, e.error, e.input_tokens, e.output_tokens, e.cost_usd,
+                    e.waiting_on, e.lease_owner, e.lease_expires_at, e.completed_at.is_(None),
+                    e.duration_ms.is_(None),
+                ).where(e.id == execution_id)
+            )
+        ).one()  # fmt: skip
+        runs = (
+            await session.execute(
+                select(
+                    r.node_id, r.iteration, r.attempt, r.status, r.input, r.output, r.error,
+                    r.active_handles, r.duration_ms, r.details, r.finished_at.is_(None),
+                )
+                .where(r.execution_id == execution_id)
+                .order_by(r.node_id)
+            )
+        ).all()  # fmt: skip
+        stored = (
+            await session.execute(
+                select(v.kind, v.payload).where(v.execution_id == execution_id).order_by(v.id)
+            )
+        ).all()
+    return tuple(execution), [tuple(x) for x in runs], [tuple(x) for x in stored]
+
+
+@pytest.mark.postgres_only
+@pytest.mark.parametrize("outcome", [ExecutionStatus.COMPLETED, ExecutionStatus.WAITING])
+async def test_the_single_statement_writes_what_the_statements_write(
+    db: Database, outcome: ExecutionStatus
+) -> None:
+    by_statements, by_one = await claimed(db, 2)
+    for batch in _two_batches(by_statements, outcome):
+        async with db.transaction() as session:
+            assert await write_run_batch(session, batch) == set()
+    for batch in _two_batches(by_one, outcome):
+        assert await write_run_batch_pg(db, batch) == set()
+    assert await _written(db, by_one.id) == await _written(db, by_statements.id)

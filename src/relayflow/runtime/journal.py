@@ -8,6 +8,12 @@ records of the nodes that ran after it, and an outcome is durable before
 `finish()` returns. A crash loses only the tail that was not yet written: those
 nodes run again on resume, which is what durability promises.
 
+When to write: an outcome (or `sync()`) at once; a finished node within
+`FINISHED_LINGER_S`, so the nodes right after it and often the outcome share its
+transaction; starts and events within `LINGER_S`. On PostgreSQL a batch is one
+statement (`store.run_batches.write_run_batch_pg`); a short execution run alone
+costs the worker its claim, that statement and the NOTIFY for its events.
+
 Every write is fenced by the execution's lease token (`store.run_batches`).
 When a flush finds a lease lost, the execution's pending writes are dropped and
 `on_lease_lost` is called so the worker stops running it.
@@ -22,6 +28,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import asyncpg
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from relayflow import errors
@@ -32,7 +39,7 @@ from relayflow.store.db import Database
 from relayflow.store.executions import Outcome
 from relayflow.store.node_runs import RunKey, row_values, run_key
 from relayflow.store.pinned import PinnedConnection
-from relayflow.store.run_batches import RunBatch, write_run_batch
+from relayflow.store.run_batches import RunBatch, write_run_batch, write_run_batch_pg
 
 log = logging.getLogger(__name__)
 
@@ -40,11 +47,29 @@ RETRY_DELAYS_S = (0.05, 0.2, 0.5, 1.0, 2.0)
 # Starts of attempts and events may wait this long for something that must be
 # durable (usually the end of the same nodes) and share its transaction.
 LINGER_S = 0.01
+# A finished node waits this long for what follows it: nodes that take no time
+# (input, output, transforms, offline models) finish within a millisecond or two,
+# so a short execution is one transaction instead of one per node. A crash in this
+# window only makes that node run again on resume, as for any write not yet made.
+FINISHED_LINGER_S = 0.003
+
+
+# asyncpg's own errors (the direct PostgreSQL path) that say nothing about the data:
+# connection trouble, a server shutting down or out of connections, a deadlock.
+_ASYNCPG_TRANSIENT = (
+    asyncpg.InterfaceError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.exceptions.InsufficientResourcesError,
+    asyncpg.exceptions.TransactionRollbackError,
+)
 
 
 def is_transient(exc: BaseException) -> bool:
     """A database failure worth retrying as is (connection trouble, SQLite busy)."""
     if isinstance(exc, OperationalError | InterfaceError | OSError | TimeoutError):
+        return True
+    if isinstance(exc, _ASYNCPG_TRANSIENT):
         return True
     return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
 
@@ -56,6 +81,7 @@ class Journal:
         *,
         on_lease_lost: Callable[[uuid.UUID], None] | None = None,
         linger_s: float = LINGER_S,
+        finished_linger_s: float = FINISHED_LINGER_S,
     ) -> None:
         self._db = db
         self._connection = PinnedConnection(db)
@@ -71,6 +97,8 @@ class Journal:
         self._wake = asyncio.Event()
         self._urgent = asyncio.Event()  # something queued must be written now
         self._linger_s = linger_s
+        self._finished_linger_s = finished_linger_s
+        self._soon: asyncio.TimerHandle | None = None  # sets `_urgent` for a finished node
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self.batches_written = 0
@@ -137,7 +165,7 @@ class Journal:
             self._batch.node_runs.updates.append({"row_id": row_id, **values})
         self._wake.set()
         if final:
-            self._urgent.set()
+            self._flush_soon()
 
     def event(self, execution_id: uuid.UUID, kind: str, payload: Mapping[str, Any]) -> None:
         token = self._token(execution_id)
@@ -174,6 +202,14 @@ class Journal:
         await asyncio.shield(waiter)
 
     # ------------------------------------------------------------ flushing
+    def _flush_soon(self) -> None:
+        """Write within `finished_linger_s` (now if it is 0)."""
+        if self._finished_linger_s <= 0:
+            self._urgent.set()
+        elif self._soon is None:
+            loop = asyncio.get_running_loop()
+            self._soon = loop.call_later(self._finished_linger_s, self._urgent.set)
+
     async def _flush_loop(self) -> None:
         while True:
             await self._wake.wait()
@@ -183,6 +219,9 @@ class Journal:
                     await asyncio.wait_for(self._urgent.wait(), timeout=self._linger_s)
             self._urgent.clear()
             self._wake.clear()  # what woke us during the linger is in this batch
+            if self._soon is not None:
+                self._soon.cancel()
+                self._soon = None
             batch, self._batch = self._batch, RunBatch()
             self._pending_inserts = {}
             outcome_waiters, self._outcome_waiters = self._outcome_waiters, {}
@@ -223,6 +262,8 @@ class Journal:
         attempt = 0
         while True:
             try:
+                if not self._db.is_sqlite:  # one statement, its own transaction
+                    return await write_run_batch_pg(self._db, batch)
                 async with self._connection.transaction() as session:
                     return await write_run_batch(session, batch)
             except Exception as exc:

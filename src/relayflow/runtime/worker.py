@@ -1,9 +1,12 @@
 """The worker: claims pending executions, runs them on the engine, writes the outcome.
 
 - Claims up to its free slots (`concurrency`) at once, oldest first, skipping users
-  at their cap (`store.executions.claim_executions`). Wakes on NOTIFY
-  `relayflow_work` (PostgreSQL) or the in-process signal (SQLite), with a slow
-  poll (`settings.poll_seconds`) as the fallback.
+  at their cap (`store.executions.claim`). Wakes on NOTIFY `relayflow_work`
+  (PostgreSQL) or the in-process signal (SQLite), with a slow poll
+  (`settings.poll_seconds`) as the fallback. A finished execution frees a slot;
+  the worker claims again then only if work may be waiting unannounced (the last
+  claim left some behind, or a signal came meanwhile): a claim that finds the
+  queue empty is a wasted statement.
 - Holds a lease per execution and renews them all with one statement every
   `heartbeat_seconds`. A lease found lost (on renewal or on a write) stops that
   run here at once: another worker owns it now, and the lease token fences off
@@ -119,9 +122,12 @@ class Worker:
         self._templates = SqlTemplateCatalog(db)
         self._workflows = SqlWorkflowCatalog(db)
         self._journal = Journal(db, on_lease_lost=self._on_lease_lost)
-        self._claim_connection = PinnedConnection(db)  # claims run back to back under load
+        self._claim_connection = PinnedConnection(db)  # SQLite: claims run back to back
         self._running: dict[uuid.UUID, _Running] = {}
         self._wake = asyncio.Event()
+        # Work may be waiting that no signal will announce again (the last claim left
+        # some, or a signal came while every slot was busy): claim when a slot frees up.
+        self._more_pending = False
         self._tasks: list[asyncio.Task[None]] = []
         self._claiming: asyncio.Task[None] | None = None
         self._started = False
@@ -200,6 +206,7 @@ class Worker:
 
     # ------------------------------------------------------------ signals
     def _on_work(self, _payload: str) -> None:
+        self._more_pending = True
         self._wake.set()
 
     def _on_cancel(self, payload: str) -> None:
@@ -225,10 +232,12 @@ class Worker:
             self._wake.clear()
             free = self.concurrency - len(self._running)
             if free > 0:
+                self._more_pending = False  # a signal during the claim sets it again
                 try:
                     claimed = await self._claim(free)
                 except Exception as exc:
                     log.warning("worker %s could not claim: %s", self.name, exc)
+                    self._more_pending = True
                     await asyncio.sleep(CLAIM_RETRY_S)
                     continue
                 for execution in claimed:
@@ -239,20 +248,22 @@ class Worker:
                 await asyncio.wait_for(self._wake.wait(), timeout=self.settings.poll_seconds)
 
     async def _claim(self, limit: int) -> list[ClaimedExecution]:
-        # On PostgreSQL a claim is one statement: run it without BEGIN/COMMIT, so
-        # that the many claims finding nothing (every worker wakes on every
-        # NOTIFY) cost one round trip each.
-        claims = self._claim_connection
-        unit = claims.transaction() if self.db.is_sqlite else claims.autocommit()
-        async with unit as session:
-            claimed = await executions.claim_executions(
-                session,
-                owner=self.name,
-                limit=limit,
-                lease_seconds=self.settings.lease_seconds,
-                user_concurrency=self.settings.user_concurrency,
-                wait_for_disk=False,  # a claim lost with the database server is simply redone
-            )
+        options: dict[str, Any] = {
+            "owner": self.name,
+            "limit": limit,
+            "lease_seconds": self.settings.lease_seconds,
+            "user_concurrency": self.settings.user_concurrency,
+            "wait_for_disk": False,  # a claim lost with the database server is simply redone
+        }
+        if self.db.is_sqlite:
+            async with self._claim_connection.transaction() as session:
+                claim = await executions.claim(session, **options)
+        else:
+            # One statement without BEGIN/COMMIT, so that the claims finding nothing
+            # (every worker wakes on every NOTIFY) cost one round trip each.
+            claim = await executions.claim_pg(self.db, **options)
+        claimed = claim.executions
+        self._more_pending = self._more_pending or claim.more_pending
         self.claimed_total += len(claimed)
         process_metrics().observe_claims(claimed)
         return claimed
@@ -286,7 +297,8 @@ class Worker:
         finally:
             self._journal.end(claimed.id)
             self._running.pop(claimed.id, None)
-            self._wake.set()
+            if self._more_pending:  # else the queue was empty: a new execution signals
+                self._wake.set()
 
     async def _run_engine(self, entry: _Running) -> ExecutionOutcome:
         claimed = entry.claimed

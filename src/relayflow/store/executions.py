@@ -13,10 +13,12 @@ to the lease length.
 from __future__ import annotations
 
 import datetime as dt
+import json
+import re
 import uuid
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from sqlalchemy import (
     ColumnElement,
@@ -25,6 +27,7 @@ from sqlalchemy import (
     Table,
     and_,
     bindparam,
+    column,
     func,
     insert,
     or_,
@@ -40,6 +43,9 @@ from relayflow import errors
 from relayflow.domain import ExecutionStatus, utcnow
 from relayflow.store import events, models, signals
 from relayflow.store.direct_pg import PendingRow
+
+if TYPE_CHECKING:
+    from relayflow.store.db import Database
 
 PENDING = ExecutionStatus.PENDING.value
 PROCESSING = ExecutionStatus.PROCESSING.value
@@ -224,8 +230,7 @@ _CLAIM_COLUMNS = (
 )
 
 
-_PG_CLAIM = text(
-    """
+_PG_CLAIM_SQL = """
     WITH running AS (
         SELECT user_id, count(*) AS n FROM executions
         WHERE status = 'processing' AND user_id IS NOT NULL
@@ -246,22 +251,43 @@ _PG_CLAIM = text(
         WHERE user_id IS NULL OR running + rank <= :cap
         ORDER BY started_at, id
         LIMIT :limit
+    ), claimed AS (
+        UPDATE executions e
+        SET status = 'processing', lease_owner = :owner, lease_token = e.lease_token + 1,
+            lease_expires_at = :expires, updated_at = :now,
+            claimed_at = coalesce(e.claimed_at, :now)
+        FROM chosen WHERE e.id = chosen.id
+        RETURNING e.id, e.workflow_id, e.user_id, e.graph, e.input, e.trigger, e.decisions,
+                  e.lease_token, e.cancel_requested, e.rerun_of, e.rerun_from_node,
+                  e.started_at, e.claimed_at
     )
-    UPDATE executions e
-    SET status = 'processing', lease_owner = :owner, lease_token = e.lease_token + 1,
-        lease_expires_at = :expires, updated_at = :now,
-        claimed_at = coalesce(e.claimed_at, :now)
-    FROM chosen WHERE e.id = chosen.id
-    RETURNING e.id, e.workflow_id, e.user_id, e.graph, e.input, e.trigger, e.decisions,
-              e.lease_token, e.cancel_requested, e.rerun_of, e.rerun_from_node,
-              e.started_at, e.claimed_at
-    """
-).columns(*_CLAIM_COLUMNS)
+    SELECT claimed.*, left_behind.n AS left_behind
+    FROM (SELECT (SELECT count(*) FROM candidates) - (SELECT count(*) FROM chosen) AS n)
+         AS left_behind
+    LEFT JOIN claimed ON true
+"""
+_PG_CLAIM = text(_PG_CLAIM_SQL).columns(*_CLAIM_COLUMNS, column("left_behind", Integer))
+# The same statement for asyncpg (`claim_pg`): :name parameters become $1, $2, ...
+_PG_CLAIM_NAMES = tuple(dict.fromkeys(re.findall(r"(?<![:\w]):(\w+)", _PG_CLAIM_SQL)))
+_PG_CLAIM_DIRECT = re.sub(
+    r"(?<![:\w]):(\w+)", lambda m: f"${_PG_CLAIM_NAMES.index(m[1]) + 1}", _PG_CLAIM_SQL
+)
+_JSON_CLAIM_COLUMNS = ("graph", "input", "trigger", "decisions")
 # One statement, so a claim may run outside an explicit transaction (one round
 # trip). `synchronous_commit` is set for its own transaction only: with
 # `wait_for_disk=False` the commit returns before the disk flush, see
-# `commit_without_waiting_for_disk`.
+# `commit_without_waiting_for_disk`. It always returns a row: `left_behind`
+# counts the pending rows it saw but did not take (the limit, user caps), and
+# the claimed columns are NULL when it took none.
 NO_CAP = 2**31 - 1
+
+
+@dataclass
+class Claim:
+    executions: list[ClaimedExecution]
+    # Pending executions were seen but left (the limit or user caps): claiming
+    # again when a slot frees up may find work without any new signal.
+    more_pending: bool
 
 
 async def claim_executions(
@@ -273,6 +299,27 @@ async def claim_executions(
     user_concurrency: int | None = None,
     wait_for_disk: bool = True,
 ) -> list[ClaimedExecution]:
+    """`claim`, without what it tells about the rest of the queue."""
+    claim_ = await claim(
+        session,
+        owner=owner,
+        limit=limit,
+        lease_seconds=lease_seconds,
+        user_concurrency=user_concurrency,
+        wait_for_disk=wait_for_disk,
+    )
+    return claim_.executions
+
+
+async def claim(
+    session: AsyncSession,
+    *,
+    owner: str,
+    limit: int,
+    lease_seconds: float,
+    user_concurrency: int | None = None,
+    wait_for_disk: bool = True,
+) -> Claim:
     """Claim up to `limit` pending executions, oldest first, for `owner`.
 
     Each claimed row becomes `processing` with a lease until now + lease_seconds
@@ -285,66 +332,115 @@ async def claim_executions(
     fit for autocommit; commit promptly otherwise, the rows stay locked until then.
     """
     if limit <= 0:
-        return []
+        return Claim([], more_pending=False)
     now = utcnow()
     expires = now + dt.timedelta(seconds=lease_seconds)
     if signals.is_postgres_session(session):
-        # Look a little further than `limit` so one busy user does not starve others.
-        params = {
-            "sc": "on" if wait_for_disk else "off",
-            "scan": limit * 4,
-            "cap": user_concurrency if user_concurrency is not None else NO_CAP,
-            "limit": limit,
-            "owner": owner,
-            "expires": expires,
-            "now": now,
-        }
-        rows = (await session.execute(_PG_CLAIM, params)).all()
-    else:
-        candidates = await _candidate_ids(session, limit, user_concurrency)
-        if not candidates:
-            return []
-        statement = (
-            update(_executions)
-            .where(_executions.c.id.in_(candidates), _executions.c.status == PENDING)
-            .values(
-                status=PROCESSING,
-                lease_owner=owner,
-                lease_token=_executions.c.lease_token + 1,
-                lease_expires_at=expires,
-                updated_at=now,
-                claimed_at=func.coalesce(_executions.c.claimed_at, now),
-            )
-            .returning(*_CLAIM_COLUMNS)
+        params = _pg_claim_params(owner, limit, user_concurrency, wait_for_disk, now, expires)
+        result = await session.execute(_PG_CLAIM, params)
+        return _pg_claim_result([row._mapping for row in result], now)
+    candidates, more_pending = await _candidate_ids(session, limit, user_concurrency)
+    if not candidates:
+        return Claim([], more_pending=more_pending)
+    statement = (
+        update(_executions)
+        .where(_executions.c.id.in_(candidates), _executions.c.status == PENDING)
+        .values(
+            status=PROCESSING,
+            lease_owner=owner,
+            lease_token=_executions.c.lease_token + 1,
+            lease_expires_at=expires,
+            updated_at=now,
+            claimed_at=func.coalesce(_executions.c.claimed_at, now),
         )
-        rows = (await session.execute(statement)).all()
-    claimed = [
-        ClaimedExecution(
-            id=row.id,
-            workflow_id=row.workflow_id,
-            user_id=row.user_id,
-            graph=row.graph or {"nodes": [], "edges": []},
-            input=row.input,
-            trigger=row.trigger or {},
-            decisions=row.decisions or {},
-            lease_token=row.lease_token,
-            cancel_requested=row.cancel_requested,
-            rerun_of=row.rerun_of,
-            rerun_from_node=row.rerun_from_node,
-            started_at=row.started_at,
-            claimed_at=row.claimed_at,
-            resumed=row.lease_token > 1,
-        )
-        for row in rows
-    ]
+        .returning(*_CLAIM_COLUMNS)
+    )
+    rows = (await session.execute(statement)).all()
+    claimed = [_claimed(row._mapping) for row in rows]
     claimed.sort(key=lambda c: (c.started_at or now, str(c.id)))
-    return claimed
+    return Claim(claimed, more_pending=more_pending)
+
+
+async def claim_pg(
+    db: Database,
+    *,
+    owner: str,
+    limit: int,
+    lease_seconds: float,
+    user_concurrency: int | None = None,
+    wait_for_disk: bool = True,
+) -> Claim:
+    """`claim` on PostgreSQL through the direct asyncpg pool: the same statement, its
+    own transaction, without a SQLAlchemy session (whose overhead cost a worker more
+    CPU than the claim itself)."""
+    if limit <= 0:
+        return Claim([], more_pending=False)
+    now = utcnow()
+    expires = now + dt.timedelta(seconds=lease_seconds)
+    params = _pg_claim_params(owner, limit, user_concurrency, wait_for_disk, now, expires)
+    pool = await db.direct_pg().connections()
+    records = await pool.fetch(_PG_CLAIM_DIRECT, *(params[name] for name in _PG_CLAIM_NAMES))
+    rows = []
+    for record in records:
+        row = dict(record)
+        for name in _JSON_CLAIM_COLUMNS:  # asyncpg hands JSON over as text
+            if row[name] is not None:
+                row[name] = json.loads(row[name])
+        rows.append(row)
+    return _pg_claim_result(rows, now)
+
+
+def _pg_claim_params(
+    owner: str,
+    limit: int,
+    user_concurrency: int | None,
+    wait_for_disk: bool,
+    now: dt.datetime,
+    expires: dt.datetime,
+) -> dict[str, Any]:
+    return {
+        "sc": "on" if wait_for_disk else "off",
+        # Look a little further than `limit` so one busy user does not starve others.
+        "scan": limit * 4,
+        "cap": user_concurrency if user_concurrency is not None else NO_CAP,
+        "limit": limit,
+        "owner": owner,
+        "expires": expires,
+        "now": now,
+    }
+
+
+def _pg_claim_result(rows: Sequence[Mapping[Any, Any]], now: dt.datetime) -> Claim:
+    """The claim statement's rows: one per claimed execution, or one of NULLs."""
+    more_pending = bool(rows and rows[0]["left_behind"])
+    claimed = [_claimed(row) for row in rows if row["id"] is not None]
+    claimed.sort(key=lambda c: (c.started_at or now, str(c.id)))
+    return Claim(claimed, more_pending=more_pending)
+
+
+def _claimed(row: Mapping[Any, Any]) -> ClaimedExecution:
+    return ClaimedExecution(
+        id=row["id"],
+        workflow_id=row["workflow_id"],
+        user_id=row["user_id"],
+        graph=row["graph"] or {"nodes": [], "edges": []},
+        input=row["input"],
+        trigger=row["trigger"] or {},
+        decisions=row["decisions"] or {},
+        lease_token=row["lease_token"],
+        cancel_requested=row["cancel_requested"],
+        rerun_of=row["rerun_of"],
+        rerun_from_node=row["rerun_from_node"],
+        started_at=row["started_at"],
+        claimed_at=row["claimed_at"],
+        resumed=row["lease_token"] > 1,
+    )
 
 
 async def _candidate_ids(
     session: AsyncSession, limit: int, user_concurrency: int | None
-) -> list[uuid.UUID]:
-    """SQLite: the oldest pending ids this claim may take.
+) -> tuple[list[uuid.UUID], bool]:
+    """SQLite: the oldest pending ids this claim may take, and whether it leaves some.
 
     SQLite runs one writer at a time; the UPDATE that follows re-checks `pending`,
     so two processes never claim the same row.
@@ -352,7 +448,8 @@ async def _candidate_ids(
     e = _executions
     base = select(e.c.id, e.c.user_id).where(e.c.status == PENDING).order_by(e.c.started_at)
     if user_concurrency is None:
-        return [row.id for row in (await session.execute(base.limit(limit))).all()]
+        ids = [row.id for row in (await session.execute(base.limit(limit + 1))).all()]
+        return ids[:limit], len(ids) > limit
     running: dict[uuid.UUID, int] = dict(
         (
             await session.execute(
@@ -366,7 +463,8 @@ async def _candidate_ids(
     query = base.where(or_(e.c.user_id.is_(None), e.c.user_id.not_in(full))) if full else base
     # Look a little further than `limit` so one busy user does not starve the others.
     chosen: list[uuid.UUID] = []
-    for row in (await session.execute(query.limit(limit * 4))).all():
+    rows = (await session.execute(query.limit(limit * 4))).all()
+    for row in rows:
         if row.user_id is not None:
             if running.get(row.user_id, 0) >= user_concurrency:
                 continue
@@ -374,7 +472,8 @@ async def _candidate_ids(
         chosen.append(row.id)
         if len(chosen) == limit:
             break
-    return chosen
+    # Users at their cap may have pending executions this query did not look at.
+    return chosen, bool(full) or len(rows) > len(chosen)
 
 
 # ----------------------------------------------------------------- leases

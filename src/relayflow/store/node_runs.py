@@ -105,7 +105,7 @@ class RowIds:
             del self._open[key]
 
 
-_UPDATED_COLUMNS = (
+UPDATED_COLUMNS = (
     "status",
     "input",
     "output",
@@ -123,7 +123,7 @@ _UPDATED_COLUMNS = (
 _UPDATE_BY_ID = (
     update(_runs)
     .where(_runs.c.id == bindparam("b_row_id"))
-    .values({name: bindparam(f"b_{name}") for name in _UPDATED_COLUMNS})
+    .values({name: bindparam(f"b_{name}") for name in UPDATED_COLUMNS})
 )
 
 
@@ -132,7 +132,7 @@ async def write_node_runs(session: AsyncSession, writes: NodeRunWrites) -> None:
         await session.execute(insert(_runs), writes.inserts)
     if writes.updates:
         rows = [
-            {"b_row_id": row["row_id"], **{f"b_{name}": row[name] for name in _UPDATED_COLUMNS}}
+            {"b_row_id": row["row_id"], **{f"b_{name}": row[name] for name in UPDATED_COLUMNS}}
             for row in writes.updates
         ]
         await session.execute(_UPDATE_BY_ID, rows)

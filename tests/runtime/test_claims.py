@@ -1,0 +1,94 @@
+"""What a worker's claim tells about the queue, and the direct PostgreSQL claim."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from relayflow.config import Settings
+from relayflow.store import executions
+from relayflow.store.db import Database
+from relayflow.store.executions import Claim
+from tests.runtime.conftest import StartWorker, submit, wait_status
+from tests.support.rows import echo_graph, make_user, make_workflow
+
+
+async def queue(db: Database, n: int, *, users: int = 1) -> list[uuid.UUID]:
+    ids = []
+    for _ in range(users):
+        user = await make_user(db)
+        workflow = await make_workflow(db, user)
+        ids += [await submit(db, workflow, user, {"text": f"#{i}"}) for i in range(n)]
+    return ids
+
+
+async def claim(db: Database, limit: int, user_concurrency: int | None = None) -> Claim:
+    async with db.transaction() as session:
+        return await executions.claim(
+            session, owner="w", limit=limit, lease_seconds=30, user_concurrency=user_concurrency
+        )
+
+
+async def test_a_claim_says_whether_it_left_pending_executions_behind(db: Database) -> None:
+    await queue(db, 3)
+    first = await claim(db, 2)
+    assert (len(first.executions), first.more_pending) == (2, True)
+    second = await claim(db, 2)
+    assert (len(second.executions), second.more_pending) == (1, False)
+    empty = await claim(db, 2)
+    assert (empty.executions, empty.more_pending) == ([], False)
+
+
+async def test_executions_left_for_a_user_at_the_cap_count_as_left_behind(db: Database) -> None:
+    await queue(db, 2)
+    first = await claim(db, 5, user_concurrency=1)
+    assert (len(first.executions), first.more_pending) == (1, True)
+    capped = await claim(db, 5, user_concurrency=1)
+    assert (capped.executions, capped.more_pending) == ([], True)
+
+
+# The worker claims again when a slot frees up only if work may be waiting unannounced.
+# With the poll (the fallback for lost signals) out of the way, these runs would
+# hang if it did not.
+async def test_a_worker_claims_what_its_last_claim_left_when_a_slot_frees_up(
+    db: Database, runtime_settings: Settings, start_worker: StartWorker
+) -> None:
+    ids = await queue(db, 3)
+    await start_worker(runtime_settings.model_copy(update={"poll_seconds": 600}), concurrency=1)
+    for execution_id in ids:
+        await wait_status(db, execution_id, {"completed"})
+
+
+async def test_a_worker_claims_what_was_signalled_while_its_slots_were_busy(
+    db: Database, runtime_settings: Settings, start_worker: StartWorker
+) -> None:
+    user = await make_user(db)
+    slow = await make_workflow(db, user, echo_graph("test:sleep-300"))
+    await start_worker(runtime_settings.model_copy(update={"poll_seconds": 600}), concurrency=1)
+    first = await submit(db, slow, user)
+    await wait_status(db, first, {"processing"})
+    second = await submit(db, slow, user)  # signalled while the only slot is busy
+    await wait_status(db, second, {"completed"})
+
+
+@pytest.mark.postgres_only
+async def test_the_direct_claim_claims_like_the_session_claim(db: Database) -> None:
+    ids = await queue(db, 2, users=2)
+    direct = await executions.claim_pg(
+        db, owner="w", limit=3, lease_seconds=30, user_concurrency=1, wait_for_disk=False
+    )
+    assert len(direct.executions) == 2  # one per user: the cap is 1
+    assert direct.more_pending
+    assert [c.id for c in direct.executions] == [ids[0], ids[2]]
+    first = direct.executions[0]
+    assert first.input == {"text": "#0"}
+    assert first.trigger == {"type": "api"}
+    assert [n["id"] for n in first.graph["nodes"]] == ["n0", "n1", "n2"]
+    assert (first.lease_token, first.resumed, first.decisions) == (1, False, {})
+    async with db.session() as session:
+        row = await executions.get_execution(session, first.id)
+    assert (row.status, row.lease_owner, row.claimed_at) == ("processing", "w", first.claimed_at)
+    rest = await executions.claim_pg(db, owner="w", limit=3, lease_seconds=30)
+    assert [c.id for c in rest.executions] == [ids[1], ids[3]]
+    assert not rest.more_pending
