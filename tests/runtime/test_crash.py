@@ -207,6 +207,17 @@ async def assert_all_done_exactly_once(
     assert lost.scalar_one() > 0  # the kill did interrupt executions
 
 
+async def two_workers_mid_run(
+    db: Database, workers: Workers, server: LocalHttpServer
+) -> list[uuid.UUID]:
+    """Submit the executions to workers w1 and w2; return once w1 is mid-run."""
+    ids = await submit_all(db, server)
+    workers.start("w1")
+    workers.start("w2")
+    await mid_run_on(db, "w1")
+    return ids
+
+
 @pytest.mark.postgres_only
 async def test_killing_one_of_two_workers_loses_and_repeats_nothing(
     db: Database,
@@ -214,10 +225,7 @@ async def test_killing_one_of_two_workers_loses_and_repeats_nothing(
     side_effects: tuple[SideEffects, LocalHttpServer],
 ) -> None:
     effects, server = side_effects
-    ids = await submit_all(db, server)
-    workers.start("w1")
-    workers.start("w2")
-    await mid_run_on(db, "w1")
+    ids = await two_workers_mid_run(db, workers, server)
     workers.kill("w1")
     await assert_all_done_exactly_once(db, ids, effects)
 
@@ -229,10 +237,7 @@ async def test_killing_every_worker_then_starting_a_fresh_one_finishes_everythin
     side_effects: tuple[SideEffects, LocalHttpServer],
 ) -> None:
     effects, server = side_effects
-    ids = await submit_all(db, server)
-    workers.start("w1")
-    workers.start("w2")
-    await mid_run_on(db, "w1")
+    ids = await two_workers_mid_run(db, workers, server)
     workers.kill("w1")
     workers.kill("w2")
     assert (await counts_by_status(db)).get("processing", 0) > 0
