@@ -12,10 +12,10 @@ from sqlalchemy import update
 from relayflow.config import Settings
 from relayflow.domain import utcnow
 from relayflow.runtime.events import EventBus
-from relayflow.runtime.notifications import asyncpg_dsn
 from relayflow.runtime.reaper import REAPER_LOCK_KEY, Reaper
 from relayflow.store import executions, models
 from relayflow.store.db import Database
+from relayflow.store.direct_pg import asyncpg_dsn
 from tests.runtime.conftest import StartWorker, final_event, submit
 from tests.support.rows import make_user, make_workflow
 
