@@ -22,7 +22,7 @@ from tests.support.execution_graphs import (
     start,
     wait_for_status,
 )
-from tests.support.rows import echo_graph
+from tests.support.rows import chain_graph, echo_graph
 
 
 async def count_executions(db: Database) -> int:
@@ -346,6 +346,31 @@ async def test_list_refuses_bad_filters_by_name(client: httpx.AsyncClient, alice
 
 
 # ----------------------------------------------------------------- one execution
+async def test_an_agents_tool_calls_are_kept_on_its_node_run(
+    client: httpx.AsyncClient, alice: SignedIn
+) -> None:
+    child_id = await create_workflow(client, alice.headers, identity_graph())
+    agent = {
+        "model": "test:echo",
+        "prompt": 'Look it up\n@tool lookup {"input": {"q": "{{ input.q }}"}}',
+        "workflows": [{"name": "lookup", "description": "Find things", "workflow_id": child_id}],
+    }
+    graph = chain_graph(("input", {}), ("agent", agent), ("output", {"value": "done"}))
+    workflow_id = await create_workflow(client, alice.headers, graph)
+
+    started = await start(client, alice.headers, workflow_id, {"q": "otters"}, wait=20)
+    detail = (await client.get(started.json()["url"], headers=alice.headers)).json()
+
+    assert detail["status"] == "completed", detail
+    runs = {r["node_id"]: r for r in detail["node_runs"]}
+    [call] = runs["n1"]["tool_calls"]
+    assert (call["tool"], call["kind"], call["status"]) == ("lookup", "subworkflow", "completed")
+    assert call["args"] == {"input": {"q": "otters"}}
+    assert call["result"] == {"q": "otters"}
+    assert call["duration_ms"] >= 0
+    assert runs["n0"]["tool_calls"] == []
+
+
 async def test_detail_lists_node_runs_with_timings_usage_and_totals(
     client: httpx.AsyncClient, alice: SignedIn
 ) -> None:

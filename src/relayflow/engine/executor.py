@@ -488,6 +488,7 @@ class _Runner:
                 usage=outcome.usage,
                 cost_usd=outcome.cost_usd,
                 active_handles=outcome.active_handles,
+                tool_calls=outcome.tool_calls,
             )
         )
         duration_ms = round((finished - started) * 1000)

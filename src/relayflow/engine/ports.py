@@ -127,6 +127,8 @@ class NodeRunRecord:
     cost_usd: float = 0.0
     # Which outgoing handle(s) are active (condition nodes); None means all.
     active_handles: list[str] | None = None
+    # An agent's tool calls and delegations (see `agents.tools.ToolCallLog`).
+    tool_calls: tuple[Mapping[str, Any], ...] = ()
 
 
 class RunStore(Protocol):

@@ -46,7 +46,11 @@ def row_values(run: NodeRunRecord) -> dict[str, Any]:
     duration = None
     if run.started_at is not None and run.finished_at is not None:
         duration = max(0, round((run.finished_at - run.started_at) * 1000))
-    details = {"requests": run.usage.requests} if run.usage.requests else None
+    details: dict[str, Any] = {}
+    if run.usage.requests:
+        details["requests"] = run.usage.requests
+    if run.tool_calls:
+        details["tool_calls"] = [dict(call) for call in run.tool_calls]
     return {
         "execution_id": run.execution_id,
         "node_id": run.node_id,
@@ -63,7 +67,7 @@ def row_values(run: NodeRunRecord) -> dict[str, Any]:
         "input_tokens": run.usage.input_tokens,
         "output_tokens": run.usage.output_tokens,
         "cost_usd": run.cost_usd,
-        "details": details,
+        "details": details or None,
     }
 
 
@@ -152,7 +156,8 @@ async def finished_runs(session: AsyncSession, execution_id: uuid.UUID) -> list[
 
 
 def record_from_row(row: Any) -> NodeRunRecord:
-    requests = (row.details or {}).get("requests", 0) if isinstance(row.details, dict) else 0
+    details = row.details if isinstance(row.details, dict) else {}
+    calls = details.get("tool_calls")
     return NodeRunRecord(
         execution_id=row.execution_id,
         node_id=row.node_id,
@@ -164,9 +169,10 @@ def record_from_row(row: Any) -> NodeRunRecord:
         error=row.error,
         started_at=to_epoch(row.started_at),
         finished_at=to_epoch(row.finished_at),
-        usage=TokenUsage(row.input_tokens, row.output_tokens, requests),
+        usage=TokenUsage(row.input_tokens, row.output_tokens, details.get("requests", 0)),
         cost_usd=row.cost_usd,
         active_handles=row.active_handles,
+        tool_calls=tuple(calls) if isinstance(calls, list) else (),
     )
 
 

@@ -805,6 +805,11 @@ export interface components {
             started_at: string | null;
             /** Status */
             status: string;
+            /**
+             * Tool Calls
+             * @description An agent's tool calls and delegations, in call order.
+             */
+            tool_calls?: components["schemas"]["ToolCallOut"][];
         };
         /** PageOut[ExecutionOut] */
         PageOut_ExecutionOut_: {
@@ -1176,6 +1181,42 @@ export interface components {
              */
             token_type?: "bearer";
             user: components["schemas"]["UserOut"];
+        };
+        /**
+         * ToolCallOut
+         * @description One tool call or delegation an agent made during a node attempt.
+         */
+        ToolCallOut: {
+            /**
+             * Agent
+             * @description The agent that called it (the node's, or a colleague's).
+             */
+            agent: string;
+            /** Args */
+            args?: {
+                [key: string]: unknown;
+            };
+            /** Duration Ms */
+            duration_ms?: number | null;
+            /** Error */
+            error?: string | null;
+            /**
+             * Kind
+             * @description `http`, `delegate` or `subworkflow`.
+             */
+            kind: string;
+            /**
+             * Result
+             * @description What the tool answered (clipped).
+             */
+            result?: unknown;
+            /**
+             * Status
+             * @description `completed` or `failed`.
+             */
+            status?: string | null;
+            /** Tool */
+            tool: string;
         };
         /** TotalsOut */
         TotalsOut: {

@@ -6,6 +6,7 @@ import { JsonView } from "../components/JsonView";
 import { StatusBadge } from "../components/StatusBadge";
 import { durationBetween, formatCost, formatDuration, formatTime } from "../components/format";
 import type { LiveStatus } from "../editor/canvasOverlay";
+import { ToolCalls } from "./ToolCalls";
 
 interface Props {
   executionId: string;
@@ -60,6 +61,7 @@ export function NodeRunDetails({ executionId, nodeId, status, runs, delta, onDec
           <JsonView value={latest.output ?? null} label={`Output of ${nodeId}`} />
           <h3>Input</h3>
           <JsonView value={latest.input ?? null} label={`Input of ${nodeId}`} />
+          <ToolCalls calls={latest.tool_calls ?? []} nodeId={nodeId} />
           {attempts.length > 1 ? (
             <>
               <h3>Attempts</h3>

@@ -118,6 +118,19 @@ class StartedExecutionOut(ExecutionOut):
         return cls.started(execution, url)
 
 
+class ToolCallOut(BaseModel):
+    """One tool call or delegation an agent made during a node attempt."""
+
+    agent: str = Field(description="The agent that called it (the node's, or a colleague's).")
+    tool: str
+    kind: str = Field(description="`http`, `delegate` or `subworkflow`.")
+    args: dict[str, Any] = Field(default_factory=dict)
+    status: str | None = Field(default=None, description="`completed` or `failed`.")
+    result: Any = Field(default=None, description="What the tool answered (clipped).")
+    error: str | None = None
+    duration_ms: float | None = None
+
+
 class NodeRunOut(BaseModel):
     """One attempt of one node (per loop iteration)."""
 
@@ -139,11 +152,16 @@ class NodeRunOut(BaseModel):
     reused_from: uuid.UUID | None = Field(
         description="The execution whose finished result a rerun reused, instead of running it."
     )
+    tool_calls: list[ToolCallOut] = Field(
+        default_factory=list,
+        description="An agent's tool calls and delegations, in call order.",
+    )
 
     @classmethod
     def of(cls, run: NodeRun) -> NodeRunOut:
         details = run.details if isinstance(run.details, dict) else {}
         reused = details.get("reused_from")
+        calls = details.get("tool_calls")
         return cls(
             id=run.id,
             node_id=run.node_id,
@@ -161,6 +179,7 @@ class NodeRunOut(BaseModel):
             output_tokens=run.output_tokens or 0,
             cost_usd=run.cost_usd or 0.0,
             reused_from=uuid.UUID(reused) if isinstance(reused, str) else None,
+            tool_calls=[ToolCallOut.model_validate(c) for c in calls or [] if isinstance(c, dict)],
         )
 
 

@@ -119,4 +119,9 @@ async def run(ctx: NodeContext) -> NodeOutcome:
         )
     )
     check_output(ctx, result.output, output_schema)
-    return NodeOutcome(output=result.output, usage=result.usage, cost_usd=result.cost_usd)
+    return NodeOutcome(
+        output=result.output,
+        usage=result.usage,
+        cost_usd=result.cost_usd,
+        tool_calls=result.tool_calls,
+    )

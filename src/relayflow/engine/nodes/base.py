@@ -48,6 +48,8 @@ class NodeOutcome:
     cost_usd: float = 0.0
     # Approval node ids (possibly inside sub-workflows) this node waits on.
     waiting_on: list[str] = field(default_factory=list)
+    # An agent's tool calls and delegations, in call order, for the node's record.
+    tool_calls: tuple[Mapping[str, Any], ...] = ()
 
 
 @dataclass(slots=True)
