@@ -1,6 +1,7 @@
 import { useState } from "react";
 import { CopyButton } from "../components/CopyButton";
 import { Dialog } from "../components/Dialog";
+import { SecretField } from "../components/SecretField";
 import { ErrorBanner } from "../components/ErrorBanner";
 import { KEY_VARIABLE } from "./curl";
 import { SCHEME, signedCurlScript, SIGNATURE_HEADER, TIMESTAMP_HEADER } from "./signedCurl";
@@ -99,13 +100,7 @@ function RevealedSecret({ webhook, issued, onClose }: { webhook: SignedWebhook; 
           ? "Unsigned deliveries are refused from now on."
           : "Unsigned deliveries are still accepted; a wrong signature is refused."}
       </div>
-      <label className="field">
-        Signing secret
-        <div className="secret">
-          <code data-testid="signing-secret">{issued.signing_secret}</code>
-          <CopyButton text={issued.signing_secret} />
-        </div>
-      </label>
+      <SecretField label="Signing secret" value={issued.signing_secret} testId="signing-secret" />
       <dl className="stat-grid" style={{ margin: 0 }} aria-label="How to sign">
         <dt>Timestamp header</dt>
         <dd>

@@ -5,6 +5,7 @@ import { schedules, webhooks, workflows } from "../api/resources";
 import type { Schedule, ScheduleCreate, Webhook, Workflow } from "../api/types";
 import { CopyButton } from "../components/CopyButton";
 import { Dialog } from "../components/Dialog";
+import { SecretField } from "../components/SecretField";
 import { EmptyState } from "../components/EmptyState";
 import { ErrorBanner } from "../components/ErrorBanner";
 import { formatTime } from "../components/format";
@@ -279,13 +280,7 @@ export function TriggersPage() {
           <div className="banner info" style={{ margin: 0 }}>
             Copy the key now: it is shown only once.
           </div>
-          <label className="field">
-            API key
-            <div className="secret">
-              <code data-testid="webhook-key">{revealed.key}</code>
-              <CopyButton text={revealed.key} />
-            </div>
-          </label>
+          <SecretField label="API key" value={revealed.key} testId="webhook-key" />
           <label className="field">
             Try it
             <div className="secret" style={{ alignItems: "flex-start" }}>
