@@ -195,8 +195,11 @@ test.describe.serial("relayflow in a browser", () => {
     expect(JSON.stringify(await unsigned.json())).toContain("signature");
 
     // Switching "required" off in the UI lets unsigned deliveries in again.
+    // (The box flips at once; the delivery waits for the change to be saved.)
+    const saved = page.waitForResponse((r) => r.request().method() === "PATCH" && r.url().includes("/api/v1/webhooks/"));
     await row.getByRole("checkbox", { name: "required" }).uncheck();
     await expect(row.getByRole("checkbox", { name: "required" })).not.toBeChecked();
+    expect((await saved).ok()).toBe(true);
     expect((await request.post(url, { headers, data: body })).status()).toBe(202);
     await screenshot(page, "webhook-signing-list");
 

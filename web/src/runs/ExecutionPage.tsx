@@ -1,4 +1,4 @@
-import { Background, Controls, ReactFlow, ReactFlowProvider } from "@xyflow/react";
+import { Background, Controls, ReactFlow, ReactFlowProvider, useNodesState, type Node } from "@xyflow/react";
 import { useEffect, useMemo, useState } from "react";
 import { Link, useNavigate, useParams } from "react-router";
 import { isRecord } from "../api/errors";
@@ -45,6 +45,16 @@ function ExecutionView({ executionId }: { executionId: string }) {
       })),
     [graph, selectedId],
   );
+  // React Flow measures nodes and reports it through onNodesChange; a node handed over
+  // again without its measurements is hidden until measured anew, which may never
+  // happen (the graph is handed over again on every refresh). Keep them.
+  const [shownNodes, setShownNodes, onNodesChange] = useNodesState<Node>([]);
+  useEffect(() => {
+    setShownNodes((shown) => {
+      const measured = new Map(shown.map((n) => [n.id, n.measured]));
+      return nodes.map((n) => ({ ...n, measured: measured.get(n.id) }));
+    });
+  }, [nodes, setShownNodes]);
   const edges = useMemo(() => (Array.isArray(graph?.edges) ? (graph.edges as GraphEdge[]) : []), [graph]);
   const ids = nodes.map((n) => n.id).join(",");
   const { refresh } = live;
@@ -105,7 +115,8 @@ function ExecutionView({ executionId }: { executionId: string }) {
       <div className="canvas">
         <CanvasOverlayContext.Provider value={overlay}>
           <ReactFlow
-            nodes={nodes}
+            nodes={shownNodes}
+            onNodesChange={onNodesChange}
             edges={edges}
             nodeTypes={nodeTypes}
             onNodeClick={(_, node) => setSelectedId(node.id)}
