@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from collections.abc import Awaitable, Callable
 
 import pytest
+from sqlalchemy import func, select, update
 
 from relayflow.config import Settings
-from relayflow.store import executions
+from relayflow.store import executions, models
 from relayflow.store.db import Database
 from relayflow.store.executions import Claim
 from tests.runtime.conftest import StartWorker, submit, wait_status
@@ -92,3 +95,54 @@ async def test_the_direct_claim_claims_like_the_session_claim(db: Database) -> N
     rest = await executions.claim_pg(db, owner="w", limit=3, lease_seconds=30)
     assert [c.id for c in rest.executions] == [ids[1], ids[3]]
     assert not rest.more_pending
+
+
+async def _claim_rounds(db: Database, claim_once: Callable[[int], Awaitable[Claim]]) -> None:
+    # Eight workers claim at the same instant for one user with a backlog: each sees
+    # the same committed count unless claims for one user are serialised, and
+    # together they would take up to eight times the cap.
+    cap, rounds = 3, 5
+    await queue(db, 40)
+    for _ in range(rounds):
+        claims = await asyncio.gather(*(claim_once(i) for i in range(8)))
+        assert sum(len(c.executions) for c in claims) == cap
+        async with db.transaction() as session:  # the runs end; the next round starts
+            await session.execute(
+                update(models.Execution)
+                .where(models.Execution.status == "processing")
+                .values(status="completed")
+            )
+    async with db.session() as session:
+        done = await session.scalar(
+            select(func.count()).where(models.Execution.status == "completed")
+        )
+    assert done == cap * rounds
+
+
+async def test_racing_claimers_never_take_a_user_past_the_cap(db: Database) -> None:
+    async def claim_once(_: int) -> Claim:
+        return await claim(db, 4, user_concurrency=3)
+
+    await _claim_rounds(db, claim_once)
+
+
+@pytest.mark.postgres_only
+async def test_racing_direct_claimers_never_take_a_user_past_the_cap(db: Database) -> None:
+    async def claim_once(i: int) -> Claim:
+        return await executions.claim_pg(
+            db, owner=f"w{i}", limit=4, lease_seconds=30, user_concurrency=3
+        )
+
+    await _claim_rounds(db, claim_once)
+
+
+@pytest.mark.postgres_only
+async def test_a_user_below_the_cap_with_a_short_backlog_is_claimed_in_one_pass(
+    db: Database,
+) -> None:
+    await queue(db, 3)
+    claimed = await executions.claim_pg(
+        db, owner="w", limit=10, lease_seconds=30, user_concurrency=5
+    )
+    assert len(claimed.executions) == 3
+    assert (claimed.contended, claimed.more_pending) == ([], False)

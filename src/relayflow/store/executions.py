@@ -25,6 +25,7 @@ from sqlalchemy import (
     DateTime,
     Integer,
     Table,
+    Uuid,
     and_,
     bindparam,
     column,
@@ -36,6 +37,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy import cast as cast_
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 
@@ -235,10 +237,38 @@ _PG_CLAIM_SQL = """
         SELECT user_id, count(*) AS n FROM executions
         WHERE status = 'processing' AND user_id IS NOT NULL
         GROUP BY user_id
+    ), preview AS (
+        -- Whose are the oldest pending rows? (Read without locking anything.)
+        SELECT DISTINCT user_id FROM (
+            SELECT user_id FROM executions
+            WHERE status = 'pending'
+              AND (CAST(:users AS uuid[]) IS NULL OR user_id = ANY(CAST(:users AS uuid[])))
+            ORDER BY started_at
+            LIMIT :scan
+        ) AS oldest
+        WHERE user_id IS NOT NULL AND :cap < 2147483647 AND NOT :exact
+    ), backlog AS (
+        -- Their pending rows, those other claimers hold included: if running + all
+        -- of them fit under the cap, no set of concurrent claims can exceed it.
+        -- Counted only up to a bound; a user past it goes the exact (locked) way.
+        SELECT u.user_id, (
+            SELECT count(*) FROM (
+                SELECT 1 FROM executions p
+                WHERE p.status = 'pending' AND p.user_id = u.user_id
+                LIMIT LEAST(:cap, :scan) + 1
+            ) AS upto
+        ) AS n
+        FROM preview u
+    ), unsafe AS (
+        SELECT b.user_id, coalesce(r.n, 0) AS running FROM backlog b
+        LEFT JOIN running r ON r.user_id = b.user_id
+        WHERE coalesce(r.n, 0) + b.n > :cap OR b.n > LEAST(:cap, :scan)
     ), candidates AS (
         SELECT id, user_id, started_at
         FROM executions, (SELECT set_config('synchronous_commit', :sc, true)) AS durability
         WHERE status = 'pending'
+          AND (CAST(:users AS uuid[]) IS NULL OR user_id = ANY(CAST(:users AS uuid[])))
+          AND (user_id IS NULL OR user_id NOT IN (SELECT user_id FROM unsafe))
         ORDER BY started_at
         LIMIT :scan
         FOR UPDATE OF executions SKIP LOCKED
@@ -261,12 +291,28 @@ _PG_CLAIM_SQL = """
                   e.lease_token, e.cancel_requested, e.rerun_of, e.rerun_from_node,
                   e.started_at, e.claimed_at
     )
-    SELECT claimed.*, left_behind.n AS left_behind
-    FROM (SELECT (SELECT count(*) FROM candidates) - (SELECT count(*) FROM chosen) AS n)
-         AS left_behind
+    SELECT claimed.*, left_behind.n AS left_behind, contended.users AS contended
+    FROM (
+        SELECT (SELECT count(*) FROM candidates) - (SELECT count(*) FROM chosen)
+               + (SELECT count(*) FROM unsafe) AS n
+    ) AS left_behind
+    CROSS JOIN (
+        SELECT array_agg(user_id) AS users FROM unsafe WHERE running < :cap
+    ) AS contended
     LEFT JOIN claimed ON true
 """
-_PG_CLAIM = text(_PG_CLAIM_SQL).columns(*_CLAIM_COLUMNS, column("left_behind", Integer))
+# Per-user locks for the exact pass, taken in one order so that claimers never
+# wait for each other in a cycle; held until the claim commits.
+_PG_LOCK_USERS_SQL = """
+    SELECT count(pg_advisory_xact_lock(k)) FROM (
+        SELECT DISTINCT hashtextextended('relayflow user ' || CAST(u AS text), 0) AS k
+        FROM unnest(CAST(:users AS uuid[])) AS u ORDER BY k
+    ) AS keys
+"""
+_PG_LOCK_USERS_DIRECT = _PG_LOCK_USERS_SQL.replace(":users", "$1")
+_PG_CLAIM = text(_PG_CLAIM_SQL).columns(
+    *_CLAIM_COLUMNS, column("left_behind", Integer), column("contended", ARRAY(Uuid()))
+)
 # The same statement for asyncpg (`claim_pg`): :name parameters become $1, $2, ...
 _PG_CLAIM_NAMES = tuple(dict.fromkeys(re.findall(r"(?<![:\w]):(\w+)", _PG_CLAIM_SQL)))
 _PG_CLAIM_DIRECT = re.sub(
@@ -288,6 +334,9 @@ class Claim:
     # Pending executions were seen but left (the limit or user caps): claiming
     # again when a slot frees up may find work without any new signal.
     more_pending: bool
+    # PostgreSQL: users whose executions were left because racing claimers could
+    # take them past their cap; `claim_pg` claims for them again under locks.
+    contended: list[uuid.UUID] = field(default_factory=list)
 
 
 async def claim_executions(
@@ -324,12 +373,14 @@ async def claim(
 
     Each claimed row becomes `processing` with a lease until now + lease_seconds
     and a new lease token. Users already running `user_concurrency` executions
-    are skipped, and one claim never takes more than their remaining share. The
-    count is what is committed when the claim starts: two workers claiming for
-    the same user at the same instant may together exceed the cap by what the
-    later one took, until those executions end (claims are not serialised, so
-    workers never wait for each other). On PostgreSQL this is one statement,
-    fit for autocommit; commit promptly otherwise, the rows stay locked until then.
+    are skipped, and one claim never takes more than their remaining share, even
+    when claimers race: on PostgreSQL a user whose backlog could take them past the
+    cap is claimed for in a second pass under a per-user lock (their claimers wait
+    for each other; everyone else's stay one statement), on SQLite every claim
+    holds the write lock while it counts. (Left: a one-statement claim for a user
+    well under the cap may still be in flight when a burst of new executions makes
+    them contended and a locked pass claims those.) Commit promptly: the rows stay
+    locked until then.
     """
     if limit <= 0:
         return Claim([], more_pending=False)
@@ -338,7 +389,20 @@ async def claim(
     if signals.is_postgres_session(session):
         params = _pg_claim_params(owner, limit, user_concurrency, wait_for_disk, now, expires)
         result = await session.execute(_PG_CLAIM, params)
-        return _pg_claim_result([row._mapping for row in result], now)
+        fast = _pg_claim_result([row._mapping for row in result], now)
+        room = limit - len(fast.executions)
+        if not fast.contended or room <= 0:
+            return fast
+        users = sorted(fast.contended)  # as in `claim_pg`, in this session's transaction
+        await session.execute(text(_PG_LOCK_USERS_SQL), {"users": users})
+        exact = dict(params, users=users, exact=True, limit=room, scan=room * 4)
+        locked = _pg_claim_result(
+            [r._mapping for r in await session.execute(_PG_CLAIM, exact)], now
+        )
+        return _merged(fast, locked, now)
+    # SQLite: take the write lock before counting, so that claims in other processes
+    # wait and the user caps count what they claimed.
+    await session.execute(_SQLITE_TAKE_WRITE_LOCK)
     candidates, more_pending = await _candidate_ids(session, limit, user_concurrency)
     if not candidates:
         return Claim([], more_pending=more_pending)
@@ -379,7 +443,29 @@ async def claim_pg(
     expires = now + dt.timedelta(seconds=lease_seconds)
     params = _pg_claim_params(owner, limit, user_concurrency, wait_for_disk, now, expires)
     pool = await db.direct_pg().connections()
-    records = await pool.fetch(_PG_CLAIM_DIRECT, *(params[name] for name in _PG_CLAIM_NAMES))
+    fast = _pg_claim_result(await _fetch_claim(pool, params), now)
+    room = limit - len(fast.executions)
+    if not fast.contended or room <= 0:
+        return fast
+    # Users whose backlog could take them past their cap if claimers raced: claim
+    # for them under per-user locks, counting what the holders before us committed.
+    users = sorted(fast.contended)
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.fetchval(_PG_LOCK_USERS_DIRECT, users)
+        exact = dict(params, users=users, exact=True, limit=room, scan=room * 4)
+        locked = _pg_claim_result(await _fetch_claim(conn, exact), now)
+    return _merged(fast, locked, now)
+
+
+def _merged(fast: Claim, locked: Claim, now: dt.datetime) -> Claim:
+    executions = sorted(
+        [*fast.executions, *locked.executions], key=lambda c: (c.started_at or now, str(c.id))
+    )
+    return Claim(executions, more_pending=fast.more_pending or locked.more_pending)
+
+
+async def _fetch_claim(conn: Any, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+    records = await conn.fetch(_PG_CLAIM_DIRECT, *(params[name] for name in _PG_CLAIM_NAMES))
     rows = []
     for record in records:
         row = dict(record)
@@ -387,7 +473,7 @@ async def claim_pg(
             if row[name] is not None:
                 row[name] = json.loads(row[name])
         rows.append(row)
-    return _pg_claim_result(rows, now)
+    return rows
 
 
 def _pg_claim_params(
@@ -404,6 +490,8 @@ def _pg_claim_params(
         "scan": limit * 4,
         "cap": user_concurrency if user_concurrency is not None else NO_CAP,
         "limit": limit,
+        "users": None,  # all users (the exact pass names its users)
+        "exact": False,
         "owner": owner,
         "expires": expires,
         "now": now,
@@ -413,9 +501,10 @@ def _pg_claim_params(
 def _pg_claim_result(rows: Sequence[Mapping[Any, Any]], now: dt.datetime) -> Claim:
     """The claim statement's rows: one per claimed execution, or one of NULLs."""
     more_pending = bool(rows and rows[0]["left_behind"])
+    contended = list(rows[0]["contended"] or []) if rows else []
     claimed = [_claimed(row) for row in rows if row["id"] is not None]
     claimed.sort(key=lambda c: (c.started_at or now, str(c.id)))
-    return Claim(claimed, more_pending=more_pending)
+    return Claim(claimed, more_pending=more_pending, contended=contended)
 
 
 def _claimed(row: Mapping[Any, Any]) -> ClaimedExecution:
@@ -435,6 +524,10 @@ def _claimed(row: Mapping[Any, Any]) -> ClaimedExecution:
         claimed_at=row["claimed_at"],
         resumed=row["lease_token"] > 1,
     )
+
+
+# Writes nothing, but makes the transaction SQLite's one writer until it ends.
+_SQLITE_TAKE_WRITE_LOCK = text("UPDATE executions SET status = status WHERE 0")
 
 
 async def _candidate_ids(
