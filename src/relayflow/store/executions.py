@@ -16,7 +16,7 @@ import datetime as dt
 import json
 import re
 import uuid
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
@@ -388,18 +388,18 @@ async def claim(
     expires = now + dt.timedelta(seconds=lease_seconds)
     if signals.is_postgres_session(session):
         params = _pg_claim_params(owner, limit, user_concurrency, wait_for_disk, now, expires)
-        result = await session.execute(_PG_CLAIM, params)
-        fast = _pg_claim_result([row._mapping for row in result], now)
-        room = limit - len(fast.executions)
-        if not fast.contended or room <= 0:
-            return fast
-        users = sorted(fast.contended)  # as in `claim_pg`, in this session's transaction
-        await session.execute(text(_PG_LOCK_USERS_SQL), {"users": users})
-        exact = dict(params, users=users, exact=True, limit=room, scan=room * 4)
-        locked = _pg_claim_result(
-            [r._mapping for r in await session.execute(_PG_CLAIM, exact)], now
-        )
-        return _merged(fast, locked, now)
+
+        async def fetch(values: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+            return [dict(row._mapping) for row in await session.execute(_PG_CLAIM, values)]
+
+        async def fetch_locked(
+            users: list[uuid.UUID], values: Mapping[str, Any]
+        ) -> list[Mapping[str, Any]]:
+            # In the caller's transaction, which holds the locks until it ends.
+            await session.execute(text(_PG_LOCK_USERS_SQL), {"users": users})
+            return await fetch(values)
+
+        return await _claim_in_two_passes(params, now, fetch, fetch_locked)
     # SQLite: take the write lock before counting, so that claims in other processes
     # wait and the user caps count what they claimed.
     await session.execute(_SQLITE_TAKE_WRITE_LOCK)
@@ -443,30 +443,48 @@ async def claim_pg(
     expires = now + dt.timedelta(seconds=lease_seconds)
     params = _pg_claim_params(owner, limit, user_concurrency, wait_for_disk, now, expires)
     pool = await db.direct_pg().connections()
-    fast = _pg_claim_result(await _fetch_claim(pool, params), now)
-    room = limit - len(fast.executions)
+
+    async def fetch(values: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+        return await _fetch_claim(pool, values)
+
+    async def fetch_locked(
+        users: list[uuid.UUID], values: Mapping[str, Any]
+    ) -> list[Mapping[str, Any]]:
+        async with pool.acquire() as conn, conn.transaction():
+            await conn.fetchval(_PG_LOCK_USERS_DIRECT, users)
+            return await _fetch_claim(conn, values)
+
+    return await _claim_in_two_passes(params, now, fetch, fetch_locked)
+
+
+FetchClaim = Callable[[Mapping[str, Any]], Awaitable[list[Mapping[str, Any]]]]
+FetchLockedClaim = Callable[
+    [list[uuid.UUID], Mapping[str, Any]], Awaitable[list[Mapping[str, Any]]]
+]
+
+
+async def _claim_in_two_passes(
+    params: Mapping[str, Any], now: dt.datetime, fetch: FetchClaim, fetch_locked: FetchLockedClaim
+) -> Claim:
+    """The one-statement claim, then, for the users it found contended (whose backlog
+    could take them past their cap if claimers raced), the same claim under their
+    per-user locks, counting what the lock holders before it committed."""
+    fast = _pg_claim_result(await fetch(params), now)
+    room = int(params["limit"]) - len(fast.executions)
     if not fast.contended or room <= 0:
         return fast
-    # Users whose backlog could take them past their cap if claimers raced: claim
-    # for them under per-user locks, counting what the holders before us committed.
     users = sorted(fast.contended)
-    async with pool.acquire() as conn, conn.transaction():
-        await conn.fetchval(_PG_LOCK_USERS_DIRECT, users)
-        exact = dict(params, users=users, exact=True, limit=room, scan=room * 4)
-        locked = _pg_claim_result(await _fetch_claim(conn, exact), now)
-    return _merged(fast, locked, now)
-
-
-def _merged(fast: Claim, locked: Claim, now: dt.datetime) -> Claim:
+    exact = dict(params, users=users, exact=True, limit=room, scan=room * 4)
+    locked = _pg_claim_result(await fetch_locked(users, exact), now)
     executions = sorted(
         [*fast.executions, *locked.executions], key=lambda c: (c.started_at or now, str(c.id))
     )
     return Claim(executions, more_pending=fast.more_pending or locked.more_pending)
 
 
-async def _fetch_claim(conn: Any, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+async def _fetch_claim(conn: Any, params: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     records = await conn.fetch(_PG_CLAIM_DIRECT, *(params[name] for name in _PG_CLAIM_NAMES))
-    rows = []
+    rows: list[Mapping[str, Any]] = []
     for record in records:
         row = dict(record)
         for name in _JSON_CLAIM_COLUMNS:  # asyncpg hands JSON over as text
