@@ -81,14 +81,13 @@ async def create_pending_execution(
     execution_id: uuid.UUID | None = None,
     rerun_of: uuid.UUID | None = None,
     rerun_from_node: str | None = None,
-    now: dt.datetime | None = None,
 ) -> models.Execution:
     """Insert a `pending` execution pinning the workflow's graph, in the caller's transaction.
 
     Workers are woken when the caller commits. Nothing else is needed for the run
     to be safe: the row is the queue entry.
     """
-    now = now or utcnow()
+    now = utcnow()
     values: dict[str, Any] = {
         "id": execution_id or uuid.uuid4(),
         "workflow_id": workflow.id,

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -60,15 +59,6 @@ async def get_workflow(session: AsyncSession, actor: Actor, workflow_id: uuid.UU
     if workflow is None or not can_read(actor, workflow):
         raise errors.NotFound(f"workflow {workflow_id} not found")
     return workflow
-
-
-@dataclass(frozen=True)
-class WorkflowGraph:
-    """What starting a run needs of a workflow: its id and graph, not the ORM object."""
-
-    id: uuid.UUID
-    nodes: list[Any]
-    edges: list[Any]
 
 
 async def get_workflow_to_change(
