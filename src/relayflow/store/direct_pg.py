@@ -17,7 +17,9 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import re
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,6 +57,28 @@ SELECT $1, f.id, 'pending', $2::jsonb,
 FROM workflows f
 """
 INSERT_PENDING_SQL = INSERT_PENDING_INTO + PENDING_FROM_WORKFLOW + "WHERE f.id = $5"
+
+
+# `:name` (not `::type`) in SQL written for SQLAlchemy's text().
+_NAMED_PARAMETER = re.compile(r"(?<![:\w]):(\w+)")
+
+
+@dataclass(frozen=True)
+class NumberedStatement:
+    """SQL with asyncpg's positional parameters, and the name behind each ($1 = names[0])."""
+
+    sql: str
+    names: tuple[str, ...]
+
+    @classmethod
+    def from_named(cls, sql: str) -> NumberedStatement:
+        """The same statement as SQL with `:name` parameters (as `text()` takes it)."""
+        names = tuple(dict.fromkeys(_NAMED_PARAMETER.findall(sql)))
+        numbered = _NAMED_PARAMETER.sub(lambda m: f"${names.index(m[1]) + 1}", sql)
+        return cls(numbered, names)
+
+    def arguments(self, values: Mapping[str, Any]) -> list[Any]:
+        return [values[name] for name in self.names]
 
 
 @dataclass(frozen=True)

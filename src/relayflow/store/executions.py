@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 import uuid
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -44,7 +43,7 @@ from sqlalchemy.orm import make_transient_to_detached
 from relayflow import errors
 from relayflow.domain import ExecutionStatus, utcnow
 from relayflow.store import events, models, signals
-from relayflow.store.direct_pg import PendingRow
+from relayflow.store.direct_pg import NumberedStatement, PendingRow
 
 if TYPE_CHECKING:
     from relayflow.store.db import Database
@@ -308,15 +307,12 @@ _PG_LOCK_USERS_SQL = """
         FROM unnest(CAST(:users AS uuid[])) AS u ORDER BY k
     ) AS keys
 """
-_PG_LOCK_USERS_DIRECT = _PG_LOCK_USERS_SQL.replace(":users", "$1")
+_PG_LOCK_USERS_DIRECT = NumberedStatement.from_named(_PG_LOCK_USERS_SQL)
 _PG_CLAIM = text(_PG_CLAIM_SQL).columns(
     *_CLAIM_COLUMNS, column("left_behind", Integer), column("contended", ARRAY(Uuid()))
 )
 # The same statement for asyncpg (`claim_pg`): :name parameters become $1, $2, ...
-_PG_CLAIM_NAMES = tuple(dict.fromkeys(re.findall(r"(?<![:\w]):(\w+)", _PG_CLAIM_SQL)))
-_PG_CLAIM_DIRECT = re.sub(
-    r"(?<![:\w]):(\w+)", lambda m: f"${_PG_CLAIM_NAMES.index(m[1]) + 1}", _PG_CLAIM_SQL
-)
+_PG_CLAIM_DIRECT = NumberedStatement.from_named(_PG_CLAIM_SQL)
 _JSON_CLAIM_COLUMNS = ("graph", "input", "trigger", "decisions")
 # One statement, so a claim may run outside an explicit transaction (one round
 # trip). `synchronous_commit` is set for its own transaction only: with
@@ -450,7 +446,7 @@ async def claim_pg(
         users: list[uuid.UUID], values: Mapping[str, Any]
     ) -> list[Mapping[str, Any]]:
         async with pool.acquire() as conn, conn.transaction():
-            await conn.fetchval(_PG_LOCK_USERS_DIRECT, users)
+            await conn.fetchval(_PG_LOCK_USERS_DIRECT.sql, users)
             return await _fetch_claim(conn, values)
 
     return await _claim_in_two_passes(params, now, fetch, fetch_locked)
@@ -482,7 +478,7 @@ async def _claim_in_two_passes(
 
 
 async def _fetch_claim(conn: Any, params: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    records = await conn.fetch(_PG_CLAIM_DIRECT, *(params[name] for name in _PG_CLAIM_NAMES))
+    records = await conn.fetch(_PG_CLAIM_DIRECT.sql, *_PG_CLAIM_DIRECT.arguments(params))
     rows: list[Mapping[str, Any]] = []
     for record in records:
         row = dict(record)

@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from relayflow.domain import NodeRunStatus, utcnow
 from relayflow.store import events, executions, signals
 from relayflow.store.db import Database
+from relayflow.store.direct_pg import NumberedStatement
 from relayflow.store.events import EventRow
 from relayflow.store.executions import Outcome
 from relayflow.store.node_runs import UPDATED_COLUMNS, NodeRunWrites, write_node_runs
@@ -154,16 +155,7 @@ _OUTCOME_COLUMNS = {
 }
 
 
-@dataclass(frozen=True)
-class _Statement:
-    sql: str
-    names: tuple[str, ...]
-
-    def arguments(self, values: Mapping[str, Any]) -> list[Any]:
-        return [values[name] for name in self.names]
-
-
-def _batch_statement() -> _Statement:
+def _batch_statement() -> NumberedStatement:
     p = _Parameters()
     now = p("now", "timestamp")
     run_values = ", ".join(_value("r", c, k) for c, k in _RUN_COLUMNS.items())
@@ -213,7 +205,7 @@ def _batch_statement() -> _Statement:
     SELECT set_config('synchronous_commit', {p("durability", "text")}, true) AS durability,
            ARRAY(SELECT id FROM held) AS held
     """  # noqa: S608 (only names and casts from the constants above; values are parameters)
-    return _Statement(sql, tuple(p.names))
+    return NumberedStatement(sql, tuple(p.names))
 
 
 _BATCH = _batch_statement()
