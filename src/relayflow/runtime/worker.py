@@ -260,7 +260,8 @@ class Worker:
                 claim = await executions.claim(session, **options)
         else:
             # One statement without BEGIN/COMMIT, so that the claims finding nothing
-            # (every worker wakes on every NOTIFY) cost one round trip each.
+            # (every worker wakes on every NOTIFY) cost one round trip each; a second,
+            # locked pass only for users who could otherwise pass their cap.
             claim = await executions.claim_pg(self.db, **options)
         claimed = claim.executions
         self._more_pending = self._more_pending or claim.more_pending

@@ -1,4 +1,5 @@
-"""A connection kept out of the pool for one hot loop (the worker's journal and claims).
+"""A connection kept out of the pool for one hot loop (the worker's journal and claims on
+SQLite; on PostgreSQL they use the direct asyncpg pool).
 
 A pooled transaction pays a liveness ping at checkout and pool bookkeeping each
 time; a loop that runs hundreds of small transactions a second keeps its own
@@ -34,21 +35,6 @@ class PinnedConnection:
                 yield session
         except BaseException:
             # Whatever failed, start the next transaction on a fresh connection.
-            await self.close()
-            raise
-
-    @asynccontextmanager
-    async def autocommit(self) -> AsyncIterator[AsyncSession]:
-        """A session whose every statement commits on its own (PostgreSQL): one round trip
-        for a single-statement unit of work, no BEGIN or COMMIT."""
-        if self._conn is None or self._conn.closed or self._conn.invalidated:
-            self._conn = await self._db.engine.connect()
-        conn = await self._conn.execution_options(isolation_level="AUTOCOMMIT")
-        try:
-            async with AsyncSession(bind=conn, expire_on_commit=False) as session:
-                yield session
-                await session.commit()
-        except BaseException:
             await self.close()
             raise
 
