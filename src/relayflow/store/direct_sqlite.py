@@ -47,13 +47,15 @@ _UUID, _JSON, _TIME = _bind("id"), _bind("input"), _bind("started_at")
 read_uuid, read_json = _result("id"), _result("input")
 
 # The same row as direct_pg.INSERT_PENDING_SQL and create_pending_execution write.
+# Named parameters, so that `store.executions.copy_to_pending` runs it through
+# SQLAlchemy too (inside the transaction that takes an idempotency key).
 INSERT_PENDING_SQL = """
 INSERT INTO executions (id, workflow_id, status, input, graph, trigger, user_id,
                         started_at, updated_at)
-SELECT ?1, f.id, 'pending', ?2,
+SELECT :id, f.id, 'pending', :input,
        json_object('nodes', json(COALESCE(f.nodes, '[]')), 'edges', json(COALESCE(f.edges, '[]'))),
-       ?3, ?6, ?4, ?4
-FROM workflows f WHERE f.id = ?5
+       :trigger, :user_id, :now, :now
+FROM workflows f WHERE f.id = :workflow_id
 """
 
 
@@ -98,14 +100,14 @@ class DirectSqlite:
         conn = await self._connection()
         cursor = await conn.execute(
             INSERT_PENDING_SQL,
-            (
-                _UUID(row.execution_id),
-                _JSON(row.input),
-                _JSON(row.trigger),
-                _TIME(row.started_at),
-                _UUID(row.workflow_id),
-                bind_uuid(row.user_id),
-            ),
+            {
+                "id": _UUID(row.execution_id),
+                "input": _JSON(row.input),
+                "trigger": _JSON(row.trigger),
+                "now": _TIME(row.started_at),
+                "workflow_id": _UUID(row.workflow_id),
+                "user_id": bind_uuid(row.user_id),
+            },
         )
         inserted = cursor.rowcount == 1
         await cursor.close()

@@ -44,6 +44,7 @@ from relayflow import errors
 from relayflow.domain import ExecutionStatus, utcnow
 from relayflow.store import events, models, signals
 from relayflow.store.direct_pg import NumberedStatement, PendingRow
+from relayflow.store.direct_sqlite import INSERT_PENDING_SQL
 
 if TYPE_CHECKING:
     from relayflow.store.db import Database
@@ -118,18 +119,9 @@ async def create_pending_execution(
     return execution
 
 
-# SQLite's twin of `direct_pg.INSERT_PENDING_SQL`: the graph copied from the
-# workflow in the same statement, the other columns from their defaults.
-_SQLITE_COPY_TO_PENDING = text(
-    """
-INSERT INTO executions (id, workflow_id, status, input, graph, trigger, user_id,
-                        started_at, updated_at)
-SELECT :id, f.id, 'pending', :input,
-       json_object('nodes', json(COALESCE(f.nodes, '[]')), 'edges', json(COALESCE(f.edges, '[]'))),
-       :trigger, :user_id, :now, :now
-FROM workflows f WHERE f.id = :workflow_id
-"""
-).bindparams(
+# `direct_sqlite.INSERT_PENDING_SQL` through SQLAlchemy (values typed as the columns):
+# for a pending row written in the caller's transaction.
+_SQLITE_COPY_TO_PENDING = text(INSERT_PENDING_SQL).bindparams(
     bindparam("id", type_=_executions.c.id.type),
     bindparam("input", type_=_executions.c.input.type),
     bindparam("trigger", type_=_executions.c.trigger.type),
