@@ -2,10 +2,10 @@ import { useCallback, useEffect, useState, type FormEvent } from "react";
 import { templates } from "../api/resources";
 import type { AgentTemplate } from "../api/types";
 import { useAuth } from "../auth/AuthContext";
+import { ConfirmDialog } from "../components/ConfirmDialog";
 import { Dialog } from "../components/Dialog";
 import { EmptyState } from "../components/EmptyState";
 import { ErrorBanner } from "../components/ErrorBanner";
-import { ConfirmDialog } from "../workflows/WorkflowsPage";
 
 type Editing = { template: AgentTemplate | null } | null;
 

@@ -1,9 +1,9 @@
 import { useCallback, useEffect, useRef, useState, type FormEvent } from "react";
 import { Link, useNavigate } from "react-router";
-import { errorMessage } from "../api/errors";
 import { workflows, type WorkflowScope } from "../api/resources";
 import type { Workflow } from "../api/types";
 import { useAuth } from "../auth/AuthContext";
+import { ConfirmDialog } from "../components/ConfirmDialog";
 import { Dialog } from "../components/Dialog";
 import { EmptyState } from "../components/EmptyState";
 import { ErrorBanner } from "../components/ErrorBanner";
@@ -305,46 +305,6 @@ function NameDialog(props: {
           </button>
         </div>
       </form>
-    </Dialog>
-  );
-}
-
-export function ConfirmDialog(props: {
-  title: string;
-  confirmLabel: string;
-  children: React.ReactNode;
-  onClose: () => void;
-  onConfirm: () => Promise<void>;
-}) {
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
-  return (
-    <Dialog
-      title={props.title}
-      onClose={props.onClose}
-      footer={
-        <>
-          <button onClick={props.onClose}>Cancel</button>
-          <button
-            className="primary"
-            disabled={busy}
-            onClick={async () => {
-              setBusy(true);
-              try {
-                await props.onConfirm();
-              } catch (err) {
-                setError(errorMessage(err));
-                setBusy(false);
-              }
-            }}
-          >
-            {props.confirmLabel}
-          </button>
-        </>
-      }
-    >
-      {error ? <ErrorBanner error={error} /> : null}
-      {props.children}
     </Dialog>
   );
 }
