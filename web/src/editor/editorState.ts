@@ -8,7 +8,7 @@ import {
   type Node,
   type NodeChange,
 } from "@xyflow/react";
-import type { Graph, GraphEdge, GraphNode } from "../api/types";
+import type { Graph } from "../api/types";
 import { kindInfo, sourceHandles } from "./nodeKinds";
 
 export type FlowNode = Node<Record<string, unknown>>;
@@ -45,34 +45,30 @@ export type EditorAction =
   | { type: "redo" };
 
 const HISTORY_LIMIT = 100;
-const RUNTIME_NODE_KEYS = ["selected", "dragging", "measured", "resizing", "width", "height"];
-const RUNTIME_EDGE_KEYS = ["selected", "animated", "style", "label", "className"];
 
 export function emptyEditor(): EditorState {
   return { nodes: [], edges: [], past: [], future: [], saved: serialize([], []), coalesceKey: null };
 }
 
 export function fromGraph(graph: Graph): EditorState {
-  const nodes = graph.nodes.map((n) => ({ ...n, data: { ...(n.data ?? {}) } }) as FlowNode);
-  const edges = graph.edges.map((e) => ({ ...e }) as FlowEdge);
+  const nodes: FlowNode[] = graph.nodes.map((n) => ({ ...n, data: { ...n.data } }));
+  const edges: FlowEdge[] = graph.edges.map((e) => ({ ...e }));
   return { nodes, edges, past: [], future: [], saved: serialize(nodes, edges), coalesceKey: null };
 }
 
 /** The graph to store: React Flow's arrays without the canvas's runtime fields. */
 export function toGraph(nodes: FlowNode[], edges: FlowEdge[]): Graph {
   return {
-    nodes: nodes.map((node) => {
-      const copy: Record<string, unknown> = { ...node };
-      for (const key of RUNTIME_NODE_KEYS) delete copy[key];
-      return copy as unknown as GraphNode;
-    }),
-    edges: edges.map((edge) => {
-      const copy: Record<string, unknown> = { ...edge };
-      for (const key of RUNTIME_EDGE_KEYS) delete copy[key];
-      if (copy.sourceHandle == null) delete copy.sourceHandle;
-      if (copy.targetHandle == null) delete copy.targetHandle;
-      return copy as unknown as GraphEdge;
-    }),
+    // The runtime fields are named only to leave them out.
+    nodes: nodes.map(({ selected, dragging, measured, resizing, width, height, ...node }) => ({
+      ...node,
+      type: node.type ?? "",
+    })),
+    edges: edges.map(({ selected, animated, style, label, className, sourceHandle, targetHandle, ...edge }) => ({
+      ...edge,
+      ...(sourceHandle != null ? { sourceHandle } : {}),
+      ...(targetHandle != null ? { targetHandle } : {}),
+    })),
   };
 }
 

@@ -1,6 +1,7 @@
-import { useCallback, useEffect, useState, type FormEvent } from "react";
+import { useState, type FormEvent } from "react";
 import { templates } from "../api/resources";
 import type { AgentTemplate } from "../api/types";
+import { useLoad } from "../api/useLoad";
 import { useAuth } from "../auth/AuthContext";
 import { ConfirmDialog } from "../components/ConfirmDialog";
 import { Dialog } from "../components/Dialog";
@@ -12,21 +13,11 @@ type Editing = { template: AgentTemplate | null } | null;
 /** Agent templates: the system ones to start from, and the user's own. */
 export function TemplatesPage() {
   const { user } = useAuth();
-  const [items, setItems] = useState<AgentTemplate[] | null>(null);
-  const [error, setError] = useState<unknown>(null);
+  const loaded = useLoad(() => templates.list(), []);
+  const items = loaded.data;
   const [editing, setEditing] = useState<Editing>(null);
   const [deleting, setDeleting] = useState<AgentTemplate | null>(null);
   const isAdmin = user?.role === "admin";
-
-  const load = useCallback(async () => {
-    try {
-      setItems(await templates.list());
-    } catch (err) {
-      setError(err);
-      setItems([]);
-    }
-  }, []);
-  useEffect(() => void load(), [load]);
 
   const system = (items ?? []).filter((t) => t.is_system);
   const mine = (items ?? []).filter((t) => !t.is_system);
@@ -89,9 +80,9 @@ export function TemplatesPage() {
         <p className="muted" style={{ margin: 0 }}>
           A template gives an agent node its role, model, system prompt and parameters; each node can override them.
         </p>
-        <ErrorBanner error={error} />
-        {items === null ? (
-          <p className="muted">Loading…</p>
+        <ErrorBanner error={loaded.error} />
+        {items === undefined ? (
+          loaded.error ? null : <p className="muted">Loading…</p>
         ) : (
           <>
             <h2>Your templates</h2>
@@ -113,7 +104,7 @@ export function TemplatesPage() {
           onClose={() => setEditing(null)}
           onSaved={async () => {
             setEditing(null);
-            await load();
+            await loaded.reload();
           }}
         />
       ) : null}
@@ -125,7 +116,7 @@ export function TemplatesPage() {
           onConfirm={async () => {
             await templates.remove(deleting.id);
             setDeleting(null);
-            await load();
+            await loaded.reload();
           }}
         >
           <p>

@@ -8,9 +8,9 @@ afterEach(() => {
 });
 
 // jsdom lacks the layout APIs React Flow measures with.
-class ResizeObserverStub {
+class ResizeObserverStub implements ResizeObserver {
   observe() {}
   unobserve() {}
   disconnect() {}
 }
-globalThis.ResizeObserver ??= ResizeObserverStub as unknown as typeof ResizeObserver;
+globalThis.ResizeObserver ??= ResizeObserverStub;
