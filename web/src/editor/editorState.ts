@@ -32,7 +32,8 @@ export interface EditorState {
 
 export type EditorAction =
   | { type: "load"; graph: Graph }
-  | { type: "markSaved" }
+  /** The server stored `graph`: the graph as it was when the save was sent. */
+  | { type: "markSaved"; graph: Graph }
   | { type: "addNode"; kind: string; position: { x: number; y: number }; id?: string }
   | { type: "connect"; connection: Connection }
   | { type: "remove"; nodeIds: string[]; edgeIds: string[] }
@@ -76,8 +77,16 @@ function serialize(nodes: FlowNode[], edges: FlowEdge[]): string {
   return JSON.stringify(toGraph(nodes, edges));
 }
 
-export function isDirty(state: EditorState): boolean {
+export function isDirty(state: Pick<EditorState, "nodes" | "edges" | "saved">): boolean {
   return serialize(state.nodes, state.edges) !== state.saved;
+}
+
+/** Below the wanted point, the first place no other node occupies. */
+export function freeSpot(nodes: { position: { x: number; y: number } }[], wanted: { x: number; y: number }) {
+  const spot = { ...wanted };
+  const taken = () => nodes.some((n) => Math.abs(n.position.x - spot.x) < 180 && Math.abs(n.position.y - spot.y) < 80);
+  for (let tries = 0; tries < 20 && taken(); tries++) spot.y += 90;
+  return spot;
 }
 
 /** A readable id that Jinja can use as `nodes.agent_2`. */
@@ -132,7 +141,8 @@ export function editorReducer(state: EditorState, action: EditorAction): EditorS
     case "load":
       return fromGraph(action.graph);
     case "markSaved":
-      return { ...state, saved: serialize(state.nodes, state.edges), coalesceKey: null };
+      // Edits made while the save was on its way stay unsaved.
+      return { ...state, saved: JSON.stringify(action.graph), coalesceKey: null };
     case "addNode": {
       const info = kindInfo(action.kind);
       if (!info) return state;
