@@ -14,7 +14,7 @@ interface Props {
 /** The run shown on the canvas: its status, error and, once over, its output. */
 export function RunSummary({ runId, live, nodeSelected, onClose }: Props) {
   return (
-    <div className="card stack" style={{ padding: 12 }}>
+    <section className="card stack" style={{ padding: 12 }} aria-label="Run">
       <div className="row">
         <strong>Run</strong>
         {live.status ? <StatusBadge status={live.status} /> : null}
@@ -40,6 +40,6 @@ export function RunSummary({ runId, live, nodeSelected, onClose }: Props) {
           Click a node to see what it did.
         </p>
       ) : null}
-    </div>
+    </section>
   );
 }
