@@ -1,4 +1,5 @@
 import { useState, type FormEvent } from "react";
+import { errorMessage } from "../api/errors";
 import { templates } from "../api/resources";
 import type { AgentTemplate } from "../api/types";
 import { useLoad } from "../api/useLoad";
@@ -145,7 +146,7 @@ function TemplateDialog({ template, onClose, onSaved }: { template: AgentTemplat
       params = parameters.trim() ? JSON.parse(parameters) : {};
       if (typeof params !== "object" || params === null || Array.isArray(params)) throw new Error("must be an object");
     } catch (err) {
-      setError(new Error(`Parameters: not a JSON object (${(err as Error).message}).`));
+      setError(new Error(`Parameters: not a JSON object (${errorMessage(err)}).`));
       return;
     }
     const body = { name, role, model, system_prompt: systemPrompt || null, parameters: params };

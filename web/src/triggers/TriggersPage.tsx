@@ -1,5 +1,6 @@
 import { useState, type FormEvent } from "react";
 import { Link, useParams } from "react-router";
+import { errorMessage } from "../api/errors";
 import { schedules, webhooks, workflows } from "../api/resources";
 import type { Schedule, ScheduleCreate, Webhook } from "../api/types";
 import { useLoad } from "../api/useLoad";
@@ -325,7 +326,7 @@ function ScheduleDialog({ onClose, onCreate }: { onClose: () => void; onCreate: 
     try {
       parsed = input.trim() ? JSON.parse(input) : null;
     } catch (err) {
-      setError(new Error(`Input: not valid JSON (${(err as Error).message}).`));
+      setError(new Error(`Input: not valid JSON (${errorMessage(err)}).`));
       return;
     }
     try {

@@ -1,5 +1,5 @@
 // Import and export of a workflow as a JSON file.
-import { isRecord } from "../api/errors";
+import { errorMessage, isRecord } from "../api/errors";
 import { graphEdge, graphNode, graphOf } from "../api/graph";
 import type { Graph } from "../api/types";
 
@@ -36,7 +36,7 @@ export function parseWorkflowFile(text: string, fallbackName: string): Omit<Work
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new Error(`The file is not valid JSON (${(error as Error).message}).`);
+    throw new Error(`The file is not valid JSON (${errorMessage(error)}).`);
   }
   if (!isRecord(value)) throw new Error("The file must hold a JSON object with nodes and edges.");
   if (!Array.isArray(value.nodes)) throw new Error('The file has no "nodes" list.');
