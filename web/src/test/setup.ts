@@ -1,6 +1,6 @@
 import "@testing-library/jest-dom/vitest";
 import { cleanup } from "@testing-library/react";
-import { afterAll, afterEach } from "vitest";
+import { afterAll, afterEach, expect } from "vitest";
 import { fakeApi } from "./fakeApi";
 
 declare global {
@@ -21,7 +21,9 @@ globalThis.fetch = (input, init) =>
 afterEach(() => {
   cleanup();
   window.localStorage.clear();
+  const unexpected = [...fakeApi.unexpected];
   fakeApi.reset();
+  expect(unexpected, "requests no test scripted an answer for").toEqual([]);
 });
 afterAll(() => fakeApi.stop());
 
