@@ -31,7 +31,6 @@ export interface EditorState {
 }
 
 export type EditorAction =
-  | { type: "load"; graph: Graph }
   /** The server stored `graph`: the graph as it was when the save was sent. */
   | { type: "markSaved"; graph: Graph }
   | { type: "addNode"; kind: string; position: { x: number; y: number }; id?: string }
@@ -46,10 +45,6 @@ export type EditorAction =
   | { type: "redo" };
 
 const HISTORY_LIMIT = 100;
-
-export function emptyEditor(): EditorState {
-  return { nodes: [], edges: [], past: [], future: [], saved: serialize([], []), coalesceKey: null };
-}
 
 export function fromGraph(graph: Graph): EditorState {
   const nodes: FlowNode[] = graph.nodes.map((n) => ({ ...n, data: { ...n.data } }));
@@ -138,8 +133,6 @@ function remember(state: EditorState, coalesceKey: string | null = null): Editor
 
 export function editorReducer(state: EditorState, action: EditorAction): EditorState {
   switch (action.type) {
-    case "load":
-      return fromGraph(action.graph);
     case "markSaved":
       // Edits made while the save was on its way stay unsaved.
       return { ...state, saved: JSON.stringify(action.graph), coalesceKey: null };
