@@ -18,5 +18,8 @@ export default defineConfig({
     setupFiles: ["./src/test/setup.ts"],
     include: ["src/**/*.test.{ts,tsx}"],
     css: false,
+    // Page tests render React Flow and talk HTTP to the fake API; on a busy shared CI
+    // machine the first one alone can take longer than vitest's 5 s default.
+    testTimeout: 30_000,
   },
 });

@@ -43,5 +43,7 @@ export async function call<T>(request: Promise<FetchResult<T>>): Promise<T> {
     throw ApiError.network(cause);
   }
   if (!result.response.ok) throw ApiError.fromBody(result.response.status, result.error);
+  // On success `data` is missing only for an answer without a body (204), whose type in the
+  // schema has no body either.
   return result.data as T;
 }

@@ -77,7 +77,7 @@ export const templates = {
 // ------------------------------------------------------------------ executions
 export interface ExecutionFilter {
   workflowId?: string;
-  status?: string;
+  status?: ExecutionStatus | null;
   cursor?: string | null;
 }
 
@@ -95,7 +95,7 @@ export const executions = {
         params: {
           query: {
             workflow_id: filter.workflowId,
-            status: (filter.status || undefined) as ExecutionStatus | undefined,
+            status: filter.status ?? undefined,
             cursor: filter.cursor ?? undefined,
             limit: 50,
           },

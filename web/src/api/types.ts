@@ -1,5 +1,5 @@
 // Shapes the screens use, derived from the generated OpenAPI types where the API declares them.
-import type { paths } from "./schema";
+import type { components, paths } from "./schema";
 
 type Json<T> = T extends { content: { "application/json": infer B } } ? B : never;
 /** The JSON body of a path's successful answer (200, 201 or 202). */
@@ -28,7 +28,8 @@ export type WorkflowPage = ResponseOf<"/api/v1/workflows", "get">;
 export type WorkflowCreate = BodyOf<"/api/v1/workflows", "post">;
 export type AgentTemplate = ResponseOf<"/api/v1/agent-templates/{template_id}", "get">;
 export type AgentTemplateCreate = BodyOf<"/api/v1/agent-templates", "post">;
-export type Webhook = ResponseOf<"/api/v1/workflows/{workflow_id}/webhooks", "post">;
+/** A webhook as lists show it: its key is never shown again, only its prefix. */
+export type Webhook = ResponseOf<"/api/v1/workflows/{workflow_id}/webhooks", "get">["items"][number];
 /** The answer that shows a webhook's signing secret, once. */
 export type SigningSecret = ResponseOf<"/api/v1/webhooks/{webhook_id}/signing-secret", "post">;
 export type Execution = ResponseOf<"/api/v1/executions/{execution_id}", "get">;
@@ -59,13 +60,7 @@ export interface Graph {
   edges: GraphEdge[];
 }
 
-export type ExecutionStatus =
-  | "pending"
-  | "processing"
-  | "completed"
-  | "failed"
-  | "cancelled"
-  | "waiting";
+export type ExecutionStatus = components["schemas"]["ExecutionStatus"];
 
 export const EXECUTION_STATUSES: ExecutionStatus[] = [
   "pending",

@@ -1,5 +1,6 @@
 import { useState, type FormEvent } from "react";
 import { Link, Navigate, useLocation, useNavigate } from "react-router";
+import { isRecord } from "../api/errors";
 import { ErrorBanner } from "../components/ErrorBanner";
 import { useAuth } from "./AuthContext";
 
@@ -28,7 +29,8 @@ export function SignInPage() {
   const [password, setPassword] = useState("");
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
-  const next = (location.state as { from?: string } | null)?.from ?? "/workflows";
+  const from: unknown = isRecord(location.state) ? location.state.from : null;
+  const next = typeof from === "string" ? from : "/workflows";
   if (user) return <Navigate to={next} replace />;
 
   const submit = async (e: FormEvent) => {

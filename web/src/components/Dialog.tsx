@@ -13,12 +13,12 @@ export function Dialog({ title, onClose, children, footer, wide }: DialogProps) 
   const titleId = useId();
   const ref = useRef<HTMLDivElement>(null);
   useEffect(() => {
-    const previous = document.activeElement as HTMLElement | null;
+    const previous = document.activeElement instanceof HTMLElement ? document.activeElement : null;
     const first = ref.current?.querySelector<HTMLElement>(
       "input, textarea, select, button:not(.dialog-close)",
     );
     (first ?? ref.current)?.focus();
-    return () => previous?.focus?.();
+    return () => previous?.focus();
   }, []);
   return (
     <div

@@ -133,7 +133,16 @@ describe("editor state", () => {
     expect(isDirty(state)).toBe(false);
     const edited = apply(state, { type: "updateData", id: "output_1", data: { value: "done" } });
     expect(isDirty(edited)).toBe(true);
-    expect(isDirty(apply(edited, { type: "markSaved" }))).toBe(false);
+    expect(isDirty(apply(edited, { type: "markSaved", graph: toGraph(edited.nodes, edited.edges) }))).toBe(false);
     expect(toGraph(edited.nodes, edited.edges).nodes[0]).not.toHaveProperty("selected");
+  });
+
+  it("keeps an edit made while the save was on its way unsaved", () => {
+    const edited = apply(start(), { type: "updateData", id: "output_1", data: { value: "done" } });
+    const sent = toGraph(edited.nodes, edited.edges);
+    const editedAgain = apply(edited, { type: "updateData", id: "output_1", data: { value: "done!" } });
+    expect(isDirty(apply(editedAgain, { type: "markSaved", graph: sent }))).toBe(true);
+    const undone = apply(editedAgain, { type: "markSaved", graph: sent }, { type: "undo" });
+    expect(isDirty(undone)).toBe(false);
   });
 });

@@ -8,7 +8,7 @@ import {
   type Node,
   type NodeChange,
 } from "@xyflow/react";
-import type { Graph, GraphEdge, GraphNode } from "../api/types";
+import type { Graph } from "../api/types";
 import { kindInfo, sourceHandles } from "./nodeKinds";
 
 export type FlowNode = Node<Record<string, unknown>>;
@@ -31,8 +31,8 @@ export interface EditorState {
 }
 
 export type EditorAction =
-  | { type: "load"; graph: Graph }
-  | { type: "markSaved" }
+  /** The server stored `graph`: the graph as it was when the save was sent. */
+  | { type: "markSaved"; graph: Graph }
   | { type: "addNode"; kind: string; position: { x: number; y: number }; id?: string }
   | { type: "connect"; connection: Connection }
   | { type: "remove"; nodeIds: string[]; edgeIds: string[] }
@@ -45,34 +45,26 @@ export type EditorAction =
   | { type: "redo" };
 
 const HISTORY_LIMIT = 100;
-const RUNTIME_NODE_KEYS = ["selected", "dragging", "measured", "resizing", "width", "height"];
-const RUNTIME_EDGE_KEYS = ["selected", "animated", "style", "label", "className"];
-
-export function emptyEditor(): EditorState {
-  return { nodes: [], edges: [], past: [], future: [], saved: serialize([], []), coalesceKey: null };
-}
 
 export function fromGraph(graph: Graph): EditorState {
-  const nodes = graph.nodes.map((n) => ({ ...n, data: { ...(n.data ?? {}) } }) as FlowNode);
-  const edges = graph.edges.map((e) => ({ ...e }) as FlowEdge);
+  const nodes: FlowNode[] = graph.nodes.map((n) => ({ ...n, data: { ...n.data } }));
+  const edges: FlowEdge[] = graph.edges.map((e) => ({ ...e }));
   return { nodes, edges, past: [], future: [], saved: serialize(nodes, edges), coalesceKey: null };
 }
 
 /** The graph to store: React Flow's arrays without the canvas's runtime fields. */
 export function toGraph(nodes: FlowNode[], edges: FlowEdge[]): Graph {
   return {
-    nodes: nodes.map((node) => {
-      const copy: Record<string, unknown> = { ...node };
-      for (const key of RUNTIME_NODE_KEYS) delete copy[key];
-      return copy as unknown as GraphNode;
-    }),
-    edges: edges.map((edge) => {
-      const copy: Record<string, unknown> = { ...edge };
-      for (const key of RUNTIME_EDGE_KEYS) delete copy[key];
-      if (copy.sourceHandle == null) delete copy.sourceHandle;
-      if (copy.targetHandle == null) delete copy.targetHandle;
-      return copy as unknown as GraphEdge;
-    }),
+    // The runtime fields are named only to leave them out.
+    nodes: nodes.map(({ selected, dragging, measured, resizing, width, height, ...node }) => ({
+      ...node,
+      type: node.type ?? "",
+    })),
+    edges: edges.map(({ selected, animated, style, label, className, sourceHandle, targetHandle, ...edge }) => ({
+      ...edge,
+      ...(sourceHandle != null ? { sourceHandle } : {}),
+      ...(targetHandle != null ? { targetHandle } : {}),
+    })),
   };
 }
 
@@ -80,8 +72,16 @@ function serialize(nodes: FlowNode[], edges: FlowEdge[]): string {
   return JSON.stringify(toGraph(nodes, edges));
 }
 
-export function isDirty(state: EditorState): boolean {
+export function isDirty(state: Pick<EditorState, "nodes" | "edges" | "saved">): boolean {
   return serialize(state.nodes, state.edges) !== state.saved;
+}
+
+/** Below the wanted point, the first place no other node occupies. */
+export function freeSpot(nodes: { position: { x: number; y: number } }[], wanted: { x: number; y: number }) {
+  const spot = { ...wanted };
+  const taken = () => nodes.some((n) => Math.abs(n.position.x - spot.x) < 180 && Math.abs(n.position.y - spot.y) < 80);
+  for (let tries = 0; tries < 20 && taken(); tries++) spot.y += 90;
+  return spot;
 }
 
 /** A readable id that Jinja can use as `nodes.agent_2`. */
@@ -133,10 +133,9 @@ function remember(state: EditorState, coalesceKey: string | null = null): Editor
 
 export function editorReducer(state: EditorState, action: EditorAction): EditorState {
   switch (action.type) {
-    case "load":
-      return fromGraph(action.graph);
     case "markSaved":
-      return { ...state, saved: serialize(state.nodes, state.edges), coalesceKey: null };
+      // Edits made while the save was on its way stay unsaved.
+      return { ...state, saved: JSON.stringify(action.graph), coalesceKey: null };
     case "addNode": {
       const info = kindInfo(action.kind);
       if (!info) return state;

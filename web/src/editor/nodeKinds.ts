@@ -106,10 +106,10 @@ export const NODE_KINDS: NodeKindInfo[] = [
   },
 ];
 
-const BY_KIND = new Map(NODE_KINDS.map((info) => [info.kind, info]));
+const BY_KIND = new Map<string, NodeKindInfo>(NODE_KINDS.map((info) => [info.kind, info]));
 
 export function kindInfo(kind: string): NodeKindInfo | undefined {
-  return BY_KIND.get(kind as NodeKind);
+  return BY_KIND.get(kind);
 }
 
 export interface HandleInfo {

@@ -1,9 +1,9 @@
 import { Background, Controls, ReactFlow, ReactFlowProvider, useNodesState, type Node } from "@xyflow/react";
 import { useEffect, useMemo, useState } from "react";
 import { Link, useNavigate, useParams } from "react-router";
-import { isRecord } from "../api/errors";
+import { graphOf } from "../api/graph";
 import { executions } from "../api/resources";
-import { isFinalStatus, type GraphEdge, type GraphNode } from "../api/types";
+import { isFinalStatus } from "../api/types";
 import { Dialog } from "../components/Dialog";
 import { ErrorBanner } from "../components/ErrorBanner";
 import { JsonView } from "../components/JsonView";
@@ -34,10 +34,10 @@ function ExecutionView({ executionId }: { executionId: string }) {
   const [rerunFrom, setRerunFrom] = useState<string | null | undefined>(undefined);
   const [error, setError] = useState<unknown>(null);
 
-  const graph = isRecord(execution?.graph) ? execution.graph : null;
+  const graph = useMemo(() => graphOf(execution?.graph), [execution?.graph]);
   const nodes = useMemo(
     () =>
-      (Array.isArray(graph?.nodes) ? (graph.nodes as GraphNode[]) : []).map((n) => ({
+      graph.nodes.map((n) => ({
         ...n,
         selected: n.id === selectedId,
         draggable: false,
@@ -55,7 +55,7 @@ function ExecutionView({ executionId }: { executionId: string }) {
       return nodes.map((n) => ({ ...n, measured: measured.get(n.id) }));
     });
   }, [nodes, setShownNodes]);
-  const edges = useMemo(() => (Array.isArray(graph?.edges) ? (graph.edges as GraphEdge[]) : []), [graph]);
+  const edges = graph.edges;
   const ids = nodes.map((n) => n.id).join(",");
   const { refresh } = live;
   useEffect(() => {

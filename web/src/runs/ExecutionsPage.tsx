@@ -1,8 +1,9 @@
-import { useCallback, useEffect, useState } from "react";
+import { useEffect } from "react";
 import { Link, useNavigate, useParams, useSearchParams } from "react-router";
 import { isRecord } from "../api/errors";
 import { executions, workflows } from "../api/resources";
-import { EXECUTION_STATUSES, type ExecutionSummary, type Workflow } from "../api/types";
+import { EXECUTION_STATUSES } from "../api/types";
+import { useLoad } from "../api/useLoad";
 import { EmptyState } from "../components/EmptyState";
 import { ErrorBanner } from "../components/ErrorBanner";
 import { StatusBadge } from "../components/StatusBadge";
@@ -19,57 +20,33 @@ export function ExecutionsPage() {
   const { workflowId } = useParams();
   const navigate = useNavigate();
   const [params, setParams] = useSearchParams();
-  const status = params.get("status") ?? "";
-  const [items, setItems] = useState<ExecutionSummary[] | null>(null);
-  const [cursor, setCursor] = useState<string | null>(null);
-  const [workflow, setWorkflow] = useState<Workflow | null>(null);
-  const [names, setNames] = useState<Map<string, string>>(new Map());
-  const [error, setError] = useState<unknown>(null);
-
-  const load = useCallback(async () => {
-    setError(null);
-    try {
-      const page = await executions.list({ workflowId, status });
-      setItems(page.items);
-      setCursor(page.next_cursor ?? null);
-    } catch (err) {
-      setError(err);
-      setItems([]);
-    }
-  }, [workflowId, status]);
-
-  useEffect(() => {
-    setItems(null);
-    void load();
-  }, [load]);
+  const status = EXECUTION_STATUSES.find((s) => s === params.get("status")) ?? null;
+  const list = useLoad(() => executions.list({ workflowId, status }), [workflowId, status]);
+  const items = list.data?.items;
+  const workflow = useLoad(() => (workflowId ? workflows.get(workflowId) : Promise.resolve(null)), [workflowId]);
+  // Across all workflows, rows name their workflow; a failure only costs the names.
+  const names = useLoad(
+    () =>
+      workflowId
+        ? Promise.resolve(new Map<string, string>())
+        : workflows.list("mine").then((page) => new Map(page.items.map((w) => [w.id, w.name]))),
+    [workflowId],
+  );
 
   // Runs still going change status: refresh while any is.
+  const anyRunning = Boolean(items?.some((e) => ["pending", "processing", "waiting"].includes(e.status)));
+  const { reload } = list;
   useEffect(() => {
-    if (!items?.some((e) => ["pending", "processing", "waiting"].includes(e.status))) return;
-    const timer = setInterval(() => void load(), 3000);
+    if (!anyRunning) return;
+    const timer = setInterval(() => void reload(), 3000);
     return () => clearInterval(timer);
-  }, [items, load]);
+  }, [anyRunning, reload]);
 
-  useEffect(() => {
-    if (workflowId) {
-      workflows.get(workflowId).then(setWorkflow, setError);
-    } else {
-      workflows.list("mine").then(
-        (page) => setNames(new Map(page.items.map((w) => [w.id, w.name]))),
-        () => undefined,
-      );
-    }
-  }, [workflowId]);
-
-  const more = async () => {
-    try {
-      const page = await executions.list({ workflowId, status, cursor });
-      setItems((prev) => [...(prev ?? []), ...page.items]);
-      setCursor(page.next_cursor ?? null);
-    } catch (err) {
-      setError(err);
-    }
-  };
+  const more = () =>
+    list.extend(async (shown) => {
+      const page = await executions.list({ workflowId, status, cursor: shown.next_cursor });
+      return { items: [...shown.items, ...page.items], next_cursor: page.next_cursor };
+    });
 
   return (
     <main className="page">
@@ -78,7 +55,7 @@ export function ExecutionsPage() {
           <div>
             {workflowId ? (
               <Link to={`/workflows/${workflowId}`} className="small">
-                ← {workflow?.name ?? "Workflow"}
+                ← {workflow.data?.name ?? "Workflow"}
               </Link>
             ) : null}
             <h1>{workflowId ? "Run history" : "Executions"}</h1>
@@ -87,7 +64,7 @@ export function ExecutionsPage() {
           <label className="row small">
             Status
             <select
-              value={status}
+              value={status ?? ""}
               style={{ width: "auto" }}
               onChange={(e) => setParams(e.target.value ? { status: e.target.value } : {})}
             >
@@ -99,11 +76,11 @@ export function ExecutionsPage() {
               ))}
             </select>
           </label>
-          <button onClick={() => void load()}>Refresh</button>
+          <button onClick={() => void reload()}>Refresh</button>
         </div>
-        <ErrorBanner error={error} />
-        {items === null ? (
-          <p className="muted">Loading…</p>
+        <ErrorBanner error={list.error ?? workflow.error} />
+        {items === undefined ? (
+          list.error ? null : <p className="muted">Loading…</p>
         ) : items.length === 0 ? (
           <EmptyState title={status ? `No ${status} executions` : "No executions yet"}>
             {workflowId ? "Run this workflow from the editor, a webhook or a schedule." : "Runs of your workflows show up here."}
@@ -134,7 +111,7 @@ export function ExecutionsPage() {
                   <td>
                     <StatusBadge status={e.status} />
                   </td>
-                  {!workflowId ? <td>{(e.workflow_id && names.get(e.workflow_id)) || <span className="mono small">{e.workflow_id?.slice(0, 8)}</span>}</td> : null}
+                  {!workflowId ? <td>{(e.workflow_id && names.data?.get(e.workflow_id)) || <span className="mono small">{e.workflow_id?.slice(0, 8)}</span>}</td> : null}
                   <td>{triggerLabel(e.trigger)}</td>
                   <td>
                     <Link to={`/executions/${e.id}`} onClick={(ev) => ev.stopPropagation()}>
@@ -148,9 +125,9 @@ export function ExecutionsPage() {
             </tbody>
           </table>
         )}
-        {cursor ? (
+        {list.data?.next_cursor ? (
           <div className="row" style={{ justifyContent: "center", marginTop: 12 }}>
-            <button onClick={more}>Load more</button>
+            <button onClick={() => void more()}>Load more</button>
           </div>
         ) : null}
       </div>

@@ -1,4 +1,5 @@
 import { useMemo, useState, type FormEvent } from "react";
+import { errorMessage } from "../api/errors";
 import { Dialog } from "../components/Dialog";
 import { ErrorBanner } from "../components/ErrorBanner";
 import { collectInput, initialValues, SchemaForm, schemaFields } from "./SchemaForm";
@@ -26,7 +27,7 @@ export function RunDialog({ schema, onClose, onRun }: Props) {
       try {
         input = text.trim() ? JSON.parse(text) : null;
       } catch (err) {
-        setError(new Error(`The input is not valid JSON: ${(err as Error).message}`));
+        setError(new Error(`The input is not valid JSON: ${errorMessage(err)}`));
         return;
       }
     } else {

@@ -1,9 +1,10 @@
 import { describe, expect, it } from "vitest";
 import type { NodeRun } from "../api/types";
+import { nodeRunAnswer } from "../test/fixtures";
 import { applyEvent, statusesFromRuns } from "./liveStatus";
 
-const run = (node_id: string, status: string, attempt = 1, iteration = 0) =>
-  ({ node_id, status, attempt, iteration }) as NodeRun;
+const run = (nodeId: string, status: string, attempt = 1, iteration = 0): NodeRun =>
+  nodeRunAnswer(nodeId, status, { attempt, iteration });
 
 describe("live node statuses", () => {
   it("follows the event stream, node by node", () => {

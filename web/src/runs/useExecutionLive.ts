@@ -1,7 +1,8 @@
-import { useCallback, useEffect, useRef, useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { executions } from "../api/resources";
 import { followEvents } from "../api/sse";
 import { isFinalStatus, type Execution, type NodeRun } from "../api/types";
+import { useLoad } from "../api/useLoad";
 import type { LiveStatus } from "../editor/canvasOverlay";
 import { applyEvent, eventNodeId, nodeRunsOf, statusesFromRuns } from "./liveStatus";
 
@@ -18,42 +19,35 @@ export interface LiveExecution {
 
 /** Follows one execution: its detail from the API, kept current by its event stream. */
 export function useExecutionLive(executionId: string | null, nodeIds: string[]): LiveExecution {
-  const [execution, setExecution] = useState<Execution | null>(null);
+  const detail = useLoad(() => (executionId ? executions.get(executionId) : Promise.resolve(null)), [executionId]);
+  const execution = detail.data ?? null;
+  const refresh = detail.reload;
   const [status, setStatus] = useState<string | null>(null);
   const [statuses, setStatuses] = useState<Map<string, LiveStatus>>(new Map());
   const [deltas, setDeltas] = useState<Map<string, string>>(new Map());
-  const [error, setError] = useState<unknown>(null);
   const [streamBroken, setStreamBroken] = useState(false);
   const nodeIdsRef = useRef(nodeIds);
   nodeIdsRef.current = nodeIds;
   const refetchTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
 
-  const refresh = useCallback(async () => {
-    if (!executionId) return;
-    try {
-      const detail = await executions.get(executionId);
-      setExecution(detail);
-      setStatus(detail.status);
-      setStatuses(statusesFromRuns(nodeIdsRef.current, nodeRunsOf(detail), detail.status));
-    } catch (err) {
-      setError(err);
-    }
-  }, [executionId]);
+  // Each fresh detail sets every node's status from its runs; events move them on from there.
+  useEffect(() => {
+    if (!execution) return;
+    setStatus(execution.status);
+    setStatuses(statusesFromRuns(nodeIdsRef.current, nodeRunsOf(execution), execution.status));
+  }, [execution]);
 
   useEffect(() => {
-    setExecution(null);
     setStatus(null);
     setDeltas(new Map());
-    setError(null);
     setStreamBroken(false);
-    setStatuses(new Map(nodeIdsRef.current.map((id) => [id, "pending" as LiveStatus])));
+    setStatuses(new Map(nodeIdsRef.current.map((id): [string, LiveStatus] => [id, "pending"])));
     if (!executionId) return;
     let stopped = false;
     const scheduleRefresh = () => {
       if (refetchTimer.current) clearTimeout(refetchTimer.current);
       refetchTimer.current = setTimeout(() => void refresh(), 250);
     };
-    void refresh();
     const stream = followEvents(`/api/v1/executions/${executionId}/events`, {
       onEvent: (event) => {
         if (stopped) return;
@@ -96,5 +90,5 @@ export function useExecutionLive(executionId: string | null, nodeIds: string[]):
     return () => clearInterval(timer);
   }, [executionId, streamBroken, status, refresh]);
 
-  return { execution, status, statuses, runs: nodeRunsOf(execution), deltas, error, refresh };
+  return { execution, status, statuses, runs: nodeRunsOf(execution), deltas, error: detail.error, refresh };
 }

@@ -1,32 +1,24 @@
-import { useCallback, useEffect, useState, type FormEvent } from "react";
+import { useState, type FormEvent } from "react";
+import { errorMessage } from "../api/errors";
 import { templates } from "../api/resources";
 import type { AgentTemplate } from "../api/types";
+import { useLoad } from "../api/useLoad";
 import { useAuth } from "../auth/AuthContext";
+import { ConfirmDialog } from "../components/ConfirmDialog";
 import { Dialog } from "../components/Dialog";
 import { EmptyState } from "../components/EmptyState";
 import { ErrorBanner } from "../components/ErrorBanner";
-import { ConfirmDialog } from "../workflows/WorkflowsPage";
 
 type Editing = { template: AgentTemplate | null } | null;
 
 /** Agent templates: the system ones to start from, and the user's own. */
 export function TemplatesPage() {
   const { user } = useAuth();
-  const [items, setItems] = useState<AgentTemplate[] | null>(null);
-  const [error, setError] = useState<unknown>(null);
+  const loaded = useLoad(() => templates.list(), []);
+  const items = loaded.data;
   const [editing, setEditing] = useState<Editing>(null);
   const [deleting, setDeleting] = useState<AgentTemplate | null>(null);
   const isAdmin = user?.role === "admin";
-
-  const load = useCallback(async () => {
-    try {
-      setItems(await templates.list());
-    } catch (err) {
-      setError(err);
-      setItems([]);
-    }
-  }, []);
-  useEffect(() => void load(), [load]);
 
   const system = (items ?? []).filter((t) => t.is_system);
   const mine = (items ?? []).filter((t) => !t.is_system);
@@ -89,9 +81,9 @@ export function TemplatesPage() {
         <p className="muted" style={{ margin: 0 }}>
           A template gives an agent node its role, model, system prompt and parameters; each node can override them.
         </p>
-        <ErrorBanner error={error} />
-        {items === null ? (
-          <p className="muted">Loading…</p>
+        <ErrorBanner error={loaded.error} />
+        {items === undefined ? (
+          loaded.error ? null : <p className="muted">Loading…</p>
         ) : (
           <>
             <h2>Your templates</h2>
@@ -113,7 +105,7 @@ export function TemplatesPage() {
           onClose={() => setEditing(null)}
           onSaved={async () => {
             setEditing(null);
-            await load();
+            await loaded.reload();
           }}
         />
       ) : null}
@@ -125,7 +117,7 @@ export function TemplatesPage() {
           onConfirm={async () => {
             await templates.remove(deleting.id);
             setDeleting(null);
-            await load();
+            await loaded.reload();
           }}
         >
           <p>
@@ -154,7 +146,7 @@ function TemplateDialog({ template, onClose, onSaved }: { template: AgentTemplat
       params = parameters.trim() ? JSON.parse(parameters) : {};
       if (typeof params !== "object" || params === null || Array.isArray(params)) throw new Error("must be an object");
     } catch (err) {
-      setError(new Error(`Parameters: not a JSON object (${(err as Error).message}).`));
+      setError(new Error(`Parameters: not a JSON object (${errorMessage(err)}).`));
       return;
     }
     const body = { name, role, model, system_prompt: systemPrompt || null, parameters: params };

@@ -1,18 +1,21 @@
-import { useCallback, useEffect, useState, type FormEvent } from "react";
+import { useState, type FormEvent } from "react";
 import { Link, useParams } from "react-router";
-import { isRecord } from "../api/errors";
+import { errorMessage } from "../api/errors";
 import { schedules, webhooks, workflows } from "../api/resources";
-import type { Schedule, ScheduleCreate, Webhook, Workflow } from "../api/types";
+import type { Schedule, ScheduleCreate, Webhook } from "../api/types";
+import { useLoad } from "../api/useLoad";
 import { CopyButton } from "../components/CopyButton";
+import { ConfirmDialog } from "../components/ConfirmDialog";
 import { Dialog } from "../components/Dialog";
 import { SecretField } from "../components/SecretField";
 import { EmptyState } from "../components/EmptyState";
 import { ErrorBanner } from "../components/ErrorBanner";
 import { formatTime } from "../components/format";
-import { ConfirmDialog } from "../workflows/WorkflowsPage";
 import { curlLine } from "./curl";
 import { SigningControls } from "./SigningControls";
 import { SigningSecretDialog } from "./SigningSecretDialog";
+
+type MissedPolicy = NonNullable<ScheduleCreate["missed_policy"]>;
 
 interface Revealed {
   title: string;
@@ -23,65 +26,40 @@ interface Revealed {
 /** A workflow's webhooks and cron schedules. */
 export function TriggersPage() {
   const { workflowId = "" } = useParams();
-  const [workflow, setWorkflow] = useState<Workflow | null>(null);
-  const [hooks, setHooks] = useState<Webhook[] | null>(null);
-  const [plans, setPlans] = useState<Schedule[] | null>(null);
-  const [error, setError] = useState<unknown>(null);
+  const workflow = useLoad(() => workflows.get(workflowId), [workflowId]);
+  const hooks = useLoad(() => webhooks.list(workflowId).then((page) => page.items), [workflowId]);
+  const plans = useLoad(() => schedules.list(workflowId).then((page) => page.items), [workflowId]);
+  const [actionError, setActionError] = useState<unknown>(null);
   const [revealed, setRevealed] = useState<Revealed | null>(null);
   const [confirm, setConfirm] = useState<{ title: string; text: string; run: () => Promise<unknown> } | null>(null);
   const [scheduleForm, setScheduleForm] = useState(false);
   const [signing, setSigning] = useState<Webhook | null>(null);
-
-  const loadHooks = useCallback(async () => {
-    try {
-      const answer = (await webhooks.list(workflowId)) as unknown;
-      setHooks((Array.isArray(answer) ? answer : isRecord(answer) && Array.isArray(answer.items) ? answer.items : []) as Webhook[]);
-    } catch (err) {
-      setError(err);
-      setHooks([]);
-    }
-  }, [workflowId]);
-
-  const loadPlans = useCallback(async () => {
-    try {
-      const answer = (await schedules.list(workflowId)) as unknown;
-      setPlans((Array.isArray(answer) ? answer : isRecord(answer) && Array.isArray(answer.items) ? answer.items : []) as Schedule[]);
-    } catch (err) {
-      setError(err);
-      setPlans([]);
-    }
-  }, [workflowId]);
-
-  useEffect(() => {
-    workflows.get(workflowId).then(setWorkflow, setError);
-    void loadHooks();
-    void loadPlans();
-  }, [workflowId, loadHooks, loadPlans]);
+  const error = actionError ?? workflow.error ?? hooks.error ?? plans.error;
 
   const act = async (fn: () => Promise<unknown>, reload: () => Promise<void>) => {
-    setError(null);
+    setActionError(null);
     try {
       await fn();
     } catch (err) {
-      setError(err);
+      setActionError(err);
     }
     await reload();
   };
 
   const createHook = async () => {
-    setError(null);
+    setActionError(null);
     try {
       const created = await webhooks.create(workflowId, null);
       setRevealed({ title: "Webhook created", key: created.api_key, url: created.url });
-      await loadHooks();
+      await hooks.reload();
     } catch (err) {
-      setError(err);
+      setActionError(err);
     }
   };
 
   const rotate = async (hook: Webhook) => {
-    const rotated = (await webhooks.rotate(hook.id)) as { api_key: string; url?: string };
-    setRevealed({ title: "New key issued", key: rotated.api_key, url: rotated.url ?? hook.url });
+    const rotated = await webhooks.rotate(hook.id);
+    setRevealed({ title: "New key issued", key: rotated.api_key, url: rotated.url });
   };
 
   return (
@@ -89,7 +67,7 @@ export function TriggersPage() {
       <div className="page-narrow stack">
         <div>
           <Link to={`/workflows/${workflowId}`} className="small">
-            ← {workflow?.name ?? "Workflow"}
+            ← {workflow.data?.name ?? "Workflow"}
           </Link>
           <h1>Webhooks &amp; schedules</h1>
         </div>
@@ -108,9 +86,9 @@ export function TriggersPage() {
             Outside systems start this workflow by POSTing JSON to a webhook's URL with its API key. The key is shown
             once; relayflow keeps only its hash.
           </p>
-          {hooks === null ? (
-            <p className="muted">Loading…</p>
-          ) : hooks.length === 0 ? (
+          {hooks.data === undefined ? (
+            hooks.error ? null : <p className="muted">Loading…</p>
+          ) : hooks.data.length === 0 ? (
             <EmptyState title="No webhooks" actions={<button onClick={createHook}>Create a webhook</button>}>
               Create one to get a URL and a key.
             </EmptyState>
@@ -127,7 +105,7 @@ export function TriggersPage() {
                 </tr>
               </thead>
               <tbody>
-                {hooks.map((hook) => (
+                {hooks.data.map((hook) => (
                   <tr key={hook.id}>
                     <td>
                       {hook.name ? <div>{hook.name}</div> : null}
@@ -141,7 +119,7 @@ export function TriggersPage() {
                         <input
                           type="checkbox"
                           checked={hook.enabled}
-                          onChange={(e) => act(() => webhooks.update(hook.id, { enabled: e.target.checked }), loadHooks)}
+                          onChange={(e) => act(() => webhooks.update(hook.id, { enabled: e.target.checked }), hooks.reload)}
                         />
                         {hook.enabled ? "on" : "off"}
                       </label>
@@ -152,10 +130,10 @@ export function TriggersPage() {
                         onIssue={() => setSigning(hook)}
                         onRequireChange={(required) => {
                           // Shown at once; the reload afterwards puts back the server's value if it refused.
-                          setHooks((list) =>
-                            list ? list.map((h) => (h.id === hook.id ? { ...h, require_signature: required } : h)) : list,
+                          hooks.update((list) =>
+                            list.map((h) => (h.id === hook.id ? { ...h, require_signature: required } : h)),
                           );
-                          void act(() => webhooks.update(hook.id, { require_signature: required }), loadHooks);
+                          void act(() => webhooks.update(hook.id, { require_signature: required }), hooks.reload);
                         }}
                         onRemove={() =>
                           setConfirm({
@@ -190,7 +168,7 @@ export function TriggersPage() {
                             setConfirm({
                               title: "Delete webhook?",
                               text: "Requests to this URL will get 404.",
-                              run: () => webhooks.remove(hook.id).then(loadHooks),
+                              run: () => webhooks.remove(hook.id).then(hooks.reload),
                             })
                           }
                         >
@@ -212,9 +190,9 @@ export function TriggersPage() {
             </h2>
             <button onClick={() => setScheduleForm(true)}>New schedule</button>
           </div>
-          {plans === null ? (
-            <p className="muted">Loading…</p>
-          ) : plans.length === 0 ? (
+          {plans.data === undefined ? (
+            plans.error ? null : <p className="muted">Loading…</p>
+          ) : plans.data.length === 0 ? (
             <EmptyState title="No schedules" actions={<button onClick={() => setScheduleForm(true)}>Add a cron schedule</button>}>
               Run this workflow on a cron schedule, with a fixed input.
             </EmptyState>
@@ -231,7 +209,7 @@ export function TriggersPage() {
                 </tr>
               </thead>
               <tbody>
-                {plans.map((plan) => (
+                {plans.data.map((plan) => (
                   <tr key={plan.id}>
                     <td>
                       <code>{plan.cron}</code>
@@ -248,7 +226,7 @@ export function TriggersPage() {
                         <input
                           type="checkbox"
                           checked={Boolean(plan.enabled)}
-                          onChange={(e) => act(() => schedules.setEnabled(workflowId, plan.id, e.target.checked), loadPlans)}
+                          onChange={(e) => act(() => schedules.setEnabled(workflowId, plan.id, e.target.checked), plans.reload)}
                         />
                         {plan.enabled ? "on" : "off"}
                       </label>
@@ -260,7 +238,7 @@ export function TriggersPage() {
                           setConfirm({
                             title: "Delete schedule?",
                             text: `${plan.cron} will no longer start runs.`,
-                            run: () => schedules.remove(workflowId, plan.id).then(loadPlans),
+                            run: () => schedules.remove(workflowId, plan.id).then(plans.reload),
                           })
                         }
                       >
@@ -297,7 +275,7 @@ export function TriggersPage() {
           webhook={signing}
           issue={async (requireSignature) => {
             const issued = await webhooks.issueSigningSecret(signing.id, requireSignature);
-            void loadHooks();
+            void hooks.reload();
             return issued;
           }}
           onClose={() => setSigning(null)}
@@ -311,7 +289,7 @@ export function TriggersPage() {
           onConfirm={async () => {
             await confirm.run();
             setConfirm(null);
-            await loadHooks();
+            await hooks.reload();
           }}
         >
           <p>{confirm.text}</p>
@@ -321,9 +299,9 @@ export function TriggersPage() {
         <ScheduleDialog
           onClose={() => setScheduleForm(false)}
           onCreate={async (body) => {
-            await schedules.create(workflowId, body as ScheduleCreate);
+            await schedules.create(workflowId, body);
             setScheduleForm(false);
-            await loadPlans();
+            await plans.reload();
           }}
         />
       ) : null}
@@ -332,17 +310,15 @@ export function TriggersPage() {
 }
 
 function nextRuns(plan: Schedule): string[] {
-  const record = plan as unknown as Record<string, unknown>;
-  const list = record.next_runs ?? record.next_run_times;
-  if (Array.isArray(list)) return list.filter((x): x is string => typeof x === "string").slice(0, 3);
-  return typeof record.next_run_at === "string" ? [record.next_run_at] : [];
+  if (plan.next_runs.length) return plan.next_runs.slice(0, 3);
+  return plan.next_run_at ? [plan.next_run_at] : [];
 }
 
-function ScheduleDialog({ onClose, onCreate }: { onClose: () => void; onCreate: (body: Record<string, unknown>) => Promise<void> }) {
+function ScheduleDialog({ onClose, onCreate }: { onClose: () => void; onCreate: (body: ScheduleCreate) => Promise<void> }) {
   const [cron, setCron] = useState("0 9 * * 1-5");
   const [timezone, setTimezone] = useState(() => Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC");
   const [input, setInput] = useState("{}");
-  const [missed, setMissed] = useState("skip");
+  const [missed, setMissed] = useState<MissedPolicy>("skip");
   const [error, setError] = useState<unknown>(null);
   const submit = async (e: FormEvent) => {
     e.preventDefault();
@@ -350,7 +326,7 @@ function ScheduleDialog({ onClose, onCreate }: { onClose: () => void; onCreate: 
     try {
       parsed = input.trim() ? JSON.parse(input) : null;
     } catch (err) {
-      setError(new Error(`Input: not valid JSON (${(err as Error).message}).`));
+      setError(new Error(`Input: not valid JSON (${errorMessage(err)}).`));
       return;
     }
     try {
@@ -378,7 +354,7 @@ function ScheduleDialog({ onClose, onCreate }: { onClose: () => void; onCreate: 
         </label>
         <label className="field">
           After downtime
-          <select value={missed} onChange={(e) => setMissed(e.target.value)}>
+          <select value={missed} onChange={(e) => setMissed(e.target.value === "run_once" ? "run_once" : "skip")}>
             <option value="skip">skip missed runs</option>
             <option value="run_once">run once for the missed ones</option>
           </select>

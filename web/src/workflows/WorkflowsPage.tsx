@@ -1,9 +1,10 @@
-import { useCallback, useEffect, useRef, useState, type FormEvent } from "react";
+import { useRef, useState, type FormEvent } from "react";
 import { Link, useNavigate } from "react-router";
-import { errorMessage } from "../api/errors";
 import { workflows, type WorkflowScope } from "../api/resources";
 import type { Workflow } from "../api/types";
+import { useLoad } from "../api/useLoad";
 import { useAuth } from "../auth/AuthContext";
+import { ConfirmDialog } from "../components/ConfirmDialog";
 import { Dialog } from "../components/Dialog";
 import { EmptyState } from "../components/EmptyState";
 import { ErrorBanner } from "../components/ErrorBanner";
@@ -16,46 +17,30 @@ export function WorkflowsPage() {
   const { user } = useAuth();
   const navigate = useNavigate();
   const [scope, setScope] = useState<WorkflowScope>("mine");
-  const [items, setItems] = useState<Workflow[] | null>(null);
-  const [cursor, setCursor] = useState<string | null>(null);
-  const [error, setError] = useState<unknown>(null);
+  const list = useLoad(() => workflows.list(scope), [scope]);
+  const items = list.data?.items;
+  const [actionError, setActionError] = useState<unknown>(null);
   const [editing, setEditing] = useState<Editing | null>(null);
   const fileInput = useRef<HTMLInputElement>(null);
 
-  const load = useCallback(async () => {
-    setError(null);
-    try {
-      const page = await workflows.list(scope);
-      setItems(page.items);
-      setCursor(page.next_cursor ?? null);
-    } catch (err) {
-      setError(err);
-      setItems([]);
-    }
-  }, [scope]);
-
-  useEffect(() => {
-    setItems(null);
-    void load();
-  }, [load]);
-
-  const loadMore = async () => {
-    try {
-      const page = await workflows.list(scope, cursor);
-      setItems((prev) => [...(prev ?? []), ...page.items]);
-      setCursor(page.next_cursor ?? null);
-    } catch (err) {
-      setError(err);
-    }
+  const showScope = (next: WorkflowScope) => {
+    setActionError(null);
+    setScope(next);
   };
 
+  const loadMore = () =>
+    list.extend(async (shown) => {
+      const page = await workflows.list(scope, shown.next_cursor);
+      return { items: [...shown.items, ...page.items], next_cursor: page.next_cursor };
+    });
+
   const act = async (fn: () => Promise<unknown>) => {
-    setError(null);
+    setActionError(null);
     try {
       await fn();
-      await load();
+      await list.reload();
     } catch (err) {
-      setError(err);
+      setActionError(err);
     }
   };
 
@@ -79,13 +64,13 @@ export function WorkflowsPage() {
     });
 
   const importFile = async (file: File) => {
-    setError(null);
+    setActionError(null);
     try {
       const parsed = parseWorkflowFile(await file.text(), file.name.replace(/\.(relayflow\.)?json$/i, ""));
       const created = await workflows.create(parsed);
       navigate(`/workflows/${created.id}`);
     } catch (err) {
-      setError(err);
+      setActionError(err);
     }
   };
 
@@ -121,14 +106,14 @@ export function WorkflowsPage() {
         </div>
         <div className="tabs" role="tablist" aria-label="Which workflows">
           {scopes.map(([value, label]) => (
-            <button key={value} role="tab" aria-selected={scope === value} onClick={() => setScope(value)}>
+            <button key={value} role="tab" aria-selected={scope === value} onClick={() => showScope(value)}>
               {label}
             </button>
           ))}
         </div>
-        <ErrorBanner error={error} />
-        {items === null ? (
-          <p className="muted">Loading…</p>
+        <ErrorBanner error={actionError ?? list.error} />
+        {items === undefined ? (
+          list.error ? null : <p className="muted">Loading…</p>
         ) : items.length === 0 ? (
           scope === "mine" ? (
             <EmptyState
@@ -209,9 +194,9 @@ export function WorkflowsPage() {
             </tbody>
           </table>
         )}
-        {cursor ? (
+        {list.data?.next_cursor ? (
           <div className="row" style={{ justifyContent: "center", marginTop: 12 }}>
-            <button onClick={loadMore}>Load more</button>
+            <button onClick={() => void loadMore()}>Load more</button>
           </div>
         ) : null}
       </div>
@@ -236,7 +221,7 @@ export function WorkflowsPage() {
           onSubmit={async (name, description) => {
             await workflows.update(editing.workflow.id, { name, description: description || null });
             setEditing(null);
-            await load();
+            await list.reload();
           }}
         />
       ) : null}
@@ -248,7 +233,7 @@ export function WorkflowsPage() {
           onConfirm={async () => {
             await workflows.remove(editing.workflow.id);
             setEditing(null);
-            await load();
+            await list.reload();
           }}
         >
           <p>
@@ -305,46 +290,6 @@ function NameDialog(props: {
           </button>
         </div>
       </form>
-    </Dialog>
-  );
-}
-
-export function ConfirmDialog(props: {
-  title: string;
-  confirmLabel: string;
-  children: React.ReactNode;
-  onClose: () => void;
-  onConfirm: () => Promise<void>;
-}) {
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
-  return (
-    <Dialog
-      title={props.title}
-      onClose={props.onClose}
-      footer={
-        <>
-          <button onClick={props.onClose}>Cancel</button>
-          <button
-            className="primary"
-            disabled={busy}
-            onClick={async () => {
-              setBusy(true);
-              try {
-                await props.onConfirm();
-              } catch (err) {
-                setError(errorMessage(err));
-                setBusy(false);
-              }
-            }}
-          >
-            {props.confirmLabel}
-          </button>
-        </>
-      }
-    >
-      {error ? <ErrorBanner error={error} /> : null}
-      {props.children}
     </Dialog>
   );
 }

@@ -1,5 +1,6 @@
 // Import and export of a workflow as a JSON file.
-import { isRecord } from "../api/errors";
+import { errorMessage, isRecord } from "../api/errors";
+import { graphEdge, graphNode, graphOf } from "../api/graph";
 import type { Graph } from "../api/types";
 
 export const FILE_FORMAT = "relayflow.workflow";
@@ -24,8 +25,7 @@ export function toWorkflowFile(workflow: {
     version: 1,
     name: workflow.name,
     description: workflow.description ?? null,
-    nodes: workflow.nodes as Graph["nodes"],
-    edges: workflow.edges as Graph["edges"],
+    ...graphOf(workflow),
     metadata: isRecord(workflow.metadata) ? workflow.metadata : {},
   };
 }
@@ -36,27 +36,27 @@ export function parseWorkflowFile(text: string, fallbackName: string): Omit<Work
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new Error(`The file is not valid JSON (${(error as Error).message}).`);
+    throw new Error(`The file is not valid JSON (${errorMessage(error)}).`);
   }
   if (!isRecord(value)) throw new Error("The file must hold a JSON object with nodes and edges.");
   if (!Array.isArray(value.nodes)) throw new Error('The file has no "nodes" list.');
   if (!Array.isArray(value.edges)) throw new Error('The file has no "edges" list.');
-  value.nodes.forEach((node, i) => {
-    if (!isRecord(node) || typeof node.id !== "string" || typeof node.type !== "string") {
-      throw new Error(`nodes[${i}] needs a string "id" and "type".`);
-    }
+  const nodes = value.nodes.map((node: unknown, i) => {
+    const read = graphNode(node);
+    if (!read) throw new Error(`nodes[${i}] needs a string "id" and "type".`);
+    return read;
   });
-  value.edges.forEach((edge, i) => {
-    if (!isRecord(edge) || typeof edge.source !== "string" || typeof edge.target !== "string") {
-      throw new Error(`edges[${i}] needs a string "source" and "target".`);
-    }
+  const edges = value.edges.map((edge: unknown, i) => {
+    const read = graphEdge(edge);
+    if (!read) throw new Error(`edges[${i}] needs a string "id", "source" and "target".`);
+    return read;
   });
   const name = typeof value.name === "string" && value.name.trim() ? value.name : fallbackName;
   return {
     name,
     description: typeof value.description === "string" ? value.description : null,
-    nodes: value.nodes as Graph["nodes"],
-    edges: value.edges as Graph["edges"],
+    nodes,
+    edges,
     metadata: isRecord(value.metadata) ? value.metadata : {},
   };
 }

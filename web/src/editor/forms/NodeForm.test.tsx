@@ -5,10 +5,10 @@ import { describe, expect, it } from "vitest";
 import type { AgentTemplate } from "../../api/types";
 import { NodeForm, type NodeData } from "./NodeForm";
 
-const TEMPLATES = [
-  { id: "t-writer", name: "Writer", role: "writer", model: "test:echo", system_prompt: "You write.", parameters: { temperature: 0.7 }, is_system: true },
-  { id: "t-mine", name: "My critic", role: "critic", model: "openai:gpt-4o", system_prompt: null, parameters: {}, is_system: false },
-] as unknown as AgentTemplate[];
+const TEMPLATES: AgentTemplate[] = [
+  { id: "t-writer", name: "Writer", role: "writer", model: "test:echo", system_prompt: "You write.", parameters: { temperature: 0.7 }, is_system: true, user_id: null, created_at: null },
+  { id: "t-mine", name: "My critic", role: "critic", model: "openai:gpt-4o", system_prompt: null, parameters: {}, is_system: false, user_id: "u-1", created_at: null },
+];
 
 /** Renders a form over live state, the way the editor does, and records every change. */
 function renderForm(kind: string, initial: NodeData) {

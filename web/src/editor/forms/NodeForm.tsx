@@ -1,4 +1,5 @@
 // The side panel's form for the selected node's `data`, one form per node kind.
+import { isRecord } from "../../api/errors";
 import type { AgentTemplate } from "../../api/types";
 import { kindInfo } from "../nodeKinds";
 import { JsonField, NumberField, SelectField, TextField } from "./fields";
@@ -111,7 +112,7 @@ function KindFields(props: NodeFormProps & { set: (key: string) => (value: unkno
 
 function AgentFields({ data, set, templates }: NodeFormProps & { set: (key: string) => (value: unknown) => void }) {
   const template = templates.find((t) => t.id === data.template_id);
-  const parameters = (data.parameters ?? {}) as Record<string, unknown>;
+  const parameters = isRecord(data.parameters) ? data.parameters : {};
   return (
     <>
       <label className="field">
@@ -148,7 +149,7 @@ function AgentFields({ data, set, templates }: NodeFormProps & { set: (key: stri
         step={0.1}
         value={num(parameters.temperature)}
         onChange={(v) => set("parameters")(nonEmpty(withField(parameters, "temperature", v)))}
-        placeholder={String((template?.parameters as Record<string, unknown> | undefined)?.temperature ?? "")}
+        placeholder={String(template?.parameters?.temperature ?? "")}
       />
       <JsonField label="Parameters" hint="other model settings, as an object" value={data.parameters} onChange={set("parameters")} />
       <JsonField label="Output schema" hint="JSON Schema: the agent answers with matching JSON" value={data.output_schema} onChange={set("output_schema")} />
@@ -179,7 +180,7 @@ interface Case {
 
 function ConditionFields({ data, onChange }: NodeFormProps) {
   const cases: Case[] = Array.isArray(data.cases)
-    ? (data.cases as unknown[]).map((c) => ({ handle: str((c as Case)?.handle), when: str((c as Case)?.when) }))
+    ? data.cases.map((c: unknown) => (isRecord(c) ? { handle: str(c.handle), when: str(c.when) } : { handle: "", when: "" }))
     : [];
   const update = (next: Case[], field: string) => onChange({ ...data, cases: next }, field);
   const freeHandle = () => {

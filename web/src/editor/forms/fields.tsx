@@ -1,6 +1,7 @@
 // Small form controls shared by the node forms. Each edit calls `onChange` with the
 // field's new value; a field's key lets consecutive keystrokes form one undo step.
 import { useEffect, useId, useState, type ReactNode } from "react";
+import { errorMessage } from "../../api/errors";
 
 interface FieldProps<T> {
   label: string;
@@ -100,7 +101,7 @@ export function JsonField({ label, value, onChange, hint, placeholder }: FieldPr
             setError(null);
             onChange(parsed);
           } catch (err) {
-            setError(`Not valid JSON: ${(err as Error).message}`);
+            setError(`Not valid JSON: ${errorMessage(err)}`);
           }
         }}
       />
