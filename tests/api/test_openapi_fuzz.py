@@ -32,6 +32,7 @@ from schemathesis.specs.openapi.checks import (
     response_headers_conformance,
     response_schema_conformance,
     status_code_conformance,
+    unsupported_method,
 )
 
 from relayflow.api.app import create_app
@@ -42,7 +43,7 @@ from tests.support.databases import DatabaseFactory
 
 pytestmark = pytest.mark.fuzz
 
-EXAMPLES = int(os.environ.get("RELAYFLOW_FUZZ_EXAMPLES", "25"))
+EXAMPLES = int(os.environ.get("RELAYFLOW_FUZZ_EXAMPLES", "10"))
 SEED = int(os.environ.get("RELAYFLOW_FUZZ_SEED", "20261130"))
 CHECKS = [
     not_a_server_error,
@@ -50,6 +51,7 @@ CHECKS = [
     content_type_conformance,
     response_schema_conformance,
     response_headers_conformance,
+    unsupported_method,  # a 405, with an Allow header, for a method the path does not have
 ]
 REQUEST_TIMEOUT_S = 30.0  # an event stream that does not end is cut here, not failed
 
