@@ -156,15 +156,16 @@ def install_error_handlers(app: FastAPI) -> None:
             malformed = malformed_ids(request.app.router.routes, request.scope)
             if malformed is not None:
                 return _malformed_id_answer(request.method, malformed)
-        code = HTTP_CODES.get(exc.status_code, "error")
-        headers = getattr(exc, "headers", None)
-        message = str(exc.detail)
         if exc.status_code == 405:
             # Starlette names only the first route that matched the path; the path may
             # have a route per method, so every one of them is asked.
             allowed = allowed_methods(request.app.router.routes, request.scope)
             return method_not_allowed(request.method, allowed)
-        return JSONResponse(error_body(code, message), status_code=exc.status_code, headers=headers)
+        return JSONResponse(
+            error_body(HTTP_CODES.get(exc.status_code, "error"), str(exc.detail)),
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )
 
 
 def method_not_allowed(method: str, allowed: list[str]) -> JSONResponse:

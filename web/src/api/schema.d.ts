@@ -2505,7 +2505,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
-            /** @description `Last-Event-ID` is not an event id */
+            /** @description Invalid input, e.g. `Last-Event-ID` not an event id */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2588,7 +2588,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
-            /** @description `from_node` is not in the execution's graph */
+            /** @description Invalid input, e.g. `from_node` not in the execution's graph */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3429,7 +3429,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
-            /** @description The input does not match the workflow's input schema */
+            /** @description Invalid input, e.g. not matching the workflow's input schema */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4042,7 +4042,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
-            /** @description The body does not match the workflow's input schema */
+            /** @description Invalid input, e.g. not matching the workflow's input schema */
             422: {
                 headers: {
                     [name: string]: unknown;

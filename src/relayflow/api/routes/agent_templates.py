@@ -16,7 +16,7 @@ from relayflow.store import agent_templates
 from relayflow.store.agent_templates import TemplateScope
 
 router = APIRouter(prefix="/api/v1/agent-templates", tags=["agent templates"])
-ONE = "/{template_id:uuid}"  # a non-UUID never reaches these routes: 404, or 405 with Allow
+ONE = "/{template_id:uuid}"  # see api.route_match
 SYSTEM = {403: "A system template; only admins change it"}
 
 

@@ -66,7 +66,7 @@ def _naive_utc(value: dt.datetime | None) -> dt.datetime | None:
     return value.astimezone(dt.UTC).replace(tzinfo=None)
 
 
-# Typed as UUIDs in the path, so a non-UUID never reaches a route (404, or 405 with Allow).
+# Ids typed as UUIDs in the path (see api.route_match: a malformed one is still a 422).
 ONE = "/api/v1/executions/{execution_id:uuid}"
 NOT_YOURS = {404: "No such execution (or not yours)"}
 
@@ -82,7 +82,7 @@ NOT_YOURS = {404: "No such execution (or not yours)"}
             422,
             notes={
                 404: "No such workflow (or not readable by you)",
-                422: "The input does not match the workflow's input schema",
+                422: "Invalid input, e.g. not matching the workflow's input schema",
             },
         ),
     },
@@ -170,7 +170,7 @@ async def cancel_execution(execution_id: ExecutionId, session: Tx, actor: Caller
         notes={
             **NOT_YOURS,
             409: "Its workflow no longer exists",
-            422: "`from_node` is not in the execution's graph",
+            422: "Invalid input, e.g. `from_node` not in the execution's graph",
         },
     ),
 )
@@ -229,7 +229,12 @@ async def decide_approval(
     response_class=StreamingResponse,
     responses={
         200: EVENT_STREAM_RESPONSE,
-        **errors_for(401, 404, 422, notes={**NOT_YOURS, 422: "`Last-Event-ID` is not an event id"}),
+        **errors_for(
+            401,
+            404,
+            422,
+            notes={**NOT_YOURS, 422: "Invalid input, e.g. `Last-Event-ID` not an event id"},
+        ),
     },
 )
 async def follow_events(

@@ -59,7 +59,7 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
             401: "Missing or wrong API key, or a bad signature",
             403: "The webhook is disabled",
             404: "No such webhook",
-            422: "The body does not match the workflow's input schema",
+            422: "Invalid input, e.g. not matching the workflow's input schema",
             429: "Past the webhook's rate limit; see Retry-After",
         },
     ),
