@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 WEB_SOURCES := $(shell find web/src web/index.html web/package.json web/vite.config.ts -type f 2>/dev/null)
 
-.PHONY: run test lint test-python test-web install web
+.PHONY: run test lint test-python test-web install web fuzz
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -35,10 +35,22 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 
-## Python tests on SQLite, then the same tests on PostgreSQL
+# Random examples per operation in the API fuzz test (tests/api/test_openapi_fuzz.py),
+# on top of its fixed coverage cases; 10 keeps it to a few minutes per database.
+FUZZ_EXAMPLES ?= 10
+FUZZ_SEED ?= 20261130
+
+## Python tests on SQLite, then the same tests on PostgreSQL (the API fuzz test included)
 test-python: $(STAMP)
-	RELAYFLOW_TEST_DB=sqlite $(BIN)/pytest -q
-	RELAYFLOW_TEST_DB=postgres $(BIN)/pytest -q
+	RELAYFLOW_TEST_DB=sqlite RELAYFLOW_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -q
+	RELAYFLOW_TEST_DB=postgres RELAYFLOW_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -q
+
+## Only the API fuzz test, on both databases: `make fuzz FUZZ_EXAMPLES=100 FUZZ_SEED=7`
+fuzz: $(STAMP)
+	RELAYFLOW_TEST_DB=sqlite RELAYFLOW_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) \
+		RELAYFLOW_FUZZ_SEED=$(FUZZ_SEED) $(BIN)/pytest -q -m fuzz tests/api
+	RELAYFLOW_TEST_DB=postgres RELAYFLOW_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) \
+		RELAYFLOW_FUZZ_SEED=$(FUZZ_SEED) $(BIN)/pytest -q -m fuzz tests/api
 
 ## Web UI: component tests, then browser tests against `relayflow serve`
 test-web: $(STAMP)

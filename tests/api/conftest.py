@@ -19,6 +19,14 @@ from relayflow.store.db import Database
 from relayflow.store.models import User
 
 PASSWORD = "correct horse battery staple"
+# What the API fuzz test ran (test_openapi_fuzz.py), shown at the end of the run.
+FUZZ_SUMMARY = pytest.StashKey[str]()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    summary = terminalreporter.config.stash.get(FUZZ_SUMMARY, None)
+    if summary:
+        terminalreporter.write_line(summary)
 
 
 @cache

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -34,7 +35,10 @@ async def test_create_list_get_update_delete(client: httpx.AsyncClient, hook: Ho
     assert schedule["cron"] == "30 9 * * 1-5"
     assert schedule["enabled"] is True
     assert schedule["missed_policy"] == "run_once"
-    runs = [dt.datetime.fromisoformat(t) for t in schedule["next_runs"]]
+    # Ticks are read in the schedule's zone and served in UTC, like every timestamp.
+    assert all(t.endswith("Z") for t in schedule["next_runs"])
+    paris = ZoneInfo("Europe/Paris")
+    runs = [dt.datetime.fromisoformat(t).astimezone(paris) for t in schedule["next_runs"]]
     assert len(runs) == 5
     assert all((t.hour, t.minute, t.isoweekday() <= 5) == (9, 30, True) for t in runs)
     next_run = dt.datetime.fromisoformat(schedule["next_run_at"])

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from relayflow import __version__
 from relayflow.api.body_limit import BodyLimitMiddleware
 from relayflow.api.errors import install_error_handlers
+from relayflow.api.openapi import install_contract_document
 from relayflow.api.routes import ROUTERS
 from relayflow.api.state import AppState
 from relayflow.api.web import mount_web_app
@@ -53,6 +54,7 @@ def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    install_contract_document(app)
     for router in ROUTERS:
         app.include_router(router)
     mount_web_app(app, settings)  # last: its catch-all must not shadow API routes

@@ -10,9 +10,11 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from relayflow import errors
+from relayflow.api.route_match import MalformedIds, allowed_methods, malformed_ids
 
 STATUS_BY_ERROR: dict[type[errors.RelayflowError], int] = {
     errors.NotFound: 404,
@@ -42,6 +44,55 @@ HTTP_CODES = {
 
 def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "details": details}}
+
+
+class ErrorInfo(BaseModel):
+    code: str = Field(description="A stable machine name, e.g. `not_found`, `graph_invalid`.")
+    message: str = Field(description="What went wrong, naming the field or limit.")
+    details: Any = Field(
+        None, description="More about it, e.g. `[{field, message}]` for invalid input."
+    )
+
+
+class ErrorOut(BaseModel):
+    """The body of every error answer (what `error_body` builds)."""
+
+    error: ErrorInfo
+
+
+_HEADER = {"schema": {"type": "string"}, "required": True}
+ERROR_RESPONSES: dict[int, dict[str, Any]] = {
+    400: {"description": "The body cannot be parsed at all (e.g. it is not UTF-8)"},
+    401: {
+        "description": "Not signed in, or the credentials are invalid or expired",
+        "headers": {"WWW-Authenticate": {**_HEADER, "description": "`Bearer`"}},
+    },
+    403: {"description": "Signed in, but not allowed to do this"},
+    404: {"description": "No such object, or not visible to the caller"},
+    409: {"description": "Conflicts with the object's current state"},
+    413: {"description": "The body is above the size limit (setting `max_body_bytes`)"},
+    415: {"description": "The content type cannot be read"},
+    422: {"description": "Invalid input; `error.details` names each field and its problem"},
+    429: {
+        "description": "Too many requests; retry after the given seconds",
+        "headers": {"Retry-After": {**_HEADER, "description": "Seconds to wait."}},
+    },
+    503: {"description": "A service it needs is unavailable; retry later"},
+}
+
+
+def errors_for(*statuses: int, notes: dict[int, str] | None = None) -> dict[int | str, Any]:
+    """The `responses=` of a route: each status it can answer with the error body.
+
+    `notes` replaces the generic description of a status with what it means there.
+    """
+    declared: dict[int | str, Any] = {}
+    for status in statuses:
+        response = {**ERROR_RESPONSES[status], "model": ErrorOut}
+        if notes and status in notes:
+            response["description"] = notes[status]
+        declared[status] = response
+    return declared
 
 
 def status_for(exc: errors.RelayflowError) -> int:
@@ -100,10 +151,41 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(error_body("invalid_input", message, details), status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = HTTP_CODES.get(exc.status_code, "error")
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 404:
+            malformed = malformed_ids(request.app.router.routes, request.scope)
+            if malformed is not None:
+                return _malformed_id_answer(request.method, malformed)
+        if exc.status_code == 405:
+            # Starlette names only the first route that matched the path; the path may
+            # have a route per method, so every one of them is asked.
+            allowed = allowed_methods(request.app.router.routes, request.scope)
+            return method_not_allowed(request.method, allowed)
         return JSONResponse(
-            error_body(code, str(exc.detail)),
+            error_body(HTTP_CODES.get(exc.status_code, "error"), str(exc.detail)),
             status_code=exc.status_code,
             headers=getattr(exc, "headers", None),
         )
+
+
+def method_not_allowed(method: str, allowed: list[str]) -> JSONResponse:
+    return JSONResponse(
+        error_body(
+            "method_not_allowed",
+            f"{method} is not allowed here; allowed: {', '.join(allowed)}",
+            {"allowed": allowed},
+        ),
+        status_code=405,
+        headers={"Allow": ", ".join(allowed)},
+    )
+
+
+def _malformed_id_answer(method: str, malformed: MalformedIds) -> JSONResponse:
+    if method.upper() not in malformed.methods:
+        return method_not_allowed(method, malformed.methods)
+    problem = "must be a UUID (8-4-4-4-12 lowercase hex digits)"
+    details = [
+        {"field": name, "message": problem, "type": "uuid_parsing"} for name in malformed.names
+    ]
+    message = "; ".join(f"{name}: {problem}" for name in malformed.names)
+    return JSONResponse(error_body("invalid_input", message, details), status_code=422)

@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.responses import StreamingResponse
 
 from relayflow import errors
+from relayflow.api.schemas.executions import ExecutionEventOut
 from relayflow.store.events import StoredEvent
 
 KEEPALIVE_S = 15.0
@@ -52,15 +52,15 @@ def parse_last_event_id(header: str | None, query: int | None) -> int:
 
 
 def format_event(event: StoredEvent) -> bytes:
-    data = {
-        "id": event.id,
-        "execution_id": str(event.execution_id),
-        "kind": event.kind,
-        "payload": event.payload,
-        "created_at": event.created_at.isoformat(),
-    }
-    # json.dumps escapes newlines, so the data is always one line.
-    text = json.dumps(data, ensure_ascii=False, default=str, separators=(",", ":"))
+    data = ExecutionEventOut(
+        id=event.id,
+        execution_id=event.execution_id,
+        kind=event.kind,
+        payload=event.payload,
+        created_at=event.created_at,
+    )
+    # JSON escapes newlines, so the data is always one line.
+    text = data.model_dump_json(fallback=str)
     return f"id: {event.id}\nevent: {event.kind}\ndata: {text}\n\n".encode()
 
 

@@ -8,6 +8,7 @@ from fastapi import APIRouter
 
 from relayflow.api.auth import CurrentActor
 from relayflow.api.deps import SessionDep
+from relayflow.api.errors import errors_for
 from relayflow.api.pagination import PageDep
 from relayflow.api.schemas.agent_templates import TemplateIn, TemplateOut, TemplatePatch
 from relayflow.api.schemas.common import PageOut
@@ -15,9 +16,11 @@ from relayflow.store import agent_templates
 from relayflow.store.agent_templates import TemplateScope
 
 router = APIRouter(prefix="/api/v1/agent-templates", tags=["agent templates"])
+ONE = "/{template_id:uuid}"  # see api.route_match
+SYSTEM = {403: "A system template; only admins change it"}
 
 
-@router.get("")
+@router.get("", responses=errors_for(401, 403, 422, notes={403: "`scope=all` is for admins"}))
 async def list_templates(
     session: SessionDep,
     actor: CurrentActor,
@@ -33,7 +36,11 @@ async def list_templates(
     )
 
 
-@router.post("", status_code=201)
+@router.post(
+    "",
+    status_code=201,
+    responses=errors_for(401, 403, 422, notes={403: "`is_system` is for admins"}),
+)
 async def create_template(
     body: TemplateIn, session: SessionDep, actor: CurrentActor
 ) -> TemplateOut:
@@ -41,7 +48,7 @@ async def create_template(
     return TemplateOut.model_validate(template)
 
 
-@router.get("/{template_id}")
+@router.get(ONE, responses=errors_for(401, 404, 422))
 async def get_template(
     template_id: uuid.UUID, session: SessionDep, actor: CurrentActor
 ) -> TemplateOut:
@@ -49,7 +56,7 @@ async def get_template(
     return TemplateOut.model_validate(template)
 
 
-@router.put("/{template_id}")
+@router.put(ONE, responses=errors_for(401, 403, 404, 422, notes=SYSTEM))
 async def replace_template(
     template_id: uuid.UUID, body: TemplateIn, session: SessionDep, actor: CurrentActor
 ) -> TemplateOut:
@@ -57,7 +64,7 @@ async def replace_template(
     return TemplateOut.model_validate(template)
 
 
-@router.patch("/{template_id}")
+@router.patch(ONE, responses=errors_for(401, 403, 404, 422, notes=SYSTEM))
 async def change_template(
     template_id: uuid.UUID, body: TemplatePatch, session: SessionDep, actor: CurrentActor
 ) -> TemplateOut:
@@ -67,6 +74,6 @@ async def change_template(
     return TemplateOut.model_validate(template)
 
 
-@router.delete("/{template_id}", status_code=204)
+@router.delete(ONE, status_code=204, responses=errors_for(401, 403, 404, 422, notes=SYSTEM))
 async def delete_template(template_id: uuid.UUID, session: SessionDep, actor: CurrentActor) -> None:
     await agent_templates.delete_template(session, actor, template_id)

@@ -10,6 +10,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 from relayflow import security
 from relayflow.api.auth import CurrentUser, actor_of
 from relayflow.api.deps import SessionDep, SettingsDep, StateDep
+from relayflow.api.errors import errors_for
 from relayflow.api.schemas.auth import LoginIn, RegisterIn, TokenOut, UserOut
 from relayflow.config import Settings
 from relayflow.store import users
@@ -17,6 +18,7 @@ from relayflow.store.login_failures import LoginThrottle
 from relayflow.store.models import User
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
+SIGN_IN = {401: "Wrong email or password", 429: "Too many failed attempts for this email"}
 
 
 def _token_for(settings: Settings, user: User) -> TokenOut:
@@ -28,7 +30,16 @@ def _token_for(settings: Settings, user: User) -> TokenOut:
     )
 
 
-@router.post("/register", status_code=201)
+@router.post(
+    "/register",
+    status_code=201,
+    responses=errors_for(
+        403,
+        409,
+        422,
+        notes={403: "Self-registration is switched off", 409: "The email is already registered"},
+    ),
+)
 async def register(body: RegisterIn, session: SessionDep, settings: SettingsDep) -> UserOut:
     """Create an account. The first account becomes an admin."""
     user = await users.register_user(
@@ -42,7 +53,7 @@ async def register(body: RegisterIn, session: SessionDep, settings: SettingsDep)
     return UserOut.model_validate(user)
 
 
-@router.post("/login")
+@router.post("/login", responses=errors_for(401, 422, 429, notes=SIGN_IN))
 async def login(body: LoginIn, state: StateDep) -> TokenOut:
     """Exchange an email and password for a bearer token."""
     user = await users.authenticate(
@@ -54,7 +65,7 @@ async def login(body: LoginIn, state: StateDep) -> TokenOut:
     return _token_for(state.settings, user)
 
 
-@router.post("/token")
+@router.post("/token", responses=errors_for(401, 422, 429, notes=SIGN_IN))
 async def token(form: Annotated[OAuth2PasswordRequestForm, Depends()], state: StateDep) -> TokenOut:
     """The OAuth2 password flow (form fields `username` = email, `password`)."""
     user = await users.authenticate(
@@ -66,6 +77,6 @@ async def token(form: Annotated[OAuth2PasswordRequestForm, Depends()], state: St
     return _token_for(state.settings, user)
 
 
-@router.get("/me")
+@router.get("/me", responses=errors_for(401))
 async def me(user: CurrentUser) -> UserOut:
     return UserOut.model_validate(user)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
@@ -21,9 +21,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from relayflow.api.auth import ClaimedActor, actor_of, bearer_token, current_user
 from relayflow.api.deps import StateDep, get_session
+from relayflow.api.errors import errors_for
 from relayflow.api.pagination import PageDep
-from relayflow.api.schemas.common import PageOut
+from relayflow.api.schemas.common import PageOut, QueryDateTime
 from relayflow.api.schemas.executions import (
+    EVENT_STREAM_RESPONSE,
     ApprovalRequest,
     ExecutionDetailOut,
     ExecutionOut,
@@ -64,20 +66,25 @@ def _naive_utc(value: dt.datetime | None) -> dt.datetime | None:
     return value.astimezone(dt.UTC).replace(tzinfo=None)
 
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "Not signed in"},
-    404: {"description": "No such execution (or not yours)"},
-}
+# Ids typed as UUIDs in the path (see api.route_match: a malformed one is still a 422).
+ONE = "/api/v1/executions/{execution_id:uuid}"
+NOT_YOURS = {404: "No such execution (or not yours)"}
 
 
 @router.post(
-    "/api/v1/workflows/{workflow_id}/executions",
+    "/api/v1/workflows/{workflow_id:uuid}/executions",
     status_code=202,
     responses={
         200: {"model": StartedExecutionOut, "description": "Finished within `wait` seconds"},
-        401: ERRORS[401],
-        404: {"description": "No such workflow (or not readable by you)"},
-        422: {"description": "The input does not match the workflow's input schema"},
+        **errors_for(
+            401,
+            404,
+            422,
+            notes={
+                404: "No such workflow (or not readable by you)",
+                422: "Invalid input, e.g. not matching the workflow's input schema",
+            },
+        ),
     },
 )
 async def start_execution(
@@ -110,7 +117,7 @@ async def start_execution(
     return StartedExecutionOut.queued(queued, url)
 
 
-@router.get("/api/v1/executions", responses={401: ERRORS[401]})
+@router.get("/api/v1/executions", responses=errors_for(401, 422))
 async def list_executions(
     session: Tx,
     actor: Caller,
@@ -118,9 +125,10 @@ async def list_executions(
     workflow_id: Annotated[uuid.UUID | None, Query(description="Only this workflow's.")] = None,
     status: Annotated[ExecutionStatus | None, Query(description="Only in this status.")] = None,
     since: Annotated[
-        dt.datetime | None, Query(description="Started at or after (ISO 8601; UTC if naive).")
+        QueryDateTime | None,
+        Query(description="Started at or after (RFC 3339, e.g. `2026-01-31T09:30:00Z`)."),
     ] = None,
-    until: Annotated[dt.datetime | None, Query(description="Started before.")] = None,
+    until: Annotated[QueryDateTime | None, Query(description="Started before (RFC 3339).")] = None,
 ) -> PageOut[ExecutionOut]:
     """Executions you can see, newest first."""
     filters = ExecutionFilter(
@@ -132,7 +140,7 @@ async def list_executions(
     return PageOut(items=[ExecutionOut.of(e) for e in found.items], next_cursor=found.next_cursor)
 
 
-@router.get("/api/v1/executions/{execution_id}", responses=ERRORS)
+@router.get(ONE, responses=errors_for(401, 404, 422, notes=NOT_YOURS))
 async def get_execution(
     execution_id: ExecutionId, session: Tx, actor: Caller
 ) -> ExecutionDetailOut:
@@ -142,8 +150,8 @@ async def get_execution(
 
 
 @router.post(
-    "/api/v1/executions/{execution_id}/cancel",
-    responses={**ERRORS, 409: {"description": "It has already finished"}},
+    ONE + "/cancel",
+    responses=errors_for(401, 404, 409, 422, notes={**NOT_YOURS, 409: "It has already finished"}),
 )
 async def cancel_execution(execution_id: ExecutionId, session: Tx, actor: Caller) -> ExecutionOut:
     """Pending and waiting executions are cancelled at once; a running one is stopped by its
@@ -152,9 +160,19 @@ async def cancel_execution(execution_id: ExecutionId, session: Tx, actor: Caller
 
 
 @router.post(
-    "/api/v1/executions/{execution_id}/rerun",
+    ONE + "/rerun",
     status_code=202,
-    responses={**ERRORS, 422: {"description": "`from_node` is not in the execution's graph"}},
+    responses=errors_for(
+        401,
+        404,
+        409,
+        422,
+        notes={
+            **NOT_YOURS,
+            409: "Its workflow no longer exists",
+            422: "Invalid input, e.g. `from_node` not in the execution's graph",
+        },
+    ),
 )
 async def rerun_execution(
     execution_id: ExecutionId,
@@ -175,8 +193,14 @@ async def rerun_execution(
 
 
 @router.post(
-    "/api/v1/executions/{execution_id}/approvals/{node_id:path}",
-    responses={**ERRORS, 409: {"description": "The execution is not waiting on that node"}},
+    ONE + "/approvals/{node_id:path}",
+    responses=errors_for(
+        401,
+        404,
+        409,
+        422,
+        notes={**NOT_YOURS, 409: "The execution is not waiting on that node"},
+    ),
 )
 async def decide_approval(
     execution_id: ExecutionId,
@@ -201,14 +225,16 @@ async def decide_approval(
 
 
 @router.get(
-    "/api/v1/executions/{execution_id}/events",
+    ONE + "/events",
     response_class=StreamingResponse,
     responses={
-        200: {
-            "description": "Server-Sent Events; the stream ends after the final status.",
-            "content": {"text/event-stream": {"schema": {"type": "string"}}},
-        },
-        **ERRORS,
+        200: EVENT_STREAM_RESPONSE,
+        **errors_for(
+            401,
+            404,
+            422,
+            notes={**NOT_YOURS, 422: "Invalid input, e.g. `Last-Event-ID` not an event id"},
+        ),
     },
 )
 async def follow_events(

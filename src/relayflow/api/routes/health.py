@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from relayflow.api.deps import StateDep
 
 router = APIRouter(tags=["health"])
+
+
+class Readiness(BaseModel):
+    status: str
+    database: str
 
 
 @router.get("/healthz")
@@ -16,7 +22,14 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", response_model=None)
+@router.get(
+    "/readyz",
+    response_model=None,
+    responses={
+        200: {"model": Readiness, "description": "Ready"},
+        503: {"model": Readiness, "description": "The database does not answer"},
+    },
+)
 async def readyz(state: StateDep) -> dict[str, str] | JSONResponse:
     """The database answers."""
     try:

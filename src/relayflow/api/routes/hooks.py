@@ -20,6 +20,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from relayflow.api.deps import state_of
+from relayflow.api.errors import errors_for
+from relayflow.api.schemas.webhooks import WebhookAcceptedOut, WebhookOutcomeOut
 from relayflow.api.webhook_body import decode_webhook_body
 from relayflow.runtime.outcomes import wait_for_final_status
 from relayflow.runtime.webhook_intake import WebhookDelivery, WebhookIntake
@@ -42,18 +44,29 @@ def status_url(request: Request, execution_id: uuid.UUID) -> str:
     return f"{str(request.base_url).rstrip('/')}/api/v1/executions/{execution_id}"
 
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "Missing or wrong API key, or a bad signature"},
-    403: {"description": "The webhook is disabled"},
-    404: {"description": "No such webhook"},
-    413: {"description": "The body is above the size limit"},
-    415: {"description": "The content type cannot be read"},
-    422: {"description": "The body does not match the workflow's input schema"},
-    429: {"description": "Past the webhook's rate limit; see Retry-After"},
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"model": WebhookOutcomeOut, "description": "The run finished within `wait` seconds"},
+    202: {"model": WebhookAcceptedOut, "description": "The run is queued"},
+    **errors_for(
+        401,
+        403,
+        404,
+        413,
+        415,
+        422,
+        429,
+        notes={
+            401: "Missing or wrong API key, or a bad signature",
+            403: "The webhook is disabled",
+            404: "No such webhook",
+            422: "Invalid input, e.g. not matching the workflow's input schema",
+            429: "Past the webhook's rate limit; see Retry-After",
+        },
+    ),
 }
 
 
-@router.post("/hooks/{webhook_id}", status_code=202, responses=ERRORS)
+@router.post("/hooks/{webhook_id}", status_code=202, responses=RESPONSES)
 async def receive_webhook(
     webhook_id: str,
     request: Request,

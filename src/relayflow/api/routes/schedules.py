@@ -8,14 +8,17 @@ from fastapi import APIRouter
 
 from relayflow.api.auth import CurrentActor
 from relayflow.api.deps import SessionDep
+from relayflow.api.errors import errors_for
 from relayflow.api.schemas.common import PageOut
 from relayflow.api.schemas.schedules import ScheduleIn, ScheduleOut, SchedulePatch
 from relayflow.store import schedules
 
-router = APIRouter(prefix="/api/v1/workflows/{workflow_id}/schedules", tags=["schedules"])
+router = APIRouter(prefix="/api/v1/workflows/{workflow_id:uuid}/schedules", tags=["schedules"])
+ONE = "/{schedule_id:uuid}"
+NOT_OWNER = {403: "Not the workflow's owner (a public workflow is not yours to schedule)"}
 
 
-@router.get("")
+@router.get("", responses=errors_for(401, 403, 404, 422, notes=NOT_OWNER))
 async def list_schedules(
     workflow_id: uuid.UUID, session: SessionDep, actor: CurrentActor
 ) -> PageOut[ScheduleOut]:
@@ -24,7 +27,18 @@ async def list_schedules(
     return PageOut(items=[ScheduleOut.of(s) for s in found], next_cursor=None)
 
 
-@router.post("", status_code=201)
+@router.post(
+    "",
+    status_code=201,
+    responses=errors_for(
+        401,
+        403,
+        404,
+        409,
+        422,
+        notes={**NOT_OWNER, 409: "The workflow has the most schedules allowed"},
+    ),
+)
 async def create_schedule(
     workflow_id: uuid.UUID, body: ScheduleIn, session: SessionDep, actor: CurrentActor
 ) -> ScheduleOut:
@@ -42,14 +56,14 @@ async def create_schedule(
     return ScheduleOut.of(schedule)
 
 
-@router.get("/{schedule_id}")
+@router.get(ONE, responses=errors_for(401, 403, 404, 422, notes=NOT_OWNER))
 async def get_schedule(
     workflow_id: uuid.UUID, schedule_id: uuid.UUID, session: SessionDep, actor: CurrentActor
 ) -> ScheduleOut:
     return ScheduleOut.of(await schedules.get_schedule(session, actor, workflow_id, schedule_id))
 
 
-@router.patch("/{schedule_id}")
+@router.patch(ONE, responses=errors_for(401, 403, 404, 422, notes=NOT_OWNER))
 async def change_schedule(
     workflow_id: uuid.UUID,
     schedule_id: uuid.UUID,
@@ -63,7 +77,7 @@ async def change_schedule(
     return ScheduleOut.of(schedule)
 
 
-@router.delete("/{schedule_id}", status_code=204)
+@router.delete(ONE, status_code=204, responses=errors_for(401, 403, 404, 422, notes=NOT_OWNER))
 async def delete_schedule(
     workflow_id: uuid.UUID, schedule_id: uuid.UUID, session: SessionDep, actor: CurrentActor
 ) -> None:

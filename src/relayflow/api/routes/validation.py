@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from relayflow.api.auth import CurrentActor
 from relayflow.api.deps import SessionDep
+from relayflow.api.errors import errors_for
 from relayflow.api.graph_check import check_graph_for
 from relayflow.api.schemas.validation import GraphIn, ValidationOut
 
@@ -14,7 +15,9 @@ router = APIRouter(prefix="/api/v1/workflows", tags=["workflows"])
 
 @router.post(
     "/validate",
-    responses={422: {"description": "The graph is invalid; `error.details` lists every problem."}},
+    responses=errors_for(
+        401, 422, notes={422: "The graph is invalid; `error.details` lists every problem."}
+    ),
 )
 async def validate_workflow_graph(
     body: GraphIn, session: SessionDep, actor: CurrentActor

@@ -9,10 +9,11 @@ from pydantic import BaseModel, Field, StrictBool
 
 from relayflow.api.auth import CurrentActor
 from relayflow.api.deps import SessionDep, SettingsDep
+from relayflow.api.errors import errors_for
 from relayflow.signatures import DEFAULT_TOLERANCE_S
 from relayflow.store import webhook_triggers
 
-router = APIRouter(prefix="/api/v1/webhooks/{webhook_id}/signing-secret", tags=["webhooks"])
+router = APIRouter(prefix="/api/v1/webhooks/{webhook_id:uuid}/signing-secret", tags=["webhooks"])
 
 
 class SigningSecretIn(BaseModel):
@@ -34,7 +35,7 @@ class SigningSecretOut(BaseModel):
     tolerance_s: int = DEFAULT_TOLERANCE_S
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, responses=errors_for(401, 404, 422))
 async def issue_signing_secret(
     webhook_id: uuid.UUID,
     session: SessionDep,
@@ -58,7 +59,7 @@ async def issue_signing_secret(
     )
 
 
-@router.delete("", status_code=204)
+@router.delete("", status_code=204, responses=errors_for(401, 404, 422))
 async def remove_signing_secret(
     webhook_id: uuid.UUID, session: SessionDep, actor: CurrentActor
 ) -> None:

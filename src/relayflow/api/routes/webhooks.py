@@ -8,15 +8,21 @@ from fastapi import APIRouter, Request
 
 from relayflow.api.auth import CurrentActor
 from relayflow.api.deps import SessionDep
+from relayflow.api.errors import errors_for
 from relayflow.api.pagination import PageDep
 from relayflow.api.schemas.common import PageOut
 from relayflow.api.schemas.webhooks import WebhookIn, WebhookOut, WebhookPatch, WebhookWithKey
 from relayflow.store import webhook_triggers, webhooks
 
 router = APIRouter(prefix="/api/v1", tags=["webhooks"])
+OF_WORKFLOW = "/workflows/{workflow_id:uuid}/webhooks"
+ONE = "/webhooks/{webhook_id:uuid}"
+NOT_OWNER = {403: "Not the workflow's owner (a public workflow's webhooks are not yours)"}
 
 
-@router.post("/workflows/{workflow_id}/webhooks", status_code=201)
+@router.post(
+    OF_WORKFLOW, status_code=201, responses=errors_for(401, 403, 404, 422, notes=NOT_OWNER)
+)
 async def create_webhook(
     workflow_id: uuid.UUID,
     body: WebhookIn,
@@ -29,7 +35,7 @@ async def create_webhook(
     return WebhookWithKey.issued(issued.webhook, issued.api_key, base_url=str(request.base_url))
 
 
-@router.get("/workflows/{workflow_id}/webhooks")
+@router.get(OF_WORKFLOW, responses=errors_for(401, 403, 404, 422, notes=NOT_OWNER))
 async def list_webhooks(
     workflow_id: uuid.UUID,
     session: SessionDep,
@@ -47,7 +53,12 @@ async def list_webhooks(
     )
 
 
-@router.patch("/webhooks/{webhook_id}")
+@router.patch(
+    ONE,
+    responses=errors_for(
+        401, 404, 409, 422, notes={409: "`require_signature` needs a signing secret first"}
+    ),
+)
 async def change_webhook(
     webhook_id: uuid.UUID,
     body: WebhookPatch,
@@ -73,7 +84,7 @@ async def change_webhook(
     return WebhookOut.of(webhook, base_url=str(request.base_url))
 
 
-@router.post("/webhooks/{webhook_id}/rotate")
+@router.post(ONE + "/rotate", responses=errors_for(401, 404, 422))
 async def rotate_webhook_key(
     webhook_id: uuid.UUID, session: SessionDep, actor: CurrentActor, request: Request
 ) -> WebhookWithKey:
@@ -82,6 +93,6 @@ async def rotate_webhook_key(
     return WebhookWithKey.issued(issued.webhook, issued.api_key, base_url=str(request.base_url))
 
 
-@router.delete("/webhooks/{webhook_id}", status_code=204)
+@router.delete(ONE, status_code=204, responses=errors_for(401, 404, 422))
 async def delete_webhook(webhook_id: uuid.UUID, session: SessionDep, actor: CurrentActor) -> None:
     await webhooks.delete_webhook(session, actor, webhook_id)

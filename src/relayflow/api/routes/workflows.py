@@ -9,6 +9,7 @@ from fastapi import APIRouter
 
 from relayflow.api.auth import CurrentActor
 from relayflow.api.deps import SessionDep
+from relayflow.api.errors import errors_for
 from relayflow.api.graph_check import check_graph_for
 from relayflow.api.pagination import PageDep
 from relayflow.api.schemas.common import PageOut
@@ -17,9 +18,12 @@ from relayflow.store import workflows
 from relayflow.store.workflows import WorkflowScope
 
 router = APIRouter(prefix="/api/v1/workflows", tags=["workflows"])
+# Typed as a UUID in the path: `/workflows/validate` is then never taken for an id.
+ONE = "/{workflow_id:uuid}"
+NOT_OWNER = {403: "A public workflow of another user: readable, not writable"}
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, responses=errors_for(401, 422))
 async def create_workflow(
     body: WorkflowIn, session: SessionDep, actor: CurrentActor
 ) -> WorkflowOut:
@@ -37,7 +41,7 @@ async def create_workflow(
     return WorkflowOut.of(workflow, actor)
 
 
-@router.get("")
+@router.get("", responses=errors_for(401, 403, 422, notes={403: "`scope=all` is for admins"}))
 async def list_workflows(
     session: SessionDep,
     actor: CurrentActor,
@@ -53,14 +57,14 @@ async def list_workflows(
     )
 
 
-@router.get("/{workflow_id}")
+@router.get(ONE, responses=errors_for(401, 404, 422))
 async def get_workflow(
     workflow_id: uuid.UUID, session: SessionDep, actor: CurrentActor
 ) -> WorkflowOut:
     return WorkflowOut.of(await workflows.get_workflow(session, actor, workflow_id), actor)
 
 
-@router.put("/{workflow_id}")
+@router.put(ONE, responses=errors_for(401, 403, 404, 422, notes=NOT_OWNER))
 async def replace_workflow(
     workflow_id: uuid.UUID, body: WorkflowIn, session: SessionDep, actor: CurrentActor
 ) -> WorkflowOut:
@@ -74,7 +78,7 @@ async def replace_workflow(
     return WorkflowOut.of(workflow, actor)
 
 
-@router.patch("/{workflow_id}")
+@router.patch(ONE, responses=errors_for(401, 403, 404, 422, notes=NOT_OWNER))
 async def change_workflow(
     workflow_id: uuid.UUID, body: WorkflowPatch, session: SessionDep, actor: CurrentActor
 ) -> WorkflowOut:
@@ -88,6 +92,6 @@ async def change_workflow(
     return WorkflowOut.of(workflow, actor)
 
 
-@router.delete("/{workflow_id}", status_code=204)
+@router.delete(ONE, status_code=204, responses=errors_for(401, 403, 404, 422, notes=NOT_OWNER))
 async def delete_workflow(workflow_id: uuid.UUID, session: SessionDep, actor: CurrentActor) -> None:
     await workflows.delete_workflow(session, actor, workflow_id)

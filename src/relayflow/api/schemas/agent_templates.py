@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
-from relayflow.api.schemas.common import not_null
+from relayflow.api.schemas.common import UtcDateTime, not_null
 from relayflow.store.agent_templates import MODEL_MAX_LENGTH, model_string_problem
 
 Text255 = Annotated[str, Field(min_length=1, max_length=255)]
@@ -67,4 +66,4 @@ class TemplateOut(BaseModel):
     parameters: dict[str, Any] | None
     is_system: bool | None
     user_id: uuid.UUID | None
-    created_at: dt.datetime | None
+    created_at: UtcDateTime | None

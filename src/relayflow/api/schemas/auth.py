@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from relayflow import security
+from relayflow.api.schemas.common import UtcDateTime
 from relayflow.store.users import EMAIL_MAX_LENGTH, EMAIL_PATTERN, NAME_MAX_LENGTH
 
 Email = Annotated[str, Field(max_length=EMAIL_MAX_LENGTH, examples=["ada@example.com"])]
@@ -42,7 +42,7 @@ class UserOut(BaseModel):
     email: str
     name: str | None
     role: str
-    created_at: dt.datetime | None
+    created_at: UtcDateTime | None
 
 
 class TokenOut(BaseModel):

@@ -1,12 +1,38 @@
-"""Pieces every resource's schemas share: pages and null checks."""
+"""Pieces every resource's schemas share: timestamps, pages and null checks."""
 
 from __future__ import annotations
 
-from typing import Any, Generic, TypeVar
+import datetime as dt
+import re
+from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field
 
 T = TypeVar("T")
+
+
+def _as_utc(value: dt.datetime) -> dt.datetime:
+    # The database stores naive UTC; an aware value is converted, so all answers agree.
+    if value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC)
+
+
+# Every timestamp the API serves: RFC 3339 in UTC with a `Z` (2026-11-30T12:37:51.382363Z).
+UtcDateTime = Annotated[dt.datetime, AfterValidator(_as_utc)]
+
+RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([Zz]|[+-]\d{2}:\d{2})?")
+
+
+def _rfc3339_text(value: Any) -> Any:
+    # Without this, pydantic also reads numbers as Unix times (`until=0.5`).
+    if isinstance(value, dt.datetime) or (isinstance(value, str) and RFC3339.fullmatch(value)):
+        return value
+    raise ValueError("must be an RFC 3339 date-time, e.g. 2026-01-31T09:30:00Z")
+
+
+# A date-time in a query string: RFC 3339 with `Z` or an offset (no offset means UTC).
+QueryDateTime = Annotated[UtcDateTime, BeforeValidator(_rfc3339_text)]
 
 
 class PageOut(BaseModel, Generic[T]):

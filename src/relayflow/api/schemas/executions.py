@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
+from relayflow.api.schemas.common import UtcDateTime
 from relayflow.domain import ExecutionStatus
 from relayflow.store.direct_pg import PendingRow
 from relayflow.store.execution_queries import ExecutionDetail, RunTotals
@@ -48,10 +48,10 @@ class ExecutionOut(BaseModel):
     input: Any
     output: Any
     error: str | None
-    started_at: dt.datetime | None
-    completed_at: dt.datetime | None
+    started_at: UtcDateTime | None
+    completed_at: UtcDateTime | None
     duration_ms: int | None
-    updated_at: dt.datetime | None
+    updated_at: UtcDateTime | None
     user_id: uuid.UUID | None = Field(description="Who started it (whose run it is).")
     trigger: dict[str, Any] | None = Field(
         description="What started it: `{type: api|webhook|schedule|rerun, ...}`."
@@ -143,8 +143,8 @@ class NodeRunOut(BaseModel):
     output: Any
     error: str | None
     active_handles: list[Any] | None
-    started_at: dt.datetime | None
-    finished_at: dt.datetime | None
+    started_at: UtcDateTime | None
+    finished_at: UtcDateTime | None
     duration_ms: int | None
     input_tokens: int
     output_tokens: int
@@ -216,3 +216,39 @@ class ExecutionDetailOut(ExecutionOut):
             node_runs=[NodeRunOut.of(run) for run in found.node_runs],
             totals=TotalsOut.of(found.totals),
         )
+
+
+class ExecutionEventOut(BaseModel):
+    """The `data` of one Server-Sent Event of an execution (JSON on one line)."""
+
+    id: int = Field(description="Increasing per execution; send it back as `Last-Event-ID`.")
+    execution_id: uuid.UUID
+    kind: str = Field(description="`execution.status`, `node.started`, `agent.delta`, ...")
+    payload: dict[str, Any]
+    created_at: UtcDateTime
+
+
+def _event_stream_schema() -> dict[str, Any]:
+    # Before OpenAPI 3.2 (`itemSchema`), the schema of an event-stream describes one event
+    # as the SSE fields; `data` is JSON whose own schema is given by `contentSchema`.
+    return {
+        "type": "object",
+        "required": ["event", "data"],
+        "properties": {
+            "event": {"type": "string", "description": "The event's `kind`."},
+            "id": {"type": "string", "description": "The event's `id`."},
+            "retry": {"type": "integer", "description": "Reconnection delay (ms)."},
+            "data": {
+                "type": "string",
+                "contentMediaType": "application/json",
+                "contentSchema": ExecutionEventOut.model_json_schema(mode="serialization"),
+            },
+        },
+    }
+
+
+EVENT_STREAM_RESPONSE: dict[str, Any] = {
+    "description": "Server-Sent Events (`text/event-stream`); the stream ends after the final "
+    "status. Comment lines (`: keep-alive`) come while nothing happens.",
+    "content": {"text/event-stream": {"schema": _event_stream_schema()}},
+}

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, StrictBool, field_validator
 
-from relayflow.api.schemas.common import not_null
+from relayflow.api.schemas.common import UtcDateTime, not_null
 from relayflow.cron import CronSchedule
 from relayflow.domain import utcnow
 from relayflow.store.models import Schedule
@@ -58,10 +58,6 @@ class SchedulePatch(BaseModel):
     )
 
 
-def _utc(value: dt.datetime | None) -> dt.datetime | None:
-    return value.replace(tzinfo=dt.UTC) if value is not None else None
-
-
 class ScheduleOut(BaseModel):
     id: uuid.UUID
     workflow_id: uuid.UUID
@@ -71,14 +67,15 @@ class ScheduleOut(BaseModel):
     input: Any
     enabled: bool
     missed_policy: MissedPolicy
-    next_run_at: dt.datetime | None = Field(description="The next tick (UTC); null if disabled.")
-    next_runs: list[dt.datetime] = Field(
-        description=f"The next {UPCOMING} ticks in the schedule's time zone; empty if disabled."
+    next_run_at: UtcDateTime | None = Field(description="The next tick; null if disabled.")
+    next_runs: list[UtcDateTime] = Field(
+        description=f"The next {UPCOMING} ticks (read in the schedule's time zone, served in "
+        "UTC like every timestamp); empty if disabled."
     )
-    last_run_at: dt.datetime | None
+    last_run_at: UtcDateTime | None
     last_execution_id: uuid.UUID | None
-    created_at: dt.datetime
-    updated_at: dt.datetime
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
 
     @classmethod
     def of(cls, schedule: Schedule, *, now: dt.datetime | None = None) -> ScheduleOut:
@@ -87,10 +84,7 @@ class ScheduleOut(BaseModel):
             cron = CronSchedule(schedule.cron, schedule.timezone)
             # From next_run_at itself (it may be a moment in the past, not yet started).
             start = (schedule.next_run_at or now or utcnow()) - dt.timedelta(microseconds=1)
-            upcoming = [
-                t.replace(tzinfo=dt.UTC).astimezone(cron.zone)
-                for t in cron.upcoming(start, UPCOMING)
-            ]
+            upcoming = cron.upcoming(start, UPCOMING)
         return cls(
             id=schedule.id,
             workflow_id=schedule.workflow_id,
@@ -100,10 +94,10 @@ class ScheduleOut(BaseModel):
             input=schedule.input,
             enabled=schedule.enabled,
             missed_policy=MissedPolicy(schedule.missed_policy),
-            next_run_at=_utc(schedule.next_run_at) if schedule.enabled else None,
+            next_run_at=schedule.next_run_at if schedule.enabled else None,
             next_runs=upcoming,
-            last_run_at=_utc(schedule.last_run_at),
+            last_run_at=schedule.last_run_at,
             last_execution_id=schedule.last_execution_id,
-            created_at=_utc(schedule.created_at) or dt.datetime.now(dt.UTC),
-            updated_at=_utc(schedule.updated_at) or dt.datetime.now(dt.UTC),
+            created_at=schedule.created_at or utcnow(),
+            updated_at=schedule.updated_at or utcnow(),
         )

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, StrictBool, field_validator
 
-from relayflow.api.schemas.common import not_null
+from relayflow.api.schemas.common import UtcDateTime, not_null
 from relayflow.api.webhook_curl import curl_line
 from relayflow.store.models import Webhook
 
@@ -44,8 +43,8 @@ class WebhookOut(BaseModel):
     name: str | None
     enabled: bool
     key_prefix: str | None = Field(description="The key's first characters, to tell keys apart.")
-    created_at: dt.datetime | None
-    updated_at: dt.datetime | None
+    created_at: UtcDateTime | None
+    updated_at: UtcDateTime | None
     url: str = Field(description="Where outside systems POST to trigger the workflow.")
     curl: str = Field("", description="A ready command to try it (the key is a shell variable).")
     allow_query_key: bool = False
@@ -82,3 +81,18 @@ def _fields(webhook: Webhook, base_url: str = "") -> dict[str, object]:
         "has_signing_secret": webhook.signing_secret_salt is not None,
         "rate_limit_per_minute": webhook.rate_limit_per_minute,
     }
+
+
+class WebhookAcceptedOut(BaseModel):
+    """`POST /hooks/{id}`: the execution is queued (its URL also in the Location header)."""
+
+    execution_id: uuid.UUID
+    status_url: str
+
+
+class WebhookOutcomeOut(WebhookAcceptedOut):
+    """`POST /hooks/{id}?wait=`: the run finished in time."""
+
+    status: str
+    output: Any = None
+    error: str | None = None

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, StrictBool, field_validator
 
-from relayflow.api.schemas.common import not_null
+from relayflow.api.schemas.common import UtcDateTime, not_null
 from relayflow.domain import Actor
 from relayflow.store.models import Workflow
 
@@ -50,8 +49,8 @@ class WorkflowOut(BaseModel):
     edges: list[Any]
     metadata: dict[str, Any]
     is_public: bool
-    created_at: dt.datetime | None
-    updated_at: dt.datetime | None
+    created_at: UtcDateTime | None
+    updated_at: UtcDateTime | None
     owned: bool = Field(description="Whether the caller owns this workflow.")
 
     @classmethod
