@@ -3,16 +3,19 @@
 - `application/json` (and `*/*+json`): the JSON value as is. An empty body is `null`.
 - `application/x-www-form-urlencoded` and `multipart/form-data`: an object of the
   fields, each a string, or a list of strings when the field repeats. File parts
-  are refused (415): send their content as JSON instead.
+  are refused (415): send their content as JSON instead. At most
+  `RELAYFLOW_MAX_FORM_FIELDS` fields (422 beyond).
 - `text/*`: the text as one JSON string (decoded with the declared charset, UTF-8
   by default).
 - No content type: JSON if the body parses as JSON, else 415.
 - Anything else: 415, naming the types accepted.
+
+Every value goes through the input limits of `relayflow.json_values` (422 naming
+the field as `input.…`), parsing included: nothing here is quadratic or recursive.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -20,8 +23,19 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 
 from relayflow import errors
+from relayflow.api.body_parsing import limits_of
+from relayflow.api.deps import state_of
+from relayflow.json_values import MalformedJson, check_fields, check_value, parse_json
 
 ACCEPTED = "application/json, application/x-www-form-urlencoded, multipart/form-data, text/*"
+ROOT = "input"
+FORM_FIELDS_SETTING = "RELAYFLOW_MAX_FORM_FIELDS"
+
+
+class TooManyFields(errors.InvalidInput):
+    """The form has more fields than allowed."""
+
+    code = "too_many_fields"
 
 
 def _media_type(content_type: str | None) -> tuple[str, str]:
@@ -37,16 +51,6 @@ def _media_type(content_type: str | None) -> tuple[str, str]:
     return media.strip().lower(), charset
 
 
-def _json(body: bytes) -> Any:
-    try:
-        return json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise errors.InvalidInput(
-            f"body: malformed JSON ({exc})",
-            details=[{"field": "body", "message": f"malformed JSON: {exc}"}],
-        ) from exc
-
-
 def _decode_text(body: bytes, charset: str) -> str:
     try:
         return body.decode(charset)
@@ -58,27 +62,65 @@ def _decode_text(body: bytes, charset: str) -> str:
 
 
 def _fields(pairs: list[tuple[str, str]]) -> dict[str, Any]:
+    """Fields by name; a repeated name collects its values in a list (in linear time)."""
     fields: dict[str, Any] = {}
+    repeated: set[str] = set()
     for name, value in pairs:
-        if name in fields:
-            previous = fields[name]
-            fields[name] = [*previous, value] if isinstance(previous, list) else [previous, value]
-        else:
+        if name not in fields:
             fields[name] = value
+        elif name in repeated:
+            fields[name].append(value)
+        else:
+            fields[name] = [fields[name], value]
+            repeated.add(name)
     return fields
+
+
+def _check_field_count(count: int, limit: int) -> None:
+    if count > limit:
+        raise TooManyFields(
+            f"body: more than {limit} form fields ({FORM_FIELDS_SETTING})",
+            details=[
+                {
+                    "field": "body",
+                    "message": f"has more than {limit} form fields",
+                    "limit": limit,
+                    "setting": FORM_FIELDS_SETTING,
+                }
+            ],
+        )
+
+
+def _multipart_parts(content_type: str, body: bytes) -> int:
+    """An upper bound of a multipart body's parts: its boundary delimiters, counted in C."""
+    for param in content_type.split(";")[1:]:
+        name, _, value = param.strip().partition("=")
+        if name.lower() == "boundary" and value:
+            return body.count(b"--" + value.strip('"').encode("latin-1", "replace"))
+    return 0
 
 
 async def decode_webhook_body(request: Request, body: bytes) -> Any:
     """The input value of a webhook delivery; raises UnsupportedMediaType or InvalidInput."""
-    media, charset = _media_type(request.headers.get("content-type"))
+    content_type = request.headers.get("content-type")
+    media, charset = _media_type(content_type)
+    limits = limits_of(request)
+    max_fields = state_of(request).settings.max_form_fields
     if media == "application/json" or (
         media.startswith("application/") and media.endswith("+json")
     ):
-        return _json(body) if body.strip() else None
+        return parse_json(body, limits, root=ROOT) if body.strip() else None
     if media == "application/x-www-form-urlencoded":
-        return _fields(parse_qsl(_decode_text(body, charset), keep_blank_values=True))
+        _check_field_count(body.count(b"&") + 1 if body else 0, max_fields)
+        query_pairs = parse_qsl(
+            _decode_text(body, charset), keep_blank_values=True, max_num_fields=max_fields
+        )
+        check_fields(query_pairs, limits, root=ROOT)
+        return _fields(query_pairs)
     if media == "multipart/form-data":
-        form = await request.form()
+        _check_field_count(max(0, _multipart_parts(content_type or "", body) - 1), max_fields)
+        # Names and values are checked by the request itself (`CheckedRequest`).
+        form = await request.form(max_fields=max_fields, max_files=max_fields)
         pairs: list[tuple[str, str]] = []
         for name, value in form.multi_items():
             if isinstance(value, UploadFile):
@@ -88,15 +130,18 @@ async def decode_webhook_body(request: Request, body: bytes) -> Any:
                     details=[{"field": name, "message": "file part"}],
                 )
             pairs.append((name, value))
+        check_fields(pairs, limits, root=ROOT)
         return _fields(pairs)
     if media.startswith("text/"):
-        return _decode_text(body, charset)
+        text = _decode_text(body, charset)
+        check_value(text, limits, root=ROOT)
+        return text
     if not media:
         if not body.strip():
             return None
         try:
-            return json.loads(body)
-        except (ValueError, UnicodeDecodeError):
+            return parse_json(body, limits, root=ROOT)
+        except MalformedJson:
             pass
         raise errors.UnsupportedMediaType(
             f"send a Content-Type header: the body is not JSON; accepted: {ACCEPTED}"

@@ -9,6 +9,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 
 from relayflow import security
 from relayflow.api.auth import CurrentUser, actor_of
+from relayflow.api.body_parsing import CheckedRoute
 from relayflow.api.deps import SessionDep, SettingsDep, StateDep
 from relayflow.api.schemas.auth import LoginIn, RegisterIn, TokenOut, UserOut
 from relayflow.config import Settings
@@ -16,7 +17,7 @@ from relayflow.store import users
 from relayflow.store.login_failures import LoginThrottle
 from relayflow.store.models import User
 
-router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
+router = APIRouter(prefix="/api/v1/auth", tags=["auth"], route_class=CheckedRoute)
 
 
 def _token_for(settings: Settings, user: User) -> TokenOut:

@@ -20,6 +20,7 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relayflow.api.auth import ClaimedActor, actor_of, bearer_token, current_user
+from relayflow.api.body_parsing import CheckedRoute
 from relayflow.api.deps import StateDep, get_session
 from relayflow.api.pagination import PageDep
 from relayflow.api.schemas.common import PageOut
@@ -37,7 +38,7 @@ from relayflow.runtime import control
 from relayflow.store import execution_control, execution_queries
 from relayflow.store.execution_queries import ExecutionFilter
 
-router = APIRouter(tags=["executions"])
+router = APIRouter(tags=["executions"], route_class=CheckedRoute)
 MAX_WAIT_S = 60.0
 
 

@@ -19,12 +19,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
+from relayflow.api.body_parsing import InputBodyRoute
 from relayflow.api.deps import state_of
 from relayflow.api.webhook_body import decode_webhook_body
 from relayflow.runtime.outcomes import wait_for_final_status
 from relayflow.runtime.webhook_intake import WebhookDelivery, WebhookIntake
 
-router = APIRouter(tags=["webhooks"])
+router = APIRouter(tags=["webhooks"], route_class=InputBodyRoute)
 
 
 def _intake(request: Request) -> WebhookIntake:

@@ -11,10 +11,11 @@ import logging
 
 from fastapi import APIRouter, Response
 
+from relayflow.api.body_parsing import CheckedRoute
 from relayflow.api.deps import StateDep
 from relayflow.runtime.metrics import CONTENT_TYPE, process_metrics
 
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["health"], route_class=CheckedRoute)
 log = logging.getLogger(__name__)
 
 

@@ -7,12 +7,15 @@ import uuid
 from fastapi import APIRouter
 
 from relayflow.api.auth import CurrentActor
+from relayflow.api.body_parsing import CheckedRoute
 from relayflow.api.deps import SessionDep
 from relayflow.api.schemas.common import PageOut
 from relayflow.api.schemas.schedules import ScheduleIn, ScheduleOut, SchedulePatch
 from relayflow.store import schedules
 
-router = APIRouter(prefix="/api/v1/workflows/{workflow_id}/schedules", tags=["schedules"])
+router = APIRouter(
+    prefix="/api/v1/workflows/{workflow_id}/schedules", tags=["schedules"], route_class=CheckedRoute
+)
 
 
 @router.get("")

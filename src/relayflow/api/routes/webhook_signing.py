@@ -8,11 +8,16 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field, StrictBool
 
 from relayflow.api.auth import CurrentActor
+from relayflow.api.body_parsing import CheckedRoute
 from relayflow.api.deps import SessionDep, SettingsDep
 from relayflow.signatures import DEFAULT_TOLERANCE_S
 from relayflow.store import webhook_triggers
 
-router = APIRouter(prefix="/api/v1/webhooks/{webhook_id}/signing-secret", tags=["webhooks"])
+router = APIRouter(
+    prefix="/api/v1/webhooks/{webhook_id}/signing-secret",
+    tags=["webhooks"],
+    route_class=CheckedRoute,
+)
 
 
 class SigningSecretIn(BaseModel):

@@ -7,13 +7,14 @@ import uuid
 from fastapi import APIRouter, Request
 
 from relayflow.api.auth import CurrentActor
+from relayflow.api.body_parsing import CheckedRoute
 from relayflow.api.deps import SessionDep
 from relayflow.api.pagination import PageDep
 from relayflow.api.schemas.common import PageOut
 from relayflow.api.schemas.webhooks import WebhookIn, WebhookOut, WebhookPatch, WebhookWithKey
 from relayflow.store import webhook_triggers, webhooks
 
-router = APIRouter(prefix="/api/v1", tags=["webhooks"])
+router = APIRouter(prefix="/api/v1", tags=["webhooks"], route_class=CheckedRoute)
 
 
 @router.post("/workflows/{workflow_id}/webhooks", status_code=201)
