@@ -19,6 +19,7 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from relayflow import errors
 from relayflow.api.auth import ClaimedActor, actor_of, bearer_token, current_user
 from relayflow.api.body_parsing import CheckedRoute
 from relayflow.api.deps import StateDep, get_session
@@ -32,7 +33,7 @@ from relayflow.api.schemas.executions import (
     RerunRequest,
     StartedExecutionOut,
 )
-from relayflow.api.sse import event_stream_response, parse_last_event_id
+from relayflow.api.sse import MAX_EVENT_ID, event_stream_response, parse_last_event_id
 from relayflow.domain import Actor, ExecutionStatus
 from relayflow.runtime import control
 from relayflow.store import execution_control, execution_queries
@@ -59,10 +60,16 @@ def execution_url(request: Request, execution_id: uuid.UUID) -> str:
     return f"{str(request.base_url).rstrip('/')}/api/v1/executions/{execution_id}"
 
 
-def _naive_utc(value: dt.datetime | None) -> dt.datetime | None:
+def _naive_utc(field: str, value: dt.datetime | None) -> dt.datetime | None:
     if value is None or value.tzinfo is None:
         return value
-    return value.astimezone(dt.UTC).replace(tzinfo=None)
+    try:
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+00:02 is before year 1 in UTC
+        raise errors.InvalidInput(
+            f"{field}: out of range: in UTC it falls outside the years 1 to 9999",
+            details=[{"field": field, "message": "out of range (years 1 to 9999 in UTC)"}],
+        ) from None
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -125,7 +132,10 @@ async def list_executions(
 ) -> PageOut[ExecutionOut]:
     """Executions you can see, newest first."""
     filters = ExecutionFilter(
-        workflow_id=workflow_id, status=status, since=_naive_utc(since), until=_naive_utc(until)
+        workflow_id=workflow_id,
+        status=status,
+        since=_naive_utc("since", since),
+        until=_naive_utc("until", until),
     )
     found = await execution_queries.list_executions(
         session, actor, filters, limit=page.limit, cursor=page.cursor
@@ -223,7 +233,11 @@ async def follow_events(
     ] = None,
     last_event_id: Annotated[
         int | None,
-        Query(ge=0, description="Resume after this event id (for clients without headers)."),
+        Query(
+            ge=0,
+            le=MAX_EVENT_ID,
+            description="Resume after this event id (for clients without headers).",
+        ),
     ] = None,
 ) -> StreamingResponse:
     """Live events: `execution.status`, `node.started|finished|failed|skipped|waiting|

@@ -4,10 +4,12 @@ The key goes in `X-API-Key`, in `Authorization: Bearer <key>`, or (only where th
 webhook allows it) in `?api_key=`. Answers: 202 `{execution_id, status_url}` once
 the execution is committed; with `?wait=SECONDS`, 200 with the outcome if the run
 finishes in time (else still 202). 401 missing/wrong key or bad signature, 403
-disabled, 404 unknown webhook, 413 body too large, 415 unreadable content type,
-422 input against the workflow's input schema, 429 rate limit (`Retry-After`).
+disabled, 404 unknown webhook, 409 a signature already accepted (a replay), 413
+body too large, 415 unreadable content type, 422 input limits or the workflow's
+input schema, 429 rate limit (`Retry-After`).
 An `Idempotency-Key` header makes retries safe: the same key on the same webhook
-within the window answers with the first execution (`Idempotent-Replayed: true`).
+within the window answers with the first execution (`Idempotent-Replayed: true`)
+if the request (method, path and body) is the same, else 422.
 How bodies become input: see `relayflow.api.webhook_body`.
 """
 
@@ -24,6 +26,7 @@ from relayflow.api.deps import state_of
 from relayflow.api.webhook_body import decode_webhook_body
 from relayflow.runtime.outcomes import wait_for_final_status
 from relayflow.runtime.webhook_intake import WebhookDelivery, WebhookIntake
+from relayflow.stored_json import servable
 
 router = APIRouter(tags=["webhooks"], route_class=InputBodyRoute)
 
@@ -47,9 +50,13 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "Missing or wrong API key, or a bad signature"},
     403: {"description": "The webhook is disabled"},
     404: {"description": "No such webhook"},
+    409: {"description": "This signature was already accepted (a replayed delivery)"},
     413: {"description": "The body is above the size limit"},
     415: {"description": "The content type cannot be read"},
-    422: {"description": "The body does not match the workflow's input schema"},
+    422: {
+        "description": "The body breaks an input limit or the workflow's input schema, or "
+        "the Idempotency-Key was used with a different request"
+    },
     429: {"description": "Past the webhook's rate limit; see Retry-After"},
 }
 
@@ -76,6 +83,8 @@ async def receive_webhook(
         body=body,
         decode_body=decode,
         content_type=request.headers.get("content-type"),
+        method=request.method,
+        path=request.url.path,
     )
     intake = _intake(request)
     accepted = await intake.accept(delivery)
@@ -93,7 +102,9 @@ async def receive_webhook(
         )
         if final is not None:
             answer.update(
-                status=final.get("status"), output=final.get("output"), error=final.get("error")
+                status=final.get("status"),
+                output=servable(final.get("output")),
+                error=final.get("error"),
             )
             return JSONResponse(answer, status_code=200, headers=headers)
     return JSONResponse(answer, status_code=202, headers=headers)
