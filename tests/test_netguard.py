@@ -156,14 +156,18 @@ def test_bare_entries_mean_the_web_ports_and_a_star_every_port() -> None:
     loopback, private = ipaddress.ip_address("127.0.0.1"), ipaddress.ip_address("10.1.2.3")
     v6a, v6b = ipaddress.ip_address("fd00::1"), ipaddress.ip_address("fd00::2")
 
-    assert policy.allows_host("localhost", 80) and policy.allows_host("localhost", 443)
+    assert policy.allows_host("localhost", 80)
+    assert policy.allows_host("localhost", 443)
     assert not policy.allows_host("localhost", 6379)
     assert policy.allows_host("api.internal", 8443)
     assert not policy.allows_host("api.internal", 443)
-    assert policy.allows_address(private, 5432) and policy.allows_address(private, 80)
+    assert policy.allows_address(private, 5432)
+    assert policy.allows_address(private, 80)
     assert not policy.allows_address(loopback, 80)  # localhost is a name entry, not an IP
-    assert policy.allows_address(v6a, 5000) and not policy.allows_address(v6a, 5001)
-    assert policy.allows_address(v6b, 443) and not policy.allows_address(v6b, 8080)
+    assert policy.allows_address(v6a, 5000)
+    assert not policy.allows_address(v6a, 5001)
+    assert policy.allows_address(v6b, 443)
+    assert not policy.allows_address(v6b, 8080)
     # Public addresses need no entry, on any port.
     assert policy.allows_address(ipaddress.ip_address("8.8.8.8"), 8080)
 
