@@ -60,6 +60,26 @@ async def test_a_replayed_signed_delivery_is_409_and_starts_nothing(
     assert await count_executions(db) == 1
 
 
+async def test_a_signed_retry_with_its_idempotency_key_gets_the_first_execution(
+    client: httpx.AsyncClient, db: Database, hook: Hook, secret: str
+) -> None:
+    body = b'{"event": "paid"}'
+    headers = {**signed(hook, secret, body), "Idempotency-Key": "evt-1"}
+
+    first = await client.post(hook.url, content=body, headers=headers)
+    retry = await client.post(hook.url, content=body, headers=headers)
+    # The same signature under a key that holds nothing would start a second run: refused.
+    other_key = await client.post(
+        hook.url, content=body, headers={**headers, "Idempotency-Key": "evt-2"}
+    )
+
+    assert (first.status_code, retry.status_code) == (202, 202)
+    assert retry.json()["execution_id"] == first.json()["execution_id"]
+    assert retry.headers["idempotent-replayed"] == "true"
+    assert other_key.status_code == 409
+    assert await count_executions(db) == 1
+
+
 async def test_concurrent_copies_of_one_signed_delivery_start_one_execution(
     client: httpx.AsyncClient, db: Database, hook: Hook, secret: str
 ) -> None:

@@ -4,7 +4,8 @@ The checks run in the order that reveals least to a stranger: the key first
 (401, or 404 for an unknown webhook after the same hashing and comparison work),
 then the webhook's own switches (403 disabled, 429 rate limit, signature), and
 only then the body (415 unreadable, 422 input limits or input schema). A valid
-signature is then accepted once (409 for a replay). The pending execution is
+signature then starts one execution only (409 for a replay, unless its
+Idempotency-Key already answers it with that execution). The pending execution is
 then written (with its idempotency key, if any, in the same transaction; see
 `store.webhook_ingest`) and the caller answers 202 only after it is committed;
 workers are woken after the commit. A key already held answers with its
@@ -35,7 +36,11 @@ from relayflow.signatures import (
     verify_signature,
 )
 from relayflow.store.db import Database
-from relayflow.store.idempotency import MAX_KEY_LENGTH, key_holder_request_hash
+from relayflow.store.idempotency import (
+    MAX_KEY_LENGTH,
+    key_holder_request_hash,
+    live_key_holder,
+)
 from relayflow.store.rate_limits import count_request
 from relayflow.store.seen_signatures import first_use_of_signature
 from relayflow.store.webhook_ingest import NewExecution, WebhookTarget, ingest_store_for
@@ -173,6 +178,15 @@ def _idempotency_key(delivery: WebhookDelivery) -> str | None:
     return key
 
 
+def _replayed(verified: Verified) -> errors.SignatureReplayed:
+    return errors.SignatureReplayed(
+        "this signature was already accepted for an earlier delivery: a signed delivery "
+        "starts one execution; sign every new delivery with a fresh X-Relayflow-Timestamp "
+        "(a retry with the same Idempotency-Key is answered with the first execution)",
+        details={"reason": "replayed", "timestamp": verified.timestamp},
+    )
+
+
 def _webhook_uuid(raw: str) -> uuid.UUID | None:
     try:
         return uuid.UUID(raw)
@@ -247,8 +261,12 @@ class WebhookIntake:
             JsonLimits.from_settings(self.settings),
             root="query",
         )
-        if verified is not None:
-            await self._accept_signature_once(webhook, verified)
+        if verified is not None and not await self._first_use(webhook, verified):
+            # Seen before: only a retry the Idempotency-Key already answers may pass.
+            replay = await self._idempotent_replay(webhook, idempotency_key, trigger)
+            if replay is None:
+                raise _replayed(verified)
+            return replay
 
         created = await self.store.create(
             webhook,
@@ -287,22 +305,33 @@ class WebhookIntake:
             ],
         )
 
-    async def _accept_signature_once(self, webhook: WebhookTarget, verified: Verified) -> None:
+    async def _first_use(self, webhook: WebhookTarget, verified: Verified) -> bool:
+        """Record the signature; False if an earlier delivery already carried it."""
         tolerance = self.settings.webhook_signature_tolerance_s
         expires_at = dt.datetime.fromtimestamp(verified.timestamp + tolerance + 1, dt.UTC)
-        first = await first_use_of_signature(
+        return await first_use_of_signature(
             self.db,
             webhook_id=webhook.id,
             signature=verified.signature,
             expires_at=expires_at.replace(tzinfo=None),
         )
-        if not first:
-            raise errors.SignatureReplayed(
-                "this signature was already accepted for an earlier delivery: a signed "
-                "delivery is accepted once; sign every delivery, retries included, with a "
-                "fresh X-Relayflow-Timestamp",
-                details={"reason": "replayed", "timestamp": verified.timestamp},
-            )
+
+    async def _idempotent_replay(
+        self, webhook: WebhookTarget, key: str | None, trigger: Mapping[str, Any]
+    ) -> AcceptedDelivery | None:
+        """The first execution, if `key` already holds one for this very request."""
+        if key is None:
+            return None
+        holder = await live_key_holder(
+            self.db,
+            webhook_id=webhook.id,
+            key=key,
+            window_s=self.settings.webhook_idempotency_window_s,
+        )
+        if holder is None:
+            return None
+        await self._check_same_request(holder, key, trigger)
+        return AcceptedDelivery(execution_id=holder, replayed=True)
 
     async def _check_rate_limit(self, webhook: WebhookTarget) -> None:
         limit = webhook.rate_limit_per_minute

@@ -73,6 +73,21 @@ async def purge_idempotency_keys(session: AsyncSession, *, before: dt.datetime) 
     return int(getattr(result, "rowcount", 0) or 0)
 
 
+async def live_key_holder(
+    db: Database, *, webhook_id: uuid.UUID, key: str, window_s: float
+) -> uuid.UUID | None:
+    """The execution holding `key` on the webhook, if the key is within its window."""
+    cutoff = utcnow() - dt.timedelta(seconds=window_s)
+    async with db.session() as session:
+        return await session.scalar(
+            select(IdempotencyKey.execution_id).where(
+                IdempotencyKey.webhook_id == webhook_id,
+                IdempotencyKey.key == key,
+                IdempotencyKey.created_at >= cutoff,
+            )
+        )
+
+
 async def key_holder_request_hash(db: Database, execution_id: uuid.UUID) -> str | None:
     """The request hash recorded by the execution holding a key (None: none recorded,
     e.g. a delivery from before hashes were kept)."""
