@@ -11,8 +11,9 @@ runs, so nothing is written. Webhook bodies go through the same parser in
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
@@ -21,6 +22,19 @@ from starlette.datastructures import FormData, UploadFile
 from relayflow import errors
 from relayflow.api.errors import RefusedBody
 from relayflow.json_values import JsonLimits, check_fields, parse_json
+
+# Bodies above this size are parsed and checked in a worker thread, so that the
+# event loop keeps answering everyone else meanwhile (below it, a thread costs more).
+OFF_LOOP_BYTES = 64 * 1024
+
+T = TypeVar("T")
+
+
+async def off_loop(body: bytes, work: Callable[..., T], *args: Any) -> T:
+    """`work(*args)`, in a worker thread when `body` is large."""
+    if len(body) > OFF_LOOP_BYTES:
+        return await asyncio.to_thread(work, *args)
+    return work(*args)
 
 
 def limits_of(request: Request) -> JsonLimits:
@@ -37,7 +51,7 @@ class CheckedRequest(Request):
         if not hasattr(self, "_json"):
             body = await self.body()
             try:
-                self._json = parse_json(body, limits_of(self), root=self.body_root)
+                self._json = await off_loop(body, parse_json, body, limits_of(self), self.body_root)
             except errors.InvalidInput as exc:
                 # FastAPI turns anything but an HTTPException raised here into a bare 400.
                 raise RefusedBody(exc) from exc
