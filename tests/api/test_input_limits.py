@@ -9,10 +9,15 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
 
+from relayflow.api.body_parsing import CheckedRoute
+from relayflow.api.routes import ROUTERS
 from relayflow.config import Settings
 from relayflow.store.db import Database
 from relayflow.store.models import Execution, Schedule, User, Workflow
+from relayflow.stored_json import SERVE_MAX_DEPTH
 from tests.api.conftest import PASSWORD, SignedIn, count_rows, workflow_body
 
 DEPTH = "RELAYFLOW_MAX_JSON_DEPTH"
@@ -257,3 +262,18 @@ async def test_a_last_event_id_beyond_the_event_ids_is_refused_before_the_stream
 
     assert refusal(by_header, 422, "invalid_input")["details"][0]["field"] == "Last-Event-ID"
     assert refusal(by_query, 422, "invalid_input")["details"][0]["field"] == "last_event_id"
+
+
+# ----------------------------------------------------------------- one mechanism
+def test_every_api_route_reads_its_body_through_the_checked_request(app: FastAPI) -> None:
+    # A router added without `route_class=CheckedRoute` would bypass the input limits.
+    routes = [r for router in ROUTERS for r in router.routes if isinstance(r, APIRoute)]
+    routes += [r for r in app.routes if isinstance(r, APIRoute)]
+    assert len(routes) > 30
+    unchecked = [r.path for r in routes if not isinstance(r, CheckedRoute)]
+    assert unchecked == []
+
+
+def test_the_depth_setting_cannot_exceed_what_is_served_whole() -> None:
+    ceiling = Settings.model_fields["max_json_depth"].metadata
+    assert any(getattr(m, "le", None) == SERVE_MAX_DEPTH for m in ceiling)

@@ -504,7 +504,7 @@ export interface paths {
         /**
          * Metrics
          * @description Executions by status, queue depth, claim latency, node durations, provider requests
-         *     and errors, tokens.
+         *     and errors, tokens. Needs `Authorization: Bearer <token>` when a metrics token is set.
          */
         get: operations["metrics_metrics_get"];
         put?: never;
@@ -1728,6 +1728,13 @@ export interface operations {
                     "application/json": components["schemas"]["TokenOut"];
                 };
             };
+            /** @description Wrong email or password */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description Validation Error */
             422: {
                 headers: {
@@ -1736,6 +1743,13 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
                 };
+            };
+            /** @description Too many failed sign-ins for this email or address; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };
@@ -1814,6 +1828,13 @@ export interface operations {
                     "application/json": components["schemas"]["TokenOut"];
                 };
             };
+            /** @description Wrong email or password */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description Validation Error */
             422: {
                 headers: {
@@ -1822,6 +1843,13 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
                 };
+            };
+            /** @description Too many failed sign-ins for this email or address; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };
@@ -2880,6 +2908,13 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description This signature was already accepted (a replayed delivery) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description The body is above the size limit */
             413: {
                 headers: {
@@ -2894,7 +2929,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description The body does not match the workflow's input schema */
+            /** @description The body breaks an input limit or the workflow's input schema, or the Idempotency-Key was used with a different request */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2927,6 +2962,13 @@ export interface operations {
                 content: {
                     "text/plain; version=1.0.0; charset=utf-8": unknown;
                 };
+            };
+            /** @description A metrics token is set and this request did not send it */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };
