@@ -92,27 +92,23 @@ class RefusedBody(StarletteHTTPException):
         self.error = error
 
 
-def domain_error_response(exc: errors.RelayflowError) -> JSONResponse:
-    headers = None
-    if isinstance(exc, errors.RateLimited):
-        headers = {"Retry-After": str(max(1, round(exc.retry_after)))}
-    elif isinstance(exc, errors.Unauthorized):
-        headers = {"WWW-Authenticate": "Bearer"}
-    return JSONResponse(
-        error_body(exc.code, exc.message, exc.details),
-        status_code=status_for(exc),
-        headers=headers,
-    )
-
-
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(errors.RelayflowError)
     async def _domain(_: Request, exc: errors.RelayflowError) -> JSONResponse:
-        return domain_error_response(exc)
+        headers = None
+        if isinstance(exc, errors.RateLimited):
+            headers = {"Retry-After": str(max(1, round(exc.retry_after)))}
+        elif isinstance(exc, errors.Unauthorized):
+            headers = {"WWW-Authenticate": "Bearer"}
+        return JSONResponse(
+            error_body(exc.code, exc.message, exc.details),
+            status_code=status_for(exc),
+            headers=headers,
+        )
 
     @app.exception_handler(RefusedBody)
-    async def _refused_body(_: Request, exc: RefusedBody) -> JSONResponse:
-        return domain_error_response(exc.error)
+    async def _refused_body(request: Request, exc: RefusedBody) -> JSONResponse:
+        return await _domain(request, exc.error)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -134,7 +134,6 @@ async def decode_webhook_body(request: Request, body: bytes) -> Any:
         return await off_loop(body, _urlencoded, body, charset, limits)
     if media == "multipart/form-data":
         _check_field_count(max(0, _multipart_parts(content_type or "", body) - 1), max_fields)
-        # Names and values are checked by the request itself (`CheckedRequest`).
         form = await request.form(max_fields=max_fields, max_files=max_fields)
         pairs: list[tuple[str, str]] = []
         for name, value in form.multi_items():
