@@ -30,11 +30,11 @@ OFF_LOOP_BYTES = 64 * 1024
 T = TypeVar("T")
 
 
-async def off_loop(body: bytes, work: Callable[..., T], *args: Any) -> T:
-    """`work(*args)`, in a worker thread when `body` is large."""
+async def off_loop(body: bytes, work: Callable[[], T]) -> T:
+    """`work()` (the parsing of `body`), in a worker thread when `body` is large."""
     if len(body) > OFF_LOOP_BYTES:
-        return await asyncio.to_thread(work, *args)
-    return work(*args)
+        return await asyncio.to_thread(work)
+    return work()
 
 
 def limits_of(request: Request) -> JsonLimits:
@@ -51,7 +51,8 @@ class CheckedRequest(Request):
         if not hasattr(self, "_json"):
             body = await self.body()
             try:
-                self._json = await off_loop(body, parse_json, body, limits_of(self), self.body_root)
+                limits, root = limits_of(self), self.body_root
+                self._json = await off_loop(body, lambda: parse_json(body, limits, root=root))
             except errors.InvalidInput as exc:
                 # FastAPI turns anything but an HTTPException raised here into a bare 400.
                 raise RefusedBody(exc) from exc

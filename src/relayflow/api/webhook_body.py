@@ -127,11 +127,13 @@ async def decode_webhook_body(request: Request, body: bytes) -> Any:
     if media == "application/json" or (
         media.startswith("application/") and media.endswith("+json")
     ):
-        return await off_loop(body, parse_json, body, limits, ROOT) if body.strip() else None
+        if not body.strip():
+            return None
+        return await off_loop(body, lambda: parse_json(body, limits, root=ROOT))
     if media == "application/x-www-form-urlencoded":
         # Counted in C before any parsing: a body of 160,000 fields costs nothing.
         _check_field_count(body.count(b"&") + 1 if body else 0, max_fields)
-        return await off_loop(body, _urlencoded, body, charset, limits)
+        return await off_loop(body, lambda: _urlencoded(body, charset, limits))
     if media == "multipart/form-data":
         _check_field_count(max(0, _multipart_parts(content_type or "", body) - 1), max_fields)
         form = await request.form(max_fields=max_fields, max_files=max_fields)
@@ -154,7 +156,7 @@ async def decode_webhook_body(request: Request, body: bytes) -> Any:
         if not body.strip():
             return None
         try:
-            return await off_loop(body, parse_json, body, limits, ROOT)
+            return await off_loop(body, lambda: parse_json(body, limits, root=ROOT))
         except MalformedJson:
             pass
         raise errors.UnsupportedMediaType(
