@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from relayflow import errors
+from relayflow.address_policy import AddressPolicy
 from relayflow.netguard import (
     BlockedAddress,
     HttpRequestFailed,
@@ -119,22 +120,63 @@ async def test_only_http_and_https(client: httpx.AsyncClient, url: str) -> None:
 
 
 # ----------------------------------------------------------------- allowlist
-@pytest.mark.parametrize("entry", ["127.0.0.1", "127.0.0.0/8", "localhost"])
-async def test_the_allowlist_lets_a_loopback_server_through(
+@pytest.mark.parametrize(
+    "entry", ["127.0.0.1:{port}", "127.0.0.0/8:{port}", "localhost:{port}", "127.0.0.1:*"]
+)
+async def test_the_allowlist_lets_a_loopback_server_through_on_its_port(
     client: httpx.AsyncClient, server: LocalHttpServer, entry: str
 ) -> None:
-    url = server.url("/hi?x=1", host="localhost" if entry == "localhost" else None)
+    entry = entry.format(port=server.port)
+    url = server.url("/hi?x=1", host="localhost" if entry.startswith("localhost") else None)
     response = await guarded_request(client, "GET", url, allowlist=[entry])
     assert response.status_code == 200
     assert response.json_or_text()["path"] == "/hi?x=1"
     assert response.url == url
 
 
+@pytest.mark.parametrize("entry", ["127.0.0.1", "127.0.0.0/8", "localhost", "127.0.0.1:{other}"])
+async def test_an_entry_opens_only_its_ports_bare_ones_only_80_and_443(
+    client: httpx.AsyncClient, server: LocalHttpServer, entry: str
+) -> None:
+    # The server listens on a high port: a bare entry (80/443) or another port's
+    # entry does not reach it, and it is never contacted.
+    entry = entry.format(other=server.port + 1 if server.port < 65535 else 1024)
+    url = server.url("/", host="localhost" if entry == "localhost" else None)
+    with pytest.raises(BlockedAddress) as caught:
+        await guarded_request(client, "GET", url, allowlist=[entry])
+    assert f"port {server.port}" in str(caught.value)
+    assert "80 and 443" in str(caught.value)
+    assert server.requests == []
+
+
+def test_bare_entries_mean_the_web_ports_and_a_star_every_port() -> None:
+    policy = AddressPolicy.from_allowlist(
+        ["localhost", "*.internal:8443", "10.0.0.0/8:*", "[fd00::1]:5000", "fd00::2"]
+    )
+    loopback, private = ipaddress.ip_address("127.0.0.1"), ipaddress.ip_address("10.1.2.3")
+    v6a, v6b = ipaddress.ip_address("fd00::1"), ipaddress.ip_address("fd00::2")
+
+    assert policy.allows_host("localhost", 80)
+    assert policy.allows_host("localhost", 443)
+    assert not policy.allows_host("localhost", 6379)
+    assert policy.allows_host("api.internal", 8443)
+    assert not policy.allows_host("api.internal", 443)
+    assert policy.allows_address(private, 5432)
+    assert policy.allows_address(private, 80)
+    assert not policy.allows_address(loopback, 80)  # localhost is a name entry, not an IP
+    assert policy.allows_address(v6a, 5000)
+    assert not policy.allows_address(v6a, 5001)
+    assert policy.allows_address(v6b, 443)
+    assert not policy.allows_address(v6b, 8080)
+    # Public addresses need no entry, on any port.
+    assert policy.allows_address(ipaddress.ip_address("8.8.8.8"), 8080)
+
+
 async def test_the_host_header_names_the_host_while_the_connection_is_pinned_to_the_ip(
     client: httpx.AsyncClient, server: LocalHttpServer
 ) -> None:
     url = server.url("/", host="localhost")
-    response = await guarded_request(client, "GET", url, allowlist=["localhost"])
+    response = await guarded_request(client, "GET", url, allowlist=[f"localhost:{server.port}"])
     assert response.json_or_text()["host"] == f"localhost:{server.port}"
 
 
@@ -143,13 +185,22 @@ async def test_ipv6_loopback_server_through_the_allowlist(client: httpx.AsyncCli
     async with LocalHttpServer(hello, host="::1") as server6:
         with pytest.raises(BlockedAddress, match="loopback"):
             await guarded_request(client, "GET", server6.url("/"))
-        response = await guarded_request(client, "GET", server6.url("/"), allowlist=["::1"])
+        with pytest.raises(BlockedAddress, match="80 and 443"):
+            await guarded_request(client, "GET", server6.url("/"), allowlist=["::1"])
+        response = await guarded_request(
+            client, "GET", server6.url("/"), allowlist=[f"[::1]:{server6.port}"]
+        )
     assert response.status_code == 200
 
 
-async def test_a_bad_allowlist_entry_names_the_setting(client: httpx.AsyncClient) -> None:
+@pytest.mark.parametrize(
+    "entry", ["not a host/x", "localhost:0", "localhost:65536", "localhost:http", "[::1", "[::1]x"]
+)
+async def test_a_bad_allowlist_entry_names_the_setting(
+    client: httpx.AsyncClient, entry: str
+) -> None:
     with pytest.raises(errors.ConfigError, match="RELAYFLOW_HTTP_ALLOWLIST"):
-        await guarded_request(client, "GET", "http://127.0.0.1:9/", allowlist=["not a host/x"])
+        await guarded_request(client, "GET", "http://127.0.0.1:9/", allowlist=[entry])
 
 
 # ----------------------------------------------------------------- redirects
@@ -164,7 +215,7 @@ async def test_a_redirect_from_an_allowed_host_to_a_blocked_one_is_refused(
     async with LocalHttpServer(redirect_inward) as origin:
         with pytest.raises(BlockedAddress, match=r"127\.0\.0\.1, a loopback address"):
             await guarded_request(
-                client, "GET", origin.url("/start", host="localhost"), allowlist=["localhost"]
+                client, "GET", origin.url("/start", host="localhost"), allowlist=["localhost:*"]
             )
     assert [r.path for r in origin.requests] == ["/start"]
 
@@ -175,7 +226,7 @@ async def test_a_redirect_to_metadata_is_refused(client: httpx.AsyncClient) -> N
 
     async with LocalHttpServer(to_metadata) as server:
         with pytest.raises(BlockedAddress, match="cloud metadata"):
-            await guarded_request(client, "GET", server.url("/"), allowlist=["127.0.0.1"])
+            await guarded_request(client, "GET", server.url("/"), allowlist=["127.0.0.1:*"])
 
 
 async def test_redirects_are_followed_with_browser_semantics(client: httpx.AsyncClient) -> None:
@@ -192,7 +243,7 @@ async def test_redirects_are_followed_with_browser_semantics(client: httpx.Async
             origin.url("/form", host="localhost"),
             json={"a": 1},
             headers={"Authorization": "Bearer secret"},
-            allowlist=["localhost", "127.0.0.1"],
+            allowlist=["localhost:*", "127.0.0.1:*"],
         )
     assert response.json_or_text() == {"method": "GET", "auth": None}
     assert response.url.endswith("/done")
@@ -207,7 +258,7 @@ async def test_a_redirect_loop_stops(client: httpx.AsyncClient) -> None:
     async with LocalHttpServer(loop) as server:
         with pytest.raises(HttpRequestFailed, match="more than 3 redirects"):
             await guarded_request(
-                client, "GET", server.url("/"), allowlist=["127.0.0.1"], max_redirects=3
+                client, "GET", server.url("/"), allowlist=["127.0.0.1:*"], max_redirects=3
             )
     assert len(server.requests) == 4
 
@@ -227,10 +278,10 @@ async def test_the_response_size_is_capped(client: httpx.AsyncClient, declare_le
     async with LocalHttpServer(big) as server:
         with pytest.raises(ResponseTooLarge, match="larger than 1000 bytes"):
             await guarded_request(
-                client, "GET", server.url("/"), allowlist=["127.0.0.1"], max_response_bytes=1000
+                client, "GET", server.url("/"), allowlist=["127.0.0.1:*"], max_response_bytes=1000
             )
         small = await guarded_request(
-            client, "GET", server.url("/"), allowlist=["127.0.0.1"], max_response_bytes=2000
+            client, "GET", server.url("/"), allowlist=["127.0.0.1:*"], max_response_bytes=2000
         )
     assert small.body == b"x" * 2000
     assert small.json_or_text() == "x" * 2000
@@ -244,7 +295,11 @@ async def test_a_slow_server_times_out_with_a_clear_error(client: httpx.AsyncCli
     async with LocalHttpServer(slow) as server:
         with pytest.raises(HttpRequestFailed, match=r"timed out after 0\.2s") as caught:
             await guarded_request(
-                client, "GET", server.url("/p?token=SECRET"), allowlist=["127.0.0.1"], timeout_s=0.2
+                client,
+                "GET",
+                server.url("/p?token=SECRET"),
+                allowlist=["127.0.0.1:*"],
+                timeout_s=0.2,
             )
     assert "SECRET" not in str(caught.value)  # a query may hold a key
 
@@ -255,7 +310,7 @@ async def test_error_messages_leave_out_query_and_credentials(client: httpx.Asyn
             client,
             "GET",
             "http://user:pw@127.0.0.1:1/p?token=SECRET",
-            allowlist=["127.0.0.1"],
+            allowlist=["127.0.0.1:*"],
             timeout_s=2,
         )
     assert "SECRET" not in str(caught.value)
@@ -309,9 +364,9 @@ async def test_tls_verifies_the_certificate_for_the_name_not_the_ip(
     ):
         # The certificate names only "localhost"; the connection goes to 127.0.0.1.
         response = await guarded_request(
-            tls_client, "GET", server.url("/", host="localhost"), allowlist=["localhost"]
+            tls_client, "GET", server.url("/", host="localhost"), allowlist=["localhost:*"]
         )
         assert response.json_or_text()["host"] == f"localhost:{server.port}"
         # Asked by IP, the same certificate does not match: verification is real.
         with pytest.raises(HttpRequestFailed):
-            await guarded_request(tls_client, "GET", server.url("/"), allowlist=["127.0.0.1"])
+            await guarded_request(tls_client, "GET", server.url("/"), allowlist=["127.0.0.1:*"])

@@ -59,6 +59,13 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(default_factory=list)
     # Seconds between keep-alive comments on a quiet event stream (SSE).
     sse_keepalive_s: float = 15.0
+    # Input limits on every JSON body and webhook body (docs/security.md). The depth
+    # may not exceed 128, the depth up to which stored values are served whole.
+    max_json_depth: int = Field(64, ge=1, le=128)
+    max_string_length: int = Field(1_048_576, ge=1)  # characters, per string or key
+    max_form_fields: int = Field(1000, ge=1)  # per form-encoded or multipart webhook body
+    # `GET /metrics` requires `Authorization: Bearer <token>` when this is set.
+    metrics_token: SecretStr | None = None
 
     # --- accounts
     jwt_secret: SecretStr | None = None
@@ -68,6 +75,11 @@ class Settings(BaseSettings):
     demo_workflow: bool = True
     login_failures_before_delay: int = 3
     login_delay_max_s: float = 5.0
+    # Hard limits (429 with Retry-After) on failed sign-ins per window, counted per
+    # submitted email (registered or not) and per client address.
+    login_max_failures_per_account: int = Field(10, ge=1)
+    login_max_failures_per_address: int = Field(50, ge=1)
+    login_failure_window_s: float = Field(900.0, gt=0)
 
     # --- engine
     http_allowlist: list[str] = Field(default_factory=list)

@@ -132,3 +132,15 @@ class TemplateError(InvalidInput):
     """A template or expression could not be rendered."""
 
     code = "template_error"
+
+
+class SignatureReplayed(Conflict):
+    """This signature was already accepted: each delivery must be signed afresh."""
+
+    code = "signature_replayed"
+
+
+class IdempotencyKeyReused(InvalidInput):
+    """The Idempotency-Key was already used with a different request."""
+
+    code = "idempotency_key_reused"

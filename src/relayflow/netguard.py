@@ -3,8 +3,14 @@
 Workflows and agents make HTTP requests to URLs that users (and models) choose.
 `guarded_request` refuses loopback, private, link-local, carrier-grade NAT,
 multicast, reserved, unspecified and cloud metadata addresses, IPv4 and IPv6
-alike (including IPv4 embedded in IPv6), unless the host, IP or CIDR is in the
-allowlist (`RELAYFLOW_HTTP_ALLOWLIST`).
+alike (including IPv4 embedded in IPv6), unless the host, IP or CIDR and the
+port are in the allowlist (`RELAYFLOW_HTTP_ALLOWLIST`).
+
+Allowlist entries: `host`, `*.suffix`, an IP (`[v6]` or bare) or a CIDR, each
+optionally with a port: `host:8080`, `[::1]:8080`, `10.0.0.0/8:5000`, or `:*` for
+every port. An entry without a port opens the web ports 80 and 443 only: allowing
+`localhost` must not also open the database, the cache and every admin console
+listening on it. (Public addresses need no entry and may use any port.)
 
 The check happens after DNS resolution and again on every redirect hop, and the
 connection goes to the very address that was checked: the request is sent to the
@@ -15,13 +21,12 @@ rebinding) cannot redirect it.
 Pass a client built with `trust_env=False`: an environment proxy would resolve
 the host itself and bypass the pinning.
 
-Imports only `errors`, so the engine and the agents can both use it.
+Imports only `errors` (and `address_policy`), so the engine and the agents can both use it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import ipaddress
 import json as jsonlib
 import socket
@@ -32,23 +37,16 @@ from typing import Any
 import httpx
 
 from relayflow import errors
+from relayflow.address_policy import (
+    ALLOWLIST_SETTING,
+    AddressPolicy,
+    IPAddress,
+    address_class,
+)
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-ALLOWLIST_SETTING = "RELAYFLOW_HTTP_ALLOWLIST"
 ALLOWED_SCHEMES = ("http", "https")
 REDIRECT_STATUSES = (301, 302, 303, 307, 308)
 DEFAULT_PORTS = {"http": 80, "https": 443}
-
-# Instance metadata services hand out cloud credentials: the classic SSRF prize.
-# (AWS/GCP/Azure/OpenStack, AWS ECS task metadata, Alibaba, AWS IPv6.)
-METADATA_ADDRESSES = frozenset(
-    ipaddress.ip_address(a)
-    for a in ("169.254.169.254", "169.254.170.2", "100.100.100.200", "fd00:ec2::254")
-)
-CGNAT = ipaddress.ip_network("100.64.0.0/10")
-NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
 
 class BlockedAddress(errors.InvalidInput):
@@ -56,14 +54,24 @@ class BlockedAddress(errors.InvalidInput):
 
     code = "blocked_address"
 
-    def __init__(self, host: str, address: IPAddress, address_class: str) -> None:
+    def __init__(
+        self, host: str, address: IPAddress, address_class: str, port: int | None = None
+    ) -> None:
         self.host = host
         self.address = address
         self.address_class = address_class
+        self.port = port
+        where = f"{host!r}" if port is None else f"{host!r} port {port}"
+        entry = host if port is None else f"{_bracketed(host)}:{port}"
         super().__init__(
-            f"refusing to connect to {host!r}: it resolves to {address}, {address_class}; "
-            f"allow it with {ALLOWLIST_SETTING}"
+            f"refusing to connect to {where}: it resolves to {address}, {address_class}; "
+            f"allow it with {ALLOWLIST_SETTING} (e.g. {entry!r}; an entry without a port "
+            "covers ports 80 and 443 only)"
         )
+
+
+def _bracketed(host: str) -> str:
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
 
 
 class HttpRequestFailed(errors.RelayflowError):
@@ -110,96 +118,6 @@ class GuardedResponse:
         return self.text()
 
 
-# ----------------------------------------------------------------- addresses
-def address_class(address: IPAddress) -> str | None:
-    """Why an address is not public (e.g. "a loopback address"), or None if it is."""
-    if isinstance(address, ipaddress.IPv6Address):
-        embedded = _embedded_ipv4(address)
-        if embedded is not None and (embedded_class := address_class(embedded)) is not None:
-            return embedded_class
-    if address in METADATA_ADDRESSES:
-        return "a cloud metadata address"
-    if address.is_unspecified:
-        return "an unspecified address"
-    if address.is_loopback:
-        return "a loopback address"
-    if address.is_link_local:
-        return "a link-local address"
-    if address.is_multicast:
-        return "a multicast address"
-    if isinstance(address, ipaddress.IPv4Address) and address in CGNAT:
-        return "a carrier-grade NAT address"
-    if address.is_reserved:
-        return "a reserved address"
-    if address.is_private:
-        return "a private address"
-    if not address.is_global:
-        return "a non-public address"
-    return None
-
-
-def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
-    """The IPv4 address an IPv6 one carries (mapped, 6to4, Teredo, NAT64), if any."""
-    if address.ipv4_mapped is not None:
-        return address.ipv4_mapped
-    if address.sixtofour is not None:
-        return address.sixtofour
-    if address.teredo is not None:
-        return address.teredo[1]
-    if address in NAT64:
-        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
-    return None
-
-
-@dataclass(frozen=True)
-class AddressPolicy:
-    """The allowlist, parsed: host names (`*.example.com` matches subdomains), IPs, CIDRs."""
-
-    hosts: frozenset[str] = frozenset()
-    host_suffixes: tuple[str, ...] = ()
-    networks: tuple[IPNetwork, ...] = ()
-
-    @classmethod
-    def from_allowlist(cls, allowlist: Sequence[str]) -> AddressPolicy:
-        return _parse_allowlist(tuple(allowlist))
-
-    def allows_host(self, host: str) -> bool:
-        host = host.lower().rstrip(".")
-        return host in self.hosts or any(host.endswith(s) for s in self.host_suffixes)
-
-    def allows_address(self, address: IPAddress) -> bool:
-        return (
-            any(address in network for network in self.networks) or address_class(address) is None
-        )
-
-
-@functools.lru_cache(maxsize=64)
-def _parse_allowlist(entries: tuple[str, ...]) -> AddressPolicy:
-    hosts: set[str] = set()
-    suffixes: list[str] = []
-    networks: list[IPNetwork] = []
-    for raw in entries:
-        entry = raw.strip().lower().rstrip(".")
-        if not entry:
-            continue
-        if entry.startswith("[") and entry.endswith("]"):
-            entry = entry[1:-1]
-        try:
-            networks.append(ipaddress.ip_network(entry, strict=False))
-            continue
-        except ValueError:
-            pass
-        if entry.startswith("*."):
-            suffixes.append(entry[1:])
-        elif "/" in entry or ":" in entry or " " in entry:
-            raise errors.ConfigError(
-                f"{ALLOWLIST_SETTING}: {raw!r} is neither a host name, an IP address nor a CIDR"
-            )
-        else:
-            hosts.add(entry)
-    return AddressPolicy(frozenset(hosts), tuple(suffixes), tuple(networks))
-
-
 async def resolve_allowed(host: str, port: int, policy: AddressPolicy) -> list[IPAddress]:
     """The addresses of `host` that may be connected to, in resolver order.
 
@@ -211,12 +129,12 @@ async def resolve_allowed(host: str, port: int, policy: AddressPolicy) -> list[I
         candidates = [literal]
     else:
         candidates = await _resolve(host, port)
-    if policy.allows_host(host):
+    if policy.allows_host(host, port):
         return candidates
-    allowed = [a for a in candidates if policy.allows_address(a)]
+    allowed = [a for a in candidates if policy.allows_address(a, port)]
     if not allowed:
         first = candidates[0]
-        raise BlockedAddress(host, first, address_class(first) or "a refused address")
+        raise BlockedAddress(host, first, address_class(first) or "a refused address", port)
     return allowed
 
 

@@ -3,7 +3,8 @@
 A sender signs `"{timestamp}.{body}"` with the webhook's signing secret and sends
 `X-Relayflow-Timestamp: <unix seconds>` and `X-Relayflow-Signature: sha256=<hex>`.
 A timestamp further than the tolerance from the server's clock is refused, so a
-captured request cannot be replayed later.
+captured request cannot be replayed later; within the tolerance the intake accepts
+each signature once (`store.seen_signatures`), so it cannot be replayed at all.
 
 Where the secret lives: verifying an HMAC needs the secret itself, so a hash is
 not enough. relayflow stores no secret at all: the secret is derived on demand,
@@ -19,9 +20,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import secrets
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from relayflow.errors import SignatureInvalid
 
@@ -30,6 +33,16 @@ TIMESTAMP_HEADER = "x-relayflow-timestamp"
 DEFAULT_TOLERANCE_S = 300
 SECRET_PREFIX = "whsec_"  # noqa: S105 (a prefix, not a secret)
 _DERIVATION_CONTEXT = b"relayflow/webhook-signing-secret/v1"
+MAX_TIMESTAMP_DIGITS = 12
+_TIMESTAMP = re.compile(f"[0-9]{{1,{MAX_TIMESTAMP_DIGITS}}}")
+
+
+@dataclass(frozen=True)
+class Verified:
+    """A signature that matched: valid until `timestamp` + the tolerance, and only once."""
+
+    signature: str  # `sha256=<hex>`, as computed here
+    timestamp: int
 
 
 def new_signing_salt() -> str:
@@ -56,11 +69,12 @@ def verify_signature(
     *,
     now: float,
     tolerance_s: float = DEFAULT_TOLERANCE_S,
-) -> None:
-    """Raise `SignatureInvalid` unless the headers carry a fresh, matching signature.
+) -> Verified:
+    """Check that the headers carry a fresh, matching signature; raise `SignatureInvalid`.
 
     `headers` keys are lower-case. Several signatures may be sent separated by
-    commas (a sender rolling over to a new secret); one match is enough.
+    commas (a sender rolling over to a new secret); one match is enough. Returns
+    what was verified, for the replay check (`Verified`).
     """
     raw_timestamp = headers.get(TIMESTAMP_HEADER)
     raw_signature = headers.get(SIGNATURE_HEADER)
@@ -69,11 +83,15 @@ def verify_signature(
             "this webhook requires a signature: send X-Relayflow-Signature: sha256=<hex> "
             "over '{timestamp}.{body}' and X-Relayflow-Timestamp"
         )
-    if not raw_timestamp or not raw_timestamp.strip().isdigit():
+    # ASCII digits only, and few of them: int() would accept other scripts' digits
+    # ("²" passes isdigit()) and huge numbers only to overflow further on.
+    timestamp = (raw_timestamp or "").strip()
+    if not _TIMESTAMP.fullmatch(timestamp):
         raise SignatureInvalid(
-            "X-Relayflow-Timestamp is missing or not an integer number of seconds"
+            "X-Relayflow-Timestamp is missing or not Unix seconds "
+            f"(1 to {MAX_TIMESTAMP_DIGITS} ASCII digits)",
+            details={"reason": "bad_timestamp"},
         )
-    timestamp = raw_timestamp.strip()
     skew = abs(now - int(timestamp))
     if skew > tolerance_s:
         raise SignatureInvalid(
@@ -92,3 +110,4 @@ def verify_signature(
             "X-Relayflow-Signature does not match the body and timestamp",
             details={"reason": "mismatch"},
         )
+    return Verified(signature=expected, timestamp=int(timestamp))

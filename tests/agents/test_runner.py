@@ -345,7 +345,7 @@ async def test_http_tools_go_through_the_network_guard(
         allowed = make_settings(
             openai_api_key=API_KEY,
             openai_base_url=fake_openai.base_url,
-            http_allowlist=["127.0.0.1"],
+            http_allowlist=["127.0.0.1:*"],
         )
         agent_runner = ModelAgentRunner(allowed)
         fake_openai.reply_tool_calls(("get_weather", {"city": "São Paulo", "days": 2}))

@@ -61,7 +61,7 @@ async def test_a_post_tool_sends_its_arguments_as_json_with_its_headers(
     sink = Sink()
     log = tools.ToolCallLog("n1", sink)
     tool = tools.http_tool(
-        spec, agent="Ops", log=log, client=lambda: client, allowlist=["127.0.0.1"]
+        spec, agent="Ops", log=log, client=lambda: client, allowlist=["127.0.0.1:*"]
     )
     assert tool.tool_def.parameters_json_schema["required"] == ["project"]
 
@@ -82,7 +82,7 @@ async def test_http_failures_go_back_to_the_model(client: httpx.AsyncClient) -> 
     spec = HttpToolSpec(name="ping", description="", method="GET", url="http://127.0.0.1:9/")
     log = tools.ToolCallLog("n1")
     tool = tools.http_tool(
-        spec, agent="Ops", log=log, client=lambda: client, allowlist=["127.0.0.1"]
+        spec, agent="Ops", log=log, client=lambda: client, allowlist=["127.0.0.1:*"]
     )
     with pytest.raises(ToolFailed, match="could not connect"):
         await tool.function()  # type: ignore[call-arg]

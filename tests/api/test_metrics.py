@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from pydantic import SecretStr
 
 from relayflow.api.app import create_app
 from relayflow.config import Settings
@@ -138,3 +139,27 @@ async def test_queue_depth_counts_executions_no_worker_has_claimed(
 
     assert value(samples, "relayflow_queue_depth") == 3
     assert value(samples, "relayflow_executions", status="pending") == 3
+
+
+async def test_with_a_metrics_token_a_scrape_must_send_it(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    settings.metrics_token = SecretStr("scrape-" + "s" * 30)
+
+    missing = await client.get("/metrics")
+    wrong = await client.get("/metrics", headers={"Authorization": "Bearer scrape-guess"})
+    not_bearer = await client.get(
+        "/metrics", headers={"Authorization": "Basic " + settings.metrics_token.get_secret_value()}
+    )
+    right = await client.get(
+        "/metrics",
+        headers={"Authorization": f"Bearer {settings.metrics_token.get_secret_value()}"},
+    )
+
+    for refused in (missing, wrong, not_bearer):
+        assert refused.status_code == 401
+        assert refused.json()["error"]["code"] == "unauthorized"
+        assert "RELAYFLOW_METRICS_TOKEN" in refused.json()["error"]["message"]
+        assert "relayflow_" not in refused.text
+    assert right.status_code == 200
+    assert "relayflow_executions" in right.text

@@ -36,7 +36,7 @@ from tests.support.sse_client import finished_events
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
-    settings.http_allowlist = ["127.0.0.1"]  # the counting server below
+    settings.http_allowlist = ["127.0.0.1:*"]  # the counting server below (any port)
     settings.user_concurrency = 1  # a user's second execution queues behind the first
     return settings
 

@@ -75,7 +75,7 @@ class Workers:
             "RELAYFLOW_HEARTBEAT_SECONDS": "0.5",
             "RELAYFLOW_POLL_SECONDS": "0.5",
             "RELAYFLOW_USER_CONCURRENCY": "1000",
-            "RELAYFLOW_HTTP_ALLOWLIST": json.dumps(["127.0.0.1"]),
+            "RELAYFLOW_HTTP_ALLOWLIST": json.dumps(["127.0.0.1:*"]),
         }
         self.logs = tmp_path
         self.processes: dict[str, subprocess.Popen[bytes]] = {}

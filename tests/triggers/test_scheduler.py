@@ -24,10 +24,11 @@ from relayflow.cron import CronSchedule
 from relayflow.runtime.scheduler import Scheduler, plan_tick
 from relayflow.store import models
 from relayflow.store.db import Database
-from relayflow.store.login_failures import record_failure
+from relayflow.store.login_failures import LoginThrottle, reserve_attempt, subject
 from relayflow.store.rate_limits import count_request
 from relayflow.store.schedules import MissedPolicy, create_schedule, update_schedule
-from tests.triggers.conftest import Owner, transform_graph
+from relayflow.store.seen_signatures import first_use_of_signature
+from tests.triggers.conftest import Hook, Owner, transform_graph
 
 T0 = dt.datetime(2026, 5, 4, 8, 0, 30)  # a Monday, 08:00:30 UTC
 MINUTE = dt.timedelta(minutes=1)
@@ -327,17 +328,29 @@ async def _until(condition: Callable[[int], bool], db: Database) -> None:
 
 
 async def test_housekeeping_drops_expired_rate_limit_windows_and_sign_in_failures(
-    db: Database,
+    db: Database, hook: Hook
 ) -> None:
     clock = FakeClock(T0)
     await count_request(db, "hook:old", limit=1, now=T0 - dt.timedelta(hours=1))
     await count_request(db, "hook:live", limit=1, now=T0)
-    async with db.transaction() as session:
-        await record_failure(session, "guessed@example.com", now=T0 - dt.timedelta(hours=1))
-        await record_failure(session, "recent@example.com", now=T0 - dt.timedelta(minutes=1))
+    throttle = LoginThrottle(window_s=900)
+    for email, when in (("guessed@example.com", 60), ("recent@example.com", 1)):
+        await reserve_attempt(
+            db, email=email, address=None, throttle=throttle, now=T0 - dt.timedelta(minutes=when)
+        )
+    for signature, expires in (("sha256=old", -1), ("sha256=live", 1)):
+        await first_use_of_signature(
+            db,
+            webhook_id=hook.id,
+            signature=signature,
+            expires_at=T0 + dt.timedelta(minutes=expires),
+            now=T0 - dt.timedelta(minutes=5),
+        )
     await Scheduler(db, clock=clock).housekeeping()
     async with db.session() as session:
         buckets = (await session.scalars(select(models.RateLimitBucket.bucket))).all()
-        emails = (await session.scalars(select(models.LoginFailure.email))).all()
+        counters = (await session.scalars(select(models.LoginCounter.subject))).all()
+        signatures = (await session.scalars(select(models.SeenSignature.signature))).all()
     assert buckets == ["hook:live"]
-    assert emails == ["recent@example.com"]
+    assert counters == [subject("account", "recent@example.com")]
+    assert signatures == ["sha256=live"]

@@ -131,6 +131,18 @@ def describe_validation_errors(raw: list[dict[str, Any]]) -> tuple[str, list[dic
     return summary or "invalid request", details
 
 
+class RefusedBody(StarletteHTTPException):
+    """A domain error raised while FastAPI reads a request body.
+
+    FastAPI turns any other exception raised there into a bare 400; this one it lets
+    through, and it is answered exactly like the domain error it carries.
+    """
+
+    def __init__(self, error: errors.RelayflowError) -> None:
+        super().__init__(status_for(error), error.message)
+        self.error = error
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(errors.RelayflowError)
     async def _domain(_: Request, exc: errors.RelayflowError) -> JSONResponse:
@@ -144,6 +156,10 @@ def install_error_handlers(app: FastAPI) -> None:
             status_code=status_for(exc),
             headers=headers,
         )
+
+    @app.exception_handler(RefusedBody)
+    async def _refused_body(request: Request, exc: RefusedBody) -> JSONResponse:
+        return await _domain(request, exc.error)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -25,6 +26,7 @@ from starlette.responses import StreamingResponse
 from relayflow import errors
 from relayflow.api.schemas.executions import ExecutionEventOut
 from relayflow.store.events import StoredEvent
+from relayflow.stored_json import servable
 
 KEEPALIVE_S = 15.0
 RETRY_MS = 1000  # how long a browser's EventSource waits before reconnecting
@@ -33,21 +35,30 @@ HEADERS = {
     "X-Accel-Buffering": "no",  # nginx: do not buffer the stream
 }
 _END = object()
+MAX_EVENT_ID = 2**63 - 1  # event ids are BIGINT
+_EVENT_ID = re.compile(r"[0-9]{1,19}")
 
 
 def parse_last_event_id(header: str | None, query: int | None) -> int:
-    """The id after which to resume: the `Last-Event-ID` header, else `?last_event_id=`."""
+    """The id after which to resume: the `Last-Event-ID` header, else `?last_event_id=`.
+
+    Checked before the stream starts (ids are BIGINTs: a larger number would fail
+    the query after the 200 went out), so a bad value is a 422, never a broken stream.
+    """
     if header is not None and header.strip():
-        try:
-            value = int(header.strip())
-        except ValueError:
-            value = -1
-        if value < 0:
+        raw = header.strip()
+        if not _EVENT_ID.fullmatch(raw) or int(raw) > MAX_EVENT_ID:
             raise errors.InvalidInput(
-                "Last-Event-ID: must be the id of an event this stream sent (a whole number)",
-                details=[{"field": "Last-Event-ID", "message": "not a non-negative integer"}],
+                "Last-Event-ID: must be the id of an event this stream sent "
+                f"(a whole number from 0 to {MAX_EVENT_ID})",
+                details=[
+                    {
+                        "field": "Last-Event-ID",
+                        "message": f"not a whole number from 0 to {MAX_EVENT_ID}",
+                    }
+                ],
             )
-        return value
+        return int(raw)
     return query or 0
 
 
@@ -56,7 +67,7 @@ def format_event(event: StoredEvent) -> bytes:
         id=event.id,
         execution_id=event.execution_id,
         kind=event.kind,
-        payload=event.payload,
+        payload=servable(event.payload),
         created_at=event.created_at,
     )
     # JSON escapes newlines, so the data is always one line.

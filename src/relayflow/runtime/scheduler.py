@@ -37,6 +37,7 @@ from relayflow.store.login_failures import purge_login_failures
 from relayflow.store.models import Schedule, Workflow
 from relayflow.store.rate_limits import purge_rate_limit_buckets
 from relayflow.store.schedules import MissedPolicy
+from relayflow.store.seen_signatures import purge_seen_signatures
 
 log = logging.getLogger(__name__)
 
@@ -242,12 +243,13 @@ class Scheduler:
             return started
 
     async def housekeeping(self) -> None:
-        """Drop expired rate-limit windows, idempotency keys and sign-in failure counters
-        (the leader's chore)."""
+        """Drop expired rate-limit windows, idempotency keys, sign-in failure counters and
+        seen webhook signatures (the leader's chore)."""
         now = self.clock()
         async with self.db.transaction() as session:
             await purge_rate_limit_buckets(session, before=now - dt.timedelta(minutes=10))
             await purge_login_failures(session, now=now)
+            await purge_seen_signatures(session, now=now)
             await purge_idempotency_keys(
                 session, before=now - dt.timedelta(seconds=self.idempotency_window_s)
             )

@@ -3,14 +3,19 @@
 The checks run in the order that reveals least to a stranger: the key first
 (401, or 404 for an unknown webhook after the same hashing and comparison work),
 then the webhook's own switches (403 disabled, 429 rate limit, signature), and
-only then the body (415 unreadable, 422 against the input schema). The pending
-execution is then written (with its idempotency key, if any, in the same
-transaction; see `store.webhook_ingest`) and the caller answers 202 only after it
-is committed; workers are woken after the commit.
+only then the body (415 unreadable, 422 input limits or input schema). A valid
+signature then starts one execution only (409 for a replay, unless its
+Idempotency-Key already answers it with that execution). The pending execution is
+then written (with its idempotency key, if any, in the same transaction; see
+`store.webhook_ingest`) and the caller answers 202 only after it is committed;
+workers are woken after the commit. A key already held answers with its
+execution if the request (method, path, body) is the same, else 422.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import hmac
 import time
 import uuid
@@ -22,11 +27,22 @@ from relayflow import errors
 from relayflow.config import Settings
 from relayflow.domain import utcnow
 from relayflow.input_schema import check_input
+from relayflow.json_values import JsonLimits, check_fields
 from relayflow.security import hash_api_key
-from relayflow.signatures import SIGNATURE_HEADER, derive_signing_secret, verify_signature
+from relayflow.signatures import (
+    SIGNATURE_HEADER,
+    Verified,
+    derive_signing_secret,
+    verify_signature,
+)
 from relayflow.store.db import Database
-from relayflow.store.idempotency import MAX_KEY_LENGTH
+from relayflow.store.idempotency import (
+    MAX_KEY_LENGTH,
+    key_holder_request_hash,
+    live_key_holder,
+)
 from relayflow.store.rate_limits import count_request
+from relayflow.store.seen_signatures import first_use_of_signature
 from relayflow.store.webhook_ingest import NewExecution, WebhookTarget, ingest_store_for
 
 KEY_HEADER = "x-api-key"
@@ -77,6 +93,16 @@ class WebhookDelivery:
     # InvalidInput); called only once the caller is authenticated.
     decode_body: Callable[[], Awaitable[Any]]
     content_type: str | None = None
+    method: str = "POST"
+    path: str = ""
+
+
+def request_hash(delivery: WebhookDelivery) -> str:
+    """What an Idempotency-Key stands for: the hash of method, path and body."""
+    digest = hashlib.sha256()
+    for part in (delivery.method.upper().encode(), delivery.path.encode(), delivery.body):
+        digest.update(len(part).to_bytes(8, "big") + part)  # length-prefixed: unambiguous
+    return "sha256:" + digest.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -94,7 +120,11 @@ def is_secret_name(name: str) -> bool:
 def trigger_for(
     webhook: WebhookTarget, delivery: WebhookDelivery, *, idempotency_key: str | None, signed: bool
 ) -> dict[str, Any]:
-    """`execution.trigger` of a webhook delivery: where it came from, minus secrets."""
+    """`execution.trigger` of a webhook delivery: where it came from, minus secrets.
+
+    Query values are stored, so they pass the input limits' string checks (a
+    `?x=%00` would otherwise fail the insert on PostgreSQL).
+    """
     query: dict[str, Any] = {}
     for name, value in delivery.query:
         if is_secret_name(name):
@@ -105,7 +135,7 @@ def trigger_for(
         else:
             query[name] = value
     headers = {name: value for name, value in delivery.headers.items() if not is_secret_name(name)}
-    return {
+    trigger: dict[str, Any] = {
         "type": "webhook",
         "webhook_id": str(webhook.id),
         "received_at": utcnow().isoformat(),
@@ -115,6 +145,9 @@ def trigger_for(
         "idempotency_key": idempotency_key,
         "signed": signed,
     }
+    if idempotency_key is not None:
+        trigger["request_hash"] = request_hash(delivery)
+    return trigger
 
 
 def _presented_key(delivery: WebhookDelivery) -> tuple[str | None, bool]:
@@ -143,6 +176,15 @@ def _idempotency_key(delivery: WebhookDelivery) -> str | None:
             details=[{"field": "Idempotency-Key", "message": "invalid"}],
         )
     return key
+
+
+def _replayed(verified: Verified) -> errors.SignatureReplayed:
+    return errors.SignatureReplayed(
+        "this signature was already accepted for an earlier delivery: a signed delivery "
+        "starts one execution; sign every new delivery with a fresh X-Relayflow-Timestamp "
+        "(a retry with the same Idempotency-Key is answered with the first execution)",
+        details={"reason": "replayed", "timestamp": verified.timestamp},
+    )
 
 
 def _webhook_uuid(raw: str) -> uuid.UUID | None:
@@ -206,13 +248,26 @@ class WebhookIntake:
         if not webhook.enabled:
             raise errors.WebhookDisabled(f"webhook {webhook.id} is disabled")
         await self._check_rate_limit(webhook)
-        signed = self._check_signature(webhook, delivery)
+        verified = self._check_signature(webhook, delivery)
         idempotency_key = _idempotency_key(delivery)
         value = await delivery.decode_body()
         if webhook.input_schema is not None:
             check_input(webhook.input_schema, value)
+        trigger = trigger_for(
+            webhook, delivery, idempotency_key=idempotency_key, signed=verified is not None
+        )
+        check_fields(
+            [(name, str(v)) for name, v in delivery.query],
+            JsonLimits.from_settings(self.settings),
+            root="query",
+        )
+        if verified is not None and not await self._first_use(webhook, verified):
+            # Seen before: only a retry the Idempotency-Key already answers may pass.
+            replay = await self._idempotent_replay(webhook, idempotency_key, trigger)
+            if replay is None:
+                raise _replayed(verified)
+            return replay
 
-        trigger = trigger_for(webhook, delivery, idempotency_key=idempotency_key, signed=signed)
         created = await self.store.create(
             webhook,
             NewExecution(
@@ -224,8 +279,59 @@ class WebhookIntake:
             ),
         )
         if created.replayed:
+            assert idempotency_key is not None
+            await self._check_same_request(created.execution_id, idempotency_key, trigger)
             return AcceptedDelivery(execution_id=created.execution_id, replayed=True)
         return AcceptedDelivery(execution_id=created.execution_id, trigger=trigger)
+
+    async def _check_same_request(
+        self, holder: uuid.UUID, key: str, trigger: Mapping[str, Any]
+    ) -> None:
+        """A key reused with another request is refused, never answered with the first run."""
+        recorded = await key_holder_request_hash(self.db, holder)
+        if recorded is None or hmac.compare_digest(recorded, trigger["request_hash"]):
+            return
+        window_h = self.settings.webhook_idempotency_window_s / 3600
+        raise errors.IdempotencyKeyReused(
+            f"Idempotency-Key {key!r} was already used on this webhook in the last "
+            f"{window_h:g} h with a different request (method, path or body): "
+            "send a new key for a new request",
+            details=[
+                {
+                    "field": "Idempotency-Key",
+                    "message": "already used with a different request",
+                    "key": key,
+                }
+            ],
+        )
+
+    async def _first_use(self, webhook: WebhookTarget, verified: Verified) -> bool:
+        """Record the signature; False if an earlier delivery already carried it."""
+        tolerance = self.settings.webhook_signature_tolerance_s
+        expires_at = dt.datetime.fromtimestamp(verified.timestamp + tolerance + 1, dt.UTC)
+        return await first_use_of_signature(
+            self.db,
+            webhook_id=webhook.id,
+            signature=verified.signature,
+            expires_at=expires_at.replace(tzinfo=None),
+        )
+
+    async def _idempotent_replay(
+        self, webhook: WebhookTarget, key: str | None, trigger: Mapping[str, Any]
+    ) -> AcceptedDelivery | None:
+        """The first execution, if `key` already holds one for this very request."""
+        if key is None:
+            return None
+        holder = await live_key_holder(
+            self.db,
+            webhook_id=webhook.id,
+            key=key,
+            window_s=self.settings.webhook_idempotency_window_s,
+        )
+        if holder is None:
+            return None
+        await self._check_same_request(holder, key, trigger)
+        return AcceptedDelivery(execution_id=holder, replayed=True)
 
     async def _check_rate_limit(self, webhook: WebhookTarget) -> None:
         limit = webhook.rate_limit_per_minute
@@ -240,8 +346,10 @@ class WebhookIntake:
                 details={"limit_per_minute": limit},
             )
 
-    def _check_signature(self, webhook: WebhookTarget, delivery: WebhookDelivery) -> bool:
-        """True if a valid signature was checked; raises if one is required or wrong."""
+    def _check_signature(
+        self, webhook: WebhookTarget, delivery: WebhookDelivery
+    ) -> Verified | None:
+        """The valid signature checked, if any; raises if one is required or wrong."""
         secret = self.signing_secret(webhook)
         if secret is None:
             if webhook.require_signature:
@@ -249,14 +357,13 @@ class WebhookIntake:
                     "this webhook requires signatures but has no signing secret yet; "
                     "its owner must create one"
                 )
-            return False
+            return None
         if not webhook.require_signature and SIGNATURE_HEADER not in delivery.headers:
-            return False
-        verify_signature(
+            return None
+        return verify_signature(
             secret,
             delivery.headers,
             delivery.body,
             now=self.clock(),
             tolerance_s=self.settings.webhook_signature_tolerance_s,
         )
-        return True

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import (
 
 from relayflow.store.direct_pg import DirectPool
 from relayflow.store.direct_sqlite import DirectSqlite
+from relayflow.stored_json import load_stored_json
 
 
 def is_sqlite(url: str) -> bool:
@@ -42,14 +43,23 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 
 def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+    # load_stored_json: a JSON column always reads back, whatever an older row holds.
     if is_sqlite(url):
         database = make_url(url).database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 10})
+        engine = create_async_engine(
+            url, connect_args={"timeout": 10}, json_deserializer=load_stored_json
+        )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    return create_async_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        json_deserializer=load_stored_json,
+    )
 
 
 class Database:

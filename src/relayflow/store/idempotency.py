@@ -1,5 +1,10 @@
 """`Idempotency-Key` on webhooks: the first execution wins, enforced by a unique key.
 
+A key stands for one request: the execution it started records the request's
+hash (method, path and body) in its trigger, and a later delivery with the same
+key must carry the same request to be answered with that execution
+(`key_holder_request_hash`); the intake refuses a different one.
+
 `claim_idempotency_key` runs in the transaction that creates the execution. Its
 insert either takes the key (the caller goes on to create the execution) or
 meets a key another request holds: on PostgreSQL the insert waits for that
@@ -17,7 +22,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relayflow.domain import utcnow
-from relayflow.store.models import IdempotencyKey
+from relayflow.store.db import Database
+from relayflow.store.models import Execution, IdempotencyKey
 from relayflow.store.upsert import upsert_insert
 
 MAX_KEY_LENGTH = 255
@@ -65,3 +71,29 @@ async def claim_idempotency_key(
 async def purge_idempotency_keys(session: AsyncSession, *, before: dt.datetime) -> int:
     result = await session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < before))
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def live_key_holder(
+    db: Database, *, webhook_id: uuid.UUID, key: str, window_s: float
+) -> uuid.UUID | None:
+    """The execution holding `key` on the webhook, if the key is within its window."""
+    cutoff = utcnow() - dt.timedelta(seconds=window_s)
+    async with db.session() as session:
+        return await session.scalar(
+            select(IdempotencyKey.execution_id).where(
+                IdempotencyKey.webhook_id == webhook_id,
+                IdempotencyKey.key == key,
+                IdempotencyKey.created_at >= cutoff,
+            )
+        )
+
+
+async def key_holder_request_hash(db: Database, execution_id: uuid.UUID) -> str | None:
+    """The request hash recorded by the execution holding a key (None: none recorded,
+    e.g. a delivery from before hashes were kept)."""
+    async with db.session() as session:
+        trigger = await session.scalar(
+            select(Execution.trigger).where(Execution.id == execution_id)
+        )
+    value = trigger.get("request_hash") if isinstance(trigger, dict) else None
+    return value if isinstance(value, str) else None

@@ -1,102 +1,152 @@
-"""Failed sign-ins per email, to slow down password guessing.
+"""Sign-in throttling: failed sign-ins counted per account and per client address.
 
-Counted per submitted email whether or not an account exists, so the delay says
-nothing about which emails are registered. After `free_attempts` failures each
-further attempt waits an exponentially growing delay (capped) counted from the
-last failure; a success, or `FAILURE_MEMORY` without failures, resets the count.
-The counters live in the database so every API process sees the same ones.
+Every attempt first reserves its place in both counters, in one atomic upsert
+(`failures = failures + 1 ... RETURNING`), before its password is checked; the
+counters live in the database, so every API process shares them and no two
+attempts read the same count. Past `max_per_account` failures of one email, or
+`max_per_address` failures from one client address, within the window, an
+attempt is refused (429 with Retry-After until the window ends) without its
+password being checked, however many arrive at once. A success resets its
+account's counter and gives its reservation back to the address.
+
+Counted per submitted email whether or not an account exists, so the answers
+say nothing about which emails are registered. Below the hard limits, attempts
+after `free_attempts` failures also wait an exponentially growing delay (capped).
+Subjects are stored hashed: the table keeps no email or address in clear.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass
 
-from sqlalchemy import case, delete, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import case, delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from relayflow import errors
 from relayflow.config import Settings
-from relayflow.store.models import LoginFailure
+from relayflow.store.db import Database
+from relayflow.store.models import LoginCounter
+from relayflow.store.upsert import upsert_insert
 
 BASE_DELAY_S = 0.5
-FAILURE_MEMORY = dt.timedelta(minutes=15)
+ACCOUNT_SETTING = "RELAYFLOW_LOGIN_MAX_FAILURES_PER_ACCOUNT"
+ADDRESS_SETTING = "RELAYFLOW_LOGIN_MAX_FAILURES_PER_ADDRESS"
 
 
 @dataclass(frozen=True)
 class LoginThrottle:
     free_attempts: int = 3
     max_delay_s: float = 5.0
+    max_per_account: int = 10
+    max_per_address: int = 50
+    window_s: float = 900.0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LoginThrottle:
         return cls(
             free_attempts=settings.login_failures_before_delay,
             max_delay_s=settings.login_delay_max_s,
+            max_per_account=settings.login_max_failures_per_account,
+            max_per_address=settings.login_max_failures_per_address,
+            window_s=settings.login_failure_window_s,
         )
 
     def delay_after(self, failures: int) -> float:
-        """Seconds an attempt must wait after the last of `failures` recent failures."""
+        """Seconds an attempt waits after `failures` earlier failures in the window."""
         if failures < self.free_attempts:
             return 0.0
         return min(self.max_delay_s, BASE_DELAY_S * 2.0 ** (failures - self.free_attempts))
 
 
+def subject(kind: str, value: str) -> str:
+    return f"{kind}:{hashlib.sha256(value.encode()).hexdigest()}"
+
+
 @dataclass(frozen=True)
-class FailureRecord:
-    failures: int
-    last_failure_at: dt.datetime | None
+class Reservation:
+    """An attempt's place in the counters: its password may now be checked."""
+
+    account: str
+    address: str | None
+    earlier_failures: int  # of this account, in the window, before this attempt
+
+    def delay_s(self, throttle: LoginThrottle) -> float:
+        return throttle.delay_after(self.earlier_failures)
 
 
-async def recent_failures(session: AsyncSession, email: str, *, now: dt.datetime) -> FailureRecord:
-    """The email's recent failures (none if never failed or forgotten)."""
-    row = await session.get(LoginFailure, email)
-    if row is None or row.last_failure_at < now - FAILURE_MEMORY:
-        return FailureRecord(failures=0, last_failure_at=None)
-    return FailureRecord(failures=row.failures, last_failure_at=row.last_failure_at)
-
-
-async def wait_before_attempt(
-    session: AsyncSession, email: str, throttle: LoginThrottle, *, now: dt.datetime
-) -> float:
-    """Seconds the next attempt for `email` must still wait (0 when it may go ahead)."""
-    record = await recent_failures(session, email, now=now)
-    if record.last_failure_at is None:
-        return 0.0
-    due = record.last_failure_at + dt.timedelta(seconds=throttle.delay_after(record.failures))
-    return max(0.0, (due - now).total_seconds())
-
-
-async def record_failure(session: AsyncSession, email: str, *, now: dt.datetime) -> int:
-    """Count one more failure for `email` (atomically); returns the new count."""
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert(LoginFailure).values(email=email, failures=1, last_failure_at=now)
-    forgotten = LoginFailure.last_failure_at < now - FAILURE_MEMORY
-    statement = statement.on_conflict_do_update(
-        index_elements=[LoginFailure.email],
-        set_={
-            "failures": case((forgotten, 1), else_=LoginFailure.failures + 1),
-            "last_failure_at": now,
-        },
+async def _count(
+    session: AsyncSession, subjects: list[str], *, now: dt.datetime, window_s: float
+) -> dict[str, tuple[int, dt.datetime]]:
+    """Add one failure to each subject atomically; (failures, window end) of each."""
+    ends = now + dt.timedelta(seconds=window_s)
+    insert = upsert_insert(session.get_bind().dialect.name, LoginCounter)
+    expired = LoginCounter.window_ends_at <= now
+    statement = (
+        insert.values([{"subject": s, "failures": 1, "window_ends_at": ends} for s in subjects])
+        .on_conflict_do_update(
+            index_elements=[LoginCounter.subject],
+            set_={
+                # A window that has ended starts again at this attempt.
+                "failures": case((expired, 1), else_=LoginCounter.failures + 1),
+                "window_ends_at": case((expired, ends), else_=LoginCounter.window_ends_at),
+            },
+        )
+        .returning(LoginCounter.subject, LoginCounter.failures, LoginCounter.window_ends_at)
     )
-    await session.execute(statement)
-    count = await session.scalar(select(LoginFailure.failures).where(LoginFailure.email == email))
-    return int(count or 0)
+    rows = (await session.execute(statement)).all()
+    return {row.subject: (int(row.failures), row.window_ends_at) for row in rows}
 
 
-async def clear_failures(session: AsyncSession, email: str) -> None:
-    await session.execute(delete(LoginFailure).where(LoginFailure.email == email))
+def _refusal(limit: int, setting: str, retry_after: float, window_s: float) -> errors.RateLimited:
+    seconds = max(1, round(retry_after))
+    return errors.RateLimited(
+        f"too many failed sign-ins: at most {limit} per {window_s:g} s ({setting}); "
+        f"retry in {seconds} s",
+        retry_after=retry_after,
+        details={"limit": limit, "window_s": window_s, "setting": setting},
+    )
+
+
+async def reserve_attempt(
+    db: Database, *, email: str, address: str | None, throttle: LoginThrottle, now: dt.datetime
+) -> Reservation:
+    """Count this attempt as a failure until it succeeds; `RateLimited` past a limit."""
+    account = subject("account", email)
+    client = subject("address", address) if address else None
+    # Sorted: concurrent attempts lock the same rows in the same order (no deadlock).
+    subjects = sorted([account] if client is None else [account, client])
+    async with db.transaction() as session:
+        counts = await _count(session, subjects, now=now, window_s=throttle.window_s)
+    account_failures, account_ends = counts[account]
+    if account_failures > throttle.max_per_account:
+        retry = (account_ends - now).total_seconds()
+        raise _refusal(throttle.max_per_account, ACCOUNT_SETTING, retry, throttle.window_s)
+    if client is not None:
+        address_failures, address_ends = counts[client]
+        if address_failures > throttle.max_per_address:
+            retry = (address_ends - now).total_seconds()
+            raise _refusal(throttle.max_per_address, ADDRESS_SETTING, retry, throttle.window_s)
+    return Reservation(account, client, earlier_failures=account_failures - 1)
+
+
+async def attempt_succeeded(session: AsyncSession, reservation: Reservation) -> None:
+    """The password was right: forget the account's failures, give the address its place back."""
+    await session.execute(delete(LoginCounter).where(LoginCounter.subject == reservation.account))
+    if reservation.address is not None:
+        await session.execute(
+            update(LoginCounter)
+            .where(LoginCounter.subject == reservation.address, LoginCounter.failures > 0)
+            .values(failures=LoginCounter.failures - 1)
+        )
 
 
 async def purge_login_failures(session: AsyncSession, *, now: dt.datetime) -> int:
-    """Forget counters past `FAILURE_MEMORY` (they no longer slow anyone down).
+    """Forget counters whose window has ended (they no longer limit anyone).
 
     Guessers make one row per email they try, registered or not; without this
-    the table would keep every email anyone ever typed.
+    the table would keep one for every email anyone ever typed.
     """
-    result = await session.execute(
-        delete(LoginFailure).where(LoginFailure.last_failure_at < now - FAILURE_MEMORY)
-    )
+    result = await session.execute(delete(LoginCounter).where(LoginCounter.window_ends_at < now))
     return int(getattr(result, "rowcount", 0) or 0)

@@ -187,14 +187,19 @@ class Webhook(Base):
     rate_limit_per_minute: Mapped[int | None] = mapped_column(Integer)  # None: unlimited
 
 
-class LoginFailure(Base):
-    """Recent failed logins per email; drives the slow-down of repeated guesses."""
+class LoginCounter(Base):
+    """Failed sign-ins in the current window of one account or one client address.
 
-    __tablename__ = "login_failures"
+    `subject` is `account:` or `address:` and a SHA-256 of the email or address, so
+    the table holds no email anyone typed. Migration 0006 (replaced `login_failures`).
+    """
 
-    email: Mapped[str] = mapped_column(String(255), primary_key=True)
+    __tablename__ = "login_counters"
+    __table_args__ = (Index("ix_login_counters_window_ends_at", "window_ends_at"),)
+
+    subject: Mapped[str] = mapped_column(String(100), primary_key=True)
     failures: Mapped[int] = mapped_column(Integer)
-    last_failure_at: Mapped[dt.datetime] = mapped_column(DateTime())
+    window_ends_at: Mapped[dt.datetime] = mapped_column(DateTime())
 
 
 class NodeRun(Base):
@@ -273,6 +278,20 @@ class IdempotencyKey(Base):
         ForeignKey("executions.id", ondelete="CASCADE", deferrable=True, initially="DEFERRED"),
     )
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(), default=utcnow)
+
+
+class SeenSignature(Base):
+    """A webhook signature already accepted, kept while its timestamp is within the
+    tolerance, so that a replayed delivery is refused (migration 0006)."""
+
+    __tablename__ = "seen_signatures"
+    __table_args__ = (Index("ix_seen_signatures_expires_at", "expires_at"),)
+
+    webhook_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("webhooks.id", ondelete="CASCADE"), primary_key=True
+    )
+    signature: Mapped[str] = mapped_column(String(100), primary_key=True)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime())
 
 
 class RateLimitBucket(Base):

@@ -150,18 +150,29 @@ async def register_user(
     return user
 
 
-async def authenticate(db: Database, *, email: str, password: str, throttle: LoginThrottle) -> User:
+async def authenticate(
+    db: Database,
+    *,
+    email: str,
+    password: str,
+    throttle: LoginThrottle,
+    client_address: str | None = None,
+) -> User:
     """The user whose email and password these are, else `Unauthorized`.
 
-    Runs its own short transactions (not the caller's) because a failure must be
-    recorded even though the request then fails, and because the slow parts (the
-    throttle's wait, the Argon2 check) must not hold a database connection.
+    The attempt first takes its place in the sign-in counters (`RateLimited` when
+    the account or the client address is over its limit: the password is then not
+    checked at all). Runs its own short transactions (not the caller's) because a
+    failure must stay counted though the request then fails, and because the slow
+    parts (the throttle's delay, the Argon2 check) must not hold a connection.
     """
     email = email.strip().lower()
-    async with db.transaction() as session:
-        wait = await login_failures.wait_before_attempt(session, email, throttle, now=utcnow())
-    if wait > 0:
-        await asyncio.sleep(wait)
+    reservation = await login_failures.reserve_attempt(
+        db, email=email, address=client_address, throttle=throttle, now=utcnow()
+    )
+    delay = reservation.delay_s(throttle)
+    if delay > 0:
+        await asyncio.sleep(delay)
     async with db.session() as session:
         user = await get_user_by_email(session, email)
     if user is None:
@@ -169,16 +180,13 @@ async def authenticate(db: Database, *, email: str, password: str, throttle: Log
         valid = False
     else:
         valid = await asyncio.to_thread(security.verify_password, user.password_hash, password)
-    async with db.transaction() as session:
-        if not valid:
-            await login_failures.record_failure(session, email, now=utcnow())
-        else:
-            await login_failures.clear_failures(session, email)
-            if user is not None and security.password_needs_rehash(user.password_hash):
-                new_hash = await asyncio.to_thread(security.hash_password, password)
-                await session.execute(
-                    update(User).where(User.id == user.id).values(password_hash=new_hash)
-                )
     if user is None or not valid:
-        raise errors.Unauthorized(BAD_LOGIN)
+        raise errors.Unauthorized(BAD_LOGIN)  # the reservation stays: one more failure
+    async with db.transaction() as session:
+        await login_failures.attempt_succeeded(session, reservation)
+        if security.password_needs_rehash(user.password_hash):
+            new_hash = await asyncio.to_thread(security.hash_password, password)
+            await session.execute(
+                update(User).where(User.id == user.id).values(password_hash=new_hash)
+            )
     return user

@@ -35,7 +35,9 @@ async def server() -> AsyncIterator[LocalHttpServer]:
 
 
 def allowed() -> Harness:
-    return Harness(options=EngineOptions(http_allowlist=("127.0.0.1",), default_retry_backoff_s=0))
+    return Harness(
+        options=EngineOptions(http_allowlist=("127.0.0.1:*",), default_retry_backoff_s=0)
+    )
 
 
 def graph(**data: object) -> dict[str, object]:

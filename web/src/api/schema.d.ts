@@ -504,7 +504,7 @@ export interface paths {
         /**
          * Metrics
          * @description Executions by status, queue depth, claim latency, node durations, provider requests
-         *     and errors, tokens.
+         *     and errors, tokens. Needs `Authorization: Bearer <token>` when a metrics token is set.
          */
         get: operations["metrics_metrics_get"];
         put?: never;
@@ -2013,7 +2013,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
-            /** @description Too many failed attempts for this email */
+            /** @description Too many failed sign-ins for this email or address; see Retry-After */
             429: {
                 headers: {
                     /** @description Seconds to wait. */
@@ -2186,7 +2186,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
-            /** @description Too many failed attempts for this email */
+            /** @description Too many failed sign-ins for this email or address; see Retry-After */
             429: {
                 headers: {
                     /** @description Seconds to wait. */
@@ -4024,6 +4024,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description This signature was already accepted (a replayed delivery) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description The body is above the size limit (setting `max_body_bytes`) */
             413: {
                 headers: {
@@ -4042,7 +4051,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
-            /** @description Invalid input, e.g. not matching the workflow's input schema */
+            /** @description The body breaks an input limit or the workflow's input schema, or the Idempotency-Key was used with a different request */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4080,6 +4089,17 @@ export interface operations {
                 };
                 content: {
                     "text/plain; version=1.0.0; charset=utf-8": unknown;
+                };
+            };
+            /** @description A metrics token is set and this request did not send it */
+            401: {
+                headers: {
+                    /** @description `Bearer` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };

@@ -7,6 +7,7 @@ import uuid
 from fastapi import APIRouter
 
 from relayflow.api.auth import CurrentActor
+from relayflow.api.body_parsing import CheckedRoute
 from relayflow.api.deps import SessionDep
 from relayflow.api.errors import errors_for
 from relayflow.api.pagination import PageDep
@@ -15,7 +16,9 @@ from relayflow.api.schemas.common import PageOut
 from relayflow.store import agent_templates
 from relayflow.store.agent_templates import TemplateScope
 
-router = APIRouter(prefix="/api/v1/agent-templates", tags=["agent templates"])
+router = APIRouter(
+    prefix="/api/v1/agent-templates", tags=["agent templates"], route_class=CheckedRoute
+)
 ONE = "/{template_id:uuid}"  # see api.route_match
 SYSTEM = {403: "A system template; only admins change it"}
 

@@ -4,21 +4,26 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
 
 from relayflow import security
 from relayflow.api.auth import CurrentUser, actor_of
+from relayflow.api.body_parsing import CheckedRoute
 from relayflow.api.deps import SessionDep, SettingsDep, StateDep
 from relayflow.api.errors import errors_for
 from relayflow.api.schemas.auth import LoginIn, RegisterIn, TokenOut, UserOut
+from relayflow.api.state import AppState
 from relayflow.config import Settings
 from relayflow.store import users
 from relayflow.store.login_failures import LoginThrottle
 from relayflow.store.models import User
 
-router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
-SIGN_IN = {401: "Wrong email or password", 429: "Too many failed attempts for this email"}
+router = APIRouter(prefix="/api/v1/auth", tags=["auth"], route_class=CheckedRoute)
+SIGN_IN = {
+    401: "Wrong email or password",
+    429: "Too many failed sign-ins for this email or address; see Retry-After",
+}
 
 
 def _token_for(settings: Settings, user: User) -> TokenOut:
@@ -53,28 +58,35 @@ async def register(body: RegisterIn, session: SessionDep, settings: SettingsDep)
     return UserOut.model_validate(user)
 
 
-@router.post("/login", responses=errors_for(401, 422, 429, notes=SIGN_IN))
-async def login(body: LoginIn, state: StateDep) -> TokenOut:
-    """Exchange an email and password for a bearer token."""
+def client_address(request: Request) -> str | None:
+    """The caller's address as the server sees it (behind a trusted proxy: the
+    forwarded one, see uvicorn's `--forwarded-allow-ips`)."""
+    return request.client.host if request.client else None
+
+
+async def _sign_in(state: AppState, request: Request, email: str, password: str) -> TokenOut:
     user = await users.authenticate(
         state.db,
-        email=body.email,
-        password=body.password,
+        email=email,
+        password=password,
         throttle=LoginThrottle.from_settings(state.settings),
+        client_address=client_address(request),
     )
     return _token_for(state.settings, user)
+
+
+@router.post("/login", responses=errors_for(401, 422, 429, notes=SIGN_IN))
+async def login(body: LoginIn, request: Request, state: StateDep) -> TokenOut:
+    """Exchange an email and password for a bearer token."""
+    return await _sign_in(state, request, body.email, body.password)
 
 
 @router.post("/token", responses=errors_for(401, 422, 429, notes=SIGN_IN))
-async def token(form: Annotated[OAuth2PasswordRequestForm, Depends()], state: StateDep) -> TokenOut:
+async def token(
+    form: Annotated[OAuth2PasswordRequestForm, Depends()], request: Request, state: StateDep
+) -> TokenOut:
     """The OAuth2 password flow (form fields `username` = email, `password`)."""
-    user = await users.authenticate(
-        state.db,
-        email=form.username,
-        password=form.password,
-        throttle=LoginThrottle.from_settings(state.settings),
-    )
-    return _token_for(state.settings, user)
+    return await _sign_in(state, request, form.username, form.password)
 
 
 @router.get("/me", responses=errors_for(401))

@@ -20,6 +20,7 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relayflow.api.auth import ClaimedActor, actor_of, bearer_token, current_user
+from relayflow.api.body_parsing import CheckedRoute
 from relayflow.api.deps import StateDep, get_session
 from relayflow.api.errors import errors_for
 from relayflow.api.pagination import PageDep
@@ -33,13 +34,13 @@ from relayflow.api.schemas.executions import (
     RerunRequest,
     StartedExecutionOut,
 )
-from relayflow.api.sse import event_stream_response, parse_last_event_id
+from relayflow.api.sse import MAX_EVENT_ID, event_stream_response, parse_last_event_id
 from relayflow.domain import Actor, ExecutionStatus
 from relayflow.runtime import control
 from relayflow.store import execution_control, execution_queries
 from relayflow.store.execution_queries import ExecutionFilter
 
-router = APIRouter(tags=["executions"])
+router = APIRouter(tags=["executions"], route_class=CheckedRoute)
 MAX_WAIT_S = 60.0
 
 
@@ -61,9 +62,8 @@ def execution_url(request: Request, execution_id: uuid.UUID) -> str:
 
 
 def _naive_utc(value: dt.datetime | None) -> dt.datetime | None:
-    if value is None or value.tzinfo is None:
-        return value
-    return value.astimezone(dt.UTC).replace(tzinfo=None)
+    # QueryDateTime is UTC already; the database compares naive UTC.
+    return None if value is None else value.replace(tzinfo=None)
 
 
 # Ids typed as UUIDs in the path (see api.route_match: a malformed one is still a 422).
@@ -132,7 +132,10 @@ async def list_executions(
 ) -> PageOut[ExecutionOut]:
     """Executions you can see, newest first."""
     filters = ExecutionFilter(
-        workflow_id=workflow_id, status=status, since=_naive_utc(since), until=_naive_utc(until)
+        workflow_id=workflow_id,
+        status=status,
+        since=_naive_utc(since),
+        until=_naive_utc(until),
     )
     found = await execution_queries.list_executions(
         session, actor, filters, limit=page.limit, cursor=page.cursor
@@ -248,7 +251,11 @@ async def follow_events(
     ] = None,
     last_event_id: Annotated[
         int | None,
-        Query(ge=0, description="Resume after this event id (for clients without headers)."),
+        Query(
+            ge=0,
+            le=MAX_EVENT_ID,
+            description="Resume after this event id (for clients without headers).",
+        ),
     ] = None,
 ) -> StreamingResponse:
     """Live events: `execution.status`, `node.started|finished|failed|skipped|waiting|

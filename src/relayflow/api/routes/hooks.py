@@ -4,10 +4,12 @@ The key goes in `X-API-Key`, in `Authorization: Bearer <key>`, or (only where th
 webhook allows it) in `?api_key=`. Answers: 202 `{execution_id, status_url}` once
 the execution is committed; with `?wait=SECONDS`, 200 with the outcome if the run
 finishes in time (else still 202). 401 missing/wrong key or bad signature, 403
-disabled, 404 unknown webhook, 413 body too large, 415 unreadable content type,
-422 input against the workflow's input schema, 429 rate limit (`Retry-After`).
+disabled, 404 unknown webhook, 409 a signature already accepted (a replay), 413
+body too large, 415 unreadable content type, 422 input limits or the workflow's
+input schema, 429 rate limit (`Retry-After`).
 An `Idempotency-Key` header makes retries safe: the same key on the same webhook
-within the window answers with the first execution (`Idempotent-Replayed: true`).
+within the window answers with the first execution (`Idempotent-Replayed: true`)
+if the request (method, path and body) is the same, else 422.
 How bodies become input: see `relayflow.api.webhook_body`.
 """
 
@@ -19,14 +21,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
+from relayflow.api.body_parsing import InputBodyRoute
 from relayflow.api.deps import state_of
 from relayflow.api.errors import errors_for
 from relayflow.api.schemas.webhooks import WebhookAcceptedOut, WebhookOutcomeOut
 from relayflow.api.webhook_body import decode_webhook_body
 from relayflow.runtime.outcomes import wait_for_final_status
 from relayflow.runtime.webhook_intake import WebhookDelivery, WebhookIntake
+from relayflow.stored_json import servable
 
-router = APIRouter(tags=["webhooks"])
+router = APIRouter(tags=["webhooks"], route_class=InputBodyRoute)
 
 
 def _intake(request: Request) -> WebhookIntake:
@@ -51,6 +55,7 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
         401,
         403,
         404,
+        409,
         413,
         415,
         422,
@@ -59,7 +64,9 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
             401: "Missing or wrong API key, or a bad signature",
             403: "The webhook is disabled",
             404: "No such webhook",
-            422: "Invalid input, e.g. not matching the workflow's input schema",
+            409: "This signature was already accepted (a replayed delivery)",
+            422: "The body breaks an input limit or the workflow's input schema, or "
+            "the Idempotency-Key was used with a different request",
             429: "Past the webhook's rate limit; see Retry-After",
         },
     ),
@@ -88,6 +95,8 @@ async def receive_webhook(
         body=body,
         decode_body=decode,
         content_type=request.headers.get("content-type"),
+        method=request.method,
+        path=request.url.path,
     )
     intake = _intake(request)
     accepted = await intake.accept(delivery)
@@ -105,7 +114,9 @@ async def receive_webhook(
         )
         if final is not None:
             answer.update(
-                status=final.get("status"), output=final.get("output"), error=final.get("error")
+                status=final.get("status"),
+                output=servable(final.get("output")),
+                error=final.get("error"),
             )
             return JSONResponse(answer, status_code=200, headers=headers)
     return JSONResponse(answer, status_code=202, headers=headers)

@@ -7,13 +7,18 @@ import uuid
 from fastapi import APIRouter
 
 from relayflow.api.auth import CurrentActor
+from relayflow.api.body_parsing import CheckedRoute
 from relayflow.api.deps import SessionDep
 from relayflow.api.errors import errors_for
 from relayflow.api.schemas.common import PageOut
 from relayflow.api.schemas.schedules import ScheduleIn, ScheduleOut, SchedulePatch
 from relayflow.store import schedules
 
-router = APIRouter(prefix="/api/v1/workflows/{workflow_id:uuid}/schedules", tags=["schedules"])
+router = APIRouter(
+    prefix="/api/v1/workflows/{workflow_id:uuid}/schedules",
+    tags=["schedules"],
+    route_class=CheckedRoute,
+)
 ONE = "/{schedule_id:uuid}"
 NOT_OWNER = {403: "Not the workflow's owner (a public workflow is not yours to schedule)"}
 

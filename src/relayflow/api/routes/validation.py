@@ -5,12 +5,13 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from relayflow.api.auth import CurrentActor
+from relayflow.api.body_parsing import CheckedRoute
 from relayflow.api.deps import SessionDep
 from relayflow.api.errors import errors_for
 from relayflow.api.graph_check import check_graph_for
 from relayflow.api.schemas.validation import GraphIn, ValidationOut
 
-router = APIRouter(prefix="/api/v1/workflows", tags=["workflows"])
+router = APIRouter(prefix="/api/v1/workflows", tags=["workflows"], route_class=CheckedRoute)
 
 
 @router.post(

@@ -8,12 +8,17 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field, StrictBool
 
 from relayflow.api.auth import CurrentActor
+from relayflow.api.body_parsing import CheckedRoute
 from relayflow.api.deps import SessionDep, SettingsDep
 from relayflow.api.errors import errors_for
 from relayflow.signatures import DEFAULT_TOLERANCE_S
 from relayflow.store import webhook_triggers
 
-router = APIRouter(prefix="/api/v1/webhooks/{webhook_id:uuid}/signing-secret", tags=["webhooks"])
+router = APIRouter(
+    prefix="/api/v1/webhooks/{webhook_id:uuid}/signing-secret",
+    tags=["webhooks"],
+    route_class=CheckedRoute,
+)
 
 
 class SigningSecretIn(BaseModel):

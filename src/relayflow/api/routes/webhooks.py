@@ -7,6 +7,7 @@ import uuid
 from fastapi import APIRouter, Request
 
 from relayflow.api.auth import CurrentActor
+from relayflow.api.body_parsing import CheckedRoute
 from relayflow.api.deps import SessionDep
 from relayflow.api.errors import errors_for
 from relayflow.api.pagination import PageDep
@@ -14,7 +15,7 @@ from relayflow.api.schemas.common import PageOut
 from relayflow.api.schemas.webhooks import WebhookIn, WebhookOut, WebhookPatch, WebhookWithKey
 from relayflow.store import webhook_triggers, webhooks
 
-router = APIRouter(prefix="/api/v1", tags=["webhooks"])
+router = APIRouter(prefix="/api/v1", tags=["webhooks"], route_class=CheckedRoute)
 OF_WORKFLOW = "/workflows/{workflow_id:uuid}/webhooks"
 ONE = "/webhooks/{webhook_id:uuid}"
 NOT_OWNER = {403: "Not the workflow's owner (a public workflow's webhooks are not yours)"}

@@ -8,6 +8,7 @@ from functools import partial
 from fastapi import APIRouter
 
 from relayflow.api.auth import CurrentActor
+from relayflow.api.body_parsing import CheckedRoute
 from relayflow.api.deps import SessionDep
 from relayflow.api.errors import errors_for
 from relayflow.api.graph_check import check_graph_for
@@ -17,7 +18,7 @@ from relayflow.api.schemas.workflows import WorkflowIn, WorkflowOut, WorkflowPat
 from relayflow.store import workflows
 from relayflow.store.workflows import WorkflowScope
 
-router = APIRouter(prefix="/api/v1/workflows", tags=["workflows"])
+router = APIRouter(prefix="/api/v1/workflows", tags=["workflows"], route_class=CheckedRoute)
 # Typed as a UUID in the path: `/workflows/validate` is then never taken for an id.
 ONE = "/{workflow_id:uuid}"
 NOT_OWNER = {403: "A public workflow of another user: readable, not writable"}

@@ -15,7 +15,10 @@ def _as_utc(value: dt.datetime) -> dt.datetime:
     # The database stores naive UTC; an aware value is converted, so all answers agree.
     if value.tzinfo is None:
         return value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC)
+    try:
+        return value.astimezone(dt.UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+00:02 is before year 1 in UTC
+        raise ValueError("out of range: in UTC it falls outside the years 1 to 9999") from None
 
 
 # Every timestamp the API serves: RFC 3339 in UTC with a `Z` (2026-11-30T12:37:51.382363Z).

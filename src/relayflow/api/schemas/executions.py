@@ -1,4 +1,9 @@
-"""Executions: runs of a workflow's pinned graph, with their node attempts."""
+"""Executions: runs of a workflow's pinned graph, with their node attempts.
+
+Stored values (inputs, outputs, triggers, graphs, node attempts) pass through
+`servable` on their way out, so a row stored before the input limits (nested 900
+levels, a lone surrogate) still answers 200 instead of breaking every list it is in.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ from relayflow.domain import ExecutionStatus
 from relayflow.store.direct_pg import PendingRow
 from relayflow.store.execution_queries import ExecutionDetail, RunTotals
 from relayflow.store.models import Execution, NodeRun
+from relayflow.stored_json import servable
 
 
 class ExecutionStart(BaseModel):
@@ -75,20 +81,20 @@ def _execution_fields(execution: Execution) -> dict[str, Any]:
         "id": execution.id,
         "workflow_id": execution.workflow_id,
         "status": ExecutionStatus(execution.status),
-        "input": execution.input,
-        "output": execution.output,
-        "error": execution.error,
+        "input": servable(execution.input),
+        "output": servable(execution.output),
+        "error": servable(execution.error),
         "started_at": execution.started_at,
         "completed_at": execution.completed_at,
         "duration_ms": execution.duration_ms,
         "updated_at": execution.updated_at,
         "user_id": execution.user_id,
-        "trigger": execution.trigger,
+        "trigger": servable(execution.trigger),
         "rerun_of": execution.rerun_of,
         "rerun_from_node": execution.rerun_from_node,
         "cancel_requested": bool(execution.cancel_requested),
         "waiting_on": [str(n) for n in execution.waiting_on or []],
-        "decisions": dict(execution.decisions or {}),
+        "decisions": servable(dict(execution.decisions or {})),
         "input_tokens": execution.input_tokens or 0,
         "output_tokens": execution.output_tokens or 0,
         "cost_usd": execution.cost_usd or 0.0,
@@ -159,7 +165,7 @@ class NodeRunOut(BaseModel):
 
     @classmethod
     def of(cls, run: NodeRun) -> NodeRunOut:
-        details = run.details if isinstance(run.details, dict) else {}
+        details = servable(run.details) if isinstance(run.details, dict) else {}
         reused = details.get("reused_from")
         calls = details.get("tool_calls")
         return cls(
@@ -168,10 +174,10 @@ class NodeRunOut(BaseModel):
             iteration=run.iteration,
             attempt=run.attempt,
             status=run.status,
-            input=run.input,
-            output=run.output,
-            error=run.error,
-            active_handles=run.active_handles,
+            input=servable(run.input),
+            output=servable(run.output),
+            error=servable(run.error),
+            active_handles=servable(run.active_handles),
             started_at=run.started_at,
             finished_at=run.finished_at,
             duration_ms=run.duration_ms,
@@ -212,7 +218,7 @@ class ExecutionDetailOut(ExecutionOut):
     def detail(cls, found: ExecutionDetail) -> ExecutionDetailOut:
         return cls(
             **_execution_fields(found.execution),
-            graph=found.execution.graph,
+            graph=servable(found.execution.graph),
             node_runs=[NodeRunOut.of(run) for run in found.node_runs],
             totals=TotalsOut.of(found.totals),
         )
