@@ -1,4 +1,8 @@
-"""The `relayflow` command line."""
+"""The `relayflow` command line.
+
+Each command imports what it uses inside its function, so `relayflow run` on a file
+starts without the database layer, the web framework or the provider SDKs.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +14,6 @@ import typer
 
 from relayflow.config import Settings
 from relayflow.errors import ConfigError
-from relayflow.store.db import Database
-from relayflow.store.migrate import upgrade
 
 app = typer.Typer(help="relayflow: durable multi-agent AI workflows.", no_args_is_help=True)
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
@@ -31,6 +33,9 @@ def load_settings() -> Settings:
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply pending database migrations."""
+    from relayflow.store.db import Database
+    from relayflow.store.migrate import upgrade
+
     settings = load_settings()
 
     async def _run() -> None:
@@ -132,6 +137,8 @@ def user_create(
     RELAYFLOW_USER_PASSWORD, or from standard input with --password-stdin."""
     from relayflow.domain import Role
     from relayflow.errors import RelayflowError
+    from relayflow.store.db import Database
+    from relayflow.store.migrate import upgrade
     from relayflow.store.seed import seed_system_templates
     from relayflow.store.users import create_user
 
