@@ -3,7 +3,8 @@
 Providers:
 - `openai:<model>`: OpenAI's Chat Completions API with `RELAYFLOW_OPENAI_API_KEY`, at
   `RELAYFLOW_OPENAI_BASE_URL` when set (a proxy or gateway).
-- `anthropic:<model>`: the Anthropic API with `RELAYFLOW_ANTHROPIC_API_KEY`.
+- `anthropic:<model>`: the Anthropic API with `RELAYFLOW_ANTHROPIC_API_KEY`, at
+  `RELAYFLOW_ANTHROPIC_BASE_URL` when set.
 - `ollama:<model>`: Ollama's OpenAI-compatible API at `RELAYFLOW_OLLAMA_BASE_URL`.
 - `<endpoint>:<model>`: any OpenAI-compatible server named in `settings.endpoints`
   (`RELAYFLOW_ENDPOINTS__<NAME>__BASE_URL`, `..._API_KEY`).
@@ -160,7 +161,10 @@ class ModelResolver:
                     "Anthropic models need an API key: set RELAYFLOW_ANTHROPIC_API_KEY"
                 )
             client = AsyncAnthropic(
-                api_key=key.get_secret_value(), max_retries=0, http_client=self._http_client()
+                api_key=key.get_secret_value(),
+                base_url=self._settings.anthropic_base_url,
+                max_retries=0,
+                http_client=self._http_client(),
             )
             self._providers["anthropic"] = AnthropicProvider(anthropic_client=client)
         return self._providers["anthropic"]
