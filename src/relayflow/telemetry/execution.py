@@ -20,6 +20,7 @@ it only tags log lines with the execution and node (`logs.py`).
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -32,6 +33,8 @@ if TYPE_CHECKING:
     from opentelemetry.trace import Span, Tracer
 
     from relayflow.engine.run import ExecutionOutcome
+
+log = logging.getLogger("relayflow.execution")
 
 ENDING_EVENTS = frozenset({"node.finished", "node.failed", "node.retrying", "node.waiting"})
 
@@ -87,6 +90,8 @@ class ExecutionTrace:
                     self._end_node(node_id, "interrupted")
 
     def finished(self, outcome: ExecutionOutcome) -> None:
+        logs.bind_node(None)
+        log.info("execution %s %s", self.execution_id, outcome.status.value)
         if self.span is None:
             return
         from opentelemetry.trace import Status, StatusCode
@@ -104,7 +109,7 @@ class ExecutionTrace:
 
     # ------------------------------------------------------------ nodes, from events
     def events(self, sink: EventSink | None) -> EventSink | None:
-        if sink is None and self.tracer is None:
+        if sink is None and self.tracer is None and not logs.json_lines_on():
             return None  # nothing listens: the engine keeps skipping its events
 
         async def traced(kind: str, payload: Mapping[str, Any]) -> None:
@@ -120,10 +125,15 @@ class ExecutionTrace:
             return
         if kind == "node.started":
             logs.bind_node(node_id)  # the node's own task: its log lines carry its id
-            if self.tracer is not None:
-                self._start_node(node_id, payload)
-        elif self.tracer is None:
+        elif kind == "node.failed":
+            log.warning("node %s failed: %s", node_id, payload.get("error"))
+        elif kind == "node.retrying":
+            error, delay = payload.get("error"), payload.get("delay_s")
+            log.info("node %s will retry in %s s: %s", node_id, delay, error)
+        if self.tracer is None:
             return
+        if kind == "node.started":
+            self._start_node(node_id, payload)
         elif kind in ENDING_EVENTS:
             self._end_node(node_id, kind.removeprefix("node."), payload)
         elif kind == "node.skipped":

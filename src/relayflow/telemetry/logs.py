@@ -53,6 +53,11 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, ensure_ascii=False, default=str)
 
 
+def json_lines_on() -> bool:
+    """Whether the root logger writes JSON lines (then node ids are worth tracking)."""
+    return any(isinstance(h.formatter, JsonFormatter) for h in logging.getLogger().handlers)
+
+
 def setup_logging(settings: Settings, *, stream: Any = None) -> None:
     """The root logger's one handler, in the configured format and level."""
     handler = logging.StreamHandler(stream or sys.stderr)
