@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -56,7 +57,7 @@ def write_workflow(tmp_path: Path, nodes: list[dict[str, Any]]) -> Path:
     """A linear workflow file: the nodes in order, each wired to the next."""
     edges = [
         {"id": f"e{i}", "source": a["id"], "target": b["id"]}
-        for i, (a, b) in enumerate(zip(nodes, nodes[1:], strict=False))
+        for i, (a, b) in enumerate(itertools.pairwise(nodes))
     ]
     for index, node in enumerate(nodes):
         node.setdefault("position", {"x": 0, "y": index * 100})
