@@ -3,14 +3,21 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-WEB_SOURCES := $(shell find web/src web/index.html web/package.json web/vite.config.ts -type f 2>/dev/null)
+WEB_SOURCES := $(shell find web/src web/index.html web/package.json web/package-lock.json web/vite.config.ts -type f 2>/dev/null)
+# `make run PORT=8080 HOST=0.0.0.0` (RELAYFLOW_PORT / RELAYFLOW_HOST work too).
+PORT ?=
+HOST ?=
+# The uv release that writes the lock files (`make lock`).
+UV_VERSION := 0.13.9
 
-.PHONY: run test lint test-python test-web install web fuzz
+.PHONY: run test lint test-python test-web test-wheel install web lock lock-upgrade fuzz
 
-$(STAMP): pyproject.toml
+# Dependencies at the versions CI tested (requirements-dev.lock), then the project itself.
+$(STAMP): pyproject.toml requirements-dev.lock
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -r requirements-dev.lock
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -25,14 +32,14 @@ web/dist/index.html: $(WEB_SOURCES)
 
 web: web/dist/index.html
 
-## Run relayflow on the embedded SQLite default at http://127.0.0.1:8000
+## Run relayflow on the embedded SQLite default at http://127.0.0.1:8000 (PORT=, HOST= to change)
 run: $(STAMP) web
-	$(BIN)/relayflow serve
+	$(BIN)/relayflow serve $(if $(PORT),--port $(PORT)) $(if $(HOST),--host $(HOST))
 
 ## Lint and type-check
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench scripts
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench scripts hatch_build.py
+	$(BIN)/ruff format --check src tests bench scripts hatch_build.py
 	$(BIN)/mypy
 
 # Random examples per operation in the API fuzz test (tests/api/test_openapi_fuzz.py),
@@ -56,5 +63,22 @@ fuzz: $(STAMP)
 test-web: $(STAMP)
 	bash web/ci.sh
 
+## The wheel is the whole product: build, install in a fresh venv, serve, load / and /docs
+test-wheel: $(STAMP)
+	bash scripts/test_wheel.sh
+
 ## The whole suite
-test: test-python test-web
+test: test-wheel test-python test-web
+
+## Regenerate the lock files after changing dependencies in pyproject.toml (keeps other pins)
+lock:
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet uv==$(UV_VERSION)
+	$(BIN)/uv pip compile pyproject.toml $(UV_FLAGS) --universal --python-version 3.11 --quiet \
+		-o requirements.lock
+	$(BIN)/uv pip compile pyproject.toml $(UV_FLAGS) --extra dev --universal \
+		--python-version 3.11 --quiet -o requirements-dev.lock
+
+## Move every pin to the newest release the version ranges allow
+lock-upgrade:
+	$(MAKE) lock UV_FLAGS=--upgrade

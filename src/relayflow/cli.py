@@ -1,4 +1,8 @@
-"""The `relayflow` command line."""
+"""The `relayflow` command line.
+
+Each command imports what it uses inside its function, so `relayflow run` on a file
+starts without the database layer, the web framework or the provider SDKs.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +14,20 @@ import typer
 
 from relayflow.config import Settings
 from relayflow.errors import ConfigError
-from relayflow.store.db import Database
-from relayflow.store.migrate import upgrade
 
 app = typer.Typer(help="relayflow: durable multi-agent AI workflows.", no_args_is_help=True)
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+
+
+def start_observability(settings: Settings) -> None:
+    """Log lines in the configured format; traces exported when an endpoint is set."""
+    from relayflow.telemetry.logs import setup_logging
+    from relayflow.telemetry.tracing import setup_tracing
+
+    setup_logging(settings)
+    if setup_tracing(settings):
+        typer.echo(f"exporting traces to {settings.otel_endpoint}", err=True)
 
 
 def load_settings() -> Settings:
@@ -31,6 +43,9 @@ def load_settings() -> Settings:
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply pending database migrations."""
+    from relayflow.store.db import Database
+    from relayflow.store.migrate import upgrade
+
     settings = load_settings()
 
     async def _run() -> None:
@@ -65,9 +80,17 @@ def serve(
         settings.port = port
     settings.migrate_on_start = migrate
     settings.embedded_worker = settings.embedded_worker and worker
+    start_observability(settings)
     application = create_app(settings)
     typer.echo(f"relayflow is starting on http://{settings.host}:{settings.port}/")
-    uvicorn.run(application, host=settings.host, port=settings.port, log_level="info")
+    uvicorn.run(
+        application,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+        # JSON lines: uvicorn's loggers go through the root handler (start_observability).
+        log_config=None if settings.log_format == "json" else uvicorn.config.LOGGING_CONFIG,
+    )
 
 
 @app.command("worker")
@@ -82,8 +105,6 @@ def worker_command(
     ),
 ) -> None:
     """Run executions from the queue until SIGTERM (then finish or hand back running ones)."""
-    import logging
-
     from relayflow.runtime.metrics import serve_process_metrics
     from relayflow.runtime.service import run_worker_process
 
@@ -94,9 +115,7 @@ def worker_command(
     if concurrency is not None and concurrency < 1:
         typer.secho("error: --concurrency must be at least 1", fg=typer.colors.RED, err=True)
         raise typer.Exit(2)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    start_observability(settings)
     slots = concurrency or settings.worker_concurrency
     typer.echo(f"relayflow worker starting (concurrency {slots})")
     if settings.metrics_port:
@@ -132,6 +151,8 @@ def user_create(
     RELAYFLOW_USER_PASSWORD, or from standard input with --password-stdin."""
     from relayflow.domain import Role
     from relayflow.errors import RelayflowError
+    from relayflow.store.db import Database
+    from relayflow.store.migrate import upgrade
     from relayflow.store.seed import seed_system_templates
     from relayflow.store.users import create_user
 
@@ -187,11 +208,19 @@ def run_file(
         raise typer.Exit(2) from exc
     decisions = {node: ApprovalDecision(approved=True, decided_by="cli") for node in approve}
     decisions |= {node: ApprovalDecision(approved=False, decided_by="cli") for node in reject}
+    settings = Settings()
+    if settings.otel_endpoint or settings.log_format == "json":
+        start_observability(settings)
     try:
-        result = asyncio.run(run_workflow_file(file, value, Settings(), decisions=decisions))
+        result = asyncio.run(run_workflow_file(file, value, settings, decisions=decisions))
     except RelayflowError as exc:
         typer.secho(f"error: {exc.message}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from exc
+    finally:
+        if settings.otel_endpoint:
+            from relayflow.telemetry.tracing import shutdown_tracing
+
+            shutdown_tracing()  # export the run's spans before the process ends
     if as_json:
         typer.echo(json.dumps(result.as_dict(), indent=2, ensure_ascii=False, default=str))
     else:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from typing import Literal
 
 import platformdirs
 from pydantic import BaseModel, Field, SecretStr
@@ -91,6 +92,7 @@ class Settings(BaseSettings):
     openai_api_key: SecretStr | None = None
     openai_base_url: str | None = None
     anthropic_api_key: SecretStr | None = None
+    anthropic_base_url: str | None = None  # a proxy or gateway; the SDK's default otherwise
     ollama_base_url: str = "http://127.0.0.1:11434/v1"
     endpoints: dict[str, OpenAICompatibleEndpoint] = Field(default_factory=dict)
     prices: dict[str, ModelPrice] = Field(default_factory=dict)
@@ -111,6 +113,14 @@ class Settings(BaseSettings):
     # `metrics_host` says otherwise); the API serves them at `GET /metrics` on its port.
     metrics_port: int | None = None
     metrics_host: str = "127.0.0.1"
+
+    # --- logs and traces
+    log_format: Literal["text", "json"] = "text"  # json: one object per line, with ids
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # OTLP/HTTP collector (http://host:4318): spans of executions, nodes and model calls.
+    otel_endpoint: str | None = None
+    otel_service_name: str = "relayflow"
+    otel_export_timeout_s: float = 10.0
 
     # --- triggers (webhooks and schedules)
     webhook_idempotency_window_s: float = 24 * 3600.0

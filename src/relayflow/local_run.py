@@ -13,7 +13,8 @@ read as a JSON file path relative to the workflow file.
 
 Node runs are kept in memory (`InMemoryRunStore`); agents run through the real
 `ModelAgentRunner`, so `test:` models work offline and provider models use the
-keys from the environment.
+keys from the environment. With `RELAYFLOW_OTEL_ENDPOINT` set, the run's spans are
+exported like a worker's (`telemetry/`).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from relayflow.engine.memory import InMemoryRunStore
 from relayflow.engine.ports import AgentProfile, NodeRunRecord
 from relayflow.errors import InvalidInput
 from relayflow.store.seed import DEFAULT_MODEL, SYSTEM_TEMPLATES
+from relayflow.telemetry.execution import ExecutionTrace
 
 
 @dataclass
@@ -195,24 +197,29 @@ async def run_workflow_file(
     execution_id = uuid.uuid4()
     started = time.perf_counter()
     try:
+        trigger = {"type": "cli", "file": str(path)}
+        trace = ExecutionTrace.start(execution_id, trigger=trigger)
         async with httpx.AsyncClient(trust_env=False) as client:
             executor = Executor(
                 store=store,
-                agents=agents,
+                agents=trace.agents(agents),
                 templates=FileTemplateCatalog(workflow_file.templates),
                 workflows=FileWorkflowCatalog(workflow_file),
                 options=EngineOptions.from_settings(settings),
+                events=trace.events(None),
                 http_client=client,
             )
-            outcome = await executor.run(
-                ExecutionRun(
-                    execution_id=execution_id,
-                    graph=workflow_file.graph,
-                    input=input,
-                    decisions=dict(decisions or {}),
-                    trigger={"type": "cli", "file": str(path)},
+            async with trace.running():
+                outcome = await executor.run(
+                    ExecutionRun(
+                        execution_id=execution_id,
+                        graph=workflow_file.graph,
+                        input=input,
+                        decisions=dict(decisions or {}),
+                        trigger=trigger,
+                    )
                 )
-            )
+                trace.finished(outcome)
     finally:
         await agents.aclose()
     latest: dict[tuple[str, int], NodeRunRecord] = {}

@@ -35,6 +35,9 @@ class Scripted:
 
 
 class FakeOpenAI:
+    # The key a request must carry; None accepts any (a keyless local server, Ollama).
+    api_key: str | None = API_KEY
+
     def __init__(self) -> None:
         self.server = LocalHttpServer(self._handle)
         self.script: deque[Scripted] = deque()
@@ -88,7 +91,10 @@ class FakeOpenAI:
         if request.method != "POST" or request.path != "/v1/chat/completions":
             return Reply.json({"error": {"message": f"no route {request.path}"}}, status=404)
         self.requests.append(request)
-        if request.headers.get("authorization") != f"Bearer {API_KEY}":
+        refused = self.refuse(request)
+        if refused is not None:
+            return refused
+        if self.api_key and request.headers.get("authorization") != f"Bearer {self.api_key}":
             return Reply.json(
                 {
                     "error": {
@@ -121,6 +127,10 @@ class FakeOpenAI:
                 _sse(scripted, body["model"], include_usage),
             )
         return Reply.json(_completion(scripted, body["model"]))
+
+    def refuse(self, request: ReceivedRequest) -> Reply | None:
+        """An answer that refuses the request before the script is read, or None."""
+        return None
 
 
 def _usage(scripted: Scripted) -> dict[str, int]:

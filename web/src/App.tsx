@@ -23,6 +23,7 @@ function Shell() {
           <NavLink to="/workflows">Workflows</NavLink>
           <NavLink to="/executions">Executions</NavLink>
           <NavLink to="/templates">Agent templates</NavLink>
+          <a href="/docs">API docs</a>
         </nav>
         <span className="spacer" />
         <span className="user-chip">

@@ -3,7 +3,8 @@
 Providers:
 - `openai:<model>`: OpenAI's Chat Completions API with `RELAYFLOW_OPENAI_API_KEY`, at
   `RELAYFLOW_OPENAI_BASE_URL` when set (a proxy or gateway).
-- `anthropic:<model>`: the Anthropic API with `RELAYFLOW_ANTHROPIC_API_KEY`.
+- `anthropic:<model>`: the Anthropic API with `RELAYFLOW_ANTHROPIC_API_KEY`, at
+  `RELAYFLOW_ANTHROPIC_BASE_URL` when set.
 - `ollama:<model>`: Ollama's OpenAI-compatible API at `RELAYFLOW_OLLAMA_BASE_URL`.
 - `<endpoint>:<model>`: any OpenAI-compatible server named in `settings.endpoints`
   (`RELAYFLOW_ENDPOINTS__<NAME>__BASE_URL`, `..._API_KEY`).
@@ -16,29 +17,26 @@ Retry-After) decides, so one retry budget governs a node, visible in its records
 
 One SDK client and HTTP connection pool per provider, owned by `ModelResolver`
 and closed by `aclose()`.
+
+The provider SDKs (openai, anthropic) are imported when a model of theirs is first
+resolved, not with this module: they take most of a second to import, and a run of
+offline models (`relayflow run`, the tests) never needs them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
-
-import httpx2
-from anthropic import AsyncAnthropic
-from openai import AsyncOpenAI
-from pydantic_ai.models import Model, create_async_httpx2_client
-from pydantic_ai.models.anthropic import AnthropicModel
-from pydantic_ai.models.ollama import OllamaModel
-from pydantic_ai.models.openai import OpenAIChatModel
-from pydantic_ai.providers import Provider
-from pydantic_ai.providers.anthropic import AnthropicProvider
-from pydantic_ai.providers.ollama import OllamaProvider
-from pydantic_ai.providers.openai import OpenAIProvider
-from pydantic_ai.providers.openai_compatible import OpenAICompatibleProvider
+from typing import TYPE_CHECKING, Any
 
 from relayflow import errors
 from relayflow.agents import offline
 from relayflow.config import Settings
+
+if TYPE_CHECKING:
+    import httpx2
+    from openai import AsyncOpenAI
+    from pydantic_ai.models import Model
+    from pydantic_ai.providers import Provider
 
 OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1"
 BUILTIN_PROVIDERS = ("openai", "anthropic", "ollama", offline.PROVIDER)
@@ -89,13 +87,21 @@ class ModelResolver:
         if ref.provider == offline.PROVIDER:
             return ref, offline.offline_model(ref.name, role=role)
         if ref.provider == "openai":
+            from pydantic_ai.models.openai import OpenAIChatModel
+
             return ref, OpenAIChatModel(ref.name, provider=self._openai())
         if ref.provider == "anthropic":
+            from pydantic_ai.models.anthropic import AnthropicModel
+
             return ref, AnthropicModel(ref.name, provider=self._anthropic())
         if ref.provider == "ollama":
+            from pydantic_ai.models.ollama import OllamaModel
+
             return ref, OllamaModel(ref.name, provider=self._ollama())
         endpoint = self._endpoints().get(ref.provider)
         if endpoint is not None:
+            from pydantic_ai.models.openai import OpenAIChatModel
+
             return ref, OpenAIChatModel(ref.name, provider=self._endpoint(ref.provider))
         raise errors.InvalidInput(
             f"unknown model provider {ref.provider!r} in {model!r}; known providers: "
@@ -113,66 +119,75 @@ class ModelResolver:
         return {name.lower(): value for name, value in self._settings.endpoints.items()}
 
     def _http_client(self) -> httpx2.AsyncClient:
+        import httpx2
+        from pydantic_ai.models import create_async_httpx2_client
+
         client = create_async_httpx2_client(
             timeout=httpx2.Timeout(DEFAULT_TIMEOUT_S, connect=CONNECT_TIMEOUT_S)
         )
         self._http_clients.append(client)
         return client
 
+    def _openai_client(self, api_key: str, base_url: str) -> AsyncOpenAI:
+        from openai import AsyncOpenAI
+
+        return AsyncOpenAI(
+            api_key=api_key, base_url=base_url, max_retries=0, http_client=self._http_client()
+        )
+
     def _openai(self) -> Provider[Any]:
         if "openai" not in self._providers:
+            from pydantic_ai.providers.openai import OpenAIProvider
+
             key = self._settings.openai_api_key
             if key is None or not key.get_secret_value():
                 raise errors.ConfigError(
                     "OpenAI models need an API key: set RELAYFLOW_OPENAI_API_KEY"
                 )
-            client = AsyncOpenAI(
-                api_key=key.get_secret_value(),
-                base_url=self._settings.openai_base_url or OPENAI_DEFAULT_BASE_URL,
-                max_retries=0,
-                http_client=self._http_client(),
+            client = self._openai_client(
+                key.get_secret_value(), self._settings.openai_base_url or OPENAI_DEFAULT_BASE_URL
             )
             self._providers["openai"] = OpenAIProvider(openai_client=client)
         return self._providers["openai"]
 
     def _anthropic(self) -> Provider[Any]:
         if "anthropic" not in self._providers:
+            from anthropic import AsyncAnthropic
+            from pydantic_ai.providers.anthropic import AnthropicProvider
+
             key = self._settings.anthropic_api_key
             if key is None or not key.get_secret_value():
                 raise errors.ConfigError(
                     "Anthropic models need an API key: set RELAYFLOW_ANTHROPIC_API_KEY"
                 )
             client = AsyncAnthropic(
-                api_key=key.get_secret_value(), max_retries=0, http_client=self._http_client()
+                api_key=key.get_secret_value(),
+                base_url=self._settings.anthropic_base_url,
+                max_retries=0,
+                http_client=self._http_client(),
             )
             self._providers["anthropic"] = AnthropicProvider(anthropic_client=client)
         return self._providers["anthropic"]
 
     def _ollama(self) -> Provider[Any]:
         if "ollama" not in self._providers:
+            from pydantic_ai.providers.ollama import OllamaProvider
+
             if not self._settings.ollama_base_url:
                 raise errors.ConfigError(
                     "Ollama models need a server: set RELAYFLOW_OLLAMA_BASE_URL"
                 )
-            client = AsyncOpenAI(
-                api_key=PLACEHOLDER_KEY,
-                base_url=self._settings.ollama_base_url,
-                max_retries=0,
-                http_client=self._http_client(),
-            )
+            client = self._openai_client(PLACEHOLDER_KEY, self._settings.ollama_base_url)
             self._providers["ollama"] = OllamaProvider(openai_client=client)
         return self._providers["ollama"]
 
     def _endpoint(self, name: str) -> Provider[Any]:
         key = f"endpoint:{name}"
         if key not in self._providers:
+            from pydantic_ai.providers.openai_compatible import OpenAICompatibleProvider
+
             endpoint = self._endpoints()[name]
             api_key = endpoint.api_key.get_secret_value() if endpoint.api_key else None
-            client = AsyncOpenAI(
-                api_key=api_key or PLACEHOLDER_KEY,
-                base_url=endpoint.base_url,
-                max_retries=0,
-                http_client=self._http_client(),
-            )
+            client = self._openai_client(api_key or PLACEHOLDER_KEY, endpoint.base_url)
             self._providers[key] = OpenAICompatibleProvider(name, openai_client=client)
         return self._providers[key]

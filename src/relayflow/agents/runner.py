@@ -19,6 +19,9 @@ cost uses each call's own model price (`pricing.py`). When the request has an
 Errors: provider failures map to TransientAgentError or NodeFailed
 (`provider_errors.py`); the provider SDKs' own retries are off (`models.py`).
 
+Traces: while tracing is on (`telemetry.tracing`), every model call is a span with the
+GenAI attributes (`traced_model.py`; the offline shortcut below makes one too).
+
 Offline `test:` models asked for plain text with no tools answer without the
 agent loop (same answer, microseconds instead of milliseconds), so benchmarks of
 the runtime are not benchmarks of the agent framework.
@@ -48,6 +51,8 @@ from relayflow.agents.models import ModelResolver, parse_model_string
 from relayflow.agents.provider_errors import provider_error
 from relayflow.config import Settings
 from relayflow.engine.ports import AgentProfile, AgentRequest, AgentResult, TokenUsage
+from relayflow.telemetry.model_calls import model_call_span
+from relayflow.telemetry.tracing import active_tracer
 
 DEFAULT_MAX_DELEGATION_DEPTH = 3
 OUTPUT_RETRIES = 1  # one chance to fix an answer that does not match the schema
@@ -155,8 +160,21 @@ class ModelAgentRunner:
             if ref.provider == offline.PROVIDER and not agent_tools and schema is None:
                 return await self._answer_offline(turn, profile, prompt, ref.provider)
             _, model = self._resolver.resolve(profile.model, role=profile.role or profile.name)
+            limited: Any = SlotLimitedModel(model, limiter=self._limiter, provider=ref.provider)
+            tracer = active_tracer()
+            if tracer is not None:
+                from relayflow.agents.traced_model import TracedModel
+
+                limited = TracedModel(
+                    limited,
+                    tracer=tracer,
+                    provider=ref.provider,
+                    model_name=ref.name,
+                    agent=profile.name,
+                    cost_of=self._cost_of(profile.model),
+                )
             agent: Agent[None, Any] = Agent(
-                SlotLimitedModel(model, limiter=self._limiter, provider=ref.provider),
+                limited,
                 output_type=schema.tool_output if schema else str,
                 system_prompt=system_prompt_for(profile),
                 tools=agent_tools,
@@ -180,16 +198,19 @@ class ModelAgentRunner:
         )
         return result.output
 
+    def _cost_of(self, model: str) -> Any:
+        prices = self._settings.prices
+
+        def cost(input_tokens: int, output_tokens: int) -> float:
+            return pricing.cost_usd(prices, model, TokenUsage(input_tokens, output_tokens, 1))
+
+        return cost
+
     async def _answer_offline(
         self, turn: _Turn, profile: AgentProfile, prompt: str, provider: str
     ) -> str:
         async with self._limiter.slot(provider):
-            answer = await offline.answer_directly(
-                profile.model,
-                role=profile.role or profile.name,
-                system_prompt=system_prompt_for(profile),
-                prompt=prompt,
-            )
+            answer = await self._offline_call(profile, prompt, provider)
         turn.ledger.add(profile.model, TokenUsage(answer.input_tokens, answer.output_tokens, 1))
         if turn.request.on_event is not None:
             await turn.request.on_event(
@@ -197,6 +218,28 @@ class ModelAgentRunner:
                 {"node_id": turn.request.node_id, "agent": profile.name, "delta": answer.text},
             )
         return answer.text
+
+    async def _offline_call(
+        self, profile: AgentProfile, prompt: str, provider: str
+    ) -> offline.DirectAnswer:
+        call = offline.answer_directly(
+            profile.model,
+            role=profile.role or profile.name,
+            system_prompt=system_prompt_for(profile),
+            prompt=prompt,
+        )
+        tracer = active_tracer()
+        if tracer is None:
+            return await call
+        name = parse_model_string(profile.model).name
+        with model_call_span(tracer, provider=provider, model=name, agent=profile.name) as span:
+            answer = await call
+            span.finished(
+                input_tokens=answer.input_tokens,
+                output_tokens=answer.output_tokens,
+                cost_usd=self._cost_of(profile.model)(answer.input_tokens, answer.output_tokens),
+            )
+            return answer
 
     # ------------------------------------------------------------ tools
     def _tools(

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from relayflow import __version__
 from relayflow.api.body_limit import BodyLimitMiddleware
+from relayflow.api.docs import install_api_docs
 from relayflow.api.errors import install_error_handlers
 from relayflow.api.openapi import install_contract_document
 from relayflow.api.routes import ROUTERS
@@ -52,9 +53,12 @@ def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
         version=__version__,
         description="Durable multi-agent AI workflows.",
         lifespan=lifespan,
+        docs_url=None,  # offline pages instead of the CDN-loaded defaults (api/docs.py)
+        redoc_url=None,
     )
     install_error_handlers(app)
     install_contract_document(app)
+    install_api_docs(app)
     for router in ROUTERS:
         app.include_router(router)
     mount_web_app(app, settings)  # last: its catch-all must not shadow API routes

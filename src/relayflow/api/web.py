@@ -1,4 +1,8 @@
-"""Serves the web app's production build (web/dist) at `/`, with a fallback to index.html.
+"""Serves the web app's production build at `/`, with a fallback to index.html.
+
+The build is found in `RELAYFLOW_WEB_DIST` when set, else inside the installed package
+(`relayflow/webapp/`, put there by the wheel's build hook, `hatch_build.py`), else in a
+checkout's `web/dist` (an editable install, `make run`).
 
 The single-page app routes in the browser, so any GET of a non-API path that is not a
 file in the build answers with index.html. API paths are never shadowed: a route here
@@ -27,15 +31,22 @@ NOT_BUILT_PAGE = """<!doctype html>
 <body style="font-family: system-ui, sans-serif; max-width: 40rem; margin: 4rem auto">
 <h1>relayflow is running</h1>
 <p>The API is at <a href="/docs">/docs</a>. The web app has not been built yet:
-run <code>npm ci &amp;&amp; npm run build</code> in <code>web/</code>, or set
-<code>RELAYFLOW_WEB_DIST</code> to a built copy, then reload this page.</p>
+in a checkout run <code>make web</code> (or <code>npm ci &amp;&amp; npm run build</code>
+in <code>web/</code>), or set <code>RELAYFLOW_WEB_DIST</code> to a built copy, then
+reload this page. An installed wheel carries the web app inside it.</p>
 </body></html>
 """
 
 
+PACKAGED_WEB_DIST = Path(__file__).resolve().parents[1] / "webapp"
+CHECKOUT_WEB_DIST = Path(__file__).resolve().parents[3] / "web" / "dist"
+
+
 def default_web_dist() -> Path:
-    """The repository's web/dist, next to the package (src/relayflow/api/web.py)."""
-    return Path(__file__).resolve().parents[3] / "web" / "dist"
+    """The build shipped in the wheel, else the checkout's (src/relayflow/api/web.py)."""
+    if (PACKAGED_WEB_DIST / "index.html").is_file():
+        return PACKAGED_WEB_DIST
+    return CHECKOUT_WEB_DIST
 
 
 def is_api_path(path: str) -> bool:

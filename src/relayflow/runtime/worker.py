@@ -60,6 +60,7 @@ from relayflow.store.db import Database
 from relayflow.store.execution_control import NodesWithChildren
 from relayflow.store.executions import ClaimedExecution, Outcome
 from relayflow.store.pinned import PinnedConnection
+from relayflow.telemetry.execution import ExecutionTrace
 
 log = logging.getLogger(__name__)
 
@@ -315,27 +316,34 @@ class Worker:
         store = JournalRunStore(
             self._journal, self.db, fresh=not (claimed.resumed or claimed.rerun_of)
         )
+        # Spans of the execution, its nodes and model calls when tracing is on; log ids.
+        trace = ExecutionTrace.start(
+            claimed.id, workflow_id=claimed.workflow_id, trigger=claimed.trigger
+        )
         executor = Executor(
             store=MeteredRunStore(store, claimed.graph),  # node durations by kind and status
-            agents=MeteredAgents(self._agents),  # tokens by provider
+            agents=trace.agents(MeteredAgents(self._agents)),  # tokens by provider
             templates=self._templates.for_user(claimed.user_id),
             workflows=self._workflows,
             options=self._options,
-            events=emit,
+            events=trace.events(emit),
             http_client=self._http,
         )
-        return await executor.run(
-            ExecutionRun(
-                execution_id=claimed.id,
-                graph=claimed.graph,
-                input=claimed.input,
-                user_id=claimed.user_id,
-                fence=claimed.lease_token,
-                decisions=_decisions(claimed.decisions),
-                cancel=entry.cancel,
-                trigger=claimed.trigger,
+        async with trace.running():
+            outcome = await executor.run(
+                ExecutionRun(
+                    execution_id=claimed.id,
+                    graph=claimed.graph,
+                    input=claimed.input,
+                    user_id=claimed.user_id,
+                    fence=claimed.lease_token,
+                    decisions=_decisions(claimed.decisions),
+                    cancel=entry.cancel,
+                    trigger=claimed.trigger,
+                )
             )
-        )
+            trace.finished(outcome)
+        return outcome
 
     async def _prepare(self, claimed: ClaimedExecution) -> None:
         """Before a resumed or rerun execution runs: tidy and reuse earlier node runs."""

@@ -9,12 +9,10 @@ them to a real model by editing them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, text, true
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from relayflow.store.models import AgentTemplate
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
 
 DEFAULT_MODEL = "test:echo"
 SEED_LOCK = 7_301_002  # serialises seeding when several processes start at once
@@ -136,6 +134,11 @@ SYSTEM_TEMPLATES: tuple[SystemTemplate, ...] = (
 
 async def seed_system_templates(session: AsyncSession) -> int:
     """Add the system templates that are missing (by name); returns how many were added."""
+    # Imported here: `relayflow run` reads SYSTEM_TEMPLATES without a database.
+    from sqlalchemy import select, text, true
+
+    from relayflow.store.models import AgentTemplate
+
     if session.get_bind().dialect.name == "postgresql":
         await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SEED_LOCK})
     existing = set(
