@@ -13,7 +13,7 @@ from functools import cache
 from pathlib import Path
 
 import fastapi_offline
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.openapi.docs import (
     get_redoc_html,
     get_swagger_ui_html,
@@ -22,6 +22,8 @@ from fastapi.openapi.docs import (
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.staticfiles import StaticFiles
+
+from relayflow.api.body_parsing import CheckedRoute
 
 DOCS_PATH = "/docs"
 REDOC_PATH = "/redoc"
@@ -46,8 +48,10 @@ def install_api_docs(app: FastAPI) -> None:
     assert app.openapi_url is not None
     openapi_url = app.openapi_url
     title = app.title
+    # Through the checked route class like every other route (one input mechanism).
+    pages = APIRouter(route_class=CheckedRoute, include_in_schema=False)
 
-    @app.get(f"{ASSETS_PATH}/{REDOC_BUNDLE}", include_in_schema=False)
+    @pages.get(f"{ASSETS_PATH}/{REDOC_BUNDLE}")
     async def redoc_script() -> Response:
         return Response(
             redoc_bundle(),
@@ -55,13 +59,10 @@ def install_api_docs(app: FastAPI) -> None:
             headers={"Cache-Control": "public, max-age=86400"},
         )
 
-    # Mounted before the pages so /docs/assets/... never reaches the page routes.
-    app.mount(ASSETS_PATH, StaticFiles(directory=docs_assets_dir()), name="docs-assets")
-
     def asset(request: Request, name: str) -> str:
         return f"{request.scope.get('root_path', '')}{ASSETS_PATH}/{name}"
 
-    @app.get(DOCS_PATH, include_in_schema=False)
+    @pages.get(DOCS_PATH)
     async def swagger_ui(request: Request) -> HTMLResponse:
         root = request.scope.get("root_path", "")
         return get_swagger_ui_html(
@@ -73,11 +74,11 @@ def install_api_docs(app: FastAPI) -> None:
             oauth2_redirect_url=f"{root}{OAUTH2_REDIRECT_PATH}",
         )
 
-    @app.get(OAUTH2_REDIRECT_PATH, include_in_schema=False)
+    @pages.get(OAUTH2_REDIRECT_PATH)
     async def swagger_ui_redirect() -> HTMLResponse:
         return get_swagger_ui_oauth2_redirect_html()
 
-    @app.get(REDOC_PATH, include_in_schema=False)
+    @pages.get(REDOC_PATH)
     async def redoc(request: Request) -> HTMLResponse:
         root = request.scope.get("root_path", "")
         return get_redoc_html(
@@ -87,3 +88,7 @@ def install_api_docs(app: FastAPI) -> None:
             redoc_favicon_url=asset(request, "favicon.png"),
             with_google_fonts=False,
         )
+
+    app.include_router(pages)
+    # After the bundle's route, so the patched ReDoc script wins over the static file.
+    app.mount(ASSETS_PATH, StaticFiles(directory=docs_assets_dir()), name="docs-assets")
