@@ -158,8 +158,9 @@ async def prepare(url: str) -> tuple[uuid.UUID, str]:
 
 async def queue_directly(url: str, workflow_id: uuid.UUID, count: int) -> list[uuid.UUID]:
     """Queue executions straight into the database (no API), 500 per transaction."""
-    from relayflow.store import executions, models
+    from relayflow.store import models
     from relayflow.store.db import Database
+    from relayflow.store.queue import pending
 
     db = Database(url)
     ids: list[uuid.UUID] = []
@@ -170,7 +171,7 @@ async def queue_directly(url: str, workflow_id: uuid.UUID, count: int) -> list[u
         for start in range(0, count, 500):
             async with db.transaction() as session:
                 for _ in range(min(500, count - start)):
-                    execution = await executions.create_pending_execution(
+                    execution = await pending.create_pending_execution(
                         session,
                         workflow=workflow,
                         input={"text": "hello"},

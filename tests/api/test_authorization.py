@@ -21,8 +21,8 @@ import pytest
 from fastapi import FastAPI
 
 from relayflow.store.db import Database
-from relayflow.store.executions import create_pending_execution
 from relayflow.store.models import AgentTemplate, Schedule, Webhook, Workflow
+from relayflow.store.queue.pending import create_pending_execution
 from tests.api.conftest import SignedIn, table_snapshot, template_body, workflow_body
 
 TABLES = (Workflow, AgentTemplate, Webhook, Schedule)

@@ -12,8 +12,9 @@ import pytest
 from relayflow.config import Settings
 from relayflow.runtime.events import EventBus, StoredEvent
 from relayflow.runtime.worker import Worker
-from relayflow.store import executions, models
+from relayflow.store import models
 from relayflow.store.db import Database
+from relayflow.store.queue import pending
 
 StartWorker = Callable[..., Awaitable[Worker]]
 
@@ -64,7 +65,7 @@ async def submit(
     **kw: Any,
 ) -> uuid.UUID:
     async with db.transaction() as session:
-        execution = await executions.create_pending_execution(
+        execution = await pending.create_pending_execution(
             session,
             workflow=workflow,
             input=input if input is not None else {"text": "hi"},
@@ -91,7 +92,7 @@ async def wait_status(
     async with asyncio.timeout(timeout):
         while True:
             async with db.session() as session:
-                execution = await executions.get_execution(session, execution_id)
+                execution = await pending.get_execution(session, execution_id)
             if execution.status in statuses:
                 return execution
             await asyncio.sleep(0.05)

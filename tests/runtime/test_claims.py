@@ -10,9 +10,10 @@ import pytest
 from sqlalchemy import func, select, update
 
 from relayflow.config import Settings
-from relayflow.store import executions, models
+from relayflow.store import models
 from relayflow.store.db import Database
-from relayflow.store.executions import Claim
+from relayflow.store.queue import pending
+from relayflow.store.queue.rows import Claim
 from tests.runtime.conftest import StartWorker, submit, wait_status
 from tests.support.rows import echo_graph, make_user, make_workflow
 
@@ -27,10 +28,9 @@ async def queue(db: Database, n: int, *, users: int = 1) -> list[uuid.UUID]:
 
 
 async def claim(db: Database, limit: int, user_concurrency: int | None = None) -> Claim:
-    async with db.transaction() as session:
-        return await executions.claim(
-            session, owner="w", limit=limit, lease_seconds=30, user_concurrency=user_concurrency
-        )
+    return await db.queue.claim(
+        owner="w", limit=limit, lease_seconds=30, user_concurrency=user_concurrency
+    )
 
 
 async def test_a_claim_says_whether_it_left_pending_executions_behind(db: Database) -> None:
@@ -75,11 +75,12 @@ async def test_a_worker_claims_what_was_signalled_while_its_slots_were_busy(
     await wait_status(db, second, {"completed"})
 
 
-@pytest.mark.postgres_only
-async def test_the_direct_claim_claims_like_the_session_claim(db: Database) -> None:
+async def test_a_claim_takes_the_oldest_per_user_share_and_returns_the_run(
+    db: Database,
+) -> None:
     ids = await queue(db, 2, users=2)
-    direct = await executions.claim_pg(
-        db, owner="w", limit=3, lease_seconds=30, user_concurrency=1, wait_for_disk=False
+    direct = await db.queue.claim(
+        owner="w", limit=3, lease_seconds=30, user_concurrency=1, wait_for_disk=False
     )
     assert len(direct.executions) == 2  # one per user: the cap is 1
     assert direct.more_pending
@@ -90,9 +91,9 @@ async def test_the_direct_claim_claims_like_the_session_claim(db: Database) -> N
     assert [n["id"] for n in first.graph["nodes"]] == ["n0", "n1", "n2"]
     assert (first.lease_token, first.resumed, first.decisions) == (1, False, {})
     async with db.session() as session:
-        row = await executions.get_execution(session, first.id)
+        row = await pending.get_execution(session, first.id)
     assert (row.status, row.lease_owner, row.claimed_at) == ("processing", "w", first.claimed_at)
-    rest = await executions.claim_pg(db, owner="w", limit=3, lease_seconds=30)
+    rest = await db.queue.claim(owner="w", limit=3, lease_seconds=30)
     assert [c.id for c in rest.executions] == [ids[1], ids[3]]
     assert not rest.more_pending
 
@@ -127,22 +128,10 @@ async def test_racing_claimers_never_take_a_user_past_the_cap(db: Database) -> N
 
 
 @pytest.mark.postgres_only
-async def test_racing_direct_claimers_never_take_a_user_past_the_cap(db: Database) -> None:
-    async def claim_once(i: int) -> Claim:
-        return await executions.claim_pg(
-            db, owner=f"w{i}", limit=4, lease_seconds=30, user_concurrency=3
-        )
-
-    await _claim_rounds(db, claim_once)
-
-
-@pytest.mark.postgres_only
 async def test_a_user_below_the_cap_with_a_short_backlog_is_claimed_in_one_pass(
     db: Database,
 ) -> None:
     await queue(db, 3)
-    claimed = await executions.claim_pg(
-        db, owner="w", limit=10, lease_seconds=30, user_concurrency=5
-    )
+    claimed = await db.queue.claim(owner="w", limit=10, lease_seconds=30, user_concurrency=5)
     assert len(claimed.executions) == 3
     assert (claimed.contended, claimed.more_pending) == ([], False)

@@ -25,9 +25,10 @@ import pytest
 from sqlalchemy import func, select
 
 from relayflow.config import Settings
-from relayflow.store import executions, models
+from relayflow.store import models
 from relayflow.store.db import Database
 from relayflow.store.node_runs import to_epoch
+from relayflow.store.queue import pending
 from tests.support.http_server import LocalHttpServer, ReceivedRequest, Reply
 from tests.support.rows import chain_graph, make_user, make_workflow
 
@@ -134,7 +135,7 @@ async def submit_all(db: Database, server: LocalHttpServer) -> list[uuid.UUID]:
     ids = []
     async with db.transaction() as session:
         for n in range(EXECUTIONS):
-            execution = await executions.create_pending_execution(
+            execution = await pending.create_pending_execution(
                 session, workflow=workflow, input={"n": n}, trigger={"type": "api"}, user_id=user
             )
             ids.append(execution.id)

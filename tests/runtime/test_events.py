@@ -14,8 +14,8 @@ import pytest
 from relayflow import errors
 from relayflow.domain import ExecutionStatus
 from relayflow.runtime.events import EventBus, StoredEvent
-from relayflow.store import executions
 from relayflow.store.db import Database
+from relayflow.store.queue import leases, rows
 from tests.runtime.conftest import submit
 from tests.support.rows import make_user, make_workflow
 
@@ -26,18 +26,15 @@ async def claimed_execution(db: Database) -> tuple[uuid.UUID, int]:
     user = await make_user(db)
     workflow = await make_workflow(db, user)
     execution_id = await submit(db, workflow, user)
-    async with db.transaction() as session:
-        (claimed,) = await executions.claim_executions(
-            session, owner="w", limit=1, lease_seconds=30
-        )
+    (claimed,) = (await db.queue.claim(owner="w", limit=1, lease_seconds=30)).executions
     return execution_id, claimed.lease_token
 
 
 async def finish(db: Database, execution_id: uuid.UUID, token: int) -> None:
     async with db.transaction() as session:
-        await executions.finish_execution(
+        await leases.finish_execution(
             session,
-            executions.Outcome(execution_id, token, ExecutionStatus.COMPLETED, output="done"),
+            rows.Outcome(execution_id, token, ExecutionStatus.COMPLETED, output="done"),
         )
 
 
@@ -91,7 +88,7 @@ PUBLISHER = textwrap.dedent(
     import asyncio, sys, uuid
     from relayflow.domain import ExecutionStatus
     from relayflow.runtime.events import EventBus
-    from relayflow.store import executions
+    from relayflow.store.queue import leases, pending, rows
     from relayflow.store.db import Database
 
     async def main(url, execution_id, token):
@@ -102,7 +99,7 @@ PUBLISHER = textwrap.dedent(
             await bus.publish(execution_id, "agent.delta", {"text": str(i)})
             await asyncio.sleep(0.01)
         async with db.transaction() as session:
-            await executions.finish_execution(session, executions.Outcome(
+            await leases.finish_execution(session, rows.Outcome(
                 execution_id, token, ExecutionStatus.COMPLETED, output="from afar"))
         await bus.stop()
         await db.dispose()

@@ -13,11 +13,12 @@ from relayflow import errors
 from relayflow.domain import ExecutionStatus, NodeRunStatus, utcnow
 from relayflow.engine.ports import NodeRunRecord
 from relayflow.runtime.journal import Journal
-from relayflow.store import events, executions, models
+from relayflow.store import models
 from relayflow.store.db import Database
-from relayflow.store.executions import ClaimedExecution, Outcome
 from relayflow.store.node_runs import NodeRunWrites, RowIds
-from relayflow.store.run_batches import RunBatch, write_run_batch, write_run_batch_pg
+from relayflow.store.queue import events, pending
+from relayflow.store.queue.batches import RunBatch, write_run_batch
+from relayflow.store.queue.rows import ClaimedExecution, Outcome
 from tests.runtime.conftest import submit
 from tests.support.rows import make_user, make_workflow, node_runs
 
@@ -27,8 +28,8 @@ async def claimed(db: Database, n: int) -> list[ClaimedExecution]:
     workflow = await make_workflow(db, user)
     for _ in range(n):
         await submit(db, workflow, user)
-    async with db.transaction() as session:
-        return await executions.claim_executions(session, owner="w", limit=n, lease_seconds=30)
+    claim = await db.queue.claim(owner="w", limit=n, lease_seconds=30)
+    return claim.executions
 
 
 def attempt(execution_id: uuid.UUID, status: NodeRunStatus, output: object = None) -> NodeRunRecord:
@@ -89,7 +90,7 @@ async def test_a_lost_lease_drops_only_that_executions_writes(db: Database) -> N
     async with db.session() as session:
         assert await events.count_events(session, lose.id) == 0
         assert await events.count_events(session, keep.id) == 2
-        assert (await executions.get_execution(session, lose.id)).status == "processing"
+        assert (await pending.get_execution(session, lose.id)).status == "processing"
 
 
 async def test_many_executions_share_few_transactions(db: Database) -> None:
@@ -106,7 +107,7 @@ async def test_many_executions_share_few_transactions(db: Database) -> None:
     assert all(written)
     assert journal.batches_written <= 2
     async with db.session() as session:
-        statuses = {(await executions.get_execution(session, r.id)).status for r in runs}
+        statuses = {(await pending.get_execution(session, r.id)).status for r in runs}
     assert statuses == {"completed"}
 
 
@@ -122,8 +123,8 @@ async def test_results_the_database_refuses_fail_that_execution_alone(db: Databa
     assert await journal.finish(Outcome(good.id, good.lease_token, ExecutionStatus.COMPLETED))
     await journal.stop()
     async with db.session() as session:
-        failed = await executions.get_execution(session, bad.id)
-        done = await executions.get_execution(session, good.id)
+        failed = await pending.get_execution(session, bad.id)
+        done = await pending.get_execution(session, good.id)
     assert failed.status == "failed"
     assert failed.error is not None
     assert "could not be stored" in failed.error
@@ -247,5 +248,5 @@ async def test_the_single_statement_writes_what_the_statements_write(
         async with db.transaction() as session:
             assert await write_run_batch(session, batch) == set()
     for batch in _two_batches(by_one, outcome):
-        assert await write_run_batch_pg(db, batch) == set()
+        assert await db.queue.write_batch(batch) == set()
     assert await _written(db, by_one.id) == await _written(db, by_statements.id)

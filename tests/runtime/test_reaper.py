@@ -13,9 +13,10 @@ from relayflow.config import Settings
 from relayflow.domain import utcnow
 from relayflow.runtime.events import EventBus
 from relayflow.runtime.reaper import REAPER_LOCK_KEY, Reaper
-from relayflow.store import executions, models
+from relayflow.store import models
 from relayflow.store.db import Database
-from relayflow.store.direct_pg import asyncpg_dsn
+from relayflow.store.queue import pending
+from relayflow.store.queue.drivers import asyncpg_dsn
 from tests.runtime.conftest import StartWorker, final_event, submit
 from tests.support.rows import make_user, make_workflow
 
@@ -24,13 +25,13 @@ async def expired_execution(db: Database) -> models.Execution:
     user = await make_user(db)
     workflow = await make_workflow(db, user)
     execution_id = await submit(db, workflow, user)
+    await db.queue.claim(owner="gone", limit=1, lease_seconds=30)
     async with db.transaction() as session:
-        await executions.claim_executions(session, owner="gone", limit=1, lease_seconds=30)
         await session.execute(
             update(models.Execution).values(lease_expires_at=utcnow() - dt.timedelta(seconds=5))
         )
     async with db.session() as session:
-        return await executions.get_execution(session, execution_id)
+        return await pending.get_execution(session, execution_id)
 
 
 async def test_an_abandoned_execution_is_reaped_and_finished_by_a_live_worker(
@@ -46,7 +47,7 @@ async def test_an_abandoned_execution_is_reaped_and_finished_by_a_live_worker(
         await reaper.stop()
     assert final.payload["status"] == "completed"
     async with db.session() as session:
-        done = await executions.get_execution(session, abandoned.id)
+        done = await pending.get_execution(session, abandoned.id)
     assert (done.lost_leases, done.lease_token) == (1, 2)
 
 

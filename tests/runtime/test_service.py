@@ -15,8 +15,8 @@ from relayflow.api.app import create_app
 from relayflow.config import Settings
 from relayflow.runtime.reaper import Reaper
 from relayflow.runtime.worker import Worker
-from relayflow.store import events
 from relayflow.store.db import Database
+from relayflow.store.queue import events
 from tests.runtime.conftest import submit, wait_status
 from tests.support.rows import echo_graph, make_user, make_workflow
 

@@ -12,9 +12,10 @@ from relayflow.config import Settings
 from relayflow.domain import NodeRunStatus, utcnow
 from relayflow.engine.ports import NodeRunRecord
 from relayflow.runtime.events import EventBus
-from relayflow.store import events, executions, models
+from relayflow.store import models
 from relayflow.store.db import Database
 from relayflow.store.node_runs import SqlRunStore
+from relayflow.store.queue import events, leases, pending
 from tests.runtime.conftest import StartWorker, final_event, submit, wait_status
 from tests.support.rows import (
     chain_graph,
@@ -40,7 +41,7 @@ async def test_a_queued_execution_runs_to_completion_with_node_runs_and_events(
     final = await final_event(bus, execution_id)
     assert final.payload == {"status": "completed", "output": "[assistant] echo: hello"}
     async with db.session() as session:
-        execution = await executions.get_execution(session, execution_id)
+        execution = await pending.get_execution(session, execution_id)
         stored = await events.fetch_events(session, execution_id)
     assert execution.status == "completed"
     assert execution.output == "[assistant] echo: hello"
@@ -77,7 +78,7 @@ async def test_cancel_is_seen_within_a_second(
             .where(models.Execution.id == execution_id)
             .values(cancel_requested=True)
         )
-        await executions.request_cancel_signal(session, execution_id)
+        await pending.request_cancel_signal(session, execution_id)
     final = await final_event(bus, execution_id)
     assert final.payload["status"] == "cancelled"
     cancelled = await wait_status(db, execution_id, {"cancelled"})
@@ -174,10 +175,7 @@ async def test_a_crashed_run_resumes_from_its_last_finished_node(
     workflow = await make_workflow(db, user)
     execution_id = await submit(db, workflow, user, {"text": "again"})
     # A worker claimed it, finished the input node, started the agent, then died.
-    async with db.transaction() as session:
-        (dead,) = await executions.claim_executions(
-            session, owner="dead", limit=1, lease_seconds=30
-        )
+    (dead,) = (await db.queue.claim(owner="dead", limit=1, lease_seconds=30)).executions
     store = SqlRunStore(db)
     now = utcnow().timestamp()
     await store.record(
@@ -203,7 +201,7 @@ async def test_a_crashed_run_resumes_from_its_last_finished_node(
             .where(models.Execution.id == execution_id)
             .values(lease_expires_at=utcnow() - dt.timedelta(seconds=1))
         )
-        await executions.reap_expired_leases(session, max_lost_leases=3)
+        await leases.reap_expired_leases(session, max_lost_leases=3)
     await start_worker()
     final = await final_event(bus, execution_id)
     assert final.payload["output"] == "[assistant] echo: again"
@@ -260,7 +258,7 @@ async def test_an_approval_pauses_the_run_and_a_decision_resumes_it(
                 decisions={"n1": {"approved": True, "comment": "ok", "decided_by": str(user)}},
             )
         )
-        await executions.wake_workers(session)
+        await pending.wake_workers(session)
     final = await final_event(bus, execution_id)
     assert final.payload == {"status": "completed", "output": True}
     runs = await node_runs(db, execution_id)

@@ -14,10 +14,11 @@ from relayflow import errors
 from relayflow.domain import ExecutionStatus, NodeRunStatus, utcnow
 from relayflow.engine.ports import NodeRunRecord
 from relayflow.runtime.notifications import Notifications
-from relayflow.store import events, executions, models, signals
+from relayflow.store import models
 from relayflow.store.db import Database
-from relayflow.store.executions import Outcome
 from relayflow.store.node_runs import SqlRunStore
+from relayflow.store.queue import events, leases, pending, rows, signals
+from relayflow.store.queue.rows import Outcome
 from tests.support.rows import make_user, make_workflow
 
 
@@ -27,7 +28,7 @@ async def submit(
     ids = []
     async with db.transaction() as session:
         for i in range(n):
-            execution = await executions.create_pending_execution(
+            execution = await pending.create_pending_execution(
                 session, workflow=workflow, input={"i": i}, trigger={"type": "api"}, user_id=user_id
             )
             ids.append(execution.id)
@@ -36,14 +37,13 @@ async def submit(
 
 async def row(db: Database, execution_id: uuid.UUID) -> models.Execution:
     async with db.session() as session:
-        return await executions.get_execution(session, execution_id)
+        return await pending.get_execution(session, execution_id)
 
 
 async def claim(db: Database, owner: str, limit: int = 10, **kw: Any) -> list[Any]:
-    async with db.transaction() as session:
-        return await executions.claim_executions(
-            session, owner=owner, limit=limit, lease_seconds=kw.pop("lease_seconds", 30), **kw
-        )
+    lease_seconds = kw.pop("lease_seconds", 30)
+    claimed = await db.queue.claim(owner=owner, limit=limit, lease_seconds=lease_seconds, **kw)
+    return list(claimed.executions)
 
 
 async def expire_leases(db: Database) -> None:
@@ -56,9 +56,9 @@ async def expire_leases(db: Database) -> None:
         )
 
 
-async def reap(db: Database, max_lost: int = 3) -> list[executions.ReapedExecution]:
+async def reap(db: Database, max_lost: int = 3) -> list[rows.ReapedExecution]:
     async with db.transaction() as session:
-        return await executions.reap_expired_leases(session, max_lost_leases=max_lost)
+        return await leases.reap_expired_leases(session, max_lost_leases=max_lost)
 
 
 # ----------------------------------------------------------------- creating
@@ -89,7 +89,7 @@ async def test_workers_are_woken_on_commit_and_not_on_rollback(db: Database) -> 
     await listener.listen(signals.WORK)
     try:
         async with db.session() as session:  # the caller fails after inserting
-            await executions.create_pending_execution(
+            await pending.create_pending_execution(
                 session, workflow=workflow, input=None, trigger={}, user_id=user
             )
             await session.rollback()
@@ -99,8 +99,7 @@ async def test_workers_are_woken_on_commit_and_not_on_rollback(db: Database) -> 
         await asyncio.wait_for(woken.wait(), timeout=5)
     finally:
         await listener.stop()
-    async with db.session() as session:
-        assert await executions.queue_depth(session) == 1  # the rolled back one is gone
+    assert (await db.queue.backlog()).pending == 1  # the rolled back one is gone
 
 
 async def test_a_cancel_signal_names_the_execution(db: Database) -> None:
@@ -112,7 +111,7 @@ async def test_a_cancel_signal_names_the_execution(db: Database) -> None:
     execution_id = uuid.uuid4()
     try:
         async with db.transaction() as session:
-            await executions.request_cancel_signal(session, execution_id)
+            await pending.request_cancel_signal(session, execution_id)
         assert await asyncio.wait_for(got.get(), timeout=5) == str(execution_id)
     finally:
         await listener.stop()
@@ -123,6 +122,9 @@ async def test_claims_are_exclusive_under_concurrency(db: Database) -> None:
     user = await make_user(db)
     workflow = await make_workflow(db, user)
     submitted = set(await submit(db, workflow, user, n=60))
+    if not db.is_sqlite:  # the pool's connections open first, as in a running worker
+        pool = await db.direct_pg().connections()
+        await asyncio.gather(*(pool.fetchval("SELECT pg_sleep(0.05)") for _ in range(6)))
 
     # Claimers contend until the queue is drained: under contention a claim may come
     # back empty (SQLite serialises writers), which must not end a claimer early.
@@ -171,7 +173,7 @@ async def test_a_user_at_the_cap_is_skipped_and_others_are_served(db: Database) 
     assert [c.id for c in first] == busy_ids[:2] + other_ids  # 2 of busy's, all of other's
     assert await claim(db, "w2", limit=10, user_concurrency=2) == []  # busy is at the cap
     async with db.transaction() as session:  # one of busy's executions finishes
-        await executions.finish_execution(
+        await leases.finish_execution(
             session, Outcome(first[0].id, first[0].lease_token, ExecutionStatus.COMPLETED)
         )
     assert [c.id for c in await claim(db, "w2", limit=10, user_concurrency=2)] == [busy_ids[2]]
@@ -205,17 +207,17 @@ async def test_heartbeats_extend_held_leases_and_report_lost_and_cancelled(db: D
             .values(cancel_requested=True)
         )
     async with db.transaction() as session:
-        states = await executions.renew_leases(
+        states = await leases.renew_leases(
             session, owner="w1", tokens={a.id: a.lease_token, b.id: b.lease_token}, lease_seconds=60
         )
-    assert states[a.id] == executions.LeaseState(held=True, cancel_requested=False)
-    assert states[b.id] == executions.LeaseState(held=True, cancel_requested=True)
+    assert states[a.id] == rows.LeaseState(held=True, cancel_requested=False)
+    assert states[b.id] == rows.LeaseState(held=True, cancel_requested=True)
     after = (await row(db, a.id)).lease_expires_at
     assert before is not None
     assert after is not None
     assert after > before
     async with db.transaction() as session:
-        states = await executions.renew_leases(
+        states = await leases.renew_leases(
             session, owner="w2", tokens={a.id: a.lease_token}, lease_seconds=60
         )
     assert states[a.id].held is False  # not w2's lease
@@ -244,7 +246,7 @@ async def test_a_worker_that_lost_its_lease_cannot_write(db: Database) -> None:
         await store.record(record, fence=old.lease_token)
     with pytest.raises(errors.LeaseLost):
         async with db.transaction() as session:
-            await executions.finish_execution(
+            await leases.finish_execution(
                 session, Outcome(execution_id, old.lease_token, ExecutionStatus.FAILED, error="x")
             )
     assert await store.finished(execution_id) == []
@@ -253,7 +255,7 @@ async def test_a_worker_that_lost_its_lease_cannot_write(db: Database) -> None:
     record.output = "fresh"
     await store.record(record, fence=new.lease_token)
     async with db.transaction() as session:
-        await executions.finish_execution(
+        await leases.finish_execution(
             session, Outcome(execution_id, new.lease_token, ExecutionStatus.COMPLETED, output=1)
         )
     assert [r.output for r in await store.finished(execution_id)] == ["fresh"]
@@ -276,7 +278,7 @@ async def test_finishing_records_totals_and_duration_from_the_start(db: Database
         cost_usd=0.25,
     )
     async with db.transaction() as session:
-        await executions.finish_execution(session, outcome)
+        await leases.finish_execution(session, outcome)
     done = await row(db, execution_id)
     assert (done.input_tokens, done.output_tokens, done.cost_usd) == (120, 30, 0.25)
     assert done.started_at is not None
@@ -296,7 +298,7 @@ async def test_a_waiting_execution_keeps_its_approval_nodes_and_no_completion(db
     (execution_id,) = await submit(db, workflow, user)
     (claimed,) = await claim(db, "w1")
     async with db.transaction() as session:
-        await executions.finish_execution(
+        await leases.finish_execution(
             session,
             Outcome(execution_id, claimed.lease_token, ExecutionStatus.WAITING, waiting_on=["ok"]),
         )
@@ -350,7 +352,7 @@ async def test_released_executions_go_back_without_counting_as_lost(db: Database
     (execution_id,) = await submit(db, workflow, user)
     (claimed,) = await claim(db, "w1")
     async with db.transaction() as session:
-        released = await executions.release_executions(
+        released = await leases.release_executions(
             session, {execution_id: claimed.lease_token}, reason="shutting down"
         )
     assert released == {execution_id}
@@ -358,7 +360,7 @@ async def test_released_executions_go_back_without_counting_as_lost(db: Database
     assert (back.status, back.lost_leases) == ("pending", 0)
     async with db.transaction() as session:  # a stale token releases nothing
         assert (
-            await executions.release_executions(
+            await leases.release_executions(
                 session, {execution_id: claimed.lease_token}, reason="again"
             )
             == set()

@@ -7,8 +7,8 @@ import uuid
 
 from relayflow.store import models
 from relayflow.store.db import Database
-from relayflow.store.executions import create_pending_execution
 from relayflow.store.idempotency import claim_idempotency_key, purge_idempotency_keys
+from relayflow.store.queue.pending import create_pending_execution
 from tests.triggers.conftest import Hook, MakeHook
 
 NOW = dt.datetime(2026, 5, 4, 9, 0)

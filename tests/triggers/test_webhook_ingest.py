@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
@@ -14,50 +13,44 @@ from relayflow.errors import NotFound
 from relayflow.security import hash_api_key
 from relayflow.store import models
 from relayflow.store.db import Database
-from relayflow.store.direct_pg import asyncpg_dsn
-from relayflow.store.executions import create_pending_execution
-from relayflow.store.webhook_ingest import (
-    IngestStore,
-    NewExecution,
-    PostgresIngestStore,
-    ingest_store_for,
-)
+from relayflow.store.queue.drivers import asyncpg_dsn
+from relayflow.store.queue.intake import NewExecution
+from relayflow.store.queue.interface import Queue
+from relayflow.store.queue.pending import create_pending_execution
 from tests.triggers.conftest import Hook, MakeHook
 
 SCHEMA = {"type": "object", "required": ["n"]}
 
 
 @pytest.fixture
-async def store(db: Database) -> AsyncIterator[IngestStore]:
-    ingest = ingest_store_for(db)
-    yield ingest
-    await ingest.close()
+def store(db: Database) -> Queue:
+    return db.queue
 
 
 async def test_the_input_schema_comes_only_with_the_right_key(
-    store: IngestStore, make_hook: MakeHook
+    store: Queue, make_hook: MakeHook
 ) -> None:
     hook = await make_hook(schema=SCHEMA)
-    right = await store.find(hook.id, hash_api_key(hook.key))
-    wrong = await store.find(hook.id, hash_api_key("rf_wrong"))
+    right = await store.find_webhook(hook.id, hash_api_key(hook.key))
+    wrong = await store.find_webhook(hook.id, hash_api_key("rf_wrong"))
     assert right is not None
     assert wrong is not None
     assert right.input_schema == SCHEMA
     assert wrong.input_schema is None
-    assert await store.find(uuid.uuid4(), hash_api_key(hook.key)) is None
+    assert await store.find_webhook(uuid.uuid4(), hash_api_key(hook.key)) is None
 
 
 @pytest.mark.parametrize("idempotency_key", [None, "k1"])
 async def test_a_workflow_deleted_meanwhile_is_not_found(
-    store: IngestStore, db: Database, hook: Hook, idempotency_key: str | None
+    store: Queue, db: Database, hook: Hook, idempotency_key: str | None
 ) -> None:
-    target = await store.find(hook.id, hash_api_key(hook.key))
+    target = await store.find_webhook(hook.id, hash_api_key(hook.key))
     assert target is not None
     async with db.transaction() as session:
         workflow = await session.get(models.Workflow, hook.workflow_id)
         await session.delete(workflow)
     with pytest.raises(NotFound, match="not found"):
-        await store.create(
+        await store.create_from_webhook(
             target, NewExecution(uuid.uuid4(), {}, {"type": "webhook"}, idempotency_key)
         )
 
@@ -76,13 +69,12 @@ async def test_the_one_statement_insert_writes_what_create_pending_execution_wri
 ) -> None:
     # PostgreSQL: the direct asyncpg INSERT ... SELECT; SQLite: its SQLAlchemy twin.
     hook = await make_hook(schema=SCHEMA)
-    fast = ingest_store_for(db)
-    target = await fast.find(hook.id, hash_api_key(hook.key))
+    fast = db.queue
+    target = await fast.find_webhook(hook.id, hash_api_key(hook.key))
     assert target is not None
     value, trigger = {"n": 1, "text": "héllo"}, {"type": "webhook", "headers": {"a": "b"}}
-    await fast.create(target, NewExecution(uuid.uuid4(), value, trigger))
-    await fast.create(target, NewExecution(uuid.uuid4(), None, trigger))
-    await fast.close()
+    await fast.create_from_webhook(target, NewExecution(uuid.uuid4(), value, trigger))
+    await fast.create_from_webhook(target, NewExecution(uuid.uuid4(), None, trigger))
     async with db.transaction() as session:
         workflow = await session.get(models.Workflow, hook.workflow_id)
         assert workflow is not None
@@ -115,17 +107,14 @@ async def _drop_connections(db: Database) -> None:
 async def test_connections_the_server_dropped_are_replaced(
     db: Database, hook: Hook, idempotency_key: str | None
 ) -> None:
-    store = PostgresIngestStore(db)
-    try:
-        assert await store.find(hook.id, hash_api_key(hook.key)) is not None
-        await _drop_connections(db)
-        target = await store.find(hook.id, hash_api_key(hook.key))
-        assert target is not None
-        await _drop_connections(db)
-        new = NewExecution(uuid.uuid4(), {"n": 1}, {"type": "webhook"}, idempotency_key)
-        created = await store.create(target, new)
-    finally:
-        await store.close()
+    store = db.queue
+    assert await store.find_webhook(hook.id, hash_api_key(hook.key)) is not None
+    await _drop_connections(db)
+    target = await store.find_webhook(hook.id, hash_api_key(hook.key))
+    assert target is not None
+    await _drop_connections(db)
+    new = NewExecution(uuid.uuid4(), {"n": 1}, {"type": "webhook"}, idempotency_key)
+    created = await store.create_from_webhook(target, new)
     assert (created.execution_id, created.replayed) == (new.execution_id, False)
     async with db.session() as session:
         ids = list(await session.scalars(select(models.Execution.id)))

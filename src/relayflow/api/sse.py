@@ -25,7 +25,7 @@ from starlette.responses import StreamingResponse
 
 from relayflow import errors
 from relayflow.api.schemas.executions import ExecutionEventOut
-from relayflow.store.events import StoredEvent
+from relayflow.store.queue.events import StoredEvent
 from relayflow.stored_json import servable
 
 KEEPALIVE_S = 15.0

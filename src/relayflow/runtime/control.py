@@ -15,11 +15,11 @@ from relayflow import errors
 from relayflow.domain import Actor, ExecutionStatus
 from relayflow.input_schema import check_input
 from relayflow.runtime.events import EventBus
-from relayflow.store import executions, workflows
-from relayflow.store.api_starts import start_store_for
+from relayflow.store import workflows
 from relayflow.store.db import Database
-from relayflow.store.direct_pg import PendingRow
 from relayflow.store.models import Execution
+from relayflow.store.queue.pending import get_execution
+from relayflow.store.queue.rows import PendingRow
 
 STATUS_EVENT = "execution.status"
 
@@ -28,7 +28,7 @@ class ExecutionStarter:
     """Queues runs started over the API. One per process; safe to share."""
 
     def __init__(self, db: Database) -> None:
-        self.store = start_store_for(db)
+        self.queue = db.queue
 
     async def start(self, user_id: uuid.UUID, workflow_id: uuid.UUID, input: Any) -> PendingRow:
         """Queue a run of a workflow the user may read; the run belongs to the user.
@@ -37,7 +37,7 @@ class ExecutionStarter:
         checked against the JSON Schema of the workflow's `input` node
         (`InvalidInput` naming the field). Returns once the row is committed.
         """
-        found = await self.store.find(user_id, workflow_id)
+        found = await self.queue.find_starter(user_id, workflow_id)
         if found is None:
             raise errors.Unauthorized("the access token's account no longer exists")
         target = found.target
@@ -53,7 +53,7 @@ class ExecutionStarter:
             input=input,
             trigger={"type": "api", "user_id": str(user_id)},
         )
-        await self.store.create(row)
+        await self.queue.start(row)
         return row
 
 
@@ -84,4 +84,4 @@ async def wait_until_settled(
             if close is not None:  # end the subscription now, not at garbage collection
                 await close()
     async with db.session() as session:
-        return await executions.get_execution(session, execution_id)
+        return await get_execution(session, execution_id)

@@ -19,10 +19,10 @@ from typing import Any
 
 from relayflow import errors
 from relayflow.runtime.notifications import Notifications
-from relayflow.store import events as event_rows
-from relayflow.store import signals
 from relayflow.store.db import Database
-from relayflow.store.events import FINAL_STATUSES, StoredEvent
+from relayflow.store.queue import events as event_rows
+from relayflow.store.queue import signals
+from relayflow.store.queue.events import FINAL_STATUSES, StoredEvent
 
 __all__ = ["EventBus", "StoredEvent"]
 

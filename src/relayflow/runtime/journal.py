@@ -11,10 +11,10 @@ nodes run again on resume, which is what durability promises.
 When to write: an outcome (or `sync()`) at once; a finished node within
 `FINISHED_LINGER_S`, so the nodes right after it and often the outcome share its
 transaction; starts and events within `LINGER_S`. On PostgreSQL a batch is one
-statement (`store.run_batches.write_run_batch_pg`); a short execution run alone
+statement (`Database.queue.write_batch`); a short execution run alone
 costs the worker its claim, that statement and the NOTIFY for its events.
 
-Every write is fenced by the execution's lease token (`store.run_batches`).
+Every write is fenced by the execution's lease token (`store.queue.batches`).
 When a flush finds a lease lost, the execution's pending writes are dropped and
 `on_lease_lost` is called so the worker stops running it.
 """
@@ -34,12 +34,11 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from relayflow import errors
 from relayflow.domain import ExecutionStatus, NodeRunStatus
 from relayflow.engine.ports import NodeRunRecord
-from relayflow.store import executions
 from relayflow.store.db import Database
-from relayflow.store.executions import Outcome
 from relayflow.store.node_runs import RunKey, row_values, run_key
-from relayflow.store.pinned import PinnedConnection
-from relayflow.store.run_batches import RunBatch, write_run_batch, write_run_batch_pg
+from relayflow.store.queue import leases
+from relayflow.store.queue.batches import RunBatch
+from relayflow.store.queue.rows import Outcome, status_event
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +83,6 @@ class Journal:
         finished_linger_s: float = FINISHED_LINGER_S,
     ) -> None:
         self._db = db
-        self._connection = PinnedConnection(db)
         self._on_lease_lost = on_lease_lost
         self._leases: dict[uuid.UUID, int] = {}
         self._lost: set[uuid.UUID] = set()
@@ -119,7 +117,6 @@ class Journal:
         self._urgent.set()
         await self._task
         self._task = None
-        await self._connection.close()
 
     # ------------------------------------------------------------ executions
     def begin(self, execution_id: uuid.UUID, lease_token: int) -> None:
@@ -182,9 +179,7 @@ class Journal:
             return False
         self._batch.leases[outcome.execution_id] = outcome.lease_token
         self._batch.outcomes.append(outcome)
-        self._batch.events.append(
-            (outcome.execution_id, "execution.status", executions.status_event(outcome))
-        )
+        self._batch.events.append((outcome.execution_id, "execution.status", status_event(outcome)))
         waiter: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._outcome_waiters[outcome.execution_id] = waiter
         self._wake.set()
@@ -262,10 +257,7 @@ class Journal:
         attempt = 0
         while True:
             try:
-                if not self._db.is_sqlite:  # one statement, its own transaction
-                    return await write_run_batch_pg(self._db, batch)
-                async with self._connection.transaction() as session:
-                    return await write_run_batch(session, batch)
+                return await self._db.queue.write_batch(batch)
             except Exception as exc:
                 if not is_transient(exc):
                     log.warning("journal write failed: %s", exc)
@@ -287,7 +279,7 @@ class Journal:
         )
         try:
             async with self._db.transaction() as session:
-                await executions.finish_execution(session, outcome)
+                await leases.finish_execution(session, outcome)
         except errors.LeaseLost:
             pass
         except Exception:

@@ -23,8 +23,9 @@ from collections.abc import AsyncIterator
 from relayflow.agents.limits import LocalProviderLimiter, ProviderLimiter
 from relayflow.config import Settings
 from relayflow.runtime.notifications import Notifications
-from relayflow.store import provider_slots, signals
+from relayflow.store import provider_slots
 from relayflow.store.db import Database
+from relayflow.store.queue import signals
 
 log = logging.getLogger(__name__)
 

@@ -31,12 +31,11 @@ from prometheus_client import (
 )
 
 from relayflow.agents.limits import ProviderLimiter
-from relayflow.domain import NodeRunStatus
+from relayflow.domain import NodeRunStatus, utcnow
 from relayflow.engine.ports import AgentRequest, AgentResult, AgentRunner, NodeRunRecord, RunStore
-from relayflow.store import executions
 from relayflow.store.db import Database
 from relayflow.store.execution_queries import count_by_status
-from relayflow.store.executions import ClaimedExecution
+from relayflow.store.queue.rows import ClaimedExecution
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
@@ -59,6 +58,12 @@ class RuntimeMetrics:
         self.queue_depth = Gauge(
             "relayflow_queue_depth",
             "Pending executions waiting for a worker, read from the database at scrape time.",
+            registry=self.database_registry,
+        )
+        self.oldest_pending_age = Gauge(
+            "relayflow_oldest_pending_age_seconds",
+            "How long the oldest pending execution has waited for a worker (0 with none), "
+            "read from the database at scrape time.",
             registry=self.database_registry,
         )
         self.claim_latency = Histogram(
@@ -97,10 +102,14 @@ class RuntimeMetrics:
     async def refresh_from_database(self, db: Database) -> None:
         async with db.session() as session:
             counts = await count_by_status(session)
-            depth = await executions.queue_depth(session)
+        backlog = await db.queue.backlog()
         for status, count in counts.items():
             self.executions.labels(status=status).set(count)
-        self.queue_depth.set(depth)
+        self.queue_depth.set(backlog.pending)
+        oldest = backlog.oldest_started_at
+        self.oldest_pending_age.set(
+            max(0.0, (utcnow() - oldest).total_seconds()) if oldest is not None else 0.0
+        )
 
     def render(self) -> bytes:
         """The database gauges and this process's figures, in the text format."""

@@ -29,10 +29,9 @@ from typing import Any
 
 import asyncpg
 
-from relayflow.store import signals
 from relayflow.store.db import Database
-from relayflow.store.direct_pg import asyncpg_dsn
-from relayflow.store.direct_sqlite import DirectSqlite
+from relayflow.store.queue import signals
+from relayflow.store.queue.drivers import DirectSqlite, asyncpg_dsn
 
 log = logging.getLogger(__name__)
 

@@ -11,16 +11,15 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from sqlalchemy import text
-
 from relayflow.config import Settings
-from relayflow.store import executions
 from relayflow.store.db import Database
-from relayflow.store.executions import ReapedExecution
+from relayflow.store.queue.rows import ReapedExecution
+from relayflow.store.queue.statements import REAPER_LOCK_KEY
+
+__all__ = ["REAPER_LOCK_KEY", "Reaper"]
 
 log = logging.getLogger(__name__)
 
-REAPER_LOCK_KEY = 0x7266_7265_6170  # "rfreap"
 MAX_INTERVAL_S = 5.0
 
 
@@ -45,16 +44,7 @@ class Reaper:
 
     async def reap_once(self) -> list[ReapedExecution]:
         """One pass; returns what it reaped (nothing when another reaper holds the lock)."""
-        async with self.db.transaction() as session:
-            if not self.db.is_sqlite:
-                got = await session.execute(
-                    text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": REAPER_LOCK_KEY}
-                )
-                if not got.scalar():
-                    return []
-            reaped = await executions.reap_expired_leases(
-                session, max_lost_leases=self.settings.max_lost_leases
-            )
+        reaped = await self.db.queue.reap(max_lost_leases=self.settings.max_lost_leases)
         for item in reaped:
             log.warning(
                 "execution %s lost its worker %s (%d time(s)): %s",

@@ -31,10 +31,10 @@ from relayflow.cron import CronSchedule
 from relayflow.domain import utcnow
 from relayflow.store import schedules as schedule_store
 from relayflow.store.db import Database
-from relayflow.store.executions import create_pending_execution
 from relayflow.store.idempotency import purge_idempotency_keys
 from relayflow.store.login_failures import purge_login_failures
 from relayflow.store.models import Schedule, Workflow
+from relayflow.store.queue.pending import create_pending_execution
 from relayflow.store.rate_limits import purge_rate_limit_buckets
 from relayflow.store.schedules import MissedPolicy
 from relayflow.store.seen_signatures import purge_seen_signatures

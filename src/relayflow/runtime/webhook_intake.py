@@ -7,7 +7,7 @@ only then the body (415 unreadable, 422 input limits or input schema). A valid
 signature then starts one execution only (409 for a replay, unless its
 Idempotency-Key already answers it with that execution). The pending execution is
 then written (with its idempotency key, if any, in the same transaction; see
-`store.webhook_ingest`) and the caller answers 202 only after it is committed;
+`Database.queue`) and the caller answers 202 only after it is committed;
 workers are woken after the commit. A key already held answers with its
 execution if the request (method, path, body) is the same, else 422.
 """
@@ -41,9 +41,10 @@ from relayflow.store.idempotency import (
     key_holder_request_hash,
     live_key_holder,
 )
+from relayflow.store.queue import signals
+from relayflow.store.queue.intake import NewExecution, WebhookTarget
 from relayflow.store.rate_limits import count_request
 from relayflow.store.seen_signatures import first_use_of_signature
-from relayflow.store.webhook_ingest import NewExecution, WebhookTarget, ingest_store_for
 
 KEY_HEADER = "x-api-key"
 QUERY_KEY = "api_key"
@@ -206,14 +207,14 @@ class WebhookIntake:
         self.db = db
         self.settings = settings
         self.clock = clock
-        self.store = ingest_store_for(db)
+        self.queue = db.queue
         self._server_secret: str | None = None
 
     async def start(self) -> None:
         return None
 
     async def stop(self) -> None:
-        await self.store.close()
+        await signals.flush_notifications(self.db.engine)  # wake-ups still in flight
 
     def signing_secret(self, webhook: WebhookTarget) -> str | None:
         if not webhook.signing_secret_salt:
@@ -230,7 +231,7 @@ class WebhookIntake:
             )
         digest = hash_api_key(key)
         webhook_id = _webhook_uuid(delivery.webhook_id)
-        webhook = await self.store.find(webhook_id, digest) if webhook_id else None
+        webhook = await self.queue.find_webhook(webhook_id, digest) if webhook_id else None
         # Compared in constant time, against a stand-in when the webhook is unknown,
         # so that a wrong key and an unknown webhook cost the same.
         key_matches = hmac.compare_digest(
@@ -268,7 +269,7 @@ class WebhookIntake:
                 raise _replayed(verified)
             return replay
 
-        created = await self.store.create(
+        created = await self.queue.create_from_webhook(
             webhook,
             NewExecution(
                 execution_id=uuid.uuid4(),

@@ -1,7 +1,7 @@
 """The worker: claims pending executions, runs them on the engine, writes the outcome.
 
 - Claims up to its free slots (`concurrency`) at once, oldest first, skipping users
-  at their cap (`store.executions.claim`). Wakes on NOTIFY `relayflow_work`
+  at their cap (`Database.queue.claim`). Wakes on NOTIFY `relayflow_work`
   (PostgreSQL) or the in-process signal (SQLite), with a slow poll
   (`settings.poll_seconds`) as the fallback. A finished execution frees a slot;
   the worker claims again then only if work may be waiting unannounced (the last
@@ -54,12 +54,12 @@ from relayflow.runtime.metrics import (
     MeteredRunStore,
     process_metrics,
 )
-from relayflow.store import executions, node_runs, signals
+from relayflow.store import node_runs
 from relayflow.store.catalogs import SqlTemplateCatalog, SqlWorkflowCatalog
 from relayflow.store.db import Database
 from relayflow.store.execution_control import NodesWithChildren
-from relayflow.store.executions import ClaimedExecution, Outcome
-from relayflow.store.pinned import PinnedConnection
+from relayflow.store.queue import leases, signals
+from relayflow.store.queue.rows import ClaimedExecution, Outcome
 from relayflow.telemetry.execution import ExecutionTrace
 
 log = logging.getLogger(__name__)
@@ -123,7 +123,6 @@ class Worker:
         self._templates = SqlTemplateCatalog(db)
         self._workflows = SqlWorkflowCatalog(db)
         self._journal = Journal(db, on_lease_lost=self._on_lease_lost)
-        self._claim_connection = PinnedConnection(db)  # SQLite: claims run back to back
         self._running: dict[uuid.UUID, _Running] = {}
         self._wake = asyncio.Event()
         # Work may be waiting that no signal will announce again (the last claim left
@@ -187,7 +186,6 @@ class Worker:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self._journal.stop()
-        await self._claim_connection.close()
         notifications = self.bus.notifications
         notifications.remove(signals.WORK, self._on_work)
         notifications.remove(signals.CANCEL, self._on_cancel)
@@ -249,21 +247,13 @@ class Worker:
                 await asyncio.wait_for(self._wake.wait(), timeout=self.settings.poll_seconds)
 
     async def _claim(self, limit: int) -> list[ClaimedExecution]:
-        options: dict[str, Any] = {
-            "owner": self.name,
-            "limit": limit,
-            "lease_seconds": self.settings.lease_seconds,
-            "user_concurrency": self.settings.user_concurrency,
-            "wait_for_disk": False,  # a claim lost with the database server is simply redone
-        }
-        if self.db.is_sqlite:
-            async with self._claim_connection.transaction() as session:
-                claim = await executions.claim(session, **options)
-        else:
-            # One statement without BEGIN/COMMIT, so that the claims finding nothing
-            # (every worker wakes on every NOTIFY) cost one round trip each; a second,
-            # locked pass only for users who could otherwise pass their cap.
-            claim = await executions.claim_pg(self.db, **options)
+        claim = await self.db.queue.claim(
+            owner=self.name,
+            limit=limit,
+            lease_seconds=self.settings.lease_seconds,
+            user_concurrency=self.settings.user_concurrency,
+            wait_for_disk=False,  # a claim lost with the database server is simply redone
+        )
         claimed = claim.executions
         self._more_pending = self._more_pending or claim.more_pending
         self.claimed_total += len(claimed)
@@ -350,7 +340,7 @@ class Worker:
         if not (claimed.resumed or claimed.rerun_of):
             return
         async with self.db.transaction() as session:
-            await executions.fence_one(session, claimed.id, claimed.lease_token)
+            await leases.fence_one(session, claimed.id, claimed.lease_token)
             if claimed.resumed:
                 await node_runs.interrupt_running(session, claimed.id)
             if claimed.rerun_of is not None and not await node_runs.has_node_runs(
@@ -385,12 +375,12 @@ class Worker:
         )
 
     async def _hand_back(self, entries: list[_Running]) -> None:
-        leases = {e.claimed.id: e.claimed.lease_token for e in entries if not e.lease_lost}
+        held = {e.claimed.id: e.claimed.lease_token for e in entries if not e.lease_lost}
         try:
             async with self.db.transaction() as session:
-                released = await executions.release_executions(
+                released = await leases.release_executions(
                     session,
-                    leases,
+                    held,
                     reason=f"worker {self.name} shut down; another worker resumes it",
                 )
             log.info("worker %s handed back %d execution(s)", self.name, len(released))
@@ -410,11 +400,9 @@ class Worker:
         tokens = {eid: e.claimed.lease_token for eid, e in self._running.items()}
         if not tokens:
             return
-        async with self.db.transaction() as session:
-            await executions.commit_without_waiting_for_disk(session)
-            states = await executions.renew_leases(
-                session, owner=self.name, tokens=tokens, lease_seconds=self.settings.lease_seconds
-            )
+        states = await self.db.queue.renew_leases(
+            owner=self.name, tokens=tokens, lease_seconds=self.settings.lease_seconds
+        )
         for execution_id, state in states.items():
             if not state.held:
                 self._on_lease_lost(execution_id)
@@ -434,7 +422,7 @@ class Worker:
         if not ids:
             return
         async with self.db.session() as session:
-            wanted = await executions.cancel_requested_among(session, ids)
+            wanted = await leases.cancel_requested_among(session, ids)
         for execution_id in wanted:
             entry = self._running.get(execution_id)
             if entry is not None:

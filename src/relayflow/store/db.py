@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
@@ -16,9 +16,11 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from relayflow.store.direct_pg import DirectPool
-from relayflow.store.direct_sqlite import DirectSqlite
+from relayflow.store.queue.drivers import DirectPool, DirectSqlite
 from relayflow.stored_json import load_stored_json
+
+if TYPE_CHECKING:
+    from relayflow.store.queue.interface import Queue
 
 
 def is_sqlite(url: str) -> bool:
@@ -72,6 +74,7 @@ class Database:
         self._pool_size = pool_size
         self._direct: DirectPool | None = None
         self._direct_sqlite: DirectSqlite | None = None
+        self._queue: Queue | None = None
 
     @property
     def is_sqlite(self) -> bool:
@@ -92,6 +95,15 @@ class Database:
         async with self.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
 
+    @property
+    def queue(self) -> Queue:
+        """The execution queue on this database (its implementation chosen once)."""
+        if self._queue is None:
+            from relayflow.store.queue.interface import queue_for
+
+            self._queue = queue_for(self)
+        return self._queue
+
     def direct_pg(self) -> DirectPool:
         """PostgreSQL: the asyncpg pool of the hot paths (opened on first use)."""
         if self.is_sqlite:
@@ -109,6 +121,9 @@ class Database:
         return self._direct_sqlite
 
     async def dispose(self) -> None:
+        if self._queue is not None:
+            await self._queue.close()
+            self._queue = None
         if self._direct is not None:
             await self._direct.close()
         if self._direct_sqlite is not None:

@@ -19,9 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from relayflow import errors
 from relayflow.domain import Actor, ExecutionStatus, NodeRunStatus, utcnow
-from relayflow.store import events, executions, node_runs
+from relayflow.store import node_runs
 from relayflow.store.execution_queries import get_visible_execution
 from relayflow.store.models import Execution, NodeRun, Workflow
+from relayflow.store.queue import events, pending
 
 _executions = cast(Table, Execution.__table__)
 _runs = cast(Table, NodeRun.__table__)
@@ -63,7 +64,7 @@ async def cancel_execution(
             await events.append_events(
                 session, [(execution.id, CANCEL_REQUESTED, {"by": str(actor.user_id)})]
             )
-            await executions.request_cancel_signal(session, execution.id)
+            await pending.request_cancel_signal(session, execution.id)
         return execution
     now = utcnow()
     message = f"cancelled by user {actor.user_id}"
@@ -152,7 +153,7 @@ async def decide_approval(
             )
         ],
     )
-    await executions.wake_workers(session)
+    await pending.wake_workers(session)
     return execution
 
 
@@ -217,7 +218,7 @@ async def rerun_execution(
         "from_node": from_node,
         "by": str(actor.user_id),
     }
-    rerun = await executions.create_pending_execution(
+    rerun = await pending.create_pending_execution(
         session,
         workflow=workflow,
         input=original.input,

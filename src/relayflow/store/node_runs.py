@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from relayflow.domain import NodeRunStatus, utcnow
 from relayflow.engine.ports import NodeRunRecord, TokenUsage
-from relayflow.store import executions, models
+from relayflow.store import models
 from relayflow.store.db import Database
 
 _runs = cast(Table, models.NodeRun.__table__)
@@ -248,7 +248,9 @@ class SqlRunStore:
         self._rows.plan(run, writes)
         async with self._db.transaction() as session:
             if fence is not None:
-                await executions.fence_one(session, run.execution_id, fence)
+                from relayflow.store.queue import leases  # the queue builds on this module
+
+                await leases.fence_one(session, run.execution_id, fence)
             await write_node_runs(session, writes)
 
     async def finished(self, execution_id: uuid.UUID) -> list[NodeRunRecord]:

@@ -15,7 +15,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relayflow.domain import utcnow
-from relayflow.store import models, signals
+from relayflow.store import models
+from relayflow.store.queue import signals
 
 _slots = cast(Table, models.ProviderSlot.__table__)
 

@@ -14,9 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from relayflow.api.schemas.common import UtcDateTime
 from relayflow.domain import ExecutionStatus
-from relayflow.store.direct_pg import PendingRow
 from relayflow.store.execution_queries import ExecutionDetail, RunTotals
 from relayflow.store.models import Execution, NodeRun
+from relayflow.store.queue.rows import PendingRow
 from relayflow.stored_json import servable
 
 

@@ -33,7 +33,7 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session
 
-from relayflow.store.direct_pg import asyncpg_dsn
+from relayflow.store.queue.drivers import asyncpg_dsn
 
 log = logging.getLogger(__name__)
 
@@ -186,8 +186,13 @@ def _engine_of(session: AsyncSession | Session) -> Engine:
     return bind.engine if isinstance(bind, Connection) else bind
 
 
+def dialect_of(session: AsyncSession | Session) -> str:
+    """The session's database: "postgresql" or "sqlite"."""
+    return str(_engine_of(session).dialect.name)
+
+
 def is_postgres_session(session: AsyncSession | Session) -> bool:
-    return _engine_of(session).dialect.name == "postgresql"
+    return dialect_of(session) == "postgresql"
 
 
 async def signal(session: AsyncSession, channel: str, payload: str = "") -> None:

@@ -12,7 +12,8 @@ from sqlalchemy import Table, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relayflow.domain import ExecutionStatus, utcnow
-from relayflow.store import models, signals
+from relayflow.store import models
+from relayflow.store.queue import signals
 
 _events = cast(Table, models.ExecutionEvent.__table__)
 _executions = cast(Table, models.Execution.__table__)
@@ -67,9 +68,12 @@ async def append_events(
 
 async def lock_for_events(session: AsyncSession, execution_id: uuid.UUID) -> bool:
     """Take the execution's row lock before appending events; False if it does not exist."""
-    query = select(_executions.c.id).where(_executions.c.id == execution_id)
-    if signals.is_postgres_session(session):
-        query = query.with_for_update(key_share=True)  # FOR NO KEY UPDATE
+    # FOR NO KEY UPDATE on PostgreSQL; SQLite (one writer at a time) renders no lock.
+    query = (
+        select(_executions.c.id)
+        .where(_executions.c.id == execution_id)
+        .with_for_update(key_share=True)
+    )
     return (await session.execute(query)).first() is not None
 
 

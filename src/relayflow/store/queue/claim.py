@@ -1,0 +1,204 @@
+"""Claiming: pending executions become `processing` under a lease, oldest first.
+
+Each claimed row gets a lease until now + lease_seconds and a new lease token.
+Users already running `user_concurrency` executions are skipped, and one claim
+never takes more than their remaining share, even when claimers race:
+- PostgreSQL: one statement (`statements.PG_CLAIM`) without an explicit
+  transaction; a user whose backlog could take them past the cap is claimed for
+  in a second pass under a per-user lock (their claimers wait for each other;
+  everyone else's stay one statement). (Left: a one-statement claim for a user
+  well under the cap may still be in flight when a burst of new executions makes
+  them contended and a locked pass claims those.)
+- SQLite: every claim holds the write lock while it counts.
+
+The queue implementations run these on their drivers (`Queue.claim`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, cast
+
+from sqlalchemy import Table, func, or_, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from relayflow.store import models
+from relayflow.store.queue.rows import (
+    NO_CAP,
+    PENDING,
+    PROCESSING,
+    Claim,
+    ClaimedExecution,
+    claimed_from,
+)
+from relayflow.store.queue.statements import PG_CLAIM, SQLITE_TAKE_WRITE_LOCK
+
+_executions = cast(Table, models.Execution.__table__)
+_JSON_CLAIM_COLUMNS = ("graph", "input", "trigger", "decisions")
+
+
+def claim_params(
+    owner: str,
+    limit: int,
+    user_concurrency: int | None,
+    wait_for_disk: bool,
+    now: dt.datetime,
+    lease_seconds: float,
+) -> dict[str, Any]:
+    """The parameters of `statements.PG_CLAIM` for a claim of everyone's work."""
+    return {
+        "sc": "on" if wait_for_disk else "off",
+        # Look a little further than `limit` so one busy user does not starve others.
+        "scan": limit * 4,
+        "cap": user_concurrency if user_concurrency is not None else NO_CAP,
+        "limit": limit,
+        "users": None,  # all users (the exact pass names its users)
+        "exact": False,
+        "owner": owner,
+        "expires": now + dt.timedelta(seconds=lease_seconds),
+        "now": now,
+    }
+
+
+def _by_age(executions: list[ClaimedExecution], now: dt.datetime) -> list[ClaimedExecution]:
+    return sorted(executions, key=lambda c: (c.started_at or now, str(c.id)))
+
+
+def pg_claim_result(rows: Sequence[Mapping[Any, Any]], now: dt.datetime) -> Claim:
+    """The claim statement's rows: one per claimed execution, or one of NULLs."""
+    more_pending = bool(rows and rows[0]["left_behind"])
+    contended = list(rows[0]["contended"] or []) if rows else []
+    claimed = [claimed_from(row) for row in rows if row["id"] is not None]
+    return Claim(_by_age(claimed, now), more_pending=more_pending, contended=contended)
+
+
+async def fetch_pg_claim(conn: Any, params: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """Run the claim statement on an asyncpg connection or pool."""
+    records = await conn.fetch(PG_CLAIM.sql, *PG_CLAIM.arguments(params))
+    rows: list[Mapping[str, Any]] = []
+    for record in records:
+        row = dict(record)
+        for name in _JSON_CLAIM_COLUMNS:  # asyncpg hands JSON over as text
+            if row[name] is not None:
+                row[name] = json.loads(row[name])
+        rows.append(row)
+    return rows
+
+
+FetchClaim = Callable[[Mapping[str, Any]], Awaitable[list[Mapping[str, Any]]]]
+FetchLockedClaim = Callable[
+    [list[uuid.UUID], Mapping[str, Any]], Awaitable[list[Mapping[str, Any]]]
+]
+
+
+async def claim_in_two_passes(
+    params: Mapping[str, Any], now: dt.datetime, fetch: FetchClaim, fetch_locked: FetchLockedClaim
+) -> Claim:
+    """PostgreSQL: the one-statement claim, then, for the users it found contended
+    (whose backlog could take them past their cap if claimers raced), the same
+    claim under their per-user locks, counting what earlier lock holders committed."""
+    fast = pg_claim_result(await fetch(params), now)
+    room = int(params["limit"]) - len(fast.executions)
+    if not fast.contended or room <= 0:
+        return fast
+    users = sorted(fast.contended)
+    exact = dict(params, users=users, exact=True, limit=room, scan=room * 4)
+    locked = pg_claim_result(await fetch_locked(users, exact), now)
+    return Claim(
+        _by_age([*fast.executions, *locked.executions], now),
+        more_pending=fast.more_pending or locked.more_pending,
+    )
+
+
+_TAKE_WRITE_LOCK = text(SQLITE_TAKE_WRITE_LOCK)
+_CLAIM_COLUMNS = (
+    _executions.c.id,
+    _executions.c.workflow_id,
+    _executions.c.user_id,
+    _executions.c.graph,
+    _executions.c.input,
+    _executions.c.trigger,
+    _executions.c.decisions,
+    _executions.c.lease_token,
+    _executions.c.cancel_requested,
+    _executions.c.rerun_of,
+    _executions.c.rerun_from_node,
+    _executions.c.started_at,
+    _executions.c.claimed_at,
+)
+
+
+async def claim_sqlite(
+    session: AsyncSession,
+    *,
+    owner: str,
+    limit: int,
+    user_concurrency: int | None,
+    now: dt.datetime,
+    lease_seconds: float,
+) -> Claim:
+    """SQLite: take the write lock before counting, so that claims in other processes
+    wait and the user caps count what they claimed. Commit promptly."""
+    await session.execute(_TAKE_WRITE_LOCK)
+    candidates, more_pending = await _candidate_ids(session, limit, user_concurrency)
+    if not candidates:
+        return Claim([], more_pending=more_pending)
+    e = _executions
+    statement = (
+        update(e)
+        .where(e.c.id.in_(candidates), e.c.status == PENDING)
+        .values(
+            status=PROCESSING,
+            lease_owner=owner,
+            lease_token=e.c.lease_token + 1,
+            lease_expires_at=now + dt.timedelta(seconds=lease_seconds),
+            updated_at=now,
+            claimed_at=func.coalesce(e.c.claimed_at, now),
+        )
+        .returning(*_CLAIM_COLUMNS)
+    )
+    rows = (await session.execute(statement)).all()
+    claimed = [claimed_from(row._mapping) for row in rows]
+    return Claim(_by_age(claimed, now), more_pending=more_pending)
+
+
+async def _candidate_ids(
+    session: AsyncSession, limit: int, user_concurrency: int | None
+) -> tuple[list[uuid.UUID], bool]:
+    """SQLite: the oldest pending ids this claim may take, and whether it leaves some.
+
+    SQLite runs one writer at a time; the UPDATE that follows re-checks `pending`,
+    so two processes never claim the same row.
+    """
+    e = _executions
+    base = select(e.c.id, e.c.user_id).where(e.c.status == PENDING).order_by(e.c.started_at)
+    if user_concurrency is None:
+        ids = [row.id for row in (await session.execute(base.limit(limit + 1))).all()]
+        return ids[:limit], len(ids) > limit
+    running: dict[uuid.UUID, int] = dict(
+        (
+            await session.execute(
+                select(e.c.user_id, func.count())
+                .where(e.c.status == PROCESSING, e.c.user_id.is_not(None))
+                .group_by(e.c.user_id)
+            )
+        ).all()
+    )
+    full = [user for user, n in running.items() if n >= user_concurrency]
+    query = base.where(or_(e.c.user_id.is_(None), e.c.user_id.not_in(full))) if full else base
+    # Look a little further than `limit` so one busy user does not starve the others.
+    chosen: list[uuid.UUID] = []
+    rows = (await session.execute(query.limit(limit * 4))).all()
+    for row in rows:
+        if row.user_id is not None:
+            if running.get(row.user_id, 0) >= user_concurrency:
+                continue
+            running[row.user_id] = running.get(row.user_id, 0) + 1
+        chosen.append(row.id)
+        if len(chosen) == limit:
+            break
+    # Users at their cap may have pending executions this query did not look at.
+    return chosen, bool(full) or len(rows) > len(chosen)

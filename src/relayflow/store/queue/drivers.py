@@ -1,0 +1,173 @@
+"""The drivers of the queue's hot paths: an asyncpg pool (PostgreSQL) and one
+autocommit aiosqlite connection (SQLite), each opened on first use.
+
+Through SQLAlchemy each small statement cost about ten times the driver's own
+work (pool pre-ping, compilation, ORM flush on PostgreSQL; on SQLite one hand-off
+to aiosqlite's thread per checkout, cursor, execute, fetch, close and reset), and
+that dominated a start's CPU (bench/ingest.py, bench/throughput.py). The queue's
+statements therefore run on these drivers; the rest of the application keeps
+SQLAlchemy sessions.
+
+On SQLite, values are encoded by SQLAlchemy's own bind processors, so rows
+written here read back through the ORM exactly like rows it wrote.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sqlite3
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+import aiosqlite
+import asyncpg
+from sqlalchemy import Table
+from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
+from sqlalchemy.engine import make_url
+
+from relayflow.store.models import Execution
+
+
+def asyncpg_dsn(url: str) -> str:
+    """The SQLAlchemy URL of a PostgreSQL database as a plain asyncpg DSN."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+# A pooled connection the server dropped (a restart) fails its next use; the pool
+# replaces it, so one retry suffices.
+DROPPED_CONNECTION = (
+    asyncpg.ConnectionDoesNotExistError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.InternalClientError,
+)
+
+# `:name` (not `::type`) in SQL written for SQLAlchemy's text().
+_NAMED_PARAMETER = re.compile(r"(?<![:\w]):(\w+)")
+
+
+@dataclass(frozen=True)
+class NumberedStatement:
+    """SQL with asyncpg's positional parameters, and the name behind each ($1 = names[0])."""
+
+    sql: str
+    names: tuple[str, ...]
+
+    @classmethod
+    def from_named(cls, sql: str) -> NumberedStatement:
+        """The same statement as SQL with `:name` parameters (as `text()` takes it)."""
+        names = tuple(dict.fromkeys(_NAMED_PARAMETER.findall(sql)))
+        numbered = _NAMED_PARAMETER.sub(lambda m: f"${names.index(m[1]) + 1}", sql)
+        return cls(numbered, names)
+
+    def arguments(self, values: Mapping[str, Any]) -> list[Any]:
+        return [values[name] for name in self.names]
+
+
+async def _reset(conn: asyncpg.Connection) -> None:
+    # Our statements leave no session state (no SET, LISTEN, locks or cursors), so
+    # asyncpg's full reset round trip on every release is not needed.
+    if conn.is_in_transaction():
+        await conn.execute("ROLLBACK")
+
+
+class DirectPool:
+    """A lazily opened asyncpg pool with one retry on connections the server dropped."""
+
+    def __init__(self, url: str, *, size: int = 10) -> None:
+        self._dsn = asyncpg_dsn(url)
+        self._size = size
+        self._pool: asyncpg.Pool | None = None
+        self._opening = asyncio.Lock()
+
+    async def connections(self) -> asyncpg.Pool:
+        if self._pool is None:
+            async with self._opening:
+                if self._pool is None:
+                    self._pool = await asyncpg.create_pool(
+                        self._dsn, min_size=0, max_size=self._size, reset=_reset
+                    )
+        return self._pool
+
+    async def close(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await pool.close()
+
+    async def fetchrow(self, sql: str, *args: Any) -> asyncpg.Record | None:
+        """A read, retried once on a dropped connection."""
+        pool = await self.connections()
+        try:
+            return await pool.fetchrow(sql, *args)
+        except DROPPED_CONNECTION:
+            return await pool.fetchrow(sql, *args)
+
+
+# ----------------------------------------------------------------- SQLite values
+_DIALECT = SQLiteDialect_aiosqlite()
+_executions = cast(Table, Execution.__table__)
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _bind(column: str) -> Any:
+    return _executions.c[column].type.bind_processor(_DIALECT) or _same
+
+
+def _result(column: str) -> Any:
+    return _executions.c[column].type.result_processor(_DIALECT, None) or _same
+
+
+bind_json, bind_time = _bind("input"), _bind("started_at")
+read_uuid, read_json = _result("id"), _result("input")
+_UUID = _bind("id")
+
+
+def bind_uuid(value: Any) -> Any:
+    return _UUID(value) if value is not None else None
+
+
+class DirectSqlite:
+    """One autocommit aiosqlite connection, opened on first use."""
+
+    def __init__(self, url: str, *, pragmas: Sequence[str] = ()) -> None:
+        database = make_url(url).database
+        if not database or database == ":memory:":
+            raise ValueError("the direct SQLite path needs a database file")
+        self._path = database
+        self._pragmas = pragmas
+        self._conn: aiosqlite.Connection | None = None
+        self._opening = asyncio.Lock()
+
+    async def _connection(self) -> aiosqlite.Connection:
+        if self._conn is None:
+            async with self._opening:
+                if self._conn is None:
+                    conn = await aiosqlite.connect(self._path, timeout=10, isolation_level=None)
+                    for pragma in self._pragmas:
+                        await conn.execute(pragma)
+                    self._conn = conn
+        return self._conn
+
+    async def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            await conn.close()
+
+    async def fetchone(
+        self, sql: str, params: Sequence[Any] | Mapping[str, Any]
+    ) -> sqlite3.Row | None:
+        conn = await self._connection()
+        rows = list(await conn.execute_fetchall(sql, params))
+        return rows[0] if rows else None
+
+    async def execute(self, sql: str, params: Mapping[str, Any]) -> int:
+        """Run (and commit) one write; returns the rows it changed."""
+        conn = await self._connection()
+        cursor = await conn.execute(sql, params)
+        changed = cursor.rowcount
+        await cursor.close()
+        return int(changed)

@@ -1,0 +1,79 @@
+"""The queue's one interface; `Database.queue` holds the implementation for its
+database (`postgres.PostgresQueue` or `sqlite.SqliteQueue`), chosen once."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Protocol
+
+from relayflow.store.queue.batches import RunBatch
+from relayflow.store.queue.intake import Created, NewExecution, Starter, WebhookTarget
+from relayflow.store.queue.rows import Backlog, Claim, LeaseState, PendingRow, ReapedExecution
+
+if TYPE_CHECKING:
+    from relayflow.store.db import Database
+
+
+class Queue(Protocol):
+    # ------------------------------------------------------------ starting
+    async def find_webhook(self, webhook_id: uuid.UUID, key_digest: str) -> WebhookTarget | None:
+        """The webhook and its workflow's owner; the input schema only for the right key."""
+        ...
+
+    async def create_from_webhook(self, target: WebhookTarget, new: NewExecution) -> Created:
+        """Commit the pending execution (unless its Idempotency-Key was taken), then wake
+        workers; `NotFound` naming the webhook if its workflow is gone."""
+        ...
+
+    async def find_starter(self, user_id: uuid.UUID, workflow_id: uuid.UUID) -> Starter | None:
+        """The account's role and the workflow; None if the account no longer exists."""
+        ...
+
+    async def start(self, row: PendingRow) -> None:
+        """Commit the pending row, then wake workers; `NotFound` if the workflow is gone."""
+        ...
+
+    # ------------------------------------------------------------ working
+    async def claim(
+        self,
+        *,
+        owner: str,
+        limit: int,
+        lease_seconds: float,
+        user_concurrency: int | None = None,
+        wait_for_disk: bool = True,
+    ) -> Claim:
+        """Claim up to `limit` pending executions, oldest first (see `claim`), committed."""
+        ...
+
+    async def renew_leases(
+        self, *, owner: str, tokens: Mapping[uuid.UUID, int], lease_seconds: float
+    ) -> dict[uuid.UUID, LeaseState]:
+        """Extend the leases `owner` still holds; report lost ones and cancel requests."""
+        ...
+
+    async def write_batch(self, batch: RunBatch) -> set[uuid.UUID]:
+        """Write (and commit) a run batch; returns the executions whose lease was lost."""
+        ...
+
+    async def reap(self, *, max_lost_leases: int) -> list[ReapedExecution]:
+        """One pass of `leases.reap_expired_leases`, committed; nothing while another
+        process reaps."""
+        ...
+
+    # ------------------------------------------------------------ watching
+    async def backlog(self) -> Backlog:
+        """Pending executions and the oldest one's start."""
+        ...
+
+    async def close(self) -> None:
+        """Close what the queue opened (not the database's own drivers)."""
+        ...
+
+
+def queue_for(db: Database) -> Queue:
+    from relayflow.store.queue.postgres import PostgresQueue
+    from relayflow.store.queue.sqlite import SqliteQueue
+
+    return SqliteQueue(db) if db.is_sqlite else PostgresQueue(db)

@@ -1,0 +1,204 @@
+"""The queue on SQLite: starts on the database's direct autocommit connection,
+claims and run batches each on a connection of their own, one at a time.
+
+SQLite runs one writer at a time anyway; taking turns in the process first
+(a lock per connection) spares the busy-wait on its write lock. Workers are
+woken in process (`signals`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from sqlalchemy.exc import IntegrityError
+
+from relayflow.domain import utcnow
+from relayflow.input_schema import input_schema_of
+from relayflow.store.idempotency import claim_idempotency_key
+from relayflow.store.pinned import PinnedConnection
+from relayflow.store.queue import claim, leases, pending, signals
+from relayflow.store.queue.batches import RunBatch, write_run_batch
+from relayflow.store.queue.drivers import bind_uuid, read_json, read_uuid
+from relayflow.store.queue.intake import (
+    Created,
+    NewExecution,
+    Starter,
+    StartTarget,
+    WebhookTarget,
+    role_of,
+    webhook_vanished,
+    workflow_vanished,
+)
+from relayflow.store.queue.rows import (
+    BACKLOG_QUERY,
+    Backlog,
+    Claim,
+    LeaseState,
+    PendingRow,
+    ReapedExecution,
+    pending_params,
+)
+from relayflow.store.queue.statements import (
+    PENDING_ROW,
+    SQLITE,
+    SQLITE_FIND_STARTER,
+    SQLITE_FIND_WEBHOOK,
+)
+
+if TYPE_CHECKING:
+    from relayflow.store.db import Database
+
+
+class _Turns:
+    """A pinned connection used by one transaction at a time."""
+
+    def __init__(self, db: Database) -> None:
+        self.connection = PinnedConnection(db)
+        self.lock = asyncio.Lock()
+
+
+class SqliteQueue:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._claims = _Turns(db)
+        self._batches = _Turns(db)
+
+    async def close(self) -> None:
+        await self._claims.connection.close()
+        await self._batches.connection.close()
+
+    def _wake_workers(self) -> None:
+        signals.send_committed(self._db.engine, signals.WORK)
+
+    async def _insert_pending(self, row: PendingRow) -> bool:
+        """Write (and commit) the pending row; False if its workflow no longer exists."""
+        changed = await self._db.direct_sqlite().execute(
+            PENDING_ROW[SQLITE], pending_params(row, SQLITE)
+        )
+        return changed == 1
+
+    # ------------------------------------------------------------ starting
+    async def find_webhook(self, webhook_id: uuid.UUID, key_digest: str) -> WebhookTarget | None:
+        row = await self._db.direct_sqlite().fetchone(
+            SQLITE_FIND_WEBHOOK, (bind_uuid(webhook_id), key_digest)
+        )
+        if row is None:
+            return None
+        (found_id, workflow_id, owner_id, api_key, enabled, allow_query_key) = row[:6]
+        require_signature, salt, rate_limit, nodes = row[6:]
+        return WebhookTarget(
+            id=read_uuid(found_id),
+            workflow_id=read_uuid(workflow_id),
+            owner_id=read_uuid(owner_id),
+            api_key_digest=api_key,
+            enabled=bool(enabled),
+            allow_query_key=bool(allow_query_key),
+            require_signature=bool(require_signature),
+            signing_secret_salt=salt,
+            rate_limit_per_minute=rate_limit,
+            # The graph only for the right key: a wrong key costs what an unknown id does.
+            input_schema=input_schema_of(read_json(nodes)),
+        )
+
+    async def create_from_webhook(self, target: WebhookTarget, new: NewExecution) -> Created:
+        row = PendingRow(
+            execution_id=new.execution_id,
+            workflow_id=target.workflow_id,
+            user_id=target.owner_id,  # a webhook's runs belong to the workflow's owner
+            input=new.input,
+            trigger=dict(new.trigger),
+        )
+        if new.idempotency_key is None:
+            if not await self._insert_pending(row):
+                raise webhook_vanished(target)
+            self._wake_workers()
+            return Created(new.execution_id, replayed=False)
+        # The key and the row commit together; the key's unique constraint decides
+        # between concurrent duplicates.
+        try:
+            async with self._db.transaction() as session:
+                holder = await claim_idempotency_key(
+                    session,
+                    webhook_id=target.id,
+                    key=new.idempotency_key,
+                    execution_id=new.execution_id,
+                    window_s=new.idempotency_window_s,
+                )
+                if holder is not None:
+                    return Created(holder, replayed=True)
+                if not await pending.insert_pending(session, row):
+                    raise webhook_vanished(target)  # rolls back: the key is released
+        except IntegrityError as exc:  # the webhook was deleted meanwhile
+            raise webhook_vanished(target) from exc
+        return Created(new.execution_id, replayed=False)
+
+    async def find_starter(self, user_id: uuid.UUID, workflow_id: uuid.UUID) -> Starter | None:
+        row = await self._db.direct_sqlite().fetchone(
+            SQLITE_FIND_STARTER, (bind_uuid(user_id), bind_uuid(workflow_id))
+        )
+        if row is None:
+            return None
+        role, found_id, owner_id, is_public, nodes = row
+        if found_id is None:
+            return Starter(role_of(role), None)
+        target = StartTarget(
+            workflow_id=read_uuid(found_id),
+            owner_id=read_uuid(owner_id),
+            is_public=bool(is_public),
+            input_schema=input_schema_of(read_json(nodes)),
+        )
+        return Starter(role_of(role), target)
+
+    async def start(self, row: PendingRow) -> None:
+        if not await self._insert_pending(row):
+            raise workflow_vanished(row.workflow_id)
+        self._wake_workers()
+
+    # ------------------------------------------------------------ working
+    async def claim(
+        self,
+        *,
+        owner: str,
+        limit: int,
+        lease_seconds: float,
+        user_concurrency: int | None = None,
+        wait_for_disk: bool = True,
+    ) -> Claim:
+        if limit <= 0:
+            return Claim([], more_pending=False)
+        async with self._claims.lock, self._claims.connection.transaction() as session:
+            return await claim.claim_sqlite(
+                session,
+                owner=owner,
+                limit=limit,
+                user_concurrency=user_concurrency,
+                now=utcnow(),
+                lease_seconds=lease_seconds,
+            )
+
+    async def renew_leases(
+        self, *, owner: str, tokens: Mapping[uuid.UUID, int], lease_seconds: float
+    ) -> dict[uuid.UUID, LeaseState]:
+        if not tokens:
+            return {}
+        async with self._db.transaction() as session:
+            return await leases.renew_leases(
+                session, owner=owner, tokens=tokens, lease_seconds=lease_seconds
+            )
+
+    async def write_batch(self, batch: RunBatch) -> set[uuid.UUID]:
+        async with self._batches.lock, self._batches.connection.transaction() as session:
+            return await write_run_batch(session, batch)
+
+    async def reap(self, *, max_lost_leases: int) -> list[ReapedExecution]:
+        async with self._db.transaction() as session:
+            return await leases.reap_expired_leases(session, max_lost_leases=max_lost_leases)
+
+    # ------------------------------------------------------------ watching
+    async def backlog(self) -> Backlog:
+        async with self._db.session() as session:
+            count, oldest = (await session.execute(BACKLOG_QUERY)).one()
+        return Backlog(int(count), oldest)

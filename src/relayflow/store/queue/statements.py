@@ -1,0 +1,348 @@
+"""Every statement of the queue's hot paths, named, in one place.
+
+Statements written for one database are named after it (`PG_...`, `SQLITE_...`);
+where both databases run the same idea, a mapping by dialect name
+(`"postgresql"`, `"sqlite"`) holds both, built from one definition where the SQL
+allows. Parameters are `:name` (SQLAlchemy's `text()` and sqlite3 take them as
+is); `NumberedStatement.from_named` turns them into asyncpg's `$1, $2, ...`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from relayflow.store.node_runs import UPDATED_COLUMNS
+from relayflow.store.queue.drivers import NumberedStatement
+
+POSTGRES, SQLITE = "postgresql", "sqlite"
+
+
+# ----------------------------------------------------------------- the pending row
+# THE definition of a new execution: the workflow's graph pinned as {nodes, edges}
+# and copied server-side (the graph never travels to Python and back), every
+# other column from its server default. Every start writes it: webhooks, API
+# starts, schedules, reruns. Values are bound as the driver takes them
+# (`rows.pending_params`).
+def _pending_row(*, jsonb: str, graph: str, typed: Mapping[str, str]) -> str:
+    def v(name: str) -> str:
+        return f"CAST(:{name} AS {typed[name]})" if name in typed else f":{name}"
+
+    return f"""
+INSERT INTO executions (id, workflow_id, status, input, graph, trigger, user_id,
+                        started_at, updated_at, rerun_of, rerun_from_node)
+SELECT {v("id")}, f.id, 'pending', {jsonb.format(":input")}, {graph},
+       {jsonb.format(":trigger")}, {v("user_id")}, {v("now")}, {v("now")},
+       {v("rerun_of")}, {v("rerun_from_node")}
+FROM workflows f
+"""  # noqa: S608 (built from constants only)
+
+
+_PG_UUID = {"id": "uuid", "user_id": "uuid", "rerun_of": "uuid"}
+PENDING_ROW_FROM = {
+    POSTGRES: _pending_row(
+        jsonb="CAST({} AS jsonb)",
+        graph="jsonb_build_object('nodes', COALESCE(f.nodes, '[]'::jsonb), "
+        "'edges', COALESCE(f.edges, '[]'::jsonb))",
+        typed={**_PG_UUID, "now": "timestamp", "rerun_from_node": "text"},
+    ),
+    SQLITE: _pending_row(
+        jsonb="{}",
+        graph="json_object('nodes', json(COALESCE(f.nodes, '[]')), "
+        "'edges', json(COALESCE(f.edges, '[]')))",
+        typed={},
+    ),
+}
+_OF_WORKFLOW = {
+    POSTGRES: "WHERE f.id = CAST(:workflow_id AS uuid)",
+    SQLITE: "WHERE f.id = :workflow_id",
+}
+PENDING_ROW = {name: sql + _OF_WORKFLOW[name] for name, sql in PENDING_ROW_FROM.items()}
+PG_PENDING_ROW = NumberedStatement.from_named(PENDING_ROW[POSTGRES])
+
+# With an Idempotency-Key (PostgreSQL): the key and the row in one statement (one
+# implicit transaction). The key is taken, or a key past its window taken over,
+# and only then is the pending row written. A live key held by another delivery
+# makes the statement wait for it, then write nothing.
+PG_CLAIM_KEY_AND_INSERT = NumberedStatement.from_named(
+    f"""
+WITH claim AS (
+  INSERT INTO idempotency_keys (webhook_id, key, execution_id, created_at)
+  VALUES (:webhook_id, :key, :id, :now)
+  ON CONFLICT (webhook_id, key) DO UPDATE
+    SET execution_id = EXCLUDED.execution_id, created_at = EXCLUDED.created_at
+    WHERE idempotency_keys.created_at < :cutoff
+  RETURNING execution_id
+), created AS (
+  {PENDING_ROW_FROM[POSTGRES]} JOIN claim ON true {_OF_WORKFLOW[POSTGRES]}
+  RETURNING id
+)
+SELECT (SELECT execution_id FROM claim) AS taken, (SELECT id FROM created) AS created
+"""  # noqa: S608 (built from constants only)
+)
+PG_KEY_HOLDER = "SELECT execution_id FROM idempotency_keys WHERE webhook_id = $1 AND key = $2"
+
+# Per-transaction durability: writes safe to lose in a crash of the database
+# server (claims, lease renewals, starts of attempts) need not wait for the disk.
+RELAX_DURABILITY: Mapping[str, str | None] = {
+    POSTGRES: "SET LOCAL synchronous_commit = off",
+    SQLITE: None,
+}
+
+
+# ----------------------------------------------------------------- intake reads
+PG_FIND_WEBHOOK = """
+SELECT w.id, w.workflow_id, f.user_id AS owner_id, w.api_key, w.enabled, w.allow_query_key,
+       w.require_signature, w.signing_secret_salt, w.rate_limit_per_minute,
+       CASE WHEN w.api_key = $2 THEN
+         jsonb_path_query_first(f.nodes, '$[*] ? (@.type == "input")') -> 'data' -> 'schema'
+       END AS input_schema
+FROM webhooks w JOIN workflows f ON f.id = w.workflow_id
+WHERE w.id = $1
+"""
+SQLITE_FIND_WEBHOOK = """
+SELECT w.id, w.workflow_id, f.user_id, w.api_key, w.enabled, w.allow_query_key,
+       w.require_signature, w.signing_secret_salt, w.rate_limit_per_minute,
+       CASE WHEN w.api_key = ?2 THEN f.nodes END
+FROM webhooks w JOIN workflows f ON f.id = w.workflow_id
+WHERE w.id = ?1
+"""
+PG_FIND_STARTER = """
+SELECT u.role, f.id AS workflow_id, f.user_id AS owner_id, f.is_public,
+       jsonb_path_query_first(f.nodes, '$[*] ? (@.type == "input")') -> 'data' -> 'schema'
+         AS input_schema
+FROM users u LEFT JOIN workflows f ON f.id = $2
+WHERE u.id = $1
+"""
+SQLITE_FIND_STARTER = """
+SELECT u.role, f.id, f.user_id, f.is_public, f.nodes
+FROM users u LEFT JOIN workflows f ON f.id = ?2
+WHERE u.id = ?1
+"""
+
+
+# ----------------------------------------------------------------- claiming
+# One statement, so a claim runs outside an explicit transaction (one round trip).
+# `synchronous_commit` is set for its own transaction only. It always returns a
+# row: `left_behind` counts the pending rows it saw but did not take (the limit,
+# user caps), and the claimed columns are NULL when it took none.
+PG_CLAIM_SQL = """
+    WITH running AS (
+        SELECT user_id, count(*) AS n FROM executions
+        WHERE status = 'processing' AND user_id IS NOT NULL
+        GROUP BY user_id
+    ), preview AS (
+        -- Whose are the oldest pending rows? (Read without locking anything.)
+        SELECT DISTINCT user_id FROM (
+            SELECT user_id FROM executions
+            WHERE status = 'pending'
+              AND (CAST(:users AS uuid[]) IS NULL OR user_id = ANY(CAST(:users AS uuid[])))
+            ORDER BY started_at
+            LIMIT :scan
+        ) AS oldest
+        WHERE user_id IS NOT NULL AND :cap < 2147483647 AND NOT :exact
+    ), backlog AS (
+        -- Their pending rows, those other claimers hold included: if running + all
+        -- of them fit under the cap, no set of concurrent claims can exceed it.
+        -- Counted only up to a bound; a user past it goes the exact (locked) way.
+        SELECT u.user_id, (
+            SELECT count(*) FROM (
+                SELECT 1 FROM executions p
+                WHERE p.status = 'pending' AND p.user_id = u.user_id
+                LIMIT LEAST(:cap, :scan) + 1
+            ) AS upto
+        ) AS n
+        FROM preview u
+    ), unsafe AS (
+        SELECT b.user_id, coalesce(r.n, 0) AS running FROM backlog b
+        LEFT JOIN running r ON r.user_id = b.user_id
+        WHERE coalesce(r.n, 0) + b.n > :cap OR b.n > LEAST(:cap, :scan)
+    ), candidates AS (
+        SELECT id, user_id, started_at
+        FROM executions, (SELECT set_config('synchronous_commit', :sc, true)) AS durability
+        WHERE status = 'pending'
+          AND (CAST(:users AS uuid[]) IS NULL OR user_id = ANY(CAST(:users AS uuid[])))
+          AND (user_id IS NULL OR user_id NOT IN (SELECT user_id FROM unsafe))
+        ORDER BY started_at
+        LIMIT :scan
+        FOR UPDATE OF executions SKIP LOCKED
+    ), ranked AS (
+        SELECT c.id, c.user_id, c.started_at, coalesce(r.n, 0) AS running,
+               row_number() OVER (PARTITION BY c.user_id ORDER BY c.started_at, c.id) AS rank
+        FROM candidates c LEFT JOIN running r ON r.user_id = c.user_id
+    ), chosen AS (
+        SELECT id FROM ranked
+        WHERE user_id IS NULL OR running + rank <= :cap
+        ORDER BY started_at, id
+        LIMIT :limit
+    ), claimed AS (
+        UPDATE executions e
+        SET status = 'processing', lease_owner = :owner, lease_token = e.lease_token + 1,
+            lease_expires_at = :expires, updated_at = :now,
+            claimed_at = coalesce(e.claimed_at, :now)
+        FROM chosen WHERE e.id = chosen.id
+        RETURNING e.id, e.workflow_id, e.user_id, e.graph, e.input, e.trigger, e.decisions,
+                  e.lease_token, e.cancel_requested, e.rerun_of, e.rerun_from_node,
+                  e.started_at, e.claimed_at
+    )
+    SELECT claimed.*, left_behind.n AS left_behind, contended.users AS contended
+    FROM (
+        SELECT (SELECT count(*) FROM candidates) - (SELECT count(*) FROM chosen)
+               + (SELECT count(*) FROM unsafe) AS n
+    ) AS left_behind
+    CROSS JOIN (
+        SELECT array_agg(user_id) AS users FROM unsafe WHERE running < :cap
+    ) AS contended
+    LEFT JOIN claimed ON true
+"""
+PG_CLAIM = NumberedStatement.from_named(PG_CLAIM_SQL)
+# Per-user locks for the exact pass, taken in one order so that claimers never
+# wait for each other in a cycle; held until the claim commits.
+PG_LOCK_USERS = NumberedStatement.from_named(
+    """
+    SELECT count(pg_advisory_xact_lock(k)) FROM (
+        SELECT DISTINCT hashtextextended('relayflow user ' || CAST(u AS text), 0) AS k
+        FROM unnest(CAST(:users AS uuid[])) AS u ORDER BY k
+    ) AS keys
+"""
+)
+# One reaper at a time across processes (PostgreSQL; held until the pass commits).
+REAPER_LOCK_KEY = 0x7266_7265_6170  # "rfreap"
+PG_TRY_REAPER_LOCK = f"SELECT pg_try_advisory_xact_lock({REAPER_LOCK_KEY})"
+# Writes nothing, but makes the transaction SQLite's one writer until it ends.
+SQLITE_TAKE_WRITE_LOCK = "UPDATE executions SET status = status WHERE 0"
+
+
+# ----------------------------------------------------------------- the backlog
+# Pending executions and the oldest one's start: served by the partial index on
+# pending rows (migration 0008), so it costs the same whatever the history.
+BACKLOG = """
+SELECT count(*) AS pending, min(started_at) AS oldest FROM executions WHERE status = 'pending'
+"""
+
+
+# ----------------------------------------------------------------- run batches
+class _Parameters:
+    """Numbers the statement's parameters by name ($1, $2, ...), each cast to its type."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+
+    def __call__(self, name: str, kind: str) -> str:
+        if name not in self.names:
+            self.names.append(name)
+        return f"CAST(${self.names.index(name) + 1} AS {kind})"
+
+    def unnest(self, prefix: str, columns: Mapping[str, str], alias: str) -> str:
+        """`unnest($1::t[], ...) AS alias(a, ...)`: one array per column; JSON as text."""
+        arrays = ", ".join(
+            self(f"{prefix}_{name}", f"{'text' if kind == 'jsonb' else kind}[]")
+            for name, kind in columns.items()
+        )
+        return f"unnest({arrays}) AS {alias}({', '.join(columns)})"
+
+
+def _value(alias: str, name: str, kind: str) -> str:
+    return f"CAST({alias}.{name} AS jsonb)" if kind == "jsonb" else f"{alias}.{name}"
+
+
+# Column types of the arrays; JSON values travel as text and are cast per row.
+RUN_COLUMNS = {
+    "id": "uuid",
+    "execution_id": "uuid",
+    "node_id": "text",
+    "iteration": "integer",
+    "attempt": "integer",
+    "status": "text",
+    "input": "jsonb",
+    "output": "jsonb",
+    "error": "text",
+    "active_handles": "jsonb",
+    "started_at": "timestamp",
+    "finished_at": "timestamp",
+    "duration_ms": "integer",
+    "input_tokens": "integer",
+    "output_tokens": "integer",
+    "cost_usd": "float8",
+    "details": "jsonb",
+}
+RUN_UPDATE_COLUMNS = {
+    "id": "uuid",
+    "execution_id": "uuid",
+    **{name: RUN_COLUMNS[name] for name in UPDATED_COLUMNS},
+}
+OUTCOME_COLUMNS = {
+    "id": "uuid",
+    "status": "text",
+    "output": "jsonb",
+    "error": "text",
+    "input_tokens": "integer",
+    "output_tokens": "integer",
+    "cost_usd": "float8",
+    "waiting_on": "jsonb",
+    "final": "boolean",
+}
+LEASE_COLUMNS = {"id": "uuid", "token": "bigint"}
+
+
+def _run_batch_statement() -> NumberedStatement:
+    p = _Parameters()
+    now = p("now", "timestamp")
+    run_values = ", ".join(_value("r", c, k) for c, k in RUN_COLUMNS.items())
+    run_updates = ", ".join(f"{c} = {_value('u', c, RUN_COLUMNS[c])}" for c in UPDATED_COLUMNS)
+    sql = f"""
+    WITH outcome AS (
+        SELECT * FROM {p.unnest("o", OUTCOME_COLUMNS, "o")}
+    ), lease AS (
+        SELECT * FROM {p.unnest("l", LEASE_COLUMNS, "l")}
+    ), fenced AS (
+        UPDATE executions e SET updated_at = {now}
+        FROM lease l
+        WHERE e.id = l.id AND e.lease_token = l.token AND e.status = 'processing'
+          AND l.id NOT IN (SELECT id FROM outcome)
+        RETURNING e.id
+    ), ended AS (
+        UPDATE executions e
+        SET status = o.status, output = CAST(o.output AS jsonb), error = o.error,
+            input_tokens = o.input_tokens, output_tokens = o.output_tokens,
+            cost_usd = o.cost_usd, waiting_on = CAST(o.waiting_on AS jsonb),
+            updated_at = {now}, lease_owner = NULL, lease_expires_at = NULL,
+            completed_at = CASE WHEN o.final THEN {now} ELSE e.completed_at END,
+            duration_ms = CASE WHEN o.final
+                THEN CAST(extract(epoch FROM {now} - e.started_at) * 1000 AS integer)
+                ELSE e.duration_ms END
+        FROM lease l JOIN outcome o ON o.id = l.id
+        WHERE e.id = l.id AND e.lease_token = l.token AND e.status = 'processing'
+        RETURNING e.id
+    ), held AS (
+        SELECT id FROM fenced UNION ALL SELECT id FROM ended
+    ), new_runs AS (
+        INSERT INTO node_runs ({", ".join(RUN_COLUMNS)})
+        SELECT {run_values} FROM {p.unnest("r", RUN_COLUMNS, "r")}
+        WHERE r.execution_id IN (SELECT id FROM held)
+    ), changed_runs AS (
+        UPDATE node_runs n SET {run_updates}
+        FROM {p.unnest("u", RUN_UPDATE_COLUMNS, "u")}
+        WHERE n.id = u.id AND u.execution_id IN (SELECT id FROM held)
+    ), new_events AS (
+        INSERT INTO execution_events (execution_id, kind, payload, created_at)
+        SELECT v.execution_id, v.kind, CAST(v.payload AS jsonb), {now}
+        FROM unnest({p("v_execution_id", "uuid[]")}, {p("v_kind", "text[]")},
+                    {p("v_payload", "text[]")}) WITH ORDINALITY AS v(execution_id, kind, payload, n)
+        WHERE v.execution_id IN (SELECT id FROM held)
+        ORDER BY v.n
+    )
+    SELECT set_config('synchronous_commit', {p("durability", "text")}, true) AS durability,
+           ARRAY(SELECT id FROM held) AS held
+    """  # noqa: S608 (only names and casts from the constants above; values are parameters)
+    return NumberedStatement(sql, tuple(p.names))
+
+
+# The fence, the outcomes, the node runs and the events of a run batch as
+# data-modifying CTEs of one statement: atomic like a transaction, one round trip.
+# - An execution with an outcome is fenced by the outcome's own UPDATE (`ended`):
+#   one statement must not update a row twice.
+# - Node runs and events are written only for executions whose row the statement
+#   locked (`held`), so their event ids are drawn under that lock, in the given
+#   order (ORDER BY the array position), as `events.append_events` requires.
+# - JSON is written as SQLAlchemy's JSON type writes it (json.dumps; None as JSON null).
+PG_RUN_BATCH = _run_batch_statement()
