@@ -91,6 +91,27 @@ class Execution(Base):
         # Extras (runtime): the claim query's order and per-user lookups.
         Index("ix_executions_status_started_at", "status", "started_at"),
         Index("ix_executions_user_id", "user_id"),
+        # Live rows only (migration 0008): the queue's statements read these, so they
+        # cost the same whatever the history.
+        Index(
+            "ix_executions_pending_started_at",
+            "started_at",
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
+        Index(
+            "ix_executions_pending_user_id",
+            "user_id",
+            "started_at",
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
+        Index(
+            "ix_executions_processing_user_id",
+            "user_id",
+            postgresql_where=text("status = 'processing'"),
+            sqlite_where=text("status = 'processing'"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = _id()
