@@ -7,12 +7,11 @@ safely queued, and waiting holds no database connection between events.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from typing import Any
 
 from relayflow import errors
-from relayflow.domain import Actor, ExecutionStatus
+from relayflow.domain import Actor
 from relayflow.input_schema import check_input
 from relayflow.runtime.events import EventBus
 from relayflow.store import workflows
@@ -20,8 +19,6 @@ from relayflow.store.db import Database
 from relayflow.store.models import Execution
 from relayflow.store.queue.pending import get_execution
 from relayflow.store.queue.rows import PendingRow
-
-STATUS_EVENT = "execution.status"
 
 
 class ExecutionStarter:
@@ -57,31 +54,10 @@ class ExecutionStarter:
         return row
 
 
-def _settles(payload: Any) -> bool:
-    """A final status, or a pause at an approval (no use waiting for a person)."""
-    try:
-        status = ExecutionStatus(str(payload.get("status")))
-    except ValueError:
-        return False
-    return status.is_final or status is ExecutionStatus.WAITING
-
-
 async def wait_until_settled(
     db: Database, bus: EventBus, execution_id: uuid.UUID, timeout_s: float
 ) -> Execution:
     """The execution once it finished or paused at an approval, or as it is at the timeout."""
-    if timeout_s > 0:
-        events = bus.subscribe(execution_id)
-        try:
-            async with asyncio.timeout(timeout_s):
-                async for event in events:
-                    if event.kind == STATUS_EVENT and _settles(event.payload):
-                        break
-        except TimeoutError:
-            pass
-        finally:
-            close = getattr(events, "aclose", None)
-            if close is not None:  # end the subscription now, not at garbage collection
-                await close()
+    await bus.outcomes.wait(execution_id, timeout_s)
     async with db.session() as session:
         return await get_execution(session, execution_id)

@@ -19,6 +19,7 @@ from typing import Any
 
 from relayflow import errors
 from relayflow.runtime.notifications import Notifications
+from relayflow.runtime.outcomes import Outcomes
 from relayflow.store.db import Database
 from relayflow.store.queue import events as event_rows
 from relayflow.store.queue import signals
@@ -39,6 +40,8 @@ class EventBus:
     def __init__(self, db: Database, *, poll_seconds: float | None = None) -> None:
         self.db = db
         self.notifications = Notifications(db)
+        # Requests waiting for outcomes (`?wait`): woken in process, or by notification.
+        self.outcomes = Outcomes(db, self.notifications)
         self._poll_s = poll_seconds or (POLL_SQLITE_S if db.is_sqlite else POLL_POSTGRES_S)
         self._waiters: dict[uuid.UUID, set[asyncio.Event]] = defaultdict(set)
         self._started = False
@@ -51,6 +54,7 @@ class EventBus:
         self._closed = False
         self.notifications.add(signals.EVENTS, self._on_events)
         await self.notifications.start()
+        await self.outcomes.start()
 
     async def stop(self) -> None:
         if not self._started:
@@ -58,6 +62,7 @@ class EventBus:
         self._started = False
         self._closed = True  # open subscriptions end
         self.notifications.remove(signals.EVENTS, self._on_events)
+        await self.outcomes.stop()
         await self.notifications.stop()
         for waiters in self._waiters.values():
             for waiter in waiters:

@@ -40,7 +40,7 @@ RECONNECT_DELAY_S = 1.0
 # 10 ms of added start latency on average, for about 1% of a core per idle process.
 SQLITE_CHANGE_POLL_S = 0.02
 # Channels whose listeners look again on "" when another process committed.
-SQLITE_WATCHED = (signals.WORK, signals.EVENTS)
+SQLITE_WATCHED = (signals.WORK, signals.EVENTS, signals.OUTCOMES)
 
 
 class Notifications:

@@ -26,7 +26,6 @@ from relayflow.api.deps import state_of
 from relayflow.api.errors import errors_for
 from relayflow.api.schemas.webhooks import WebhookAcceptedOut, WebhookOutcomeOut
 from relayflow.api.webhook_body import decode_webhook_body
-from relayflow.runtime.outcomes import wait_for_final_status
 from relayflow.runtime.webhook_intake import WebhookDelivery, WebhookIntake
 from relayflow.stored_json import servable
 
@@ -109,8 +108,11 @@ async def receive_webhook(
         headers["Idempotent-Replayed"] = "true"
     if wait:
         state = state_of(request)
-        final = await wait_for_final_status(
-            state.bus, accepted.execution_id, min(wait, state.settings.webhook_max_wait_s)
+        final = await state.bus.outcomes.wait(
+            accepted.execution_id,
+            min(wait, state.settings.webhook_max_wait_s),
+            final_only=True,
+            read_first=accepted.replayed,  # the first delivery's run may be long done
         )
         if final is not None:
             answer.update(

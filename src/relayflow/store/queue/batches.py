@@ -18,21 +18,25 @@ import json
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relayflow.domain import NodeRunStatus, utcnow
 from relayflow.store.node_runs import NodeRunWrites, write_node_runs
-from relayflow.store.queue import events, leases
+from relayflow.store.queue import events, leases, signals
 from relayflow.store.queue.events import EventRow
-from relayflow.store.queue.rows import Outcome
+from relayflow.store.queue.rows import Outcome, status_event
 from relayflow.store.queue.statements import (
     LEASE_COLUMNS,
     OUTCOME_COLUMNS,
     RUN_COLUMNS,
     RUN_UPDATE_COLUMNS,
 )
+
+if TYPE_CHECKING:
+    from relayflow.store.db import Database
+    from relayflow.store.queue.interface import SettledCallbacks
 
 
 @dataclass
@@ -78,9 +82,21 @@ async def write_run_batch(session: AsyncSession, batch: RunBatch) -> set[uuid.UU
     if lost:
         batch = batch.only(held)
     await write_node_runs(session, batch.node_runs)
-    await events.append_events(session, batch.events, return_ids=False)
+    # The queue announces the outcomes once the batch committed (`Queue.write_batch`).
+    await events.append_events(session, batch.events, return_ids=False, announce_settled=False)
     await leases.write_outcomes(session, batch.outcomes)
     return lost
+
+
+def announce_settled(
+    db: Database, settled: SettledCallbacks, batch: RunBatch, held: set[uuid.UUID]
+) -> None:
+    """After the batch committed: its outcomes to the waiting requests of this process
+    (with their payloads), then to every process (`signals.OUTCOMES`)."""
+    for outcome in batch.outcomes:
+        if outcome.execution_id in held:
+            settled.fire(outcome.execution_id, status_event(outcome))
+            signals.send_committed(db.engine, signals.OUTCOMES, str(outcome.execution_id))
 
 
 # ----------------------------------------------------------------- PostgreSQL values

@@ -18,6 +18,13 @@ from relayflow.store.queue import signals
 _events = cast(Table, models.ExecutionEvent.__table__)
 _executions = cast(Table, models.Execution.__table__)
 FINAL_STATUSES = frozenset(s.value for s in ExecutionStatus if s.is_final)
+# An execution settles when it finishes or pauses for an approval: what `?wait` waits for.
+SETTLED_STATUSES = FINAL_STATUSES | {ExecutionStatus.WAITING.value}
+
+
+def settles(kind: str, payload: Mapping[str, Any]) -> bool:
+    """The event records that its execution settled (finished, or waits for a person)."""
+    return kind == "execution.status" and payload.get("status") in SETTLED_STATUSES
 
 
 @dataclass(frozen=True)
@@ -38,9 +45,16 @@ EventRow = tuple[uuid.UUID, str, Mapping[str, Any]]
 
 
 async def append_events(
-    session: AsyncSession, rows: Sequence[EventRow], *, return_ids: bool = True
+    session: AsyncSession,
+    rows: Sequence[EventRow],
+    *,
+    return_ids: bool = True,
+    announce_settled: bool = True,
 ) -> list[int]:
     """Insert events in order and notify subscribers on commit; returns their ids.
+
+    Executions these events settle are announced on `signals.OUTCOMES` too (for
+    the requests that wait for them), unless the caller announces them itself.
 
     Event ids must become visible in id order per execution, so a subscriber that
     has seen id N never later finds a smaller one: the caller must hold the row
@@ -63,6 +77,9 @@ async def append_events(
     else:
         await session.execute(insert(_events), values)
     await notify_subscribers(session, {eid for eid, _, _ in rows})
+    if announce_settled:
+        for eid in {eid for eid, kind, payload in rows if settles(kind, payload)}:
+            await signals.signal(session, signals.OUTCOMES, str(eid))
     return ids
 
 

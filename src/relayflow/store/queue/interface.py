@@ -4,8 +4,8 @@ database (`postgres.PostgresQueue` or `sqlite.SqliteQueue`), chosen once."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Protocol
 
 from relayflow.store.queue.batches import RunBatch
 from relayflow.store.queue.intake import Created, NewExecution, Starter, WebhookTarget
@@ -15,7 +15,32 @@ if TYPE_CHECKING:
     from relayflow.store.db import Database
 
 
+OnSettled = Callable[[uuid.UUID, Mapping[str, Any]], None]
+
+
+class SettledCallbacks:
+    """Called in process the moment a run batch that settles executions has committed,
+    with each execution's status payload (`rows.status_event`): the requests waiting
+    in this process need not read anything back. Callbacks must return quickly."""
+
+    def __init__(self) -> None:
+        self._callbacks: list[OnSettled] = []
+
+    def add(self, callback: OnSettled) -> None:
+        self._callbacks.append(callback)
+
+    def remove(self, callback: OnSettled) -> None:
+        if callback in self._callbacks:
+            self._callbacks.remove(callback)
+
+    def fire(self, execution_id: uuid.UUID, payload: Mapping[str, Any]) -> None:
+        for callback in list(self._callbacks):
+            callback(execution_id, payload)
+
+
 class Queue(Protocol):
+    settled: SettledCallbacks
+
     # ------------------------------------------------------------ starting
     async def find_webhook(self, webhook_id: uuid.UUID, key_digest: str) -> WebhookTarget | None:
         """The webhook and its workflow's owner; the input schema only for the right key."""
@@ -54,7 +79,9 @@ class Queue(Protocol):
         ...
 
     async def write_batch(self, batch: RunBatch) -> set[uuid.UUID]:
-        """Write (and commit) a run batch; returns the executions whose lease was lost."""
+        """Write (and commit) a run batch; returns the executions whose lease was lost.
+        The executions it settled are announced: to `settled` in process, then on
+        `signals.OUTCOMES`."""
         ...
 
     async def reap(self, *, max_lost_leases: int) -> list[ReapedExecution]:

@@ -17,7 +17,7 @@ from sqlalchemy import text
 
 from relayflow.domain import utcnow
 from relayflow.store.queue import claim, leases, signals
-from relayflow.store.queue.batches import RunBatch, run_batch_values
+from relayflow.store.queue.batches import RunBatch, announce_settled, run_batch_values
 from relayflow.store.queue.drivers import DROPPED_CONNECTION
 from relayflow.store.queue.intake import (
     Created,
@@ -30,6 +30,7 @@ from relayflow.store.queue.intake import (
     webhook_vanished,
     workflow_vanished,
 )
+from relayflow.store.queue.interface import SettledCallbacks
 from relayflow.store.queue.rows import (
     BACKLOG_QUERY,
     Backlog,
@@ -62,6 +63,7 @@ def _json(value: Any) -> Any:
 class PostgresQueue:
     def __init__(self, db: Database) -> None:
         self._db = db
+        self.settled = SettledCallbacks()
 
     async def close(self) -> None:
         # The pool is the database's; only the wake-ups still in flight are ours.
@@ -218,6 +220,7 @@ class PostgresQueue:
         held = set(row["held"])
         for execution_id in sorted({eid for eid, _, _ in batch.events if eid in held}):
             signals.send_committed(self._db.engine, signals.EVENTS, str(execution_id))
+        announce_settled(self._db, self.settled, batch, held)
         return set(batch.leases) - held
 
     async def reap(self, *, max_lost_leases: int) -> list[ReapedExecution]:

@@ -15,7 +15,9 @@ after a rollback):
 
 Channels: `relayflow_work` (pending executions exist), `relayflow_cancel`
 (payload: an execution id), `relayflow_events` (payload: execution ids with new
-events, comma-separated), `relayflow_slots` (a provider slot was released).
+events, comma-separated), `relayflow_outcomes` (payload: execution ids that
+settled, i.e. finished or paused for an approval, comma-separated),
+`relayflow_slots` (a provider slot was released).
 """
 
 from __future__ import annotations
@@ -41,8 +43,11 @@ WORK = "relayflow_work"
 CANCEL = "relayflow_cancel"
 EVENTS = "relayflow_events"
 SLOTS = "relayflow_slots"
+OUTCOMES = "relayflow_outcomes"
 
 Callback = Callable[[str], None]
+# Channels whose payloads are execution ids, sent joined by commas.
+JOINED = frozenset({EVENTS, OUTCOMES})
 _INFO_KEY = "relayflow.signals"
 # A NOTIFY payload is limited to 8000 bytes.
 MAX_PAYLOAD = 7900
@@ -108,7 +113,7 @@ class PgNotifier:
             batch, self._pending = self._pending, defaultdict(set)
             channels, payloads = [], []
             for channel, values in batch.items():
-                for payload in _joined(values, all_or_nothing=channel != EVENTS):
+                for payload in _joined(values, all_or_nothing=channel not in JOINED):
                     channels.append(channel)
                     payloads.append(payload)
             try:

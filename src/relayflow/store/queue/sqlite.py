@@ -20,7 +20,7 @@ from relayflow.input_schema import input_schema_of
 from relayflow.store.idempotency import claim_idempotency_key
 from relayflow.store.pinned import PinnedConnection
 from relayflow.store.queue import claim, leases, pending, signals
-from relayflow.store.queue.batches import RunBatch, write_run_batch
+from relayflow.store.queue.batches import RunBatch, announce_settled, write_run_batch
 from relayflow.store.queue.drivers import bind_uuid, read_json, read_uuid
 from relayflow.store.queue.intake import (
     Created,
@@ -32,6 +32,7 @@ from relayflow.store.queue.intake import (
     webhook_vanished,
     workflow_vanished,
 )
+from relayflow.store.queue.interface import SettledCallbacks
 from relayflow.store.queue.rows import (
     BACKLOG_QUERY,
     Backlog,
@@ -63,6 +64,7 @@ class _Turns:
 class SqliteQueue:
     def __init__(self, db: Database) -> None:
         self._db = db
+        self.settled = SettledCallbacks()
         self._claims = _Turns(db)
         self._batches = _Turns(db)
 
@@ -191,7 +193,9 @@ class SqliteQueue:
 
     async def write_batch(self, batch: RunBatch) -> set[uuid.UUID]:
         async with self._batches.lock, self._batches.connection.transaction() as session:
-            return await write_run_batch(session, batch)
+            lost = await write_run_batch(session, batch)
+        announce_settled(self._db, self.settled, batch, set(batch.leases) - lost)
+        return lost
 
     async def reap(self, *, max_lost_leases: int) -> list[ReapedExecution]:
         async with self._db.transaction() as session:
