@@ -58,13 +58,20 @@ wrk.method = "POST"
 wrk.body = os.getenv("BENCH_BODY")
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["X-API-Key"] = os.getenv("BENCH_KEY")
-local answered, complete = 0, 0
+local threads = {}
+function setup(thread) table.insert(threads, thread) end
+function init(args) answered = 0; complete = 0 end
 function response(status, headers, body)
   answered = answered + 1
   if status == 200 and string.find(body, '"n2":2', 1, true) then complete = complete + 1 end
 end
 function done(summary, latency, requests)
-  io.write(string.format("answers-with-output: %d of %d\\n", complete, answered))
+  local a, c = 0, 0
+  for _, thread in ipairs(threads) do
+    a = a + thread:get("answered")
+    c = c + thread:get("complete")
+  end
+  io.write(string.format("answers-with-output: %d of %d\\n", c, a))
 end
 """
 

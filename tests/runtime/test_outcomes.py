@@ -1,0 +1,87 @@
+"""Requests waiting for outcomes (`?wait`) are woken when the outcome commits."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+
+from relayflow.domain import Actor, Role
+from relayflow.runtime.events import EventBus
+from relayflow.store.db import Database
+from relayflow.store.execution_control import cancel_execution
+from tests.runtime.conftest import StartWorker, submit
+from tests.support.rows import echo_graph, make_user, make_workflow
+
+
+@pytest.fixture
+async def other_process(db: Database) -> AsyncIterator[EventBus]:
+    """The API of another process: its own Database and bus on the same database."""
+    other = Database(db.url)
+    bus = EventBus(other)
+    await bus.start()
+    yield bus
+    await bus.stop()
+    await other.dispose()
+
+
+async def test_a_run_of_this_process_answers_its_waiting_request(
+    db: Database, bus: EventBus, start_worker: StartWorker
+) -> None:
+    user = await make_user(db)
+    workflow = await make_workflow(db, user)
+    await start_worker()
+    execution_id = await submit(db, workflow, user, {"text": "here"})
+    outcome = await bus.outcomes.wait(execution_id, 20, final_only=True)
+    assert outcome == {"status": "completed", "output": "[assistant] echo: here"}
+
+
+async def test_a_run_of_another_process_answers_by_notification(
+    db: Database, start_worker: StartWorker, other_process: EventBus
+) -> None:
+    user = await make_user(db)
+    workflow = await make_workflow(db, user)
+    await other_process.outcomes.wait(uuid.uuid4(), 0.01)  # it listens from its first wait
+    await start_worker()
+    execution_id = await submit(db, workflow, user, {"text": "there"})
+    outcome = await other_process.outcomes.wait(execution_id, 20, final_only=True)
+    assert outcome == {"status": "completed", "output": "[assistant] echo: there"}
+
+
+async def test_a_run_that_settled_before_the_wait_is_read_once(
+    db: Database, bus: EventBus, start_worker: StartWorker
+) -> None:
+    user = await make_user(db)
+    workflow = await make_workflow(db, user)
+    await start_worker()
+    execution_id = await submit(db, workflow, user, {"text": "early"})
+    assert await bus.outcomes.wait(execution_id, 20)
+    fresh = EventBus(db)  # knows nothing of it
+    await fresh.start()
+    try:
+        outcome = await fresh.outcomes.wait(execution_id, 5, read_first=True)
+    finally:
+        await fresh.stop()
+    assert outcome == {"status": "completed", "output": "[assistant] echo: early"}
+
+
+async def test_cancelling_a_pending_run_answers_its_waiting_request(
+    db: Database, bus: EventBus
+) -> None:
+    user = await make_user(db)
+    workflow = await make_workflow(db, user, echo_graph())
+    execution_id = await submit(db, workflow, user)
+    await bus.outcomes.wait(execution_id, 0.01)  # listening; no worker: it stays pending
+    async with db.transaction() as session:
+        await cancel_execution(session, Actor(user, Role.USER), execution_id)
+    outcome = await bus.outcomes.wait(execution_id, 20, final_only=True)
+    assert outcome is not None
+    assert outcome["status"] == "cancelled"
+
+
+async def test_a_wait_without_an_outcome_ends_at_its_timeout(db: Database, bus: EventBus) -> None:
+    user = await make_user(db)
+    workflow = await make_workflow(db, user)
+    execution_id = await submit(db, workflow, user)  # no worker runs it
+    assert await bus.outcomes.wait(execution_id, 0.2) is None
