@@ -7,10 +7,15 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from relayflow.config import Settings
 from relayflow.domain import Actor, Role
 from relayflow.runtime.events import EventBus
+from relayflow.security import hash_api_key
+from relayflow.store import models
 from relayflow.store.db import Database
 from relayflow.store.execution_control import cancel_execution
+from relayflow.store.queue.intake import NewExecution, WebhookTarget
+from relayflow.store.webhooks import create_webhook
 from tests.runtime.conftest import StartWorker, submit
 from tests.support.rows import echo_graph, make_user, make_workflow
 
@@ -85,3 +90,47 @@ async def test_a_wait_without_an_outcome_ends_at_its_timeout(db: Database, bus: 
     workflow = await make_workflow(db, user)
     execution_id = await submit(db, workflow, user)  # no worker runs it
     assert await bus.outcomes.wait(execution_id, 0.2) is None
+
+
+async def _hook_target(db: Database, user: uuid.UUID) -> WebhookTarget:
+    workflow = await make_workflow(db, user)
+    async with db.transaction() as session:
+        issued = await create_webhook(session, Actor(user, Role.USER), workflow.id)
+    target = await db.queue.find_webhook(issued.webhook.id, hash_api_key(issued.api_key))
+    assert target is not None
+    return target
+
+
+async def test_a_waited_for_run_goes_to_the_worker_of_this_process_directly(
+    db: Database, bus: EventBus, start_worker: StartWorker
+) -> None:
+    if not db.is_sqlite:
+        pytest.skip("SQLite only: on PostgreSQL other processes' claims could pass the cap")
+    user = await make_user(db)
+    target = await _hook_target(db, user)
+    worker = await start_worker()
+    new = NewExecution(uuid.uuid4(), {"text": "direct"}, {"type": "webhook"}, wait=True)
+    await db.queue.create_from_webhook(target, new)
+    outcome = await bus.outcomes.wait(new.execution_id, 20, final_only=True)
+    assert outcome == {"status": "completed", "output": "[assistant] echo: direct"}
+    async with db.session() as session:
+        row = await session.get(models.Execution, new.execution_id)
+    assert row is not None
+    assert (row.lease_token, row.claimed_at) == (1, row.started_at)  # never pending
+    assert worker.claimed_total == 1
+
+
+async def test_a_user_at_the_cap_is_queued_not_handed_over(
+    db: Database, bus: EventBus, runtime_settings: Settings, start_worker: StartWorker
+) -> None:
+    if not db.is_sqlite:
+        pytest.skip("SQLite only: on PostgreSQL other processes' claims could pass the cap")
+    user = await make_user(db)
+    target = await _hook_target(db, user)
+    await start_worker(runtime_settings.model_copy(update={"user_concurrency": 0}))
+    new = NewExecution(uuid.uuid4(), {"text": "later"}, {"type": "webhook"}, wait=True)
+    await db.queue.create_from_webhook(target, new)
+    async with db.session() as session:
+        row = await session.get(models.Execution, new.execution_id)
+    assert row is not None
+    assert row.status == "pending"

@@ -223,7 +223,8 @@ class WebhookIntake:
             self._server_secret = self.settings.signing_secret()
         return derive_signing_secret(self._server_secret, webhook.id, webhook.signing_secret_salt)
 
-    async def accept(self, delivery: WebhookDelivery) -> AcceptedDelivery:
+    async def accept(self, delivery: WebhookDelivery, *, wait: bool = False) -> AcceptedDelivery:
+        """Store the delivery's execution; `wait`: its request waits for the outcome."""
         key, from_query = _presented_key(delivery)
         if key is None:
             raise errors.Unauthorized(
@@ -277,6 +278,7 @@ class WebhookIntake:
                 trigger=trigger,
                 idempotency_key=idempotency_key,
                 idempotency_window_s=self.settings.webhook_idempotency_window_s,
+                wait=wait,
             ),
         )
         if created.replayed:

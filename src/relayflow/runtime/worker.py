@@ -81,6 +81,30 @@ class _Running:
     lease_lost: bool = False
 
 
+class _LocalSlots:
+    """The worker as the queue of its own process sees it (`Queue.local_worker`): runs
+    whose requests wait for them are handed over directly when a slot is free."""
+
+    def __init__(self, worker: Worker) -> None:
+        self._worker = worker
+        self.owner = worker.name
+        self.lease_seconds = worker.settings.lease_seconds
+        self.user_concurrency: int | None = worker.settings.user_concurrency
+        self.reserved = 0
+
+    def reserve(self) -> bool:
+        worker = self._worker
+        if worker._stopping or worker.free_slots <= 0:
+            return False
+        self.reserved += 1
+        return True
+
+    def hand_over(self, claimed: ClaimedExecution | None) -> None:
+        self.reserved -= 1
+        if claimed is not None:
+            self._worker._take(claimed)
+
+
 class JournalRunStore:
     """`engine.ports.RunStore` over the journal for one execution."""
 
@@ -130,6 +154,7 @@ class Worker:
         self._more_pending = False
         self._tasks: list[asyncio.Task[None]] = []
         self._claiming: asyncio.Task[None] | None = None
+        self._local = _LocalSlots(self)
         self._started = False
         self._stopping = False
         self.claimed_total = 0
@@ -154,6 +179,8 @@ class Worker:
         await notifications.listen(signals.CANCEL)
         await self._journal.start()
         self._claiming = asyncio.create_task(self._claim_loop(), name=f"{self.name}-claim")
+        if self.db.queue.local_worker is None:
+            self.db.queue.local_worker = self._local
         self._tasks = [asyncio.create_task(self._heartbeat_loop(), name=f"{self.name}-beat")]
         if self.db.is_sqlite:
             self._tasks.append(asyncio.create_task(self._cancel_poll_loop()))
@@ -164,6 +191,8 @@ class Worker:
         if not self._started:
             return
         self._stopping = True
+        if self.db.queue.local_worker is self._local:
+            self.db.queue.local_worker = None
         self._wake.set()
         if self._claiming is not None:
             await asyncio.gather(self._claiming, return_exceptions=True)
@@ -203,6 +232,10 @@ class Worker:
     def running_ids(self) -> set[uuid.UUID]:
         return set(self._running)
 
+    @property
+    def free_slots(self) -> int:
+        return self.concurrency - len(self._running) - self._local.reserved
+
     # ------------------------------------------------------------ signals
     def _on_work(self, _payload: str) -> None:
         self._more_pending = True
@@ -229,7 +262,7 @@ class Worker:
     async def _claim_loop(self) -> None:
         while not self._stopping:
             self._wake.clear()
-            free = self.concurrency - len(self._running)
+            free = self.free_slots
             if free > 0:
                 self._more_pending = False  # a signal during the claim sets it again
                 try:
@@ -259,6 +292,12 @@ class Worker:
         self.claimed_total += len(claimed)
         process_metrics().observe_claims(claimed)
         return claimed
+
+    def _take(self, claimed: ClaimedExecution) -> None:
+        """A run handed over by the queue of this process, already claimed for this worker."""
+        self.claimed_total += 1
+        process_metrics().observe_claims([claimed])
+        self._launch(claimed)
 
     def _launch(self, claimed: ClaimedExecution) -> None:
         entry = _Running(claimed)

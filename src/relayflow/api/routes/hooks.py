@@ -98,7 +98,7 @@ async def receive_webhook(
         path=request.url.path,
     )
     intake = _intake(request)
-    accepted = await intake.accept(delivery)
+    accepted = await intake.accept(delivery, wait=bool(wait))
     answer: dict[str, Any] = {
         "execution_id": str(accepted.execution_id),
         "status_url": status_url(request, accepted.execution_id),

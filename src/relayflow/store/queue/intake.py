@@ -36,6 +36,8 @@ class NewExecution:
     trigger: Mapping[str, Any]
     idempotency_key: str | None = None
     idempotency_window_s: float = 24 * 3600.0
+    # A request waits for the outcome: this process's worker may take the run at once.
+    wait: bool = False
 
 
 @dataclass(frozen=True)

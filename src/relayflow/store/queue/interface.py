@@ -9,7 +9,14 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from relayflow.store.queue.batches import RunBatch
 from relayflow.store.queue.intake import Created, NewExecution, Starter, WebhookTarget
-from relayflow.store.queue.rows import Backlog, Claim, LeaseState, PendingRow, ReapedExecution
+from relayflow.store.queue.rows import (
+    Backlog,
+    Claim,
+    ClaimedExecution,
+    LeaseState,
+    PendingRow,
+    ReapedExecution,
+)
 
 if TYPE_CHECKING:
     from relayflow.store.db import Database
@@ -38,8 +45,28 @@ class SettledCallbacks:
             callback(execution_id, payload)
 
 
+class LocalWorker(Protocol):
+    """This process's worker, as the queue hands it runs directly (`Queue.local_worker`)."""
+
+    owner: str
+    lease_seconds: float
+    user_concurrency: int | None
+
+    def reserve(self) -> bool:
+        """Take a free slot for a run about to be handed over; False if none."""
+        ...
+
+    def hand_over(self, claimed: ClaimedExecution | None) -> None:
+        """The reserved slot's run (None: the slot is given back)."""
+        ...
+
+
 class Queue(Protocol):
     settled: SettledCallbacks
+    # Set by a worker running in this process. Where that is safe (SQLite: one writer,
+    # so the user's cap is counted exactly), a run whose request waits for it is
+    # written already claimed by this worker and handed over: no claim, no wake-up.
+    local_worker: LocalWorker | None
 
     # ------------------------------------------------------------ starting
     async def find_webhook(self, webhook_id: uuid.UUID, key_digest: str) -> WebhookTarget | None:

@@ -30,7 +30,7 @@ from relayflow.store.queue.intake import (
     webhook_vanished,
     workflow_vanished,
 )
-from relayflow.store.queue.interface import SettledCallbacks
+from relayflow.store.queue.interface import LocalWorker, SettledCallbacks
 from relayflow.store.queue.rows import (
     BACKLOG_QUERY,
     Backlog,
@@ -64,6 +64,8 @@ class PostgresQueue:
     def __init__(self, db: Database) -> None:
         self._db = db
         self.settled = SettledCallbacks()
+        # Not used: claimers in other processes could take the user past the cap.
+        self.local_worker: LocalWorker | None = None
 
     async def close(self) -> None:
         # The pool is the database's; only the wake-ups still in flight are ours.

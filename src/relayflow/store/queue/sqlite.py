@@ -9,6 +9,7 @@ woken in process (`signals`).
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import uuid
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
@@ -21,7 +22,7 @@ from relayflow.store.idempotency import claim_idempotency_key
 from relayflow.store.pinned import PinnedConnection
 from relayflow.store.queue import claim, leases, pending, signals
 from relayflow.store.queue.batches import RunBatch, announce_settled, write_run_batch
-from relayflow.store.queue.drivers import bind_uuid, read_json, read_uuid
+from relayflow.store.queue.drivers import bind_time, bind_uuid, read_json, read_uuid
 from relayflow.store.queue.intake import (
     Created,
     NewExecution,
@@ -32,11 +33,13 @@ from relayflow.store.queue.intake import (
     webhook_vanished,
     workflow_vanished,
 )
-from relayflow.store.queue.interface import SettledCallbacks
+from relayflow.store.queue.interface import LocalWorker, SettledCallbacks
 from relayflow.store.queue.rows import (
     BACKLOG_QUERY,
+    NO_CAP,
     Backlog,
     Claim,
+    ClaimedExecution,
     LeaseState,
     PendingRow,
     ReapedExecution,
@@ -47,6 +50,7 @@ from relayflow.store.queue.statements import (
     SQLITE,
     SQLITE_FIND_STARTER,
     SQLITE_FIND_WEBHOOK,
+    SQLITE_PENDING_ROW_CLAIMED,
 )
 
 if TYPE_CHECKING:
@@ -65,6 +69,7 @@ class SqliteQueue:
     def __init__(self, db: Database) -> None:
         self._db = db
         self.settled = SettledCallbacks()
+        self.local_worker: LocalWorker | None = None
         self._claims = _Turns(db)
         self._batches = _Turns(db)
 
@@ -114,6 +119,8 @@ class SqliteQueue:
             trigger=dict(new.trigger),
         )
         if new.idempotency_key is None:
+            if new.wait and await self._hand_over(row):
+                return Created(new.execution_id, replayed=False)
             if not await self._insert_pending(row):
                 raise webhook_vanished(target)
             self._wake_workers()
@@ -136,6 +143,46 @@ class SqliteQueue:
         except IntegrityError as exc:  # the webhook was deleted meanwhile
             raise webhook_vanished(target) from exc
         return Created(new.execution_id, replayed=False)
+
+    async def _hand_over(self, row: PendingRow) -> bool:
+        """Write the row claimed by this process's worker and hand it over, if the worker
+        has a free slot and the user is under the cap; False: queue it as usual."""
+        worker = self.local_worker
+        if worker is None or not worker.reserve():
+            return False
+        claimed = None
+        try:
+            now = row.started_at
+            found = await self._db.direct_sqlite().fetchone(
+                SQLITE_PENDING_ROW_CLAIMED,
+                {
+                    **pending_params(row, SQLITE),
+                    "owner": worker.owner,
+                    "expires": bind_time(now + dt.timedelta(seconds=worker.lease_seconds)),
+                    "cap": worker.user_concurrency
+                    if worker.user_concurrency is not None
+                    else NO_CAP,
+                },
+            )
+            if found is not None:
+                claimed = ClaimedExecution(
+                    id=row.execution_id,
+                    workflow_id=row.workflow_id,
+                    user_id=row.user_id,
+                    graph=read_json(found[0]),
+                    input=row.input,
+                    trigger=row.trigger,
+                    decisions={},
+                    lease_token=1,
+                    cancel_requested=False,
+                    rerun_of=None,
+                    rerun_from_node=None,
+                    started_at=now,
+                    claimed_at=now,
+                )
+        finally:
+            worker.hand_over(claimed)
+        return claimed is not None
 
     async def find_starter(self, user_id: uuid.UUID, workflow_id: uuid.UUID) -> Starter | None:
         row = await self._db.direct_sqlite().fetchone(

@@ -23,21 +23,32 @@ POSTGRES, SQLITE = "postgresql", "sqlite"
 # other column from its server default. Every start writes it: webhooks, API
 # starts, schedules, reruns. Values are bound as the driver takes them
 # (`rows.pending_params`).
-def _pending_row(*, jsonb: str, graph: str, typed: Mapping[str, str]) -> str:
+def _pending_row(
+    *, jsonb: str, graph: str, typed: Mapping[str, str], claimed_by: str | None = None
+) -> str:
+    """`claimed_by`: the lease's values (owner, token, expiry, claimed at) for a row
+    written already claimed; else the row is pending."""
+
     def v(name: str) -> str:
         return f"CAST(:{name} AS {typed[name]})" if name in typed else f":{name}"
 
+    lease_columns = ", lease_owner, lease_token, lease_expires_at, claimed_at"
     return f"""
 INSERT INTO executions (id, workflow_id, status, input, graph, trigger, user_id,
-                        started_at, updated_at, rerun_of, rerun_from_node)
-SELECT {v("id")}, f.id, 'pending', {jsonb.format(":input")}, {graph},
+                        started_at, updated_at, rerun_of, rerun_from_node
+                        {lease_columns if claimed_by else ""})
+SELECT {v("id")}, f.id, {"'processing'" if claimed_by else "'pending'"},
+       {jsonb.format(":input")}, {graph},
        {jsonb.format(":trigger")}, {v("user_id")}, {v("now")}, {v("now")},
-       {v("rerun_of")}, {v("rerun_from_node")}
+       {v("rerun_of")}, {v("rerun_from_node")}{", " + claimed_by if claimed_by else ""}
 FROM workflows f
 """  # noqa: S608 (built from constants only)
 
 
 _PG_UUID = {"id": "uuid", "user_id": "uuid", "rerun_of": "uuid"}
+_SQLITE_GRAPH = (
+    "json_object('nodes', json(COALESCE(f.nodes, '[]')), 'edges', json(COALESCE(f.edges, '[]')))"
+)
 PENDING_ROW_FROM = {
     POSTGRES: _pending_row(
         jsonb="CAST({} AS jsonb)",
@@ -45,12 +56,7 @@ PENDING_ROW_FROM = {
         "'edges', COALESCE(f.edges, '[]'::jsonb))",
         typed={**_PG_UUID, "now": "timestamp", "rerun_from_node": "text"},
     ),
-    SQLITE: _pending_row(
-        jsonb="{}",
-        graph="json_object('nodes', json(COALESCE(f.nodes, '[]')), "
-        "'edges', json(COALESCE(f.edges, '[]')))",
-        typed={},
-    ),
+    SQLITE: _pending_row(jsonb="{}", graph=_SQLITE_GRAPH, typed={}),
 }
 _OF_WORKFLOW = {
     POSTGRES: "WHERE f.id = CAST(:workflow_id AS uuid)",
@@ -58,6 +64,19 @@ _OF_WORKFLOW = {
 }
 PENDING_ROW = {name: sql + _OF_WORKFLOW[name] for name, sql in PENDING_ROW_FROM.items()}
 PG_PENDING_ROW = NumberedStatement.from_named(PENDING_ROW[POSTGRES])
+
+# SQLite: the same row claimed at once by this process's worker (a `?wait` request
+# whose worker has a free slot), if its user runs fewer than `:cap` executions.
+# Exact because SQLite runs one writer at a time. Returns what the worker needs.
+_UNDER_THE_CAP = """WHERE f.id = :workflow_id
+  AND (SELECT count(*) FROM executions r
+       WHERE r.status = 'processing' AND r.user_id = :user_id) < :cap
+RETURNING graph
+"""
+_CLAIMED_BY = ":owner, 1, :expires, :now"
+SQLITE_PENDING_ROW_CLAIMED = (
+    _pending_row(jsonb="{}", graph=_SQLITE_GRAPH, typed={}, claimed_by=_CLAIMED_BY) + _UNDER_THE_CAP
+)
 
 # With an Idempotency-Key (PostgreSQL): the key and the row in one statement (one
 # implicit transaction). The key is taken, or a key past its window taken over,
