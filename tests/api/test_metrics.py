@@ -64,6 +64,7 @@ async def test_metrics_need_no_token_and_count_executions_by_status(
     assert value(samples, "relayflow_executions", status="failed") == 0
     assert ("relayflow_executions", (("status", "waiting"),)) in samples
     assert value(samples, "relayflow_queue_depth") == 0
+    assert value(samples, "relayflow_oldest_pending_age_seconds") == 0
 
 
 async def test_a_run_feeds_claim_latency_node_durations_provider_requests_and_tokens(
@@ -139,6 +140,8 @@ async def test_queue_depth_counts_executions_no_worker_has_claimed(
 
     assert value(samples, "relayflow_queue_depth") == 3
     assert value(samples, "relayflow_executions", status="pending") == 3
+    # The oldest has waited since its start: a positive age, under a minute here.
+    assert 0 < value(samples, "relayflow_oldest_pending_age_seconds") < 60
 
 
 async def test_with_a_metrics_token_a_scrape_must_send_it(
