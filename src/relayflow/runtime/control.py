@@ -27,7 +27,9 @@ class ExecutionStarter:
     def __init__(self, db: Database) -> None:
         self.queue = db.queue
 
-    async def start(self, user_id: uuid.UUID, workflow_id: uuid.UUID, input: Any) -> PendingRow:
+    async def start(
+        self, user_id: uuid.UUID, workflow_id: uuid.UUID, input: Any, *, wait: bool = False
+    ) -> PendingRow:
         """Queue a run of a workflow the user may read; the run belongs to the user.
 
         The user's role is read now, not taken from their token. The input is
@@ -50,7 +52,7 @@ class ExecutionStarter:
             input=input,
             trigger={"type": "api", "user_id": str(user_id)},
         )
-        await self.queue.start(row)
+        await self.queue.start(row, wait=wait)
         return row
 
 

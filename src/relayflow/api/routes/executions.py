@@ -106,7 +106,9 @@ async def start_execution(
 ) -> StartedExecutionOut:
     """Queue a run of a workflow you can read (yours, or a public one). Answers 202 once
     the run is safely queued, with its URL in `url` and the Location header."""
-    queued = await state.starter.start(claimed.user_id, workflow_id, body.input if body else None)
+    queued = await state.starter.start(
+        claimed.user_id, workflow_id, body.input if body else None, wait=wait > 0
+    )
     url = execution_url(request, queued.execution_id)
     response.headers["Location"] = url
     if wait > 0:

@@ -82,8 +82,9 @@ class Queue(Protocol):
         """The account's role and the workflow; None if the account no longer exists."""
         ...
 
-    async def start(self, row: PendingRow) -> None:
-        """Commit the pending row, then wake workers; `NotFound` if the workflow is gone."""
+    async def start(self, row: PendingRow, *, wait: bool = False) -> None:
+        """Commit the pending row, then wake workers; `NotFound` if the workflow is gone.
+        `wait`: its request waits for the outcome (see `local_worker`)."""
         ...
 
     # ------------------------------------------------------------ working

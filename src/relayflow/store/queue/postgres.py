@@ -164,7 +164,7 @@ class PostgresQueue:
         )
         return Starter(role_of(row["role"]), target)
 
-    async def start(self, row: PendingRow) -> None:
+    async def start(self, row: PendingRow, *, wait: bool = False) -> None:
         if not await self._insert_pending(row):
             raise workflow_vanished(row.workflow_id)
         self._wake_workers()

@@ -201,7 +201,9 @@ class SqliteQueue:
         )
         return Starter(role_of(role), target)
 
-    async def start(self, row: PendingRow) -> None:
+    async def start(self, row: PendingRow, *, wait: bool = False) -> None:
+        if wait and await self._hand_over(row):
+            return
         if not await self._insert_pending(row):
             raise workflow_vanished(row.workflow_id)
         self._wake_workers()
