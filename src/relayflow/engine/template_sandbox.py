@@ -38,6 +38,7 @@ from relayflow.engine.template_limits import RenderBudget, current_budget, json_
 
 LOOP_FILTER = "_relayflow_loop_step"  # wraps every `{% for %}` iterable (see _parse)
 GROWING_OPERATORS = frozenset({"*", "**", "+", "%"})
+_NUMBERS = frozenset({int, float, bool})
 # Filters that turn their value into text: a list or object given to one must fit.
 TEXT_FILTERS = frozenset(
     {
@@ -243,9 +244,16 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
         return tree
 
     def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
+        # No tick: without a loop or a call, operators are as many as the source has.
         budget = current_budget()
-        budget.tick()
-        check_binop(budget, operator, left, right)
+        if type(left) in _NUMBERS and type(right) in _NUMBERS and operator != "**":
+            # The common case, kept cheap: only a product of integers can grow much.
+            if operator == "*" and type(left) is int and type(right) is int:
+                bits = left.bit_length() + right.bit_length()
+                if bits > budget.limits.max_int_bits:
+                    budget.check_int_bits(bits, "this product")
+        else:
+            check_binop(budget, operator, left, right)
         return self.binop_table[operator](left, right)
 
     def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
