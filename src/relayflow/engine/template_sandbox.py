@@ -76,10 +76,13 @@ def _indent(budget: RenderBudget, value: Any, args: tuple[Any, ...], kw: Mapping
 def _wordwrap(
     budget: RenderBudget, value: Any, args: tuple[Any, ...], kw: Mapping[str, Any]
 ) -> Any:
-    wrapstring = _arg(args, kw, 2, "wrapstring")
+    width, wrapstring = _arg(args, kw, 0, "width"), _arg(args, kw, 2, "wrapstring")
     text = _text(value)
-    breaks = len(wrapstring) if isinstance(wrapstring, str) else 1
-    budget.check_chars(len(text) * (1 + breaks), "|wordwrap()")
+    width = width if isinstance(width, int) and width > 0 else 1
+    # A break at most at every space, every newline and every `width` characters.
+    breaks = min(len(text), len(text) // width + text.count(" ") + text.count("\n") + 1)
+    each = len(wrapstring) if isinstance(wrapstring, str) else 1
+    budget.check_chars(len(text) + breaks * each, "|wordwrap()")
     return value
 
 
