@@ -193,3 +193,22 @@ async def test_a_hostile_render_fails_its_node_by_name_while_others_are_served(
         assert execution["error"].endswith(reason)
         assert_served(probes)
         await assert_histories_answer(client, alice, admin)
+
+
+@pytest.mark.parametrize(
+    ("template", "problem"),
+    [
+        ("{{ " + "9" * 5000 + " }}", "syntax error: a number has too many digits"),
+        ("{{ input|nope }}", "no filter named 'nope'"),
+    ],
+)
+async def test_a_template_that_cannot_be_read_is_a_validation_problem_not_a_500(
+    client: httpx.AsyncClient, alice: SignedIn, template: str, problem: str
+) -> None:
+    response = await client.post(VALIDATE, json=transform_graph(template), headers=alice.headers)
+
+    assert response.status_code == 422, response.text
+    details = response.json()["error"]["details"]
+    assert [(d["node_id"], d["field"], d["message"]) for d in details] == [
+        ("n1", "data.value", problem)
+    ]

@@ -205,6 +205,17 @@ def test_an_integer_literal_too_long_to_read_is_a_syntax_problem() -> None:
     assert check.problems == ("syntax error: a number has too many digits",)
 
 
+@pytest.mark.parametrize(
+    ("source", "problem"),
+    [
+        ("{{ input|nope }}", "no filter named 'nope'"),
+        ("{{ input is nope }}", "no test named 'nope'"),
+    ],
+)
+def test_an_unknown_filter_or_test_is_a_problem_not_a_crash(source: str, problem: str) -> None:
+    assert check_template(source).problems == (problem,)
+
+
 async def test_a_cancelled_render_stops_its_thread() -> None:
     budget = RenderBudget(TemplateLimits(max_render_s=60))
     task = asyncio.ensure_future(render_async(NESTED_LOOPS, {}, where="w", budget=budget))

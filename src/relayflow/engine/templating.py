@@ -375,9 +375,14 @@ def _check(
         return TemplateCheck(problems=(f"syntax error: {exc.message} (line {exc.lineno})",))
     except ValueError:  # Python refuses to convert an integer literal this long
         return TemplateCheck(problems=("syntax error: a number has too many digits",))
+    try:
+        undeclared = _undeclared_names(tree)
+    except TemplateSyntaxError as exc:  # an unknown filter or test
+        message = exc.message or "invalid template"
+        return TemplateCheck(problems=(f"{message[:1].lower()}{message[1:].rstrip('.')}",))
     problems = []
     allowed = CONTEXT_NAMES | GLOBAL_NAMES | extra_names
-    for name in sorted(_undeclared_names(tree) - allowed):
+    for name in sorted(undeclared - allowed):
         names = ", ".join(sorted(CONTEXT_NAMES | extra_names))
         problems.append(f"unknown name {name!r} (available: {names})")
     refs = set()
