@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import select
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -130,7 +130,7 @@ class RenderBudget:
     def check_value(self, value: Any, what: str) -> None:
         """A list, object or string must serialise within max_chars."""
         limit = self.limits.max_chars
-        if json_weight(value, limit) > limit:
+        if json_weight(value, limit, self.tick) > limit:
             raise self.breach(f"{what} is larger than {limit:,} characters", "max_chars", limit)
 
     def check_int_bits(self, bits: float, what: str) -> None:
@@ -185,7 +185,7 @@ def run_within(budget: RenderBudget, function: Any, /, *args: Any, **kwargs: Any
         _CURRENT.reset(token)
 
 
-def json_weight(value: Any, limit: int) -> int:
+def json_weight(value: Any, limit: int, tick: Callable[[], None] | None = None) -> int:
     """About how many characters `value` takes as JSON (or as text); stops past `limit`.
 
     Walks shared references once per reference, so a list holding the same long
@@ -193,8 +193,12 @@ def json_weight(value: Any, limit: int) -> int:
     """
     total = 0
     stack = [value]
+    steps = 0
     while stack:
         item = stack.pop()
+        steps += 1
+        if tick is not None and not steps & 0xFFFF:
+            tick()  # a walk of millions of items stays within the time budget
         if isinstance(item, str):
             total += len(item) + 2
         elif isinstance(item, bool | float) or item is None:
