@@ -87,6 +87,15 @@ class Settings(BaseSettings):
     max_parallel_nodes: int = 16
     execution_timeout_s: float = 3600.0
     subworkflow_max_depth: int = 5
+    # Execution budgets (docs/security.md, "Execution budgets"): a breach fails the
+    # execution with a reason naming the limit and the node.
+    max_node_runs_per_execution: int = Field(10_000, ge=1)  # every row, nested ones included
+    max_map_items: int = Field(1_000, ge=1)  # per map node
+    max_node_output_bytes: int = Field(1_048_576, ge=1)  # a node's output as stored JSON
+    max_events_per_execution: int = Field(100_000, ge=1)
+    # At most this many database reads (workflow and template look-ups) of the worker's
+    # executions at once, one per execution: the API keeps the rest of the pool.
+    worker_db_reads: int = Field(4, ge=1)
 
     # --- models and providers
     openai_api_key: SecretStr | None = None

@@ -55,6 +55,7 @@ from typing import TYPE_CHECKING, Any
 
 from relayflow.domain import ExecutionStatus, NodeRunStatus
 from relayflow.engine.attempts import error_text, is_retryable, retry_delay, run_attempt
+from relayflow.engine.budget import ExecutionBudget, RunBudget
 from relayflow.engine.graph import Edge, Graph, Loop
 from relayflow.engine.naming import child_prefix
 from relayflow.engine.nodes import NodeContext, NodeOutcome
@@ -70,7 +71,7 @@ from relayflow.engine.ports import (
 from relayflow.engine.run import ApprovalDecision, EngineOptions, ExecutionOutcome, ExecutionRun
 from relayflow.engine.templating import Scope
 from relayflow.engine.validation import analyse_graph_remembered
-from relayflow.errors import GraphInvalid, InvalidInput, LeaseLost, NotFound
+from relayflow.errors import BudgetExceeded, GraphInvalid, LeaseLost, NotFound
 
 if TYPE_CHECKING:
     import httpx
@@ -113,6 +114,7 @@ class _Signal:
 
 _CANCELLED = _Signal("cancelled")
 _TIMED_OUT = _Signal("timed out")
+_OVER_BUDGET = _Signal("over budget")
 
 
 @dataclass(slots=True)
@@ -182,7 +184,19 @@ class Executor:
         for record in await self.store.finished(run.execution_id):
             finished[(record.node_id, record.iteration)] = record
             meter.add(record)
-        runner = _Runner(self, run, analysis.graph, finished, meter, prefix="")
+        budget = ExecutionBudget(self.options, node_runs=len(finished))
+        runner = _Runner(
+            self,
+            run,
+            analysis.graph,
+            finished,
+            meter,
+            RunBudget(budget),
+            budget.counted(self.events),
+            prefix="",
+        )
+        # A budget running out anywhere in the tree stops the whole execution at once.
+        budget.on_breach = lambda _reason: runner.queue.put_nowait(_OVER_BUDGET)
         outcome = await runner.execute(timeout_s=self.options.execution_timeout_s)
         outcome.usage, outcome.cost_usd = meter.usage, meter.cost_usd
         return outcome
@@ -198,10 +212,14 @@ class _Runner:
         graph: Graph,
         finished: Mapping[tuple[str, int], NodeRunRecord],
         meter: _Meter,
+        budget: RunBudget,
+        events: EventSink | None,
         *,
         prefix: str,
     ) -> None:
         self.executor = executor
+        self.budget = budget
+        self.events = events  # the execution's sink, counted against its budget
         self.run = run
         self.graph = graph
         self.finished = finished
@@ -293,11 +311,17 @@ class _Runner:
         if signal is _CANCELLED:
             self.stopped = ExecutionStatus.CANCELLED
             await self._cancel_running(reason="the execution was cancelled")
+        elif signal is _OVER_BUDGET:
+            self.failure = self.budget.budget.breach or "the execution exceeded its budget"
+            await self._cancel_running(reason=self.failure)
         else:
             self.failure = f"the execution timed out after {timeout_s:g} s"
             await self._cancel_running(reason=self.failure)
 
     def _outcome(self) -> ExecutionOutcome:
+        breach = self.budget.budget.breach
+        if breach is not None:  # whatever failed after it, this is why
+            return ExecutionOutcome(ExecutionStatus.FAILED, error=breach)
         if self.failure is not None:
             return ExecutionOutcome(ExecutionStatus.FAILED, error=self.failure)
         if self.stopped is ExecutionStatus.CANCELLED:
@@ -356,6 +380,7 @@ class _Runner:
             run_child=self._child_runner(node_id, state.iteration),
             record_item=self._record_item,
             reusable=self._reusable_items(),
+            budget=self.budget,
             decision=self.run.decisions.get(self.prefix + node_id),
             events=self._node_events(),
             http_client=self.executor.http_client,
@@ -368,7 +393,7 @@ class _Runner:
         return _PrefixedView(self.finished, self.prefix)
 
     def _node_events(self) -> EventSink | None:
-        sink = self.executor.events
+        sink = self.events
         if sink is None or not self.prefix:
             return sink
         prefix = self.prefix
@@ -389,7 +414,7 @@ class _Runner:
         await self._record(record)
 
     async def _emit(self, kind: str, payload: dict[str, Any]) -> None:
-        sink = self.executor.events
+        sink = self.events
         if sink is not None:
             payload["node_id"] = self.prefix + payload["node_id"]
             await sink(kind, payload)
@@ -416,6 +441,11 @@ class _Runner:
         execution_id = self.run.execution_id
         attempt = 0
         while True:
+            try:
+                self.budget.charge_node_run(node_id)
+            except BudgetExceeded as exc:
+                self.queue.put_nowait(_Done(node_id, NodeRunStatus.FAILED, error=exc.message))
+                return
             attempt += 1
             started = time.time()
             state.attempt, state.started_at = attempt, started
@@ -434,6 +464,7 @@ class _Runner:
             ctx.input = None
             try:
                 outcome = await run_attempt(handler, ctx, data.timeout_s)
+                self.budget.check_output(node_id, outcome.output)
             except (asyncio.CancelledError, LeaseLost):
                 raise
             except Exception as exc:
@@ -562,6 +593,11 @@ class _Runner:
             iteration=state.iteration,
         )
         if (self.prefix + node_id, state.iteration) not in self.finished:
+            try:
+                self.budget.charge_node_run(node_id)
+            except BudgetExceeded as exc:
+                self.failure = exc.message
+                return
             now = time.time()
             await self._record(
                 NodeRunRecord(
@@ -715,7 +751,7 @@ class _Runner:
         depth = self.run.depth + 1
         limit = self.executor.options.subworkflow_max_depth
         if depth > limit:
-            raise InvalidInput(
+            raise BudgetExceeded(
                 f"node {self.prefix + node_id!r}: sub-workflow {workflow_id!r} would nest "
                 f"{depth} levels deep; the limit is {limit} (RELAYFLOW_SUBWORKFLOW_MAX_DEPTH)"
             )
@@ -745,7 +781,14 @@ class _Runner:
         )
         prefix = child_prefix(self.prefix, key, iteration)
         child = _Runner(
-            self.executor, child_run, analysis.graph, self.finished, self.meter, prefix=prefix
+            self.executor,
+            child_run,
+            analysis.graph,
+            self.finished,
+            self.meter,
+            self.budget.under(prefix),
+            self.events,
+            prefix=prefix,
         )
         return await child.execute(timeout_s=None)
 

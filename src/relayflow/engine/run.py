@@ -26,6 +26,11 @@ class EngineOptions:
     default_retry_backoff_s: float = 0.5
     # Longest wait between two attempts of a node, whatever the backoff says.
     max_retry_delay_s: float = 60.0
+    # Execution budgets (`engine.budget`).
+    max_node_runs: int = 10_000
+    max_map_items: int = 1_000
+    max_node_output_bytes: int = 1_048_576
+    max_events: int = 100_000
 
     @classmethod
     def from_settings(cls, settings: Settings) -> EngineOptions:
@@ -34,6 +39,10 @@ class EngineOptions:
             execution_timeout_s=settings.execution_timeout_s,
             subworkflow_max_depth=settings.subworkflow_max_depth,
             http_allowlist=tuple(settings.http_allowlist),
+            max_node_runs=settings.max_node_runs_per_execution,
+            max_map_items=settings.max_map_items,
+            max_node_output_bytes=settings.max_node_output_bytes,
+            max_events=settings.max_events_per_execution,
         )
 
 
