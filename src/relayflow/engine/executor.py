@@ -69,6 +69,7 @@ from relayflow.engine.ports import (
     WorkflowCatalog,
 )
 from relayflow.engine.run import ApprovalDecision, EngineOptions, ExecutionOutcome, ExecutionRun
+from relayflow.engine.slots import ExecutionSlots, SlotHolder
 from relayflow.engine.templating import Scope
 from relayflow.engine.validation import analyse_graph_remembered
 from relayflow.errors import BudgetExceeded, GraphInvalid, LeaseLost, NotFound
@@ -124,6 +125,7 @@ class _NodeState:
     runs: int = 0  # how many iterations this node has started (loop heads)
     attempt: int = 0
     started_at: float | None = None
+    row_open: bool = False  # the current attempt's row is written and not yet closed
 
 
 @dataclass(slots=True)
@@ -193,6 +195,7 @@ class Executor:
             meter,
             RunBudget(budget),
             budget.counted(self.events),
+            ExecutionSlots(self.options.max_parallel_nodes),
             prefix="",
         )
         # A budget running out anywhere in the tree stops the whole execution at once.
@@ -214,12 +217,14 @@ class _Runner:
         meter: _Meter,
         budget: RunBudget,
         events: EventSink | None,
+        slots: ExecutionSlots,
         *,
         prefix: str,
     ) -> None:
         self.executor = executor
         self.budget = budget
         self.events = events  # the execution's sink, counted against its budget
+        self.slots = slots  # nodes at work at once across the execution's tree
         self.run = run
         self.graph = graph
         self.finished = finished
@@ -363,6 +368,7 @@ class _Runner:
             self._completed(node_id, reused.output, reused.active_handles)
             return
         state.status = "running"
+        slot = self.slots.holder()
         ctx = NodeContext(
             node_id=node_id,
             kind=node.kind.name,
@@ -377,7 +383,7 @@ class _Runner:
             scope={**self.scope_base, "iteration": state.iteration},
             upstream=upstream,
             execution_input=self.run.input,
-            run_child=self._child_runner(node_id, state.iteration),
+            run_child=self._child_runner(node_id, state.iteration, slot),
             record_item=self._record_item,
             reusable=self._reusable_items(),
             budget=self.budget,
@@ -385,7 +391,7 @@ class _Runner:
             events=self._node_events(),
             http_client=self.executor.http_client,
         )
-        self.running[node_id] = asyncio.create_task(self._attempts(node_id, ctx))
+        self.running[node_id] = asyncio.create_task(self._attempts(node_id, ctx, slot))
 
     def _reusable_items(self) -> Mapping[tuple[str, int], NodeRunRecord]:
         if not self.prefix:
@@ -420,9 +426,10 @@ class _Runner:
             await sink(kind, payload)
 
     # ------------------------------------------------------------ one node's attempts
-    async def _attempts(self, node_id: str, ctx: NodeContext) -> None:
+    async def _attempts(self, node_id: str, ctx: NodeContext, slot: SlotHolder) -> None:
         try:
-            await self._attempt_loop(node_id, ctx)
+            async with slot.held():
+                await self._attempt_loop(node_id, ctx)
         except asyncio.CancelledError:
             task = asyncio.current_task()
             if task is not None and task.cancelling():
@@ -448,7 +455,7 @@ class _Runner:
                 return
             attempt += 1
             started = time.time()
-            state.attempt, state.started_at = attempt, started
+            state.attempt, state.started_at, state.row_open = attempt, started, True
             await self._record(
                 NodeRunRecord(
                     execution_id,
@@ -474,6 +481,7 @@ class _Runner:
                 return
             error = error_text(failure)
             finished = time.time()
+            state.row_open = False
             await self._record(
                 NodeRunRecord(
                     execution_id,
@@ -505,6 +513,7 @@ class _Runner:
         started: float,
     ) -> None:
         finished = time.time()
+        self.state[node_id].row_open = False
         await self._record(
             NodeRunRecord(
                 self.run.execution_id,
@@ -710,17 +719,23 @@ class _Runner:
     async def _cancel_running(self, *, reason: str, record: bool = True) -> None:
         if not self.running:
             return
-        tasks = dict(self.running)
+        # A task already done has written its own last record (its outcome is queued).
+        tasks = {node_id: t for node_id, t in self.running.items() if not t.done()}
         self.running.clear()
         for task in tasks.values():
             task.cancel()
-        await asyncio.wait(tasks.values(), timeout=CANCEL_GRACE_S)
+        if tasks:
+            await asyncio.wait(tasks.values(), timeout=CANCEL_GRACE_S)
         if not record:
             return
         now = time.time()
         for node_id in tasks:
             state = self.state[node_id]
             state.status = "cancelled"
+            if not state.row_open:  # not started, or waiting to retry: a row of its own
+                if not self.budget.budget.has_node_runs_left():
+                    continue
+                self.budget.charge_node_run(node_id)
             await self._record(
                 NodeRunRecord(
                     self.run.execution_id,
@@ -739,9 +754,10 @@ class _Runner:
             )
 
     # ------------------------------------------------------------ child workflows
-    def _child_runner(self, node_id: str, iteration: int) -> Any:
+    def _child_runner(self, node_id: str, iteration: int, slot: SlotHolder) -> Any:
         async def run_child(workflow_id: str, value: Any, key: str) -> ExecutionOutcome:
-            return await self._run_child(workflow_id, value, key, node_id, iteration)
+            async with slot.lent():
+                return await self._run_child(workflow_id, value, key, node_id, iteration)
 
         return run_child
 
@@ -788,6 +804,7 @@ class _Runner:
             self.meter,
             self.budget.under(prefix),
             self.events,
+            self.slots,
             prefix=prefix,
         )
         return await child.execute(timeout_s=None)
