@@ -93,6 +93,8 @@ class Settings(BaseSettings):
     max_map_items: int = Field(1_000, ge=1)  # per map node
     max_node_output_bytes: int = Field(1_048_576, ge=1)  # a node's output as stored JSON
     max_events_per_execution: int = Field(100_000, ge=1)
+    # Nodes of sub-workflows and workflow maps at work at once, over an execution's tree.
+    max_active_child_nodes: int = Field(4, ge=1)
     # At most this many database reads (workflow and template look-ups) of the worker's
     # executions at once, one per execution: the API keeps the rest of the pool.
     worker_db_reads: int = Field(4, ge=1)

@@ -30,6 +30,7 @@ from tests.support.live_server import serve_in_process
 from tests.support.rows import chain_graph, make_user, make_workflow
 
 PROBE_LIMIT_S = 0.5
+STALL_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -152,9 +153,16 @@ async def histories_answer(base_url: str, *users: User) -> None:
 
 
 def assert_served(result: Attack, *, probes: int = 2) -> None:
+    """Nine probes in ten answer within the limit, and none stalls.
+
+    On a loaded machine (CI, a shared box) an idle server's own slowest answer was
+    seen at 1.6 s; before budgets the stall under this attack was 11 to 30 s.
+    """
     assert len(result.probes) >= probes, "too few probes ran while the execution was running"
-    slowest = max(result.probes)
-    assert slowest < PROBE_LIMIT_S, f"another user's request waited {slowest:.2f} s"
+    ordered = sorted(result.probes)
+    typical, slowest = ordered[(len(ordered) * 9) // 10 - (len(ordered) >= 10)], ordered[-1]
+    assert typical < PROBE_LIMIT_S, f"another user's requests took up to {typical:.2f} s"
+    assert slowest < STALL_S, f"another user's request waited {slowest:.2f} s"
 
 
 async def test_a_map_over_100000_items_fails_naming_the_limit_and_the_node(

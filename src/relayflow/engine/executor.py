@@ -126,6 +126,7 @@ class _NodeState:
     attempt: int = 0
     started_at: float | None = None
     row_open: bool = False  # the current attempt's row is written and not yet closed
+    settled: bool = False  # its last row is written: a cancel has nothing to record
 
 
 @dataclass(slots=True)
@@ -195,7 +196,7 @@ class Executor:
             meter,
             RunBudget(budget),
             budget.counted(self.events),
-            ExecutionSlots(self.options.max_parallel_nodes),
+            ExecutionSlots(self.options.max_active_child_nodes),
             prefix="",
         )
         # A budget running out anywhere in the tree stops the whole execution at once.
@@ -224,7 +225,7 @@ class _Runner:
         self.executor = executor
         self.budget = budget
         self.events = events  # the execution's sink, counted against its budget
-        self.slots = slots  # nodes at work at once across the execution's tree
+        self.slots = slots  # nodes of child runs at work at once, over the whole tree
         self.run = run
         self.graph = graph
         self.finished = finished
@@ -368,7 +369,8 @@ class _Runner:
             self._completed(node_id, reused.output, reused.active_handles)
             return
         state.status = "running"
-        slot = self.slots.holder()
+        state.row_open = state.settled = False
+        slot = self.slots.holder() if self.prefix else ExecutionSlots.unbounded()
         ctx = NodeContext(
             node_id=node_id,
             kind=node.kind.name,
@@ -500,6 +502,7 @@ class _Runner:
                 await self._emit("node.retrying", dict(base, error=error, delay_s=delay))
                 await asyncio.sleep(delay)
                 continue
+            state.settled = True
             await self._emit("node.failed", dict(base, error=error))
             self.queue.put_nowait(_Done(node_id, NodeRunStatus.FAILED, error=error))
             return
@@ -513,7 +516,8 @@ class _Runner:
         started: float,
     ) -> None:
         finished = time.time()
-        self.state[node_id].row_open = False
+        state = self.state[node_id]
+        state.row_open, state.settled = False, True
         await self._record(
             NodeRunRecord(
                 self.run.execution_id,
@@ -732,6 +736,8 @@ class _Runner:
         for node_id in tasks:
             state = self.state[node_id]
             state.status = "cancelled"
+            if state.settled:
+                continue
             if not state.row_open:  # not started, or waiting to retry: a row of its own
                 if not self.budget.budget.has_node_runs_left():
                     continue

@@ -31,6 +31,8 @@ class EngineOptions:
     max_map_items: int = 1_000
     max_node_output_bytes: int = 1_048_576
     max_events: int = 100_000
+    # Nodes of child runs at work at once, over the execution's whole tree (`engine.slots`).
+    max_active_child_nodes: int = 4
 
     @classmethod
     def from_settings(cls, settings: Settings) -> EngineOptions:
@@ -43,6 +45,7 @@ class EngineOptions:
             max_map_items=settings.max_map_items,
             max_node_output_bytes=settings.max_node_output_bytes,
             max_events=settings.max_events_per_execution,
+            max_active_child_nodes=settings.max_active_child_nodes,
         )
 
 

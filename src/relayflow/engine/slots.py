@@ -1,11 +1,12 @@
-"""How many nodes of one execution may be at work at once, child runs included.
+"""How many nodes of one execution's child runs may be at work at once.
 
 `max_parallel_nodes` bounds the ready nodes of each run; the tree of child runs
 under a map over a workflow (that maps over a workflow ...) needs a bound of its
-own: unbounded, one execution kept a thousand nodes at work at once, and every
-other request on the event loop waited behind them. A node holds one of the
-execution's slots while it works and lends it out while it waits for its child
-runs, so a child never waits for a slot its parent holds (no deadlock).
+own (`max_active_child_nodes`): unbounded, one execution kept a thousand nodes at
+work at once, and every other request on the event loop waited behind them. A node
+of a child run holds one of the execution's slots while it works and lends it out
+while it waits for its own child runs, so a child never waits for a slot its
+parent holds (no deadlock). Nodes of the execution's own graph take no slot.
 """
 
 from __future__ import annotations
@@ -22,17 +23,24 @@ class ExecutionSlots:
     def holder(self) -> SlotHolder:
         return SlotHolder(self._free)
 
+    @staticmethod
+    def unbounded() -> SlotHolder:
+        return SlotHolder(None)
+
 
 class SlotHolder:
     """One node task's slot: held while it works, lent out while it waits for children."""
 
-    def __init__(self, free: asyncio.Semaphore) -> None:
+    def __init__(self, free: asyncio.Semaphore | None) -> None:
         self._free = free
         self._holding = False
         self._children = 0  # child runs this node waits for (map lanes run several)
 
     @asynccontextmanager
     async def held(self) -> AsyncIterator[None]:
+        if self._free is None:
+            yield
+            return
         await self._free.acquire()
         self._holding = True
         try:
@@ -45,6 +53,9 @@ class SlotHolder:
     @asynccontextmanager
     async def lent(self) -> AsyncIterator[None]:
         """Around waiting for a child run: the slot is free for others meanwhile."""
+        if self._free is None:
+            yield
+            return
         self._children += 1
         if self._holding:
             self._holding = False
