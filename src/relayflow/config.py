@@ -96,6 +96,17 @@ class Settings(BaseSettings):
     template_max_int_bits: int = Field(10_000, ge=64)
     template_max_render_s: float = Field(5.0, gt=0)
     template_render_threads: int = Field(4, ge=1)
+    # Execution budgets (docs/security.md, "Execution budgets"): a breach fails the
+    # execution with a reason naming the limit and the node.
+    max_node_runs_per_execution: int = Field(10_000, ge=1)  # every row, nested ones included
+    max_map_items: int = Field(1_000, ge=1)  # per map node
+    max_node_output_bytes: int = Field(1_048_576, ge=1)  # a node's output as stored JSON
+    max_events_per_execution: int = Field(100_000, ge=1)
+    # Nodes of sub-workflows and workflow maps at work at once, over an execution's tree.
+    max_active_child_nodes: int = Field(4, ge=1)
+    # At most this many database reads (workflow and template look-ups) of the worker's
+    # executions at once, one per execution: the API keeps the rest of the pool.
+    worker_db_reads: int = Field(4, ge=1)
 
     # --- models and providers
     openai_api_key: SecretStr | None = None

@@ -133,6 +133,12 @@ class Journal:
         for key in [k for k in self._open_rows if k[0] == execution_id]:
             del self._open_rows[key]
 
+    @property
+    def backlog(self) -> int:
+        """Node-run writes and events queued for the next batch (callers pace on it)."""
+        runs = self._batch.node_runs
+        return len(runs.inserts) + len(runs.updates) + len(self._batch.events)
+
     def is_lost(self, execution_id: uuid.UUID) -> bool:
         return execution_id in self._lost
 

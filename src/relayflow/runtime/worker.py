@@ -45,6 +45,7 @@ from relayflow.engine.executor import (
     Executor,
 )
 from relayflow.engine.ports import AgentRunner, NodeRunRecord
+from relayflow.runtime.db_share import DatabaseShare, SharedTemplateCatalog, SharedWorkflowCatalog
 from relayflow.runtime.events import EventBus
 from relayflow.runtime.journal import Journal
 from relayflow.runtime.limits import SharedProviderLimiter, provider_limiter
@@ -65,6 +66,9 @@ from relayflow.telemetry.execution import ExecutionTrace
 log = logging.getLogger(__name__)
 
 SQLITE_CANCEL_POLL_S = 0.5
+# An execution that queues writes faster than the journal stores them waits for the
+# journal past this many: batches stay small and one execution cannot flood them.
+JOURNAL_BACKLOG = 500
 CLAIM_RETRY_S = 1.0
 
 
@@ -91,6 +95,8 @@ class JournalRunStore:
 
     async def record(self, run: NodeRunRecord, *, fence: int | None = None) -> None:
         self._journal.record(run)
+        if self._journal.backlog >= JOURNAL_BACKLOG:
+            await self._journal.sync()
 
     async def finished(self, execution_id: uuid.UUID) -> list[NodeRunRecord]:
         if self._fresh:
@@ -122,6 +128,7 @@ class Worker:
         self._options = EngineOptions.from_settings(settings)
         self._templates = SqlTemplateCatalog(db)
         self._workflows = SqlWorkflowCatalog(db)
+        self._db_share = DatabaseShare(settings.worker_db_reads)
         self._journal = Journal(db, on_lease_lost=self._on_lease_lost)
         self._claim_connection = PinnedConnection(db)  # SQLite: claims run back to back
         self._running: dict[uuid.UUID, _Running] = {}
@@ -312,19 +319,23 @@ class Worker:
 
         async def emit(kind: str, payload: Mapping[str, Any]) -> None:
             self._journal.event(claimed.id, kind, payload)
+            if self._journal.backlog >= JOURNAL_BACKLOG:
+                await self._journal.sync()
 
         store = JournalRunStore(
             self._journal, self.db, fresh=not (claimed.resumed or claimed.rerun_of)
         )
         # Spans of the execution, its nodes and model calls when tracing is on; log ids.
+        reads = self._db_share.for_execution()
         trace = ExecutionTrace.start(
             claimed.id, workflow_id=claimed.workflow_id, trigger=claimed.trigger
         )
         executor = Executor(
             store=MeteredRunStore(store, claimed.graph),  # node durations by kind and status
             agents=trace.agents(MeteredAgents(self._agents)),  # tokens by provider
-            templates=self._templates.for_user(claimed.user_id),
-            workflows=self._workflows,
+            # Look-ups within the worker's share of the pool (`runtime.db_share`).
+            templates=SharedTemplateCatalog(self._templates.for_user(claimed.user_id), reads),
+            workflows=SharedWorkflowCatalog(self._workflows, reads),
             options=self._options,
             events=trace.events(emit),
             http_client=self._http,
