@@ -37,9 +37,6 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import asyncpg
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-
 from relayflow import errors
 from relayflow.domain import ExecutionStatus, NodeRunStatus
 from relayflow.engine.ports import NodeRunRecord
@@ -56,6 +53,7 @@ from relayflow.store.run_batches import (
     write_run_batch,
     write_run_batch_pg,
 )
+from relayflow.store.transient import is_transient
 
 log = logging.getLogger(__name__)
 
@@ -68,26 +66,6 @@ LINGER_S = 0.01
 # so a short execution is one transaction instead of one per node. A crash in this
 # window only makes that node run again on resume, as for any write not yet made.
 FINISHED_LINGER_S = 0.003
-
-
-# asyncpg's own errors (the direct PostgreSQL path) that say nothing about the data:
-# connection trouble, a server shutting down or out of connections, a deadlock.
-_ASYNCPG_TRANSIENT = (
-    asyncpg.InterfaceError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.exceptions.OperatorInterventionError,
-    asyncpg.exceptions.InsufficientResourcesError,
-    asyncpg.exceptions.TransactionRollbackError,
-)
-
-
-def is_transient(exc: BaseException) -> bool:
-    """A database failure worth retrying as is (connection trouble, SQLite busy)."""
-    if isinstance(exc, OperationalError | InterfaceError | OSError | TimeoutError):
-        return True
-    if isinstance(exc, _ASYNCPG_TRANSIENT):
-        return True
-    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
 
 
 LeaseLostCallback = Callable[[uuid.UUID, int], None]

@@ -54,7 +54,7 @@ from relayflow.engine.executor import (
 )
 from relayflow.engine.ports import AgentRunner, NodeRunRecord
 from relayflow.runtime.events import EventBus
-from relayflow.runtime.journal import Journal, is_transient
+from relayflow.runtime.journal import Journal
 from relayflow.runtime.limits import SharedProviderLimiter, provider_limiter
 from relayflow.runtime.metrics import (
     MeteredAgents,
@@ -69,6 +69,7 @@ from relayflow.store.db import Database
 from relayflow.store.execution_control import NodesWithChildren
 from relayflow.store.executions import ClaimedExecution, Outcome
 from relayflow.store.pinned import PinnedConnection
+from relayflow.store.transient import is_transient
 from relayflow.telemetry.execution import ExecutionTrace
 
 log = logging.getLogger(__name__)
