@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default_factory=default_data_dir)
     database_url: str = ""
     database_pool_size: int = 10
+    # SQLite: how long a statement waits for another writer's lock before the request
+    # answers 503 (and the worker retries); see docs/runtime.md.
+    sqlite_busy_timeout_s: float = Field(5.0, gt=0)
     migrate_on_start: bool = True
 
     # --- HTTP

@@ -115,7 +115,9 @@ async def test_a_database_outage_runs_no_finished_node_twice(
     await assert_each_completed_once(db, expected)
     installation.assert_alive()
     worker_metrics = f"http://127.0.0.1:{metrics_port}"
-    assert await metric(worker_metrics, "relayflow_database_reconnects_total", component="heartbeat")
+    assert await metric(
+        worker_metrics, "relayflow_database_reconnects_total", component="heartbeat"
+    )
     async with httpx.AsyncClient(base_url=installation.base_url) as client:
         assert (await client.get("/readyz")).status_code == 200  # the API came back by itself
 

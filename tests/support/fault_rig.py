@@ -104,7 +104,14 @@ class Installation:
     def worker(self, name: str, *, concurrency: int = 10, metrics_port: int | None = None) -> None:
         extra = ["--metrics-port", str(metrics_port)] if metrics_port else []
         self._start(
-            name, "worker", "--no-migrate", "--name", name, "--concurrency", str(concurrency), *extra
+            name,
+            "worker",
+            "--no-migrate",
+            "--name",
+            name,
+            "--concurrency",
+            str(concurrency),
+            *extra,
         )
 
     def signal(self, name: str, signum: int) -> None:

@@ -7,6 +7,8 @@ shutting down, starting up or out of connections, a deadlock, and SQLite's
 
 from __future__ import annotations
 
+import sqlite3
+
 import asyncpg
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
@@ -22,6 +24,7 @@ ASYNCPG_TRANSIENT = (
 DATABASE_FAILURES: tuple[type[Exception], ...] = (
     DBAPIError,
     *ASYNCPG_TRANSIENT,
+    sqlite3.OperationalError,  # the direct SQLite path (store.direct_sqlite)
     ConnectionError,
 )
 
@@ -32,4 +35,6 @@ def is_transient(exc: BaseException) -> bool:
         return True
     if isinstance(exc, ASYNCPG_TRANSIENT):
         return True
+    if isinstance(exc, sqlite3.OperationalError):  # locked or busy; not a missing table
+        return any(word in str(exc) for word in ("locked", "busy"))
     return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
