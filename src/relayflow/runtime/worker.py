@@ -192,6 +192,16 @@ class Worker:
         self._tasks = [asyncio.create_task(self._heartbeat_loop(), name=f"{self.name}-beat")]
         if self.db.is_sqlite:
             self._tasks.append(asyncio.create_task(self._cancel_poll_loop()))
+        at_risk_s = self.settings.lease_seconds * self.settings.lease_at_risk_fraction
+        if self.settings.heartbeat_seconds >= at_risk_s:
+            log.warning(
+                "worker %s: RELAYFLOW_HEARTBEAT_SECONDS (%.1f) should be well below "
+                "RELAYFLOW_LEASE_SECONDS x RELAYFLOW_LEASE_AT_RISK_FRACTION (%.1f): runs pause "
+                "before each node until the next renewal",
+                self.name,
+                self.settings.heartbeat_seconds,
+                at_risk_s,
+            )
         log.info("worker %s started (concurrency %d)", self.name, self.concurrency)
 
     async def stop(self, *, grace_s: float | None = None) -> None:
