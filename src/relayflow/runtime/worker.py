@@ -210,7 +210,12 @@ class Worker:
             return
         self._stopping = True
         self._wake.set()
-        if self._claiming is not None:
+        if self._claiming is not None:  # a claim waiting on a database that does not answer
+            done, _ = await asyncio.wait(
+                {self._claiming}, timeout=self.settings.shutdown_write_deadline_s
+            )
+            if not done:
+                self._claiming.cancel()  # what it may have claimed returns when leases expire
             await asyncio.gather(self._claiming, return_exceptions=True)
         grace = self.settings.shutdown_grace_s if grace_s is None else grace_s
         running = [r.task for r in self._running.values() if r.task is not None]
