@@ -15,6 +15,7 @@ from typing import Any
 from relayflow.config import Settings
 from relayflow.domain import ExecutionStatus
 from relayflow.engine.ports import TokenUsage
+from relayflow.engine.template_limits import TemplateLimits
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,7 @@ class EngineOptions:
     default_retry_backoff_s: float = 0.5
     # Longest wait between two attempts of a node, whatever the backoff says.
     max_retry_delay_s: float = 60.0
+    templates: TemplateLimits = field(default_factory=TemplateLimits)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> EngineOptions:
@@ -34,6 +36,7 @@ class EngineOptions:
             execution_timeout_s=settings.execution_timeout_s,
             subworkflow_max_depth=settings.subworkflow_max_depth,
             http_allowlist=tuple(settings.http_allowlist),
+            templates=TemplateLimits.from_settings(settings),
         )
 
 
