@@ -9,10 +9,10 @@ import itertools
 from sqlalchemy import update
 
 from relayflow.config import Settings
-from relayflow.domain import NodeRunStatus, utcnow
+from relayflow.domain import Actor, NodeRunStatus, utcnow
 from relayflow.engine.ports import NodeRunRecord
 from relayflow.runtime.events import EventBus
-from relayflow.store import events, executions, models
+from relayflow.store import events, execution_control, executions, models
 from relayflow.store.db import Database
 from relayflow.store.node_runs import SqlRunStore
 from tests.runtime.conftest import StartWorker, final_event, submit, wait_status
@@ -223,9 +223,11 @@ async def test_a_rerun_from_a_node_reuses_the_results_upstream_of_it(
     await start_worker()
     original = await submit(db, workflow, user, {"text": "first"})
     await final_event(bus, original)
-    rerun = await submit(
-        db, workflow, user, {"text": "first"}, rerun_of=original, rerun_from_node="n1"
-    )
+    async with db.transaction() as session:
+        created = await execution_control.rerun_execution(
+            session, Actor(user), original, from_node="n1"
+        )
+    rerun = created.id
     assert (await final_event(bus, rerun)).payload["status"] == "completed"
     runs = {r.node_id: r for r in await node_runs(db, rerun)}
     assert runs["n0"].details == {"reused_from": str(original)}

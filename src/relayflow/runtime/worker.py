@@ -57,7 +57,6 @@ from relayflow.runtime.metrics import (
 from relayflow.store import executions, node_runs, signals
 from relayflow.store.catalogs import SqlTemplateCatalog, SqlWorkflowCatalog
 from relayflow.store.db import Database
-from relayflow.store.execution_control import NodesWithChildren
 from relayflow.store.executions import ClaimedExecution, Outcome
 from relayflow.store.pinned import PinnedConnection
 from relayflow.telemetry.execution import ExecutionTrace
@@ -346,29 +345,13 @@ class Worker:
         return outcome
 
     async def _prepare(self, claimed: ClaimedExecution) -> None:
-        """Before a resumed or rerun execution runs: tidy and reuse earlier node runs."""
-        if not (claimed.resumed or claimed.rerun_of):
+        """Before a resumed execution runs: mark the runs its last worker left running as
+        interrupted. (A rerun's reused results were copied when it was created.)"""
+        if not claimed.resumed:
             return
         async with self.db.transaction() as session:
             await executions.fence_one(session, claimed.id, claimed.lease_token)
-            if claimed.resumed:
-                await node_runs.interrupt_running(session, claimed.id)
-            if claimed.rerun_of is not None and not await node_runs.has_node_runs(
-                session, claimed.id
-            ):
-                excluded = (
-                    node_runs.downstream_of(claimed.graph, claimed.rerun_from_node)
-                    if claimed.rerun_from_node
-                    else None
-                )
-                if excluded is not None:  # without a node, a rerun starts from scratch
-                    await node_runs.copy_finished_runs(
-                        session,
-                        source_id=claimed.rerun_of,
-                        target_id=claimed.id,
-                        # Nested runs (`node/child`, `node[i]`) of a node that reruns rerun too.
-                        exclude_nodes=NodesWithChildren(excluded),
-                    )
+            await node_runs.interrupt_running(session, claimed.id)
 
     @staticmethod
     def _outcome_row(claimed: ClaimedExecution, outcome: ExecutionOutcome) -> Outcome:
