@@ -15,9 +15,11 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session
 
 from relayflow.store.direct_pg import DirectPool
 from relayflow.store.direct_sqlite import DirectSqlite
+from relayflow.store.signals import Signals
 from relayflow.stored_json import load_stored_json
 
 
@@ -63,12 +65,17 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
 
 
 class Database:
-    """Owns the engine and hands out sessions. One per process."""
+    """Owns the engine, hands out sessions and sends their signals. One per process."""
 
     def __init__(self, url: str, *, pool_size: int = 10) -> None:
         self.url = url
         self.engine = create_engine(url, pool_size=pool_size)
-        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # A session class of its own: the signal listeners apply to this database only.
+        session_class = type("DatabaseSession", (Session,), {})
+        self.sessions = async_sessionmaker(
+            self.engine, expire_on_commit=False, sync_session_class=session_class
+        )
+        self.signals = Signals(self.engine, session_class)
         self._pool_size = pool_size
         self._direct: DirectPool | None = None
         self._direct_sqlite: DirectSqlite | None = None
@@ -109,6 +116,7 @@ class Database:
         return self._direct_sqlite
 
     async def dispose(self) -> None:
+        self.signals.close()
         if self._direct is not None:
             await self._direct.close()
         if self._direct_sqlite is not None:

@@ -88,7 +88,7 @@ async def write_run_batch_pg(db: Database, batch: RunBatch) -> set[uuid.UUID]:
     assert row is not None
     held = set(row["held"])
     for execution_id in sorted({eid for eid, _, _ in batch.events if eid in held}):
-        signals.send_committed(db.engine, signals.EVENTS, str(execution_id))
+        db.signals.send_committed(signals.EVENTS, str(execution_id))
     return set(batch.leases) - held
 
 
