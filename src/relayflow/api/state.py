@@ -8,6 +8,7 @@ from typing import Protocol
 from relayflow.config import Settings
 from relayflow.runtime.control import ExecutionStarter
 from relayflow.runtime.events import EventBus
+from relayflow.runtime.metrics import RuntimeMetrics
 from relayflow.store.db import Database
 from relayflow.store.seed import seed_system_templates
 
@@ -26,6 +27,8 @@ class AppState:
     bus: EventBus = field(init=False)
     # Queues runs started over the API (holds no resources of its own).
     starter: ExecutionStarter = field(init=False)
+    # This app's figures for `GET /metrics`, fed by its embedded worker if it has one.
+    metrics: RuntimeMetrics = field(default_factory=RuntimeMetrics)
 
     def __post_init__(self) -> None:
         self.bus = EventBus(self.db)

@@ -52,7 +52,7 @@ from relayflow.runtime.metrics import (
     MeteredAgents,
     MeteredLimiter,
     MeteredRunStore,
-    process_metrics,
+    RuntimeMetrics,
 )
 from relayflow.store import executions, node_runs, signals
 from relayflow.store.catalogs import SqlTemplateCatalog, SqlWorkflowCatalog
@@ -108,12 +108,15 @@ class Worker:
         concurrency: int | None = None,
         name: str | None = None,
         agents: AgentRunner | None = None,
+        metrics: RuntimeMetrics | None = None,
     ) -> None:
         self.settings = settings
         self.db = db
         self.bus = bus
         self.concurrency = max(1, concurrency or settings.worker_concurrency)
         self.name = name or default_worker_name()
+        # The figures this worker feeds: the app's or its process's (its own by default).
+        self.metrics = metrics or RuntimeMetrics()
         self._given_agents = agents
         self._agents: AgentRunner | None = agents
         self._limiter: Any = None
@@ -145,7 +148,9 @@ class Worker:
                 self.settings, self.db, self.bus.notifications, owner=self.name
             )
             # Metered: every model request and its failure are counted per provider.
-            self._agents = ModelAgentRunner(self.settings, limiter=MeteredLimiter(self._limiter))
+            self._agents = ModelAgentRunner(
+                self.settings, limiter=MeteredLimiter(self._limiter, self.metrics)
+            )
         self._http = httpx.AsyncClient(trust_env=False, follow_redirects=False)
         notifications = self.bus.notifications
         notifications.add(signals.WORK, self._on_work)
@@ -266,7 +271,7 @@ class Worker:
         claimed = claim.executions
         self._more_pending = self._more_pending or claim.more_pending
         self.claimed_total += len(claimed)
-        process_metrics().observe_claims(claimed)
+        self.metrics.observe_claims(claimed)
         return claimed
 
     def _launch(self, claimed: ClaimedExecution) -> None:
@@ -320,8 +325,10 @@ class Worker:
             claimed.id, workflow_id=claimed.workflow_id, trigger=claimed.trigger
         )
         executor = Executor(
-            store=MeteredRunStore(store, claimed.graph),  # node durations by kind and status
-            agents=trace.agents(MeteredAgents(self._agents)),  # tokens by provider
+            store=MeteredRunStore(
+                store, claimed.graph, self.metrics
+            ),  # node durations by kind and status
+            agents=trace.agents(MeteredAgents(self._agents, self.metrics)),  # tokens by provider
             templates=self._templates.for_user(claimed.user_id),
             workflows=self._workflows,
             options=self._options,
