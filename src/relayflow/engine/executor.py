@@ -69,7 +69,7 @@ from relayflow.engine.ports import (
 )
 from relayflow.engine.run import ApprovalDecision, EngineOptions, ExecutionOutcome, ExecutionRun
 from relayflow.engine.templating import Scope
-from relayflow.engine.validation import analyse_graph_remembered
+from relayflow.engine.validation import GraphAnalyses
 from relayflow.errors import GraphInvalid, InvalidInput, LeaseLost, NotFound
 
 if TYPE_CHECKING:
@@ -155,6 +155,7 @@ class Executor:
         options: EngineOptions = EngineOptions(),
         events: EventSink | None = None,
         http_client: httpx.AsyncClient | None = None,
+        analyses: GraphAnalyses | None = None,
     ) -> None:
         self.store = store
         self.agents = agents
@@ -163,13 +164,14 @@ class Executor:
         self.options = options
         self.events = events
         self.http_client = http_client
+        self.analyses = analyses or GraphAnalyses()  # share one across runs to reuse them
 
     async def run(self, run: ExecutionRun) -> ExecutionOutcome:
         """Run (or resume) one execution to COMPLETED, FAILED, CANCELLED or WAITING.
 
         Never raises for node failures; raises `LeaseLost` when the store does.
         """
-        analysis = analyse_graph_remembered(run.graph)
+        analysis = self.analyses.of(run.graph)
         if analysis.graph is None:
             shown = "; ".join(str(p) for p in analysis.problems[:MAX_PROBLEMS_IN_MESSAGE])
             more = len(analysis.problems) - MAX_PROBLEMS_IN_MESSAGE
@@ -725,7 +727,7 @@ class _Runner:
                 f"node {self.prefix + node_id!r}: workflow {workflow_id!r} not found "
                 "(or not readable by this user)"
             )
-        analysis = analyse_graph_remembered(raw)
+        analysis = self.executor.analyses.of(raw)
         if analysis.graph is None:
             problems = [p.as_dict() for p in analysis.problems]
             shown = "; ".join(str(p) for p in analysis.problems[:MAX_PROBLEMS_IN_MESSAGE])

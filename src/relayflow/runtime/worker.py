@@ -45,6 +45,7 @@ from relayflow.engine.executor import (
     Executor,
 )
 from relayflow.engine.ports import AgentRunner, NodeRunRecord
+from relayflow.engine.validation import GraphAnalyses
 from relayflow.runtime.events import EventBus
 from relayflow.runtime.journal import Journal
 from relayflow.runtime.limits import SharedProviderLimiter, provider_limiter
@@ -124,6 +125,7 @@ class Worker:
         self._options = EngineOptions.from_settings(settings)
         self._templates = SqlTemplateCatalog(db)
         self._workflows = SqlWorkflowCatalog(db)
+        self._analyses = GraphAnalyses()  # the graphs this worker runs, analysed once each
         self._journal = Journal(db, on_lease_lost=self._on_lease_lost)
         self._claim_connection = PinnedConnection(db)  # SQLite: claims run back to back
         self._running: dict[uuid.UUID, _Running] = {}
@@ -334,6 +336,7 @@ class Worker:
             options=self._options,
             events=trace.events(emit),
             http_client=self._http,
+            analyses=self._analyses,
         )
         async with trace.running():
             outcome = await executor.run(
