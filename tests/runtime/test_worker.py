@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import itertools
+import logging
 
+import pytest
 from sqlalchemy import update
 
 from relayflow.config import Settings
@@ -294,3 +296,50 @@ async def test_executions_of_a_burst_all_complete(
     await start_worker(concurrency=16)
     finals = await asyncio.gather(*(final_event(bus, execution_id) for execution_id in ids))
     assert [f.payload["output"] for f in finals] == [f"[assistant] echo: #{i}" for i in range(40)]
+
+
+class _Records(logging.Handler):
+    """Log records of one logger, with an event set when a record matching `wanted` arrives."""
+
+    def __init__(self, wanted: str) -> None:
+        super().__init__(logging.WARNING)
+        self.wanted = wanted
+        self.records: list[logging.LogRecord] = []
+        self.arrived = asyncio.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+        if self.wanted in record.getMessage():
+            self.arrived.set()
+
+
+async def test_a_failed_read_of_cancel_requests_is_logged_with_its_executions_and_the_run_goes_on(
+    db: Database, bus: EventBus, start_worker: StartWorker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    user = await make_user(db)
+    workflow = await make_workflow(db, user, slow_graph(300))
+
+    async def unavailable(*_: object) -> set[object]:
+        raise OSError("database unavailable")
+
+    monkeypatch.setattr(executions, "cancel_requested_among", unavailable)
+    records = _Records("could not read the cancel requests")
+    logger = logging.getLogger("relayflow.runtime.worker")
+    logger.addHandler(records)
+    try:
+        worker = await start_worker()
+        execution_id = await submit(db, workflow, user)
+        await wait_status(db, execution_id, ("processing",))
+        worker._on_cancel("")  # what a reconnected listener does; SQLite also polls
+        async with asyncio.timeout(10):
+            await records.arrived.wait()
+        final = await final_event(bus, execution_id)
+    finally:
+        logger.removeHandler(records)
+
+    record = next(r for r in records.records if "cancel requests" in r.getMessage())
+    assert str(execution_id) in record.getMessage()
+    assert "database unavailable" in record.getMessage()
+    assert record.execution_ids == [str(execution_id)]
+    assert record.worker == worker.name
+    assert final.payload["status"] == "completed"

@@ -164,7 +164,9 @@ class Worker:
         self._tasks = [asyncio.create_task(self._heartbeat_loop(), name=f"{self.name}-beat")]
         if self.db.is_sqlite:
             self._tasks.append(asyncio.create_task(self._cancel_poll_loop()))
-        log.info("worker %s started (concurrency %d)", self.name, self.concurrency)
+        log.info(
+            "worker %s started (concurrency %d)", self.name, self.concurrency, extra=self._fields()
+        )
 
     async def stop(self, *, grace_s: float | None = None) -> None:
         """Graceful shutdown: stop claiming, finish or hand back what runs."""
@@ -205,11 +207,18 @@ class Worker:
         if self._http is not None:
             await self._http.aclose()
         self._started = False
-        log.info("worker %s stopped", self.name)
+        log.info("worker %s stopped", self.name, extra=self._fields())
 
     @property
     def running_ids(self) -> set[uuid.UUID]:
         return set(self._running)
+
+    def _fields(self, execution_id: uuid.UUID | None = None) -> dict[str, str]:
+        """The structured fields of a log line: this worker, and the execution if any."""
+        fields = {"worker": self.name}
+        if execution_id is not None:
+            fields["execution_id"] = str(execution_id)
+        return fields
 
     # ------------------------------------------------------------ signals
     def _on_work(self, _payload: str) -> None:
@@ -220,16 +229,30 @@ class Worker:
         if not payload:  # the listener reconnected: re-read the flags
             self._tasks.append(asyncio.create_task(self._poll_cancel_once()))
             return
-        with contextlib.suppress(ValueError):
-            entry = self._running.get(uuid.UUID(payload))
-            if entry is not None:
-                entry.cancel.set()
+        try:
+            execution_id = uuid.UUID(payload)
+        except ValueError:
+            log.warning(
+                "worker %s ignored a cancel signal that names no execution: %r",
+                self.name,
+                payload[:100],
+                extra=self._fields(),
+            )
+            return
+        entry = self._running.get(execution_id)
+        if entry is not None:
+            entry.cancel.set()
 
     def _on_lease_lost(self, execution_id: uuid.UUID) -> None:
         entry = self._running.get(execution_id)
         if entry is not None and not entry.lease_lost:
             entry.lease_lost = True
-            log.warning("worker %s lost the lease of %s; stopping it here", self.name, execution_id)
+            log.warning(
+                "worker %s lost the lease of %s; stopping it here",
+                self.name,
+                execution_id,
+                extra=self._fields(execution_id),
+            )
             if entry.task is not None:
                 entry.task.cancel()
 
@@ -243,7 +266,9 @@ class Worker:
                 try:
                     claimed = await self._claim(free)
                 except Exception as exc:
-                    log.warning("worker %s could not claim: %s", self.name, exc)
+                    log.warning(
+                        "worker %s could not claim: %s", self.name, exc, extra=self._fields()
+                    )
                     self._more_pending = True
                     await asyncio.sleep(CLAIM_RETRY_S)
                     continue
@@ -291,17 +316,34 @@ class Worker:
             outcome = await self._run_engine(entry)
             await self._journal.finish(self._outcome_row(claimed, outcome))
         except errors.LeaseLost:
-            log.warning("worker %s: lease of %s lost; result discarded", self.name, claimed.id)
+            log.warning(
+                "worker %s: lease of %s lost; result discarded",
+                self.name,
+                claimed.id,
+                extra=self._fields(claimed.id),
+            )
         except asyncio.CancelledError:
             if not (entry.handing_back or entry.lease_lost):
                 raise
         except Exception as exc:  # a bug or the store failing: fail the run, keep the worker
-            log.exception("execution %s crashed in worker %s", claimed.id, self.name)
+            log.exception(
+                "execution %s crashed in worker %s",
+                claimed.id,
+                self.name,
+                extra=self._fields(claimed.id),
+            )
             failed = ExecutionOutcome(
                 ExecutionStatus.FAILED, error=f"internal error in worker {self.name}: {exc}"
             )
-            with contextlib.suppress(Exception):
+            try:
                 await self._journal.finish(self._outcome_row(claimed, failed))
+            except Exception:  # its lease expires and the reaper settles it
+                log.exception(
+                    "worker %s could not record execution %s as failed",
+                    self.name,
+                    claimed.id,
+                    extra=self._fields(claimed.id),
+                )
         finally:
             self._journal.end(claimed.id)
             self._running.pop(claimed.id, None)
@@ -386,9 +428,19 @@ class Worker:
                     leases,
                     reason=f"worker {self.name} shut down; another worker resumes it",
                 )
-            log.info("worker %s handed back %d execution(s)", self.name, len(released))
+            log.info(
+                "worker %s handed back %d execution(s)",
+                self.name,
+                len(released),
+                extra={**self._fields(), "execution_ids": [str(i) for i in released]},
+            )
         except Exception:  # their leases expire and the reaper returns them
-            log.exception("worker %s could not hand back its executions", self.name)
+            log.exception(
+                "worker %s could not hand back executions %s",
+                self.name,
+                ", ".join(str(i) for i in leases),
+                extra={**self._fields(), "execution_ids": [str(i) for i in leases]},
+            )
 
     # ------------------------------------------------------------ leases and cancels
     async def _heartbeat_loop(self) -> None:
@@ -397,7 +449,13 @@ class Worker:
             try:
                 await self._heartbeat()
             except Exception as exc:  # the next beat tries again; the lease has slack
-                log.warning("worker %s heartbeat failed: %s", self.name, exc)
+                log.warning(
+                    "worker %s heartbeat failed for %s: %s",
+                    self.name,
+                    ", ".join(str(i) for i in self._running) or "no execution",
+                    exc,
+                    extra={**self._fields(), "execution_ids": [str(i) for i in self._running]},
+                )
 
     async def _heartbeat(self) -> None:
         tokens = {eid: e.claimed.lease_token for eid, e in self._running.items()}
@@ -419,15 +477,26 @@ class Worker:
     async def _cancel_poll_loop(self) -> None:
         while True:
             await asyncio.sleep(SQLITE_CANCEL_POLL_S)
-            with contextlib.suppress(Exception):
-                await self._poll_cancel_once()
+            await self._poll_cancel_once()
 
     async def _poll_cancel_once(self) -> None:
+        """Read the cancel flags of the running executions; a failure is logged and the
+        next poll (or heartbeat) reads them again."""
         ids = [eid for eid, e in self._running.items() if not e.cancel.is_set()]
         if not ids:
             return
-        async with self.db.session() as session:
-            wanted = await executions.cancel_requested_among(session, ids)
+        try:
+            async with self.db.session() as session:
+                wanted = await executions.cancel_requested_among(session, ids)
+        except Exception as exc:
+            log.warning(
+                "worker %s could not read the cancel requests of %s: %s",
+                self.name,
+                ", ".join(str(i) for i in ids),
+                exc,
+                extra={**self._fields(), "execution_ids": [str(i) for i in ids]},
+            )
+            return
         for execution_id in wanted:
             entry = self._running.get(execution_id)
             if entry is not None:

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import Session
 
+from relayflow import errors
 from relayflow.store.direct_pg import DirectPool
 from relayflow.store.direct_sqlite import DirectSqlite
 from relayflow.store.signals import Signals
@@ -102,7 +103,7 @@ class Database:
     def direct_pg(self) -> DirectPool:
         """PostgreSQL: the asyncpg pool of the hot paths (opened on first use)."""
         if self.is_sqlite:
-            raise RuntimeError("the direct asyncpg pool is for PostgreSQL")
+            raise errors.InternalError("the direct asyncpg pool is for PostgreSQL")
         if self._direct is None:
             self._direct = DirectPool(self.url, size=self._pool_size)
         return self._direct
@@ -110,7 +111,7 @@ class Database:
     def direct_sqlite(self) -> DirectSqlite:
         """SQLite: the aiosqlite connection of the hot paths (opened on first use)."""
         if not self.is_sqlite:
-            raise RuntimeError("the direct aiosqlite connection is for SQLite")
+            raise errors.InternalError("the direct aiosqlite connection is for SQLite")
         if self._direct_sqlite is None:
             self._direct_sqlite = DirectSqlite(self.url, pragmas=SQLITE_PRAGMAS)
         return self._direct_sqlite

@@ -201,7 +201,9 @@ class PostgresIngestStore:
             holder = await pool.fetchval(KEY_HOLDER_SQL, target.id, new.idempotency_key)
             if holder is not None:
                 return Created(holder, replayed=holder != new.execution_id)
-        raise RuntimeError(f"idempotency key {new.idempotency_key!r}: neither taken nor readable")
+        raise errors.InternalError(
+            f"idempotency key {new.idempotency_key!r}: neither taken nor readable"
+        )
 
 
 # ----------------------------------------------------------------- SQLite
