@@ -12,13 +12,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from relayflow.config import Settings
 from relayflow.domain import ExecutionStatus
 from relayflow.engine.ports import TokenUsage
 
 
 @dataclass(frozen=True)
 class EngineOptions:
+    """How the engine runs; the runtime builds them from the settings
+    (`relayflow.runtime.engine_options`)."""
+
     max_parallel_nodes: int = 16
     execution_timeout_s: float = 3600.0
     subworkflow_max_depth: int = 5
@@ -26,15 +28,6 @@ class EngineOptions:
     default_retry_backoff_s: float = 0.5
     # Longest wait between two attempts of a node, whatever the backoff says.
     max_retry_delay_s: float = 60.0
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> EngineOptions:
-        return cls(
-            max_parallel_nodes=settings.max_parallel_nodes,
-            execution_timeout_s=settings.execution_timeout_s,
-            subworkflow_max_depth=settings.subworkflow_max_depth,
-            http_allowlist=tuple(settings.http_allowlist),
-        )
 
 
 @dataclass(frozen=True)

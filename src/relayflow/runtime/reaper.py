@@ -62,6 +62,7 @@ class Reaper:
                 item.previous_owner,
                 item.lost_leases,
                 "failed" if item.failed else "back to pending",
+                extra={"execution_id": str(item.id), "worker": item.previous_owner},
             )
         self.reaped_total += len(reaped)
         return reaped

@@ -20,6 +20,8 @@ log = logging.getLogger(__name__)
 
 
 class Service(Protocol):
+    """What a process starts and stops around its life: workers, the reaper, the scheduler."""
+
     async def start(self) -> None: ...
     async def stop(self) -> None: ...
 

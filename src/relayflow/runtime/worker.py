@@ -39,13 +39,13 @@ from relayflow.config import Settings
 from relayflow.domain import ExecutionStatus
 from relayflow.engine.executor import (
     ApprovalDecision,
-    EngineOptions,
     ExecutionOutcome,
     ExecutionRun,
     Executor,
 )
 from relayflow.engine.ports import AgentRunner, NodeRunRecord
 from relayflow.engine.validation import GraphAnalyses
+from relayflow.runtime.engine_options import engine_options
 from relayflow.runtime.events import EventBus
 from relayflow.runtime.journal import Journal
 from relayflow.runtime.limits import SharedProviderLimiter, provider_limiter
@@ -122,7 +122,7 @@ class Worker:
         self._agents: AgentRunner | None = agents
         self._limiter: Any = None
         self._http: httpx.AsyncClient | None = None
-        self._options = EngineOptions.from_settings(settings)
+        self._options = engine_options(settings)
         self._templates = SqlTemplateCatalog(db)
         self._workflows = SqlWorkflowCatalog(db)
         self._analyses = GraphAnalyses()  # the graphs this worker runs, analysed once each
