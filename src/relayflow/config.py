@@ -87,6 +87,15 @@ class Settings(BaseSettings):
     max_parallel_nodes: int = 16
     execution_timeout_s: float = 3600.0
     subworkflow_max_depth: int = 5
+    # Template budgets (docs/security.md, "Templates"): the longest string and the
+    # largest list or object (as JSON characters) a template may produce, its output
+    # included; the longest range(); the largest integer in bits; the seconds one
+    # render may take (or the node's timeout_s, if shorter); threads that render.
+    template_max_chars: int = Field(2_000_000, ge=1)
+    template_max_range: int = Field(100_000, ge=1)
+    template_max_int_bits: int = Field(10_000, ge=64)
+    template_max_render_s: float = Field(5.0, gt=0)
+    template_render_threads: int = Field(4, ge=1)
 
     # --- models and providers
     openai_api_key: SecretStr | None = None

@@ -14,6 +14,7 @@ from typing import Any
 
 from relayflow.domain import ExecutionStatus
 from relayflow.engine.ports import TokenUsage
+from relayflow.engine.template_limits import TemplateLimits
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,7 @@ class EngineOptions:
     default_retry_backoff_s: float = 0.5
     # Longest wait between two attempts of a node, whatever the backoff says.
     max_retry_delay_s: float = 60.0
+    templates: TemplateLimits = field(default_factory=TemplateLimits)
 
 
 @dataclass(frozen=True)

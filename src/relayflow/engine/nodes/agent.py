@@ -39,7 +39,7 @@ async def resolve_profile(ctx: NodeContext, data: AgentData) -> AgentProfile:
         base = AgentProfile(id=None, name=data.label or ctx.node_id, role="assistant", model="")
     system_prompt = base.system_prompt
     if data.system_prompt is not None:
-        system_prompt = ctx.render_text(data.system_prompt, "data.system_prompt")
+        system_prompt = await ctx.render_text(data.system_prompt, "data.system_prompt")
     parameters: Mapping[str, Any] = {**base.parameters, **data.parameters}
     return AgentProfile(
         id=base.id,
@@ -66,7 +66,7 @@ def check_output(ctx: NodeContext, output: Any, schema: Mapping[str, Any] | None
 async def run(ctx: NodeContext) -> NodeOutcome:
     data: AgentData = ctx.data
     profile = await resolve_profile(ctx, data)
-    prompt = ctx.render_text(data.prompt, "data.prompt")
+    prompt = await ctx.render_text(data.prompt, "data.prompt")
     delegates = tuple(
         [
             await load_profile(ctx, template_id, f"data.delegates[{index}]")

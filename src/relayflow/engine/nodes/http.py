@@ -35,9 +35,9 @@ def redacted(headers: dict[str, str]) -> dict[str, str]:
 
 async def run(ctx: NodeContext) -> NodeOutcome:
     data: HttpData = ctx.data
-    url = ctx.render_text(data.url, "data.url")
-    headers = {k: ctx.render_text(v, f"data.headers.{k}") for k, v in data.headers.items()}
-    body = ctx.render(data.body, "data.body") if data.body is not None else None
+    url = await ctx.render_text(data.url, "data.url")
+    headers = {k: await ctx.render_text(v, f"data.headers.{k}") for k, v in data.headers.items()}
+    body = await ctx.render(data.body, "data.body") if data.body is not None else None
     content: bytes | None = None
     json_body: Any = None
     if isinstance(body, str):

@@ -37,7 +37,9 @@ async def _agent_item(
     reused = ctx.reusable.get((key, ctx.iteration))
     if reused is not None:
         return reused.output
-    prompt = ctx.render_text(data.prompt or DEFAULT_PROMPT, "data.prompt", item=item, index=index)
+    prompt = await ctx.render_text(
+        data.prompt or DEFAULT_PROMPT, "data.prompt", item=item, index=index
+    )
     output_schema = profile.parameters.get("output_schema")
     started = time.time()
     result = await ctx.agents.run(
@@ -70,7 +72,7 @@ async def _agent_item(
 
 async def run(ctx: NodeContext) -> NodeOutcome:
     data: MapData = ctx.data
-    items = ctx.evaluate(data.items, "data.items")
+    items = await ctx.evaluate(data.items, "data.items")
     if isinstance(items, tuple):
         items = list(items)
     if not isinstance(items, list):
