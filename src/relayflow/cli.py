@@ -105,7 +105,6 @@ def worker_command(
     ),
 ) -> None:
     """Run executions from the queue until SIGTERM (then finish or hand back running ones)."""
-    from relayflow.runtime.metrics import serve_process_metrics
     from relayflow.runtime.service import run_worker_process
 
     settings = load_settings()
@@ -118,8 +117,7 @@ def worker_command(
     start_observability(settings)
     slots = concurrency or settings.worker_concurrency
     typer.echo(f"relayflow worker starting (concurrency {slots})")
-    if settings.metrics_port:
-        serve_process_metrics(settings.metrics_host, settings.metrics_port)
+    if settings.metrics_port:  # served by the worker process below
         typer.echo(f"metrics at http://{settings.metrics_host}:{settings.metrics_port}/metrics")
     asyncio.run(run_worker_process(settings, concurrency=concurrency, name=name))
 

@@ -22,7 +22,7 @@ from fastapi import FastAPI
 
 from relayflow.store.db import Database
 from relayflow.store.executions import create_pending_execution
-from relayflow.store.models import AgentTemplate, Schedule, Webhook, Workflow
+from relayflow.store.models import AgentTemplate, Execution, Schedule, Webhook, Workflow
 from tests.api.conftest import SignedIn, table_snapshot, template_body, workflow_body
 
 TABLES = (Workflow, AgentTemplate, Webhook, Schedule)
@@ -274,15 +274,46 @@ async def test_lists_show_nothing_of_another_users_private_objects(
         assert value not in response.text
 
 
+def as_seen(response: httpx.Response) -> Any:
+    """An answer without what depends on who asks (`owned`)."""
+    if not response.headers["content-type"].startswith("application/json"):
+        return response.text
+    body = response.json()
+    if isinstance(body, dict):
+        body.pop("owned", None)
+    return body
+
+
+# Changes nothing stored, whoever calls it.
+NOTHING_STORED = {("POST", "/api/v1/workflows/validate")}
+
+
 @pytest.mark.parametrize("endpoint", ENDPOINTS, ids=ids_of(ENDPOINTS))
 async def test_admin_may_use_every_endpoint_on_anyones_objects(
-    client: httpx.AsyncClient, alices: Objects, admin: SignedIn, endpoint: Endpoint
+    client: httpx.AsyncClient,
+    db: Database,
+    alices: Objects,
+    alice: SignedIn,
+    admin: SignedIn,
+    endpoint: Endpoint,
 ) -> None:
-    response = await client.request(
-        endpoint.method, endpoint.url(alices.ids), json=endpoint.body, headers=admin.headers
-    )
+    url = endpoint.url(alices.ids)
+    owners_view = await client.get(url, headers=alice.headers) if endpoint.target else None
+    before = await table_snapshot(db, *TABLES, Execution)
+
+    response = await client.request(endpoint.method, url, json=endpoint.body, headers=admin.headers)
 
     assert response.status_code == endpoint.ok, response.text
+    changed = await table_snapshot(db, *TABLES, Execution) != before
+    if endpoint.method == "GET":
+        assert not changed
+        if owners_view is not None:  # the admin sees alice's object as she does
+            assert owners_view.status_code == 200
+            assert as_seen(response) == as_seen(owners_view)
+    elif endpoint.key in NOTHING_STORED:
+        assert not changed
+    else:  # the admin's change took effect
+        assert changed
 
 
 # A schedule's path names its workflow, so the public workflow's owner check applies first.

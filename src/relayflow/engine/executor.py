@@ -76,7 +76,7 @@ from relayflow.engine.ports import (
 from relayflow.engine.run import ApprovalDecision, EngineOptions, ExecutionOutcome, ExecutionRun
 from relayflow.engine.slots import ExecutionSlots, SlotHolder
 from relayflow.engine.templating import Scope
-from relayflow.engine.validation import analyse_graph_remembered
+from relayflow.engine.validation import GraphAnalyses
 from relayflow.errors import BudgetExceeded, LeaseLost
 
 if TYPE_CHECKING:
@@ -155,6 +155,7 @@ class Executor:
         options: EngineOptions = EngineOptions(),
         events: EventSink | None = None,
         http_client: httpx.AsyncClient | None = None,
+        analyses: GraphAnalyses | None = None,
     ) -> None:
         self.store = store
         self.agents = agents
@@ -163,13 +164,14 @@ class Executor:
         self.options = options
         self.events = events
         self.http_client = http_client
+        self.analyses = analyses or GraphAnalyses()  # share one across runs to reuse them
 
     async def run(self, run: ExecutionRun) -> ExecutionOutcome:
         """Run (or resume) one execution to COMPLETED, FAILED, CANCELLED or WAITING.
 
         Never raises for node failures; raises `LeaseLost` when the store does.
         """
-        analysis = analyse_graph_remembered(run.graph)
+        analysis = self.analyses.of(run.graph)
         if analysis.graph is None:
             return ExecutionOutcome(
                 ExecutionStatus.FAILED,
@@ -749,6 +751,7 @@ class _Runner:
                     value=value,
                     node_id=self.prefix + node_id,
                     max_depth=self.executor.options.subworkflow_max_depth,
+                    analyses=self.executor.analyses,
                 )
                 prefix = child_prefix(self.prefix, key, iteration)
                 child = _Runner(self.executor, child_run, graph, self.shared, prefix=prefix)

@@ -19,7 +19,7 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relayflow.api.auth import ClaimedActor, actor_of, bearer_token, current_user
+from relayflow.api.auth import ClaimedActor, CurrentActor
 from relayflow.api.body_parsing import CheckedRoute
 from relayflow.api.deps import StateDep, get_session
 from relayflow.api.errors import errors_for
@@ -35,7 +35,7 @@ from relayflow.api.schemas.executions import (
     StartedExecutionOut,
 )
 from relayflow.api.sse import MAX_EVENT_ID, event_stream_response, parse_last_event_id
-from relayflow.domain import Actor, ExecutionStatus
+from relayflow.domain import ExecutionStatus
 from relayflow.runtime import control
 from relayflow.store import execution_control, execution_queries
 from relayflow.store.execution_queries import ExecutionFilter
@@ -44,15 +44,10 @@ router = APIRouter(tags=["executions"], route_class=CheckedRoute)
 MAX_WAIT_S = 60.0
 
 
-async def caller(state: StateDep, token: Annotated[str | None, Depends(bearer_token)]) -> Actor:
-    """The signed-in caller, read with a session that is closed again at once."""
-    async with state.db.session() as session:
-        user = await current_user(session, state.settings, token)
-    return actor_of(user)
-
-
-Caller = Annotated[Actor, Depends(caller)]
-# Committed when the route function returns, before the answer is sent.
+# Committed when the route function returns, before the answer is sent. The caller
+# (`CurrentActor`) is read in this same session. Starting a run takes the caller as
+# the token claims them (`ClaimedActor`): the starter reads the account in the
+# statements it runs anyway, one round trip fewer on the busiest route.
 Tx = Annotated[AsyncSession, Depends(get_session, scope="function")]
 ExecutionId = Annotated[uuid.UUID, Path(description="The execution's id.")]
 
@@ -120,7 +115,7 @@ async def start_execution(
 @router.get("/api/v1/executions", responses=errors_for(401, 422))
 async def list_executions(
     session: Tx,
-    actor: Caller,
+    actor: CurrentActor,
     page: PageDep,
     workflow_id: Annotated[uuid.UUID | None, Query(description="Only this workflow's.")] = None,
     status: Annotated[ExecutionStatus | None, Query(description="Only in this status.")] = None,
@@ -145,7 +140,7 @@ async def list_executions(
 
 @router.get(ONE, responses=errors_for(401, 404, 422, notes=NOT_YOURS))
 async def get_execution(
-    execution_id: ExecutionId, session: Tx, actor: Caller
+    execution_id: ExecutionId, session: Tx, actor: CurrentActor
 ) -> ExecutionDetailOut:
     """One execution with its pinned graph, every node attempt and the totals."""
     found = await execution_queries.get_execution_detail(session, actor, execution_id)
@@ -156,7 +151,9 @@ async def get_execution(
     ONE + "/cancel",
     responses=errors_for(401, 404, 409, 422, notes={**NOT_YOURS, 409: "It has already finished"}),
 )
-async def cancel_execution(execution_id: ExecutionId, session: Tx, actor: Caller) -> ExecutionOut:
+async def cancel_execution(
+    execution_id: ExecutionId, session: Tx, actor: CurrentActor
+) -> ExecutionOut:
     """Pending and waiting executions are cancelled at once; a running one is stopped by its
     worker within about a second (`cancel_requested` is true until then)."""
     return ExecutionOut.of(await execution_control.cancel_execution(session, actor, execution_id))
@@ -182,7 +179,7 @@ async def rerun_execution(
     request: Request,
     response: Response,
     session: Tx,
-    actor: Caller,
+    actor: CurrentActor,
     body: RerunRequest | None = None,
 ) -> StartedExecutionOut:
     """A new execution of the same pinned graph and input, started by you. With `from_node`
@@ -217,7 +214,7 @@ async def decide_approval(
     ],
     body: ApprovalRequest,
     session: Tx,
-    actor: Caller,
+    actor: CurrentActor,
 ) -> ExecutionOut:
     """Approve or reject an approval the execution waits on; the run then resumes."""
     decision = execution_control.Decision(approved=body.approved, comment=body.comment)
@@ -244,7 +241,7 @@ async def follow_events(
     execution_id: ExecutionId,
     state: StateDep,
     session: Tx,
-    actor: Caller,
+    actor: CurrentActor,
     last_event_id_header: Annotated[
         str | None,
         Header(alias="Last-Event-ID", description="Resume after this event id."),

@@ -17,10 +17,10 @@ from typing import Any
 
 from relayflow.engine.naming import tool_call_key
 from relayflow.engine.nodes.base import NodeContext, NodeOutcome, child_result
-from relayflow.engine.nodes.input import schema_problems
 from relayflow.engine.ports import AgentProfile, AgentRequest, HttpToolSpec, SubworkflowToolSpec
 from relayflow.engine.spec import AgentData
 from relayflow.errors import InvalidInput, NodeFailed, NotFound
+from relayflow.input_schema import schema_problems, summary
 
 
 async def load_profile(ctx: NodeContext, template_id: str, field_name: str) -> AgentProfile:
@@ -54,11 +54,12 @@ async def resolve_profile(ctx: NodeContext, data: AgentData) -> AgentProfile:
 def check_output(ctx: NodeContext, output: Any, schema: Mapping[str, Any] | None) -> None:
     if schema is None:
         return
-    problems = schema_problems(output, dict(schema), name="output")
+    problems = schema_problems(schema, output, name="output")
     if problems:
         raise NodeFailed(
             f"{ctx.where('data.output_schema')}: the agent's answer does not match it: "
-            + "; ".join(problems)
+            + summary(problems),
+            details=problems,
         )
 
 
