@@ -59,6 +59,52 @@ def db_upgrade() -> None:
     typer.echo("database is up to date")
 
 
+@db_app.command("prune")
+def db_prune(
+    older_than: str = typer.Option(
+        ..., "--older-than", help="Age of the finished executions to delete, e.g. 30d, 12h, 2w."
+    ),
+    batch_size: int = typer.Option(
+        None, help="Executions deleted per transaction (default RELAYFLOW_RETENTION_BATCH_SIZE)."
+    ),
+) -> None:
+    """Delete finished executions (with their node runs and events) older than a duration.
+
+    Executions still pending, processing or waiting are never deleted, nor those tied
+    to a live rerun. Runs in small transactions, safe while relayflow is serving.
+    """
+    from relayflow.domain import utcnow
+    from relayflow.runtime.retention import parse_duration, prune_older_than
+    from relayflow.store.db import Database
+    from relayflow.store.migrate import upgrade
+
+    try:
+        age = parse_duration(older_than)
+    except ValueError as exc:
+        typer.secho(f"error: --older-than: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from exc
+    if batch_size is not None and batch_size < 1:
+        typer.secho("error: --batch-size must be at least 1", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2)
+    settings = load_settings()
+
+    async def _run() -> int:
+        db = Database(settings.resolved_database_url)
+        try:
+            if settings.migrate_on_start:
+                await upgrade(db)
+            return await prune_older_than(
+                db,
+                before=utcnow() - age,
+                batch_size=batch_size or settings.retention_batch_size,
+            )
+        finally:
+            await db.dispose()
+
+    deleted = asyncio.run(_run())
+    typer.echo(f"deleted {deleted} finished execution(s) older than {older_than.strip()}")
+
+
 @app.command()
 def serve(
     host: str = typer.Option(None, help="Interface to bind (default 127.0.0.1)."),

@@ -84,7 +84,10 @@ class Settings(BaseSettings):
 
     # --- engine
     http_allowlist: list[str] = Field(default_factory=list)
-    max_parallel_nodes: int = 16
+    # Nodes one execution runs at once, unless its workflow sets `max_parallel_nodes`;
+    # a workflow may ask for up to the ceiling.
+    max_parallel_nodes: int = Field(16, ge=1)
+    max_parallel_nodes_ceiling: int = Field(256, ge=1)
     execution_timeout_s: float = 3600.0
     subworkflow_max_depth: int = 5
 
@@ -107,6 +110,13 @@ class Settings(BaseSettings):
     poll_seconds: float = 2.0
     max_lost_leases: int = 3
     shutdown_grace_s: float = 30.0
+    # Retention (docs/runtime.md): finished executions older than this many days are
+    # deleted by the scheduler, unless their workflow sets `retention_days`. None (the
+    # default) keeps every execution until configured.
+    retention_days: int | None = Field(None, ge=1)
+    retention_batch_size: int = Field(500, ge=1)  # executions per delete transaction
+    retention_max_batches_per_pass: int = Field(20, ge=1)  # then schedules get their turn
+    retention_every_s: float = Field(60.0, gt=0)  # between passes once nothing is left
     # `relayflow serve` runs a worker in-process unless this is off (`--no-worker`).
     embedded_worker: bool = True
     # `relayflow worker` serves its own Prometheus figures on this port (127.0.0.1 unless

@@ -28,7 +28,7 @@ import os
 import socket
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpx
@@ -54,6 +54,7 @@ from relayflow.runtime.metrics import (
     MeteredRunStore,
     process_metrics,
 )
+from relayflow.runtime.parallelism import ParallelNodeLimits
 from relayflow.store import executions, node_runs, signals
 from relayflow.store.catalogs import SqlTemplateCatalog, SqlWorkflowCatalog
 from relayflow.store.db import Database
@@ -120,6 +121,7 @@ class Worker:
         self._limiter: Any = None
         self._http: httpx.AsyncClient | None = None
         self._options = EngineOptions.from_settings(settings)
+        self._parallelism = ParallelNodeLimits.from_settings(settings, db)
         self._templates = SqlTemplateCatalog(db)
         self._workflows = SqlWorkflowCatalog(db)
         self._journal = Journal(db, on_lease_lost=self._on_lease_lost)
@@ -307,6 +309,7 @@ class Worker:
         if entry.cancel.is_set():
             return ExecutionOutcome(ExecutionStatus.CANCELLED, error="cancelled before it started")
         await self._prepare(claimed)
+        parallel = await self._parallelism.for_workflow(claimed.workflow_id)
         self._journal.event(claimed.id, "execution.status", {"status": "processing"})
         assert self._agents is not None
 
@@ -325,7 +328,7 @@ class Worker:
             agents=trace.agents(MeteredAgents(self._agents)),  # tokens by provider
             templates=self._templates.for_user(claimed.user_id),
             workflows=self._workflows,
-            options=self._options,
+            options=replace(self._options, max_parallel_nodes=parallel),
             events=trace.events(emit),
             http_client=self._http,
         )
