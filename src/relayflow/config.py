@@ -117,8 +117,12 @@ class Settings(BaseSettings):
     retention_batch_size: int = Field(500, ge=1)  # executions per delete transaction
     retention_max_batches_per_pass: int = Field(20, ge=1)  # then schedules get their turn
     retention_every_s: float = Field(60.0, gt=0)  # between passes once nothing is left
-    # `relayflow serve` runs a worker in-process unless this is off (`--no-worker`).
+    # `relayflow serve` runs a worker too unless this is off (`--no-worker`): in a process
+    # of its own beside `api_processes` API processes, which serve supervises
+    # (docs/runtime.md), or all in one process with `serve_single_process`.
     embedded_worker: bool = True
+    serve_single_process: bool = False
+    api_processes: int = Field(1, ge=1, le=64)
     # `relayflow worker` serves its own Prometheus figures on this port (127.0.0.1 unless
     # `metrics_host` says otherwise); the API serves them at `GET /metrics` on its port.
     metrics_port: int | None = None
