@@ -94,8 +94,8 @@ async def run_hook(base_url: str, hook_id: uuid.UUID, key: str, text: str) -> ht
         )
 
 
-async def stop(process: asyncio.subprocess.Process) -> str:
-    process.send_signal(signal.SIGTERM)
+async def stop(process: asyncio.subprocess.Process, signum: int = signal.SIGTERM) -> str:
+    process.send_signal(signum)
     out, _ = await asyncio.wait_for(process.communicate(), timeout=60)
     return out.decode()
 
@@ -140,10 +140,11 @@ async def test_a_worker_that_dies_is_restarted(
                 await asyncio.sleep(0.1)
         response = await run_hook(base_url, hook_id, key, "after a restart")
     finally:
-        log = await stop(serve)
+        log = await stop(serve, signal.SIGINT)  # Ctrl-C stops everything too
 
     assert response.json()["status"] == "completed", response.text
     assert f"the worker process (pid {worker}) was killed by SIGKILL; restarting it" in log
+    assert serve.returncode == 0, log
     assert not [pid for pid in before | after if alive(pid)]
 
 
