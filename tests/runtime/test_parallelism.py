@@ -10,6 +10,7 @@ import pytest
 
 from relayflow.config import Settings
 from relayflow.engine.ports import AgentRequest, AgentResult
+from relayflow.runtime.parallelism import ParallelNodeLimits
 from relayflow.store import models
 from relayflow.store.db import Database
 from tests.runtime.conftest import StartWorker, submit, wait_status
@@ -82,3 +83,23 @@ async def test_nodes_run_at_once_up_to_the_workflow_setting(
 
     assert done.status == "completed", done.error
     assert agents.peak == expected
+
+
+async def test_a_changed_setting_applies_once_the_short_cache_expires(db: Database) -> None:
+    user = await make_user(db)
+    workflow = await make_workflow(db, user, fan_out_graph())
+    now = [0.0]
+    limits = ParallelNodeLimits(db, default=16, ceiling=64, cache_s=5.0, clock=lambda: now[0])
+
+    async def set_own(value: int | None) -> None:
+        async with db.transaction() as session:
+            row = await session.get(models.Workflow, workflow.id)
+            assert row is not None
+            row.max_parallel_nodes = value
+
+    assert await limits.for_workflow(workflow.id) == 16
+    await set_own(100)
+    assert await limits.for_workflow(workflow.id) == 16  # cached
+    now[0] = 5.0
+    assert await limits.for_workflow(workflow.id) == 64  # re-read, held to the ceiling
+    assert await limits.for_workflow(None) == 16
