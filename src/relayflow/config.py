@@ -87,7 +87,10 @@ class Settings(BaseSettings):
 
     # --- engine
     http_allowlist: list[str] = Field(default_factory=list)
-    max_parallel_nodes: int = 16
+    # Nodes one execution runs at once, unless its workflow sets `max_parallel_nodes`;
+    # a workflow may ask for up to the ceiling.
+    max_parallel_nodes: int = Field(16, ge=1)
+    max_parallel_nodes_ceiling: int = Field(256, ge=1)
     execution_timeout_s: float = 3600.0
     subworkflow_max_depth: int = 5
     # Template budgets (docs/security.md, "Templates"): the longest string and the
@@ -136,8 +139,19 @@ class Settings(BaseSettings):
     # A run whose lease went this fraction of `lease_seconds` without a renewal starts
     # no new node until a renewal holds (docs/runtime.md, "What survives a crash").
     lease_at_risk_fraction: float = Field(0.5, gt=0, le=1)
-    # `relayflow serve` runs a worker in-process unless this is off (`--no-worker`).
+    # Retention (docs/runtime.md): finished executions older than this many days are
+    # deleted by the scheduler, unless their workflow sets `retention_days`. None (the
+    # default) keeps every execution until configured.
+    retention_days: int | None = Field(None, ge=1)
+    retention_batch_size: int = Field(500, ge=1)  # executions per delete transaction
+    retention_max_batches_per_pass: int = Field(20, ge=1)  # then schedules get their turn
+    retention_every_s: float = Field(60.0, gt=0)  # between passes once nothing is left
+    # `relayflow serve` runs a worker too unless this is off (`--no-worker`): in a process
+    # of its own beside `api_processes` API processes, which serve supervises
+    # (docs/runtime.md), or all in one process with `serve_single_process`.
     embedded_worker: bool = True
+    serve_single_process: bool = False
+    api_processes: int = Field(1, ge=1, le=64)
     # `relayflow worker` serves its own Prometheus figures on this port (127.0.0.1 unless
     # `metrics_host` says otherwise); the API serves them at `GET /metrics` on its port.
     metrics_port: int | None = None

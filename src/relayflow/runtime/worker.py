@@ -36,7 +36,7 @@ import socket
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpx
@@ -64,6 +64,7 @@ from relayflow.runtime.metrics import (
     MeteredRunStore,
     RuntimeMetrics,
 )
+from relayflow.runtime.parallelism import ParallelNodeLimits
 from relayflow.runtime.reconnects import ConnectionWatch
 from relayflow.store import executions, node_runs, signals
 from relayflow.store.catalogs import SqlTemplateCatalog, SqlWorkflowCatalog
@@ -161,6 +162,7 @@ class Worker:
         self._limiter: Any = None
         self._http: httpx.AsyncClient | None = None
         self._options = engine_options(settings)
+        self._parallelism = ParallelNodeLimits.from_settings(settings, db)
         self._templates = SqlTemplateCatalog(db)
         self._workflows = SqlWorkflowCatalog(db)
         self._db_share = DatabaseShare(settings.worker_db_reads)
@@ -439,6 +441,7 @@ class Worker:
         if entry.cancel.is_set():
             return ExecutionOutcome(ExecutionStatus.CANCELLED, error="cancelled before it started")
         await self._prepare(claimed)
+        parallel = await self._parallelism.for_workflow(claimed.workflow_id)
         token = claimed.lease_token
         self._journal.event(
             claimed.id, "execution.status", {"status": "processing"}, lease_token=token
@@ -471,7 +474,7 @@ class Worker:
             # Look-ups within the worker's share of the pool (`runtime.db_share`).
             templates=SharedTemplateCatalog(self._templates.for_user(claimed.user_id), reads),
             workflows=SharedWorkflowCatalog(self._workflows, reads),
-            options=self._options,
+            options=replace(self._options, max_parallel_nodes=parallel),
             events=trace.events(emit),
             http_client=self._http,
             analyses=self._analyses,

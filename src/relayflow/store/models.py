@@ -81,6 +81,9 @@ class Workflow(Base):
     updated_at: Mapped[dt.datetime | None] = mapped_column(
         DateTime(), default=utcnow, onupdate=utcnow, server_default=NOW_DEFAULT
     )
+    # Extras (migration 0012): overrides of the server's retention and node parallelism.
+    retention_days: Mapped[int | None] = mapped_column(Integer)
+    max_parallel_nodes: Mapped[int | None] = mapped_column(Integer)
 
 
 class Execution(Base):
@@ -91,6 +94,13 @@ class Execution(Base):
         # Extras (runtime): the claim query's order and per-user lookups.
         Index("ix_executions_status_started_at", "status", "started_at"),
         Index("ix_executions_user_id", "user_id"),
+        # Migration 0012: deleting an execution finds its reruns without a scan.
+        Index(
+            "ix_executions_rerun_of",
+            "rerun_of",
+            postgresql_where=text("rerun_of IS NOT NULL"),
+            sqlite_where=text("rerun_of IS NOT NULL"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = _id()
@@ -279,7 +289,10 @@ class IdempotencyKey(Base):
     """
 
     __tablename__ = "idempotency_keys"
-    __table_args__ = (Index("ix_idempotency_keys_created_at", "created_at"),)
+    __table_args__ = (
+        Index("ix_idempotency_keys_created_at", "created_at"),
+        Index("ix_idempotency_keys_execution_id", "execution_id"),  # migration 0012
+    )
 
     webhook_id: Mapped[uuid.UUID] = mapped_column(
         Uuid, ForeignKey("webhooks.id", ondelete="CASCADE"), primary_key=True

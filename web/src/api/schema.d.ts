@@ -1475,6 +1475,11 @@ export interface components {
              * @default false
              */
             is_public?: boolean;
+            /**
+             * Max Parallel Nodes
+             * @description Nodes one execution runs at once; null: the server's default (RELAYFLOW_MAX_PARALLEL_NODES). At most RELAYFLOW_MAX_PARALLEL_NODES_CEILING.
+             */
+            max_parallel_nodes?: number | null;
             /** Metadata */
             metadata?: {
                 [key: string]: unknown;
@@ -1486,6 +1491,11 @@ export interface components {
              * @description React Flow nodes: `{id, type, position, data}`.
              */
             nodes: unknown[];
+            /**
+             * Retention Days
+             * @description Finished executions older than this many days are deleted; null: the server's retention (RELAYFLOW_RETENTION_DAYS, by default keep all).
+             */
+            retention_days?: number | null;
         };
         /** WorkflowOut */
         WorkflowOut: {
@@ -1502,6 +1512,8 @@ export interface components {
             id: string;
             /** Is Public */
             is_public: boolean;
+            /** Max Parallel Nodes */
+            max_parallel_nodes?: number | null;
             /** Metadata */
             metadata: {
                 [key: string]: unknown;
@@ -1515,6 +1527,8 @@ export interface components {
              * @description Whether the caller owns this workflow.
              */
             owned: boolean;
+            /** Retention Days */
+            retention_days?: number | null;
             /** Updated At */
             updated_at: string | null;
             /** User Id */
@@ -1531,6 +1545,11 @@ export interface components {
             edges?: unknown[] | null;
             /** Is Public */
             is_public?: boolean | null;
+            /**
+             * Max Parallel Nodes
+             * @description Nodes one execution runs at once; null: the server's default (RELAYFLOW_MAX_PARALLEL_NODES). At most RELAYFLOW_MAX_PARALLEL_NODES_CEILING.
+             */
+            max_parallel_nodes?: number | null;
             /** Metadata */
             metadata?: {
                 [key: string]: unknown;
@@ -1539,6 +1558,11 @@ export interface components {
             name?: string | null;
             /** Nodes */
             nodes?: unknown[] | null;
+            /**
+             * Retention Days
+             * @description Finished executions older than this many days are deleted; null: the server's retention (RELAYFLOW_RETENTION_DAYS, by default keep all).
+             */
+            retention_days?: number | null;
         };
         /**
          * WorkflowScope

@@ -9,7 +9,7 @@ from fastapi import APIRouter
 
 from relayflow.api.auth import CurrentActor
 from relayflow.api.body_parsing import CheckedRoute
-from relayflow.api.deps import SessionDep
+from relayflow.api.deps import SessionDep, SettingsDep
 from relayflow.api.errors import errors_for
 from relayflow.api.graph_check import check_graph_for
 from relayflow.api.pagination import PageDep
@@ -26,7 +26,7 @@ NOT_OWNER = {403: "A public workflow of another user: readable, not writable"}
 
 @router.post("", status_code=201, responses=errors_for(401, 422))
 async def create_workflow(
-    body: WorkflowIn, session: SessionDep, actor: CurrentActor
+    body: WorkflowIn, session: SessionDep, actor: CurrentActor, settings: SettingsDep
 ) -> WorkflowOut:
     workflow = await workflows.create_workflow(
         session,
@@ -37,6 +37,9 @@ async def create_workflow(
         edges=body.edges,
         metadata=body.metadata,
         is_public=body.is_public,
+        retention_days=body.retention_days,
+        max_parallel_nodes=body.max_parallel_nodes,
+        parallel_ceiling=settings.max_parallel_nodes_ceiling,
         check_graph=partial(check_graph_for, session, actor),
     )
     return WorkflowOut.of(workflow, actor)
@@ -67,13 +70,18 @@ async def get_workflow(
 
 @router.put(ONE, responses=errors_for(401, 403, 404, 422, notes=NOT_OWNER))
 async def replace_workflow(
-    workflow_id: uuid.UUID, body: WorkflowIn, session: SessionDep, actor: CurrentActor
+    workflow_id: uuid.UUID,
+    body: WorkflowIn,
+    session: SessionDep,
+    actor: CurrentActor,
+    settings: SettingsDep,
 ) -> WorkflowOut:
     workflow = await workflows.update_workflow(
         session,
         actor,
         workflow_id,
         body.model_dump(),
+        parallel_ceiling=settings.max_parallel_nodes_ceiling,
         check_graph=partial(check_graph_for, session, actor),
     )
     return WorkflowOut.of(workflow, actor)
@@ -81,13 +89,18 @@ async def replace_workflow(
 
 @router.patch(ONE, responses=errors_for(401, 403, 404, 422, notes=NOT_OWNER))
 async def change_workflow(
-    workflow_id: uuid.UUID, body: WorkflowPatch, session: SessionDep, actor: CurrentActor
+    workflow_id: uuid.UUID,
+    body: WorkflowPatch,
+    session: SessionDep,
+    actor: CurrentActor,
+    settings: SettingsDep,
 ) -> WorkflowOut:
     workflow = await workflows.update_workflow(
         session,
         actor,
         workflow_id,
         body.model_dump(exclude_unset=True),
+        parallel_ceiling=settings.max_parallel_nodes_ceiling,
         check_graph=partial(check_graph_for, session, actor),
     )
     return WorkflowOut.of(workflow, actor)
