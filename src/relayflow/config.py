@@ -81,6 +81,11 @@ class Settings(BaseSettings):
     login_max_failures_per_account: int = Field(10, ge=1)
     login_max_failures_per_address: int = Field(50, ge=1)
     login_failure_window_s: float = Field(900.0, gt=0)
+    # Personal API tokens: how many an account may hold, and their lifetime in days
+    # (the default when a token is created without one, and the longest allowed).
+    max_api_tokens_per_user: int = Field(50, ge=1)
+    api_token_default_days: int = Field(90, ge=1)
+    api_token_max_days: int = Field(366, ge=1)
 
     # --- engine
     http_allowlist: list[str] = Field(default_factory=list)

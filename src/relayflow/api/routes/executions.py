@@ -19,7 +19,7 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relayflow.api.auth import ClaimedActor, actor_of, bearer_token, current_user
+from relayflow.api.auth import ClaimedActor, actor_of, bearer_token, needs, resolve_user
 from relayflow.api.body_parsing import CheckedRoute
 from relayflow.api.deps import StateDep, get_session
 from relayflow.api.errors import errors_for
@@ -35,7 +35,7 @@ from relayflow.api.schemas.executions import (
     StartedExecutionOut,
 )
 from relayflow.api.sse import MAX_EVENT_ID, event_stream_response, parse_last_event_id
-from relayflow.domain import Actor, ExecutionStatus
+from relayflow.domain import Actor, ExecutionStatus, TokenScope
 from relayflow.runtime import control
 from relayflow.store import execution_control, execution_queries
 from relayflow.store.execution_queries import ExecutionFilter
@@ -44,10 +44,12 @@ router = APIRouter(tags=["executions"], route_class=CheckedRoute)
 MAX_WAIT_S = 60.0
 
 
-async def caller(state: StateDep, token: Annotated[str | None, Depends(bearer_token)]) -> Actor:
+async def caller(
+    request: Request, state: StateDep, token: Annotated[str | None, Depends(bearer_token)]
+) -> Actor:
     """The signed-in caller, read with a session that is closed again at once."""
     async with state.db.session() as session:
-        user = await current_user(session, state.settings, token)
+        user = await resolve_user(state, session, token, request.scope.get("route"))
     return actor_of(user)
 
 
@@ -73,6 +75,7 @@ NOT_YOURS = {404: "No such execution (or not yours)"}
 
 @router.post(
     "/api/v1/workflows/{workflow_id:uuid}/executions",
+    openapi_extra=needs(TokenScope.RUN_START),
     status_code=202,
     responses={
         200: {"model": StartedExecutionOut, "description": "Finished within `wait` seconds"},
@@ -154,6 +157,7 @@ async def get_execution(
 
 @router.post(
     ONE + "/cancel",
+    openapi_extra=needs(TokenScope.RUN_CANCEL),
     responses=errors_for(401, 404, 409, 422, notes={**NOT_YOURS, 409: "It has already finished"}),
 )
 async def cancel_execution(execution_id: ExecutionId, session: Tx, actor: Caller) -> ExecutionOut:
@@ -164,6 +168,7 @@ async def cancel_execution(execution_id: ExecutionId, session: Tx, actor: Caller
 
 @router.post(
     ONE + "/rerun",
+    openapi_extra=needs(TokenScope.RUN_START),
     status_code=202,
     responses=errors_for(
         401,
@@ -197,6 +202,7 @@ async def rerun_execution(
 
 @router.post(
     ONE + "/approvals/{node_id:path}",
+    openapi_extra=needs(TokenScope.RUN_APPROVE),
     responses=errors_for(
         401,
         404,

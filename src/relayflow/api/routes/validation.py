@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from relayflow.api.auth import CurrentActor
+from relayflow.api.auth import CurrentActor, needs
 from relayflow.api.body_parsing import CheckedRoute
 from relayflow.api.deps import SessionDep
 from relayflow.api.errors import errors_for
 from relayflow.api.graph_check import check_graph_for
 from relayflow.api.schemas.validation import GraphIn, ValidationOut
+from relayflow.domain import TokenScope
 
 router = APIRouter(prefix="/api/v1/workflows", tags=["workflows"], route_class=CheckedRoute)
 
 
 @router.post(
     "/validate",
+    openapi_extra=needs(TokenScope.READ),
     responses=errors_for(
         401, 422, notes={422: "The graph is invalid; `error.details` lists every problem."}
     ),
