@@ -16,6 +16,7 @@ from relayflow.store.db import Database
 from tests.support.databases import BACKEND, DatabaseFactory
 
 TEST_SECRET = "test-secret-" + "x" * 40
+TEST_CREDENTIALS_KEY = "dGVzdC1jcmVkZW50aWFscy1rZXktMzItYnl0ZXMhISE="  # Fernet: 32 bytes
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -48,6 +49,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         database_url=database_url,
         data_dir=tmp_path / "data",
         jwt_secret=TEST_SECRET,  # type: ignore[arg-type]
+        credentials_key=TEST_CREDENTIALS_KEY,  # type: ignore[arg-type]
         migrate_on_start=False,
         login_delay_max_s=0.05,
     )

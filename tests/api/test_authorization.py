@@ -23,10 +23,10 @@ from fastapi import FastAPI
 from relayflow.domain import TokenScope
 from relayflow.store.db import Database
 from relayflow.store.executions import create_pending_execution
-from relayflow.store.models import AgentTemplate, Schedule, Webhook, Workflow
+from relayflow.store.models import AgentTemplate, Credential, Schedule, Webhook, Workflow
 from tests.api.conftest import SignedIn, table_snapshot, template_body, workflow_body
 
-TABLES = (Workflow, AgentTemplate, Webhook, Schedule)
+TABLES = (Workflow, AgentTemplate, Webhook, Schedule, Credential)
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,7 @@ HOOK = "/api/v1/webhooks/{webhook_id}"
 SCHEDULE = WF + "/schedules/{schedule_id}"
 EXE = "/api/v1/executions/{execution_id}"
 TOKEN = "/api/v1/tokens/{token_id}"
+CRED = "/api/v1/credentials/{credential_id}"
 W_WF, W_HOOK, W_SCHED = (
     TokenScope.WRITE_WORKFLOWS,
     TokenScope.WRITE_WEBHOOKS,
@@ -176,6 +177,31 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("GET", "/api/v1/tokens", scope=None),
     Endpoint("POST", "/api/v1/tokens", body={"name": "ci", "scopes": ["read"]}, ok=201, scope=None),
     Endpoint("DELETE", TOKEN, target="token", owner_only=True, ok=204, scope=None),
+    Endpoint("GET", "/api/v1/credentials"),
+    Endpoint(
+        "POST",
+        "/api/v1/credentials",
+        body={"name": "key", "kind": "openai", "value": "sk-a"},
+        ok=201,
+        scope=TokenScope.WRITE_CREDENTIALS,
+    ),
+    Endpoint("GET", CRED, target="credential"),
+    Endpoint(
+        "PATCH",
+        CRED,
+        body={"value": "sk-b"},
+        target="credential",
+        owner_only=True,
+        scope=TokenScope.WRITE_CREDENTIALS,
+    ),
+    Endpoint(
+        "DELETE",
+        CRED,
+        target="credential",
+        owner_only=True,
+        ok=204,
+        scope=TokenScope.WRITE_CREDENTIALS,
+    ),
 ]
 # Reachable without a token: signing up and signing in.
 OPEN_ENDPOINTS = {
@@ -247,6 +273,9 @@ async def alices(client: httpx.AsyncClient, alice: SignedIn, db: Database) -> Ob
     schedule_id = await post(f"/api/v1/workflows/{workflow_id}/schedules", {"cron": "0 * * * *"})
     execution_id, finished_execution_id = await alices_executions(db, workflow_id)
     token_id = await post("/api/v1/tokens", {"name": "Alice's token", "scopes": ["read"]})
+    credential_id = await post(
+        "/api/v1/credentials", {"name": "Alice's key", "kind": "openai", "value": "sk-alice"}
+    )
     return Objects(
         ids={
             "workflow_id": workflow_id,
@@ -257,6 +286,7 @@ async def alices(client: httpx.AsyncClient, alice: SignedIn, db: Database) -> Ob
             "node_id": GATE,
             "finished_execution_id": finished_execution_id,
             "token_id": token_id,
+            "credential_id": credential_id,
         },
         public_workflow_id=public_id,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Protocol
 
 from relayflow.config import Settings
@@ -10,6 +11,7 @@ from relayflow.runtime.control import ExecutionStarter
 from relayflow.runtime.events import EventBus
 from relayflow.store.db import Database
 from relayflow.store.seed import seed_system_templates
+from relayflow.vault import Vault
 
 
 class BackgroundService(Protocol):
@@ -30,6 +32,11 @@ class AppState:
     def __post_init__(self) -> None:
         self.bus = EventBus(self.db)
         self.starter = ExecutionStarter(self.db)
+
+    @cached_property
+    def vault(self) -> Vault:
+        """The credentials keyring, read (or, on SQLite, made) when first needed."""
+        return Vault.from_settings(self.settings)
 
     async def start(self) -> None:
         async with self.db.transaction() as session:

@@ -157,6 +157,8 @@ class AgentTemplate(Base):
     user_id: Mapped[uuid.UUID | None] = mapped_column(
         Uuid, ForeignKey("users.id", ondelete="CASCADE")
     )
+    # Extra (migration 0009): the provider credential its agents use, by reference.
+    credential_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
 
 
 class Webhook(Base):

@@ -5,6 +5,7 @@ from fastapi import APIRouter
 from relayflow.api.routes import health
 from relayflow.api.routes.agent_templates import router as agent_templates_router
 from relayflow.api.routes.auth import router as auth_router
+from relayflow.api.routes.credentials import router as credentials_router
 from relayflow.api.routes.executions import router as executions_router
 from relayflow.api.routes.hooks import router as hooks_router
 from relayflow.api.routes.metrics import router as metrics_router
@@ -19,5 +20,5 @@ ROUTERS: list[APIRouter] = [health.router]
 # Webhook intake early: its hot path then matches without scanning every API route.
 ROUTERS += [hooks_router, schedules_router, webhook_signing_router]
 ROUTERS += [auth_router, workflows_router, agent_templates_router, webhooks_router]
-ROUTERS += [validation_router, tokens_router]
+ROUTERS += [validation_router, tokens_router, credentials_router]
 ROUTERS += [executions_router, metrics_router]

@@ -1,7 +1,8 @@
 """Credentials and personal API tokens.
 
 `api_tokens` keeps only a SHA-256 of each token; `credentials` keeps its secret
-values encrypted under the credentials key (see relayflow.vault).
+values encrypted under the credentials key (see relayflow.vault);
+`agent_templates.credential_id` names the provider credential a template's agents use.
 
 Revision ID: 0009
 Revises: 0006
@@ -58,8 +59,11 @@ def upgrade() -> None:
         ),
     )
     op.create_index("ix_credentials_user_id", "credentials", ["user_id"])
+    # No foreign key (SQLite would rebuild the table): deleting a credential clears it.
+    op.add_column("agent_templates", sa.Column("credential_id", sa.Uuid(), nullable=True))
 
 
 def downgrade() -> None:
+    op.drop_column("agent_templates", "credential_id")
     op.drop_table("credentials")
     op.drop_table("api_tokens")
