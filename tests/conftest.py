@@ -48,8 +48,8 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
     return Settings(
         database_url=database_url,
         data_dir=tmp_path / "data",
-        jwt_secret=TEST_SECRET,  # type: ignore[arg-type]
-        credentials_key=TEST_CREDENTIALS_KEY,  # type: ignore[arg-type]
+        jwt_secret=TEST_SECRET,
+        credentials_key=TEST_CREDENTIALS_KEY,
         migrate_on_start=False,
         login_delay_max_s=0.05,
     )
