@@ -31,7 +31,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from relayflow.errors import TemplateError
 
 # Names every template may use; `iteration` is the node's loop iteration (0 first).
-CONTEXT_NAMES = frozenset({"input", "nodes", "execution", "iteration"})
+CONTEXT_NAMES = frozenset({"input", "nodes", "execution", "iteration", "secrets"})
 
 
 class Scope(dict[str, Any]):

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import socket
@@ -54,6 +55,7 @@ from relayflow.runtime.metrics import (
     MeteredRunStore,
     process_metrics,
 )
+from relayflow.runtime.run_credentials import Redactor, RunCredentials
 from relayflow.store import executions, node_runs, signals
 from relayflow.store.catalogs import SqlTemplateCatalog, SqlWorkflowCatalog
 from relayflow.store.db import Database
@@ -79,6 +81,31 @@ class _Running:
     task: asyncio.Task[None] | None = None
     handing_back: bool = False
     lease_lost: bool = False
+    # The secret values this execution's credentials handed out, kept out of every record.
+    redactor: Redactor = field(default_factory=Redactor)
+
+
+class RedactingRunStore:
+    """A run store that never records a secret value a credential handed out."""
+
+    def __init__(self, inner: JournalRunStore, redactor: Redactor) -> None:
+        self._inner = inner
+        self._redactor = redactor
+
+    async def record(self, run: NodeRunRecord, *, fence: int | None = None) -> None:
+        if self._redactor:
+            scrub = self._redactor.scrub
+            run = dataclasses.replace(
+                run,
+                input=scrub(run.input),
+                output=scrub(run.output),
+                error=scrub(run.error),
+                tool_calls=tuple(scrub(list(run.tool_calls))),
+            )
+        await self._inner.record(run, fence=fence)
+
+    async def finished(self, execution_id: uuid.UUID) -> list[NodeRunRecord]:
+        return await self._inner.finished(execution_id)
 
 
 class JournalRunStore:
@@ -290,9 +317,17 @@ class Worker:
             if not (entry.handing_back or entry.lease_lost):
                 raise
         except Exception as exc:  # a bug or the store failing: fail the run, keep the worker
-            log.exception("execution %s crashed in worker %s", claimed.id, self.name)
+            reason = entry.redactor.scrub(f"{type(exc).__name__}: {exc}")
+            # Without the traceback once a credential was used: it could quote a secret.
+            log.error(
+                "execution %s crashed in worker %s: %s",
+                claimed.id,
+                self.name,
+                reason,
+                exc_info=not entry.redactor,
+            )
             failed = ExecutionOutcome(
-                ExecutionStatus.FAILED, error=f"internal error in worker {self.name}: {exc}"
+                ExecutionStatus.FAILED, error=f"internal error in worker {self.name}: {reason}"
             )
             with contextlib.suppress(Exception):
                 await self._journal.finish(self._outcome_row(claimed, failed))
@@ -310,11 +345,16 @@ class Worker:
         self._journal.event(claimed.id, "execution.status", {"status": "processing"})
         assert self._agents is not None
 
-        async def emit(kind: str, payload: Mapping[str, Any]) -> None:
-            self._journal.event(claimed.id, kind, payload)
+        redactor = entry.redactor
 
-        store = JournalRunStore(
-            self._journal, self.db, fresh=not (claimed.resumed or claimed.rerun_of)
+        async def emit(kind: str, payload: Mapping[str, Any]) -> None:
+            self._journal.event(claimed.id, kind, redactor.scrub(payload) if redactor else payload)
+
+        store = RedactingRunStore(
+            JournalRunStore(
+                self._journal, self.db, fresh=not (claimed.resumed or claimed.rerun_of)
+            ),
+            redactor,
         )
         # Spans of the execution, its nodes and model calls when tracing is on; log ids.
         trace = ExecutionTrace.start(
@@ -328,6 +368,7 @@ class Worker:
             options=self._options,
             events=trace.events(emit),
             http_client=self._http,
+            credentials=RunCredentials(self.db, self.settings, claimed.user_id, redactor),
         )
         async with trace.running():
             outcome = await executor.run(
@@ -342,6 +383,9 @@ class Worker:
                     trigger=claimed.trigger,
                 )
             )
+            if redactor:
+                outcome.output = redactor.scrub(outcome.output)
+                outcome.error = redactor.scrub(outcome.error)
             trace.finished(outcome)
         return outcome
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter
 
 from relayflow.api.auth import CurrentActor, needs
 from relayflow.api.body_parsing import CheckedRoute
-from relayflow.api.deps import SessionDep
+from relayflow.api.deps import SessionDep, SettingsDep
 from relayflow.api.errors import errors_for
 from relayflow.api.graph_check import check_graph_for
 from relayflow.api.pagination import PageDep
@@ -32,7 +32,7 @@ NOT_OWNER = {403: "A public workflow of another user: readable, not writable"}
     responses=errors_for(401, 422),
 )
 async def create_workflow(
-    body: WorkflowIn, session: SessionDep, actor: CurrentActor
+    body: WorkflowIn, session: SessionDep, actor: CurrentActor, settings: SettingsDep
 ) -> WorkflowOut:
     workflow = await workflows.create_workflow(
         session,
@@ -43,7 +43,7 @@ async def create_workflow(
         edges=body.edges,
         metadata=body.metadata,
         is_public=body.is_public,
-        check_graph=partial(check_graph_for, session, actor),
+        check_graph=partial(check_graph_for, session, actor, settings),
     )
     return WorkflowOut.of(workflow, actor)
 
@@ -77,14 +77,18 @@ async def get_workflow(
     responses=errors_for(401, 403, 404, 422, notes=NOT_OWNER),
 )
 async def replace_workflow(
-    workflow_id: uuid.UUID, body: WorkflowIn, session: SessionDep, actor: CurrentActor
+    workflow_id: uuid.UUID,
+    body: WorkflowIn,
+    session: SessionDep,
+    actor: CurrentActor,
+    settings: SettingsDep,
 ) -> WorkflowOut:
     workflow = await workflows.update_workflow(
         session,
         actor,
         workflow_id,
         body.model_dump(),
-        check_graph=partial(check_graph_for, session, actor),
+        check_graph=partial(check_graph_for, session, actor, settings),
     )
     return WorkflowOut.of(workflow, actor)
 
@@ -95,14 +99,18 @@ async def replace_workflow(
     responses=errors_for(401, 403, 404, 422, notes=NOT_OWNER),
 )
 async def change_workflow(
-    workflow_id: uuid.UUID, body: WorkflowPatch, session: SessionDep, actor: CurrentActor
+    workflow_id: uuid.UUID,
+    body: WorkflowPatch,
+    session: SessionDep,
+    actor: CurrentActor,
+    settings: SettingsDep,
 ) -> WorkflowOut:
     workflow = await workflows.update_workflow(
         session,
         actor,
         workflow_id,
         body.model_dump(exclude_unset=True),
-        check_graph=partial(check_graph_for, session, actor),
+        check_graph=partial(check_graph_for, session, actor, settings),
     )
     return WorkflowOut.of(workflow, actor)
 

@@ -17,6 +17,7 @@ from relayflow.domain import ExecutionStatus, NodeRunStatus
 from relayflow.engine import templating
 from relayflow.engine.ports import (
     AgentRunner,
+    CredentialSource,
     EventSink,
     NodeRunRecord,
     TemplateCatalog,
@@ -73,11 +74,17 @@ class NodeContext:
     decision: ApprovalDecision | None = None
     events: EventSink | None = None
     http_client: httpx.AsyncClient | None = None
+    credentials: CredentialSource | None = None
     # What the node reports as its input in its run record (set by the handler).
     input: Any = None
 
     def where(self, field_name: str) -> str:
         return f"node {self.node_id!r}: {field_name}"
+
+    def credential_source(self, field_name: str) -> CredentialSource:
+        if self.credentials is None:
+            raise NodeFailed(f"{self.where(field_name)}: credentials are not available here")
+        return self.credentials
 
     def render(self, value: Any, field_name: str, **extra: Any) -> Any:
         scope = {**self.scope, **extra} if extra else self.scope
