@@ -215,3 +215,31 @@ async def test_rotating_the_key_keeps_every_credential_usable(
     finally:
         await agents.aclose()
     assert fake.keys_received() == [ALICE_KEY, SHARED_KEY]
+
+
+async def test_an_agent_template_carries_its_credential(
+    client: httpx.AsyncClient, alice: SignedIn, bob: SignedIn, fake: KeyedFakeOpenAI
+) -> None:
+    credential_id = await add_credential(client, alice, fake.base_url, ALICE_KEY)
+    template = {
+        "name": "Writer",
+        "role": "writer",
+        "model": "openai:gpt-4o-mini",
+        "credential_id": credential_id,
+    }
+    made = await client.post("/api/v1/agent-templates", json=template, headers=alice.headers)
+    foreign = await client.post("/api/v1/agent-templates", json=template, headers=bob.headers)
+    graph = chain_graph(
+        ("input", {}),
+        ("agent", {"template_id": made.json()["id"], "prompt": "{{ input }}"}),
+        ("output", {"value": "{{ nodes.n1.output }}"}),
+    )
+    saved = await save(client, alice, graph)
+    fake.reply_text("from the template")
+
+    finished = await run(client, alice, saved.json()["id"])
+
+    assert made.json()["credential_id"] == credential_id
+    assert foreign.status_code == 404
+    assert finished["output"] == "from the template"
+    assert fake.keys_received() == [ALICE_KEY]
