@@ -9,8 +9,10 @@ it would be stored or sent: node inputs and outputs, errors, events, the outcome
 from __future__ import annotations
 
 import base64
+import logging
 import uuid
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from relayflow.config import Settings
@@ -26,15 +28,65 @@ REDACTED = "[secret]"
 MIN_REDACTED_LENGTH = 4  # shorter values would blank out ordinary text
 
 
+def _replace_all(text: str, values: Iterable[str]) -> str:
+    for secret in sorted(values, key=len, reverse=True):
+        if secret in text:
+            text = text.replace(secret, REDACTED)
+    return text
+
+
+class _LiveSecrets:
+    """The values every running execution of this process holds, for the log scrubber:
+    libraries log too (an HTTP client logs each URL, query keys included)."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[str] = Counter()
+        self._installed = False
+
+    def scrub_record(self, record: logging.LogRecord) -> None:
+        if not self.counts:
+            return
+        message = record.getMessage()
+        scrubbed = _replace_all(message, list(self.counts))
+        if scrubbed != message:
+            record.msg, record.args = scrubbed, None
+
+    def install(self) -> None:
+        """Every log record made from now on in this process passes the scrubber."""
+        if self._installed:
+            return
+        self._installed = True
+        make = logging.getLogRecordFactory()
+
+        def scrubbed_record(*args: Any, **kwargs: Any) -> logging.LogRecord:
+            record = make(*args, **kwargs)
+            self.scrub_record(record)
+            return record
+
+        logging.setLogRecordFactory(scrubbed_record)
+
+
+LIVE_SECRETS = _LiveSecrets()
+
+
 class Redactor:
-    """Replaces known secret values in any JSON-like value."""
+    """Replaces known secret values in any JSON-like value (and, while the execution
+    runs, in every log line of the process)."""
 
     def __init__(self) -> None:
         self._values: set[str] = set()
 
     def add(self, value: str | None) -> None:
-        if value and len(value) >= MIN_REDACTED_LENGTH:
+        if value and len(value) >= MIN_REDACTED_LENGTH and value not in self._values:
             self._values.add(value)
+            LIVE_SECRETS.counts[value] += 1
+
+    def release(self) -> None:
+        """The execution is over: its values leave the log scrubber (not this redactor)."""
+        for value in self._values:
+            LIVE_SECRETS.counts[value] -= 1
+            if LIVE_SECRETS.counts[value] <= 0:
+                del LIVE_SECRETS.counts[value]
 
     def __bool__(self) -> bool:
         return bool(self._values)
@@ -43,10 +95,7 @@ class Redactor:
         if not self._values:
             return value
         if isinstance(value, str):
-            for secret in sorted(self._values, key=len, reverse=True):
-                if secret in value:
-                    value = value.replace(secret, REDACTED)
-            return value
+            return _replace_all(value, self._values)
         if isinstance(value, Mapping):
             return {self.scrub(k): self.scrub(v) for k, v in value.items()}
         if isinstance(value, list | tuple):

@@ -55,7 +55,7 @@ from relayflow.runtime.metrics import (
     MeteredRunStore,
     process_metrics,
 )
-from relayflow.runtime.run_credentials import Redactor, RunCredentials
+from relayflow.runtime.run_credentials import LIVE_SECRETS, Redactor, RunCredentials
 from relayflow.store import executions, node_runs, signals
 from relayflow.store.catalogs import SqlTemplateCatalog, SqlWorkflowCatalog
 from relayflow.store.db import Database
@@ -164,6 +164,7 @@ class Worker:
 
     # ------------------------------------------------------------ lifecycle
     async def start(self) -> None:
+        LIVE_SECRETS.install()  # log lines never carry a running execution's secrets
         if self._started:
             return
         self._started = True
@@ -332,6 +333,7 @@ class Worker:
             with contextlib.suppress(Exception):
                 await self._journal.finish(self._outcome_row(claimed, failed))
         finally:
+            entry.redactor.release()
             self._journal.end(claimed.id)
             self._running.pop(claimed.id, None)
             if self._more_pending:  # else the queue was empty: a new execution signals
