@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from relayflow import security
 from relayflow.api.auth import ClaimedActor, actor_of, bearer_token, needs, resolve_user
 from relayflow.api.body_parsing import CheckedRoute
 from relayflow.api.deps import StateDep, get_session
@@ -54,6 +56,36 @@ async def caller(
 
 
 Caller = Annotated[Actor, Depends(caller)]
+
+
+@dataclass(frozen=True)
+class WebhookKey:
+    """A webhook's API key, presented to read an execution that webhook started."""
+
+    key: str
+
+
+async def reader(
+    request: Request,
+    state: StateDep,
+    token: Annotated[str | None, Depends(bearer_token)],
+    x_api_key: Annotated[
+        str | None,
+        Header(
+            alias="X-API-Key",
+            description="A webhook's API key: reads the executions that webhook started.",
+        ),
+    ] = None,
+) -> Actor | WebhookKey:
+    """The signed-in caller, or the webhook key that started the execution (its status URL)."""
+    if x_api_key:
+        return WebhookKey(x_api_key)
+    if token and token.startswith(security.API_KEY_PREFIX):
+        return WebhookKey(token)
+    return await caller(request, state, token)
+
+
+Reader = Annotated[Actor | WebhookKey, Depends(reader)]
 # Committed when the route function returns, before the answer is sent.
 Tx = Annotated[AsyncSession, Depends(get_session, scope="function")]
 ExecutionId = Annotated[uuid.UUID, Path(description="The execution's id.")]
@@ -148,10 +180,16 @@ async def list_executions(
 
 @router.get(ONE, responses=errors_for(401, 404, 422, notes=NOT_YOURS))
 async def get_execution(
-    execution_id: ExecutionId, session: Tx, actor: Caller
+    execution_id: ExecutionId, session: Tx, actor: Reader
 ) -> ExecutionDetailOut:
-    """One execution with its pinned graph, every node attempt and the totals."""
-    found = await execution_queries.get_execution_detail(session, actor, execution_id)
+    """One execution with its pinned graph, every node attempt and the totals. The
+    webhook that started it may read it too, with its own API key (its status URL)."""
+    if isinstance(actor, WebhookKey):
+        found = await execution_queries.get_execution_detail_for_webhook(
+            session, actor.key, execution_id
+        )
+    else:
+        found = await execution_queries.get_execution_detail(session, actor, execution_id)
     return ExecutionDetailOut.detail(found)
 
 
