@@ -336,3 +336,13 @@ def run_file(
 
 if __name__ == "__main__":
     app()
+
+
+def _add_account_commands() -> None:
+    from relayflow.cli_accounts import credentials_app, token_app
+
+    app.add_typer(credentials_app, name="credentials")
+    app.add_typer(token_app, name="token")
+
+
+_add_account_commands()

@@ -18,6 +18,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from relayflow.errors import ConfigError
 
 JWT_SECRET_FILE = "jwt-secret"  # noqa: S105 (a file name, not a secret)
+CREDENTIALS_KEY_FILE = "credentials-key"
 MIN_SECRET_LENGTH = 32
 
 
@@ -84,6 +85,16 @@ class Settings(BaseSettings):
     login_max_failures_per_account: int = Field(10, ge=1)
     login_max_failures_per_address: int = Field(50, ge=1)
     login_failure_window_s: float = Field(900.0, gt=0)
+    # Personal API tokens: how many an account may hold, and their lifetime in days
+    # (the default when a token is created without one, and the longest allowed).
+    max_api_tokens_per_user: int = Field(50, ge=1)
+    api_token_default_days: int = Field(90, ge=1)
+    api_token_max_days: int = Field(366, ge=1)
+    # Credentials (relayflow.vault): the Fernet key their values are encrypted under,
+    # and earlier keys still accepted for reading until `relayflow credentials rotate-key`.
+    credentials_key: SecretStr | None = None
+    credentials_previous_keys: list[SecretStr] = Field(default_factory=list)
+    max_credentials_per_user: int = Field(200, ge=1)
 
     # --- engine
     http_allowlist: list[str] = Field(default_factory=list)
@@ -222,3 +233,36 @@ class Settings(BaseSettings):
         with os.fdopen(fd, "w") as f:
             f.write(value)
         return value
+
+    def credential_keys(self) -> list[str]:
+        """The credentials keyring, current key first; generated into the data dir for SQLite.
+
+        Like the signing secret, a PostgreSQL installation must be given its key:
+        every process has to decrypt what any other encrypted.
+        """
+        previous = [k.get_secret_value() for k in self.credentials_previous_keys]
+        if self.credentials_key is not None:
+            return [self.credentials_key.get_secret_value(), *previous]
+        if self.is_postgres:
+            raise ConfigError(
+                "RELAYFLOW_CREDENTIALS_KEY is not set: a PostgreSQL installation needs an "
+                "explicit credentials key shared by all its processes "
+                "(make one with `relayflow credentials new-key`)"
+            )
+        return [*self.credential_key_file_lines(), *previous]
+
+    def credential_key_file_lines(self) -> list[str]:
+        """The keys in the data dir's key file (current first), made on first use."""
+        from cryptography.fernet import Fernet
+
+        path = self.data_dir / CREDENTIALS_KEY_FILE
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                pass
+            else:
+                with os.fdopen(fd, "w") as f:
+                    f.write(Fernet.generate_key().decode() + "\n")
+        return [line.strip() for line in path.read_text().splitlines() if line.strip()]

@@ -333,7 +333,7 @@ def test_template_syntax_errors_and_unknown_names() -> None:
         "node_id": "t",
         "edge_id": None,
         "field": "data.value.k",
-        "message": "unknown name 'secret' (available: execution, input, iteration, nodes)",
+        "message": "unknown name 'secret' (available: execution, input, iteration, nodes, secrets)",
     } in found
     assert any(p["field"] == "data.cases[0].when" and "syntax error" in p["message"] for p in found)
 

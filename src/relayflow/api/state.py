@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from relayflow.config import Settings
 from relayflow.runtime.control import ExecutionStarter
@@ -11,6 +12,7 @@ from relayflow.runtime.metrics import RuntimeMetrics
 from relayflow.runtime.service import Service
 from relayflow.store.db import Database
 from relayflow.store.seed import seed_system_templates
+from relayflow.vault import Vault
 
 
 @dataclass
@@ -28,6 +30,11 @@ class AppState:
     def __post_init__(self) -> None:
         self.bus = EventBus(self.db)
         self.starter = ExecutionStarter(self.db)
+
+    @cached_property
+    def vault(self) -> Vault:
+        """The credentials keyring, read (or, on SQLite, made) when first needed."""
+        return Vault.from_settings(self.settings)
 
     async def start(self) -> None:
         async with self.db.transaction() as session:

@@ -48,6 +48,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import json
 import time
 from collections import deque
 from collections.abc import Mapping
@@ -66,6 +67,7 @@ from relayflow.engine.nodes import NodeContext, NodeOutcome
 from relayflow.engine.nodes.base import ChildRunner
 from relayflow.engine.ports import (
     AgentRunner,
+    CredentialSource,
     EventSink,
     NodeRunRecord,
     RunStore,
@@ -133,6 +135,11 @@ class _Meter:
             self.cost_usd += record.cost_usd
 
 
+def mentions_secrets(graph: Mapping[str, Any]) -> bool:
+    """Whether any template may read `secrets` (then the run loads them, else not)."""
+    return "secrets" in json.dumps(graph.get("nodes"), default=str)
+
+
 @dataclass(slots=True)
 class _Execution:
     """What every run of one execution shares, its child runs included."""
@@ -156,8 +163,11 @@ class Executor:
         events: EventSink | None = None,
         http_client: httpx.AsyncClient | None = None,
         analyses: GraphAnalyses | None = None,
+        credentials: CredentialSource | None = None,
     ) -> None:
         self.store = store
+        self.credentials = credentials
+        self.secrets: Mapping[str, str] = {}
         self.agents = agents
         self.templates = templates
         self.workflows = workflows
@@ -177,6 +187,8 @@ class Executor:
                 ExecutionStatus.FAILED,
                 error=f"the workflow graph is invalid: {problems_text(analysis.problems)}",
             )
+        if self.credentials is not None and mentions_secrets(run.graph):
+            self.secrets = await self.credentials.secrets()
         meter = _Meter()
         finished: dict[tuple[str, int], NodeRunRecord] = {}
         for record in await self.store.finished(run.execution_id):
@@ -244,6 +256,7 @@ class _Runner:
                 "depth": run.depth,
                 "user_id": str(run.user_id) if run.user_id else None,
             },
+            "secrets": Scope("secrets", **executor.secrets),
         }
         self.ready: deque[str] = deque()
         self.to_skip: deque[str] = deque()
@@ -381,6 +394,7 @@ class _Runner:
             decision=self.run.decisions.get(self.prefix + node_id),
             events=self._node_events(),
             http_client=self.executor.http_client,
+            credentials=self.executor.credentials,
         )
         self.running[node_id] = asyncio.create_task(self._attempts(node_id, ctx, slot))
 

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import socket
@@ -66,6 +67,7 @@ from relayflow.runtime.metrics import (
 )
 from relayflow.runtime.parallelism import ParallelNodeLimits
 from relayflow.runtime.reconnects import ConnectionWatch
+from relayflow.runtime.run_credentials import LIVE_SECRETS, Redactor, RunCredentials
 from relayflow.store import executions, node_runs, signals
 from relayflow.store.catalogs import SqlTemplateCatalog, SqlWorkflowCatalog
 from relayflow.store.db import Database
@@ -100,6 +102,32 @@ class _Running:
     @property
     def token(self) -> int:
         return self.claimed.lease_token
+
+    # The secret values this execution's credentials handed out, kept out of every record.
+    redactor: Redactor = field(default_factory=Redactor)
+
+
+class RedactingRunStore:
+    """A run store that never records a secret value a credential handed out."""
+
+    def __init__(self, inner: JournalRunStore, redactor: Redactor) -> None:
+        self._inner = inner
+        self._redactor = redactor
+
+    async def record(self, run: NodeRunRecord, *, fence: int | None = None) -> None:
+        if self._redactor:
+            scrub = self._redactor.scrub
+            run = dataclasses.replace(
+                run,
+                input=scrub(run.input),
+                output=scrub(run.output),
+                error=scrub(run.error),
+                tool_calls=tuple(scrub(list(run.tool_calls))),
+            )
+        await self._inner.record(run, fence=fence)
+
+    async def finished(self, execution_id: uuid.UUID) -> list[NodeRunRecord]:
+        return await self._inner.finished(execution_id)
 
 
 class JournalRunStore:
@@ -184,6 +212,7 @@ class Worker:
 
     # ------------------------------------------------------------ lifecycle
     async def start(self) -> None:
+        LIVE_SECRETS.install()  # log lines never carry a running execution's secrets
         if self._started:
             return
         self._started = True
@@ -420,6 +449,7 @@ class Worker:
             else:
                 await self._fail(entry, exc)
         finally:
+            entry.redactor.release()
             self._journal.end(claimed.id, claimed.lease_token)
             if self._running.get(claimed.id) is entry:
                 self._running.pop(claimed.id, None)
@@ -429,12 +459,29 @@ class Worker:
     async def _fail(self, entry: _Running, exc: Exception) -> None:
         """A bug or the store refusing: fail the run, keep the worker."""
         claimed = entry.claimed
-        log.error("execution %s crashed in worker %s", claimed.id, self.name, exc_info=exc)
-        failed = ExecutionOutcome(
-            ExecutionStatus.FAILED, error=f"internal error in worker {self.name}: {exc}"
+        reason = entry.redactor.scrub(f"{type(exc).__name__}: {exc}")
+        # Without the traceback once a credential was used: it could quote a secret.
+        log.error(
+            "execution %s crashed in worker %s: %s",
+            claimed.id,
+            self.name,
+            reason,
+            exc_info=exc if not entry.redactor else None,
+            extra=self._fields(claimed.id),
         )
-        with contextlib.suppress(Exception):
+        failed = ExecutionOutcome(
+            ExecutionStatus.FAILED, error=f"internal error in worker {self.name}: {reason}"
+        )
+        try:
             await self._journal.finish(self._outcome_row(claimed, failed))
+        except Exception as write_error:  # its lease expires and the reaper settles it
+            log.warning(
+                "worker %s could not record execution %s as failed: %s",
+                self.name,
+                claimed.id,
+                write_error,
+                extra=self._fields(claimed.id),
+            )
 
     async def _run_engine(self, entry: _Running) -> ExecutionOutcome:
         claimed = entry.claimed
@@ -448,20 +495,26 @@ class Worker:
         )
         assert self._agents is not None
 
+        redactor = entry.redactor
+
         async def emit(kind: str, payload: Mapping[str, Any]) -> None:
-            self._journal.event(claimed.id, kind, payload, lease_token=token)
+            scrubbed = redactor.scrub(payload) if redactor else payload
+            self._journal.event(claimed.id, kind, scrubbed, lease_token=token)
             if self._journal.backlog >= JOURNAL_BACKLOG:
                 await self._journal.sync()
 
         async def gate() -> None:
             await self._until_lease_safe(entry)
 
-        store = JournalRunStore(
-            self._journal,
-            self.db,
-            fresh=not (claimed.resumed or claimed.rerun_of),
-            lease_token=token,
-            gate=gate,
+        store = RedactingRunStore(
+            JournalRunStore(
+                self._journal,
+                self.db,
+                fresh=not (claimed.resumed or claimed.rerun_of),
+                lease_token=token,
+                gate=gate,
+            ),
+            redactor,
         )
         # Spans of the execution, its nodes and model calls when tracing is on; log ids.
         reads = self._db_share.for_execution()
@@ -478,6 +531,7 @@ class Worker:
             events=trace.events(emit),
             http_client=self._http,
             analyses=self._analyses,
+            credentials=RunCredentials(self.db, self.settings, claimed.user_id, redactor),
         )
         async with trace.running():
             outcome = await executor.run(
@@ -492,6 +546,9 @@ class Worker:
                     trigger=claimed.trigger,
                 )
             )
+            if redactor:
+                outcome.output = redactor.scrub(outcome.output)
+                outcome.error = redactor.scrub(outcome.error)
             trace.finished(outcome)
         return outcome
 

@@ -167,6 +167,8 @@ class AgentTemplate(Base):
     user_id: Mapped[uuid.UUID | None] = mapped_column(
         Uuid, ForeignKey("users.id", ondelete="CASCADE")
     )
+    # Extra (migration 0009): the provider credential its agents use, by reference.
+    credential_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
 
 
 class Webhook(Base):
@@ -356,6 +358,55 @@ class Schedule(Base):
     last_execution_id: Mapped[uuid.UUID | None] = mapped_column(
         Uuid, ForeignKey("executions.id", ondelete="SET NULL")
     )
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(), default=utcnow, server_default=NOW_DEFAULT
+    )
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(), default=utcnow, onupdate=utcnow, server_default=NOW_DEFAULT
+    )
+
+
+class ApiToken(Base):
+    """A personal API token (migration 0009): only the SHA-256 of the token is kept.
+
+    `scopes` is a list of `TokenScope` values; a deleted row is a revoked token.
+    """
+
+    __tablename__ = "api_tokens"
+    __table_args__ = (Index("ix_api_tokens_user_id", "user_id"),)
+
+    id: Mapped[uuid.UUID] = _id()
+    user_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(255))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    token_prefix: Mapped[str] = mapped_column(String(16))
+    scopes: Mapped[list[Any]] = mapped_column(JSONType)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime())
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime())
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(), default=utcnow, server_default=NOW_DEFAULT
+    )
+
+
+class Credential(Base):
+    """A stored secret used by reference (migration 0009).
+
+    `config` holds what is not secret (a base URL, a header name, a user name);
+    `ciphertext` the secret values, encrypted under the credentials key. A shared
+    credential (made by an admin) is usable by everyone, readable and changeable by admins.
+    """
+
+    __tablename__ = "credentials"
+    __table_args__ = (Index("ix_credentials_user_id", "user_id"),)
+
+    id: Mapped[uuid.UUID] = _id()
+    user_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(50))
+    config: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    ciphertext: Mapped[str] = mapped_column(Text)
+    hint: Mapped[str] = mapped_column(String(32))
+    is_shared: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     created_at: Mapped[dt.datetime] = mapped_column(
         DateTime(), default=utcnow, server_default=NOW_DEFAULT
     )

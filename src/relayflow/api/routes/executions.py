@@ -13,13 +13,22 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relayflow.api.auth import ClaimedActor, CurrentActor
+from relayflow import security
+from relayflow.api.auth import (
+    ClaimedActor,
+    CurrentActor,
+    actor_of,
+    bearer_token,
+    needs,
+    resolve_user,
+)
 from relayflow.api.body_parsing import CheckedRoute
 from relayflow.api.deps import StateDep, get_session
 from relayflow.api.errors import errors_for
@@ -35,7 +44,7 @@ from relayflow.api.schemas.executions import (
     StartedExecutionOut,
 )
 from relayflow.api.sse import MAX_EVENT_ID, event_stream_response, parse_last_event_id
-from relayflow.domain import ExecutionStatus
+from relayflow.domain import Actor, ExecutionStatus, TokenScope
 from relayflow.runtime import control
 from relayflow.store import execution_control, execution_queries
 from relayflow.store.execution_queries import ExecutionFilter
@@ -44,6 +53,36 @@ router = APIRouter(tags=["executions"], route_class=CheckedRoute)
 MAX_WAIT_S = 60.0
 
 
+@dataclass(frozen=True)
+class WebhookKey:
+    """A webhook's API key, presented to read an execution that webhook started."""
+
+    key: str
+
+
+async def reader(
+    request: Request,
+    state: StateDep,
+    token: Annotated[str | None, Depends(bearer_token)],
+    x_api_key: Annotated[
+        str | None,
+        Header(
+            alias="X-API-Key",
+            description="A webhook's API key: reads the executions that webhook started.",
+        ),
+    ] = None,
+) -> Actor | WebhookKey:
+    """The signed-in caller, or the webhook key that started the execution (its status URL)."""
+    if x_api_key:
+        return WebhookKey(x_api_key)
+    if token and token.startswith(security.API_KEY_PREFIX):
+        return WebhookKey(token)
+    async with state.db.session() as session:  # closed again at once
+        user = await resolve_user(state, session, token, request.scope.get("route"))
+    return actor_of(user)
+
+
+Reader = Annotated[Actor | WebhookKey, Depends(reader)]
 # Committed when the route function returns, before the answer is sent. The caller
 # (`CurrentActor`) is read in this same session. Starting a run takes the caller as
 # the token claims them (`ClaimedActor`): the starter reads the account in the
@@ -68,6 +107,7 @@ NOT_YOURS = {404: "No such execution (or not yours)"}
 
 @router.post(
     "/api/v1/workflows/{workflow_id:uuid}/executions",
+    openapi_extra=needs(TokenScope.RUN_START),
     status_code=202,
     responses={
         200: {"model": StartedExecutionOut, "description": "Finished within `wait` seconds"},
@@ -140,15 +180,22 @@ async def list_executions(
 
 @router.get(ONE, responses=errors_for(401, 404, 422, notes=NOT_YOURS))
 async def get_execution(
-    execution_id: ExecutionId, session: Tx, actor: CurrentActor
+    execution_id: ExecutionId, session: Tx, actor: Reader
 ) -> ExecutionDetailOut:
-    """One execution with its pinned graph, every node attempt and the totals."""
-    found = await execution_queries.get_execution_detail(session, actor, execution_id)
+    """One execution with its pinned graph, every node attempt and the totals. The
+    webhook that started it may read it too, with its own API key (its status URL)."""
+    if isinstance(actor, WebhookKey):
+        found = await execution_queries.get_execution_detail_for_webhook(
+            session, actor.key, execution_id
+        )
+    else:
+        found = await execution_queries.get_execution_detail(session, actor, execution_id)
     return ExecutionDetailOut.detail(found)
 
 
 @router.post(
     ONE + "/cancel",
+    openapi_extra=needs(TokenScope.RUN_CANCEL),
     responses=errors_for(401, 404, 409, 422, notes={**NOT_YOURS, 409: "It has already finished"}),
 )
 async def cancel_execution(
@@ -161,6 +208,7 @@ async def cancel_execution(
 
 @router.post(
     ONE + "/rerun",
+    openapi_extra=needs(TokenScope.RUN_START),
     status_code=202,
     responses=errors_for(
         401,
@@ -194,6 +242,7 @@ async def rerun_execution(
 
 @router.post(
     ONE + "/approvals/{node_id:path}",
+    openapi_extra=needs(TokenScope.RUN_APPROVE),
     responses=errors_for(
         401,
         404,
