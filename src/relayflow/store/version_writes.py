@@ -64,5 +64,3 @@ async def prune_unpublished(session: AsyncSession, workflow: Workflow, *, keep: 
                 WorkflowVersion.workflow_id == workflow.id, WorkflowVersion.number.in_(old)
             )
         )
-
-

@@ -19,8 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from relayflow import errors
 from relayflow.domain import Actor
 from relayflow.store.models import Workflow, WorkflowVersion
-from relayflow.store.version_writes import add_draft_version, graph_of
 from relayflow.store.pagination import DEFAULT_LIMIT, Page, newest_first
+from relayflow.store.version_writes import add_draft_version, graph_of
 
 # Checks a graph's nodes and edges; raises `errors.InvalidInput` naming the problem.
 GraphCheck = Callable[[Any, Any], Awaitable[None]]

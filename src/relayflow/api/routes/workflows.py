@@ -1,4 +1,7 @@
-"""Workflows: create, list, read, replace, change and delete."""
+"""Workflows: create, list, read, replace, change and delete.
+
+A save whose graph differs from the draft writes a new version (api/routes/versions.py).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ from fastapi import APIRouter
 
 from relayflow.api.auth import CurrentActor
 from relayflow.api.body_parsing import CheckedRoute
-from relayflow.api.deps import SessionDep
+from relayflow.api.deps import SessionDep, SettingsDep
 from relayflow.api.errors import errors_for
 from relayflow.api.graph_check import check_graph_for
 from relayflow.api.pagination import PageDep
@@ -38,6 +41,8 @@ async def create_workflow(
         metadata=body.metadata,
         is_public=body.is_public,
         check_graph=partial(check_graph_for, session, actor),
+        publish=body.publish,
+        version_message=body.version_message,
     )
     return WorkflowOut.of(workflow, actor)
 
@@ -67,28 +72,40 @@ async def get_workflow(
 
 @router.put(ONE, responses=errors_for(401, 403, 404, 422, notes=NOT_OWNER))
 async def replace_workflow(
-    workflow_id: uuid.UUID, body: WorkflowIn, session: SessionDep, actor: CurrentActor
+    workflow_id: uuid.UUID,
+    body: WorkflowIn,
+    session: SessionDep,
+    actor: CurrentActor,
+    settings: SettingsDep,
 ) -> WorkflowOut:
     workflow = await workflows.update_workflow(
         session,
         actor,
         workflow_id,
-        body.model_dump(),
+        body.model_dump(exclude={"publish", "version_message"}),
         check_graph=partial(check_graph_for, session, actor),
+        version_message=body.version_message,
+        keep_unpublished=settings.versions_keep_unpublished,
     )
     return WorkflowOut.of(workflow, actor)
 
 
 @router.patch(ONE, responses=errors_for(401, 403, 404, 422, notes=NOT_OWNER))
 async def change_workflow(
-    workflow_id: uuid.UUID, body: WorkflowPatch, session: SessionDep, actor: CurrentActor
+    workflow_id: uuid.UUID,
+    body: WorkflowPatch,
+    session: SessionDep,
+    actor: CurrentActor,
+    settings: SettingsDep,
 ) -> WorkflowOut:
     workflow = await workflows.update_workflow(
         session,
         actor,
         workflow_id,
-        body.model_dump(exclude_unset=True),
+        body.model_dump(exclude_unset=True, exclude={"version_message"}),
         check_graph=partial(check_graph_for, session, actor),
+        version_message=body.version_message,
+        keep_unpublished=settings.versions_keep_unpublished,
     )
     return WorkflowOut.of(workflow, actor)
 

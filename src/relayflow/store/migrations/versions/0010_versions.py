@@ -48,7 +48,10 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
-            ["author_id"], ["users.id"], name="workflow_versions_author_id_fkey", ondelete="SET NULL"
+            ["author_id"],
+            ["users.id"],
+            name="workflow_versions_author_id_fkey",
+            ondelete="SET NULL",
         ),
     )
     # Plain ADD COLUMN on both databases: nullable, no constraint, so SQLite needs
