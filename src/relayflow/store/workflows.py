@@ -128,10 +128,13 @@ async def create_workflow(
         meta=metadata if metadata is not None else {},
         is_public=is_public,
         draft_version=1,
-        published_version=1 if publish else None,
+        published_version=1,
     )
     session.add(workflow)
     await session.flush()  # writes version 1 too (see models._first_version)
+    if not publish:  # after the insert: the column's default would replace a None
+        workflow.published_version = None
+        await session.flush()
     if version_message is not None:
         first = await session.scalar(
             select(WorkflowVersion).where(
