@@ -43,6 +43,8 @@ class Endpoint:
     public_ok: int | None = None
     # Path placeholders filled from another of the ids: (placeholder, key in ids).
     aliases: tuple[tuple[str, str], ...] = ()
+    # Path placeholders that are not ids (a version number): (placeholder, value).
+    fixed: tuple[tuple[str, str], ...] = ()
 
     @property
     def key(self) -> tuple[str, str]:
@@ -50,6 +52,7 @@ class Endpoint:
 
     def url(self, ids: dict[str, str]) -> str:
         values = {**ids, **{name: ids[key] for name, key in self.aliases if key in ids}}
+        values.update(self.fixed)
         return self.path.format(**values)
 
     def __str__(self) -> str:
@@ -61,6 +64,7 @@ TPL = "/api/v1/agent-templates/{template_id}"
 HOOK = "/api/v1/webhooks/{webhook_id}"
 SCHEDULE = WF + "/schedules/{schedule_id}"
 EXE = "/api/v1/executions/{execution_id}"
+VERSION = (("number", "1"),)
 
 ENDPOINTS: list[Endpoint] = [
     Endpoint("GET", "/api/v1/auth/me"),
@@ -98,6 +102,24 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("DELETE", TPL, target="template", owner_only=True, ok=204),
     Endpoint(
         "POST", WF + "/executions", body={"input": 1}, target="workflow", ok=202, public_ok=202
+    ),
+    Endpoint("GET", WF + "/versions", target="workflow", public_ok=200),
+    Endpoint("GET", WF + "/versions/{number}", target="workflow", public_ok=200, fixed=VERSION),
+    Endpoint(
+        "GET",
+        WF + "/versions/{a}/diff/{b}",
+        target="workflow",
+        public_ok=200,
+        fixed=(("a", "1"), ("b", "1")),
+    ),
+    Endpoint("POST", WF + "/publish", body={}, target="workflow", owner_only=True),
+    Endpoint(
+        "POST",
+        WF + "/versions/{number}/restore",
+        target="workflow",
+        owner_only=True,
+        ok=201,
+        fixed=VERSION,
     ),
     Endpoint("GET", "/api/v1/executions"),
     Endpoint("GET", EXE, target="execution"),
