@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -294,3 +295,18 @@ async def test_bad_version_numbers_are_named(client: httpx.AsyncClient, alice: S
     assert unknown.status_code == 404
     assert f"workflow {workflow_id} has no version 7" in unknown.json()["error"]["message"]
     assert bad_publish.status_code == 422
+
+
+async def test_concurrent_saves_get_distinct_numbers(
+    client: httpx.AsyncClient, alice: SignedIn
+) -> None:
+    workflow_id = (await create(client, alice))["id"]
+
+    answers = await asyncio.gather(
+        *(save(client, alice, workflow_id, **prompted_graph(f"p{i}")) for i in range(4))
+    )
+    listed = await versions_of(client, alice, workflow_id)
+
+    assert [a.status_code for a in answers] == [200] * 4
+    assert sorted(a.json()["draft_version"] for a in answers) == [2, 3, 4, 5]
+    assert [v["number"] for v in listed["items"]] == [5, 4, 3, 2, 1]

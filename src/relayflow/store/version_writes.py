@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from relayflow.domain import utcnow
 from relayflow.store.models import Workflow, WorkflowVersion
 
 
@@ -32,6 +33,10 @@ async def add_draft_version(
     keep_unpublished: int | None = None,
 ) -> WorkflowVersion:
     """Write `graph` as a new version and make it the draft (the workflow's graph)."""
+    # Write the workflow row first: its lock orders concurrent saves of one workflow,
+    # so each reads the newest number only after the other committed.
+    workflow.updated_at = utcnow()
+    await session.flush()
     version = WorkflowVersion(
         workflow_id=workflow.id,
         number=await _next_number(session, workflow.id),
