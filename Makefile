@@ -47,10 +47,9 @@ lint: $(STAMP)
 FUZZ_EXAMPLES ?= 10
 FUZZ_SEED ?= 20261130
 
-## Python tests on SQLite, then the same tests on PostgreSQL (the API fuzz test included)
+## Python tests on SQLite and the same tests on PostgreSQL, side by side (API fuzz test included)
 test-python: $(STAMP)
-	RELAYFLOW_TEST_DB=sqlite RELAYFLOW_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -q
-	RELAYFLOW_TEST_DB=postgres RELAYFLOW_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -q
+	RELAYFLOW_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) bash scripts/test_python.sh
 
 ## Only the API fuzz test, on both databases: `make fuzz FUZZ_EXAMPLES=100 FUZZ_SEED=7`
 fuzz: $(STAMP)
