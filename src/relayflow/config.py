@@ -184,6 +184,11 @@ class Settings(BaseSettings):
     scheduler_poll_s: float = 1.0
     schedule_misfire_grace_s: float = 60.0  # later than this, a tick counts as missed
 
+    # --- workflow versions
+    # None keeps every version; N keeps the newest N that are not published (the
+    # published one is always kept, the draft is always among the newest).
+    versions_keep_unpublished: int | None = Field(None, ge=1)
+
     @property
     def is_postgres(self) -> bool:
         return self.resolved_database_url.startswith("postgresql")

@@ -54,6 +54,8 @@ class Endpoint:
     aliases: tuple[tuple[str, str], ...] = ()
     # The scope a personal API token needs to call it; None: sign-in tokens only.
     scope: TokenScope | None = TokenScope.READ
+    # Path placeholders that are not ids (a version number): (placeholder, value).
+    fixed: tuple[tuple[str, str], ...] = ()
 
     @property
     def key(self) -> tuple[str, str]:
@@ -61,6 +63,7 @@ class Endpoint:
 
     def url(self, ids: dict[str, str]) -> str:
         values = {**ids, **{name: ids[key] for name, key in self.aliases if key in ids}}
+        values.update(self.fixed)
         return self.path.format(**values)
 
     def __str__(self) -> str:
@@ -79,6 +82,7 @@ W_WF, W_HOOK, W_SCHED = (
     TokenScope.WRITE_WEBHOOKS,
     TokenScope.WRITE_SCHEDULES,
 )
+VERSION = (("number", "1"),)
 
 ENDPOINTS: list[Endpoint] = [
     Endpoint("GET", "/api/v1/auth/me"),
@@ -160,6 +164,24 @@ ENDPOINTS: list[Endpoint] = [
         ok=202,
         public_ok=202,
         scope=TokenScope.RUN_START,
+    ),
+    Endpoint("GET", WF + "/versions", target="workflow", public_ok=200),
+    Endpoint("GET", WF + "/versions/{number}", target="workflow", public_ok=200, fixed=VERSION),
+    Endpoint(
+        "GET",
+        WF + "/versions/{a}/diff/{b}",
+        target="workflow",
+        public_ok=200,
+        fixed=(("a", "1"), ("b", "1")),
+    ),
+    Endpoint("POST", WF + "/publish", body={}, target="workflow", owner_only=True),
+    Endpoint(
+        "POST",
+        WF + "/versions/{number}/restore",
+        target="workflow",
+        owner_only=True,
+        ok=201,
+        fixed=VERSION,
     ),
     Endpoint("GET", "/api/v1/executions"),
     Endpoint("GET", EXE, target="execution"),

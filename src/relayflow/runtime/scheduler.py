@@ -43,6 +43,7 @@ from relayflow.store.models import Schedule, Workflow
 from relayflow.store.rate_limits import purge_rate_limit_buckets
 from relayflow.store.schedules import MissedPolicy
 from relayflow.store.seen_signatures import purge_seen_signatures
+from relayflow.store.versions import published_version
 
 log = logging.getLogger(__name__)
 
@@ -238,6 +239,15 @@ class Scheduler:
             workflow = await session.get(Workflow, schedule.workflow_id) if plan.runs else None
             if workflow is None:
                 return []
+            published = await published_version(session, workflow)
+            if published is None:  # unpublished since the schedule was made: nothing to run
+                log.warning(
+                    "%s: schedule %s skipped: workflow %s has no published version",
+                    self.name,
+                    schedule.id,
+                    workflow.id,
+                )
+                return []
             started: list[uuid.UUID] = []
             for scheduled_for in plan.runs:
                 execution = await create_pending_execution(
@@ -253,6 +263,7 @@ class Scheduler:
                         "missed_ticks": plan.missed,
                     },
                     user_id=workflow.user_id,
+                    version=published,
                 )
                 started.append(execution.id)
             await schedule_store.record_scheduled_execution(session, schedule.id, started[-1])

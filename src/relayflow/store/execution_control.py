@@ -225,6 +225,7 @@ async def rerun_execution(
         rerun_from_node=from_node,
     )
     rerun.graph = dict(graph)  # the original's pinned graph, not the workflow as edited since
+    rerun.workflow_version = original.workflow_version
     await session.flush()
     await session.refresh(rerun)  # every column loaded, for the answer
     if from_node is not None:

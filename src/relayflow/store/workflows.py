@@ -18,8 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from relayflow import errors
 from relayflow.domain import Actor
-from relayflow.store.models import Workflow
+from relayflow.store.models import Workflow, WorkflowVersion
 from relayflow.store.pagination import DEFAULT_LIMIT, Page, newest_first
+from relayflow.store.version_writes import add_draft_version, graph_of
 
 # Checks a graph's nodes and edges; raises `errors.InvalidInput` naming the problem.
 GraphCheck = Callable[[Any, Any], Awaitable[None]]
@@ -125,7 +126,11 @@ async def create_workflow(
     max_parallel_nodes: int | None = None,
     parallel_ceiling: int | None = None,
     check_graph: GraphCheck | None = None,
+    publish: bool = True,
+    version_message: str | None = None,
 ) -> Workflow:
+    """A new workflow whose graph is version 1: the draft, and published unless
+    `publish` is false (then webhooks and schedules refuse it until it is)."""
     check_parallelism(max_parallel_nodes, parallel_ceiling)
     if check_graph is not None:
         await check_graph(nodes, edges)
@@ -139,9 +144,23 @@ async def create_workflow(
         is_public=is_public,
         retention_days=retention_days,
         max_parallel_nodes=max_parallel_nodes,
+        draft_version=1,
+        published_version=1,
     )
     session.add(workflow)
-    await session.flush()
+    await session.flush()  # writes version 1 too (see models._first_version)
+    if not publish:  # after the insert: the column's default would replace a None
+        workflow.published_version = None
+        await session.flush()
+    if version_message is not None:
+        first = await session.scalar(
+            select(WorkflowVersion).where(
+                WorkflowVersion.workflow_id == workflow.id, WorkflowVersion.number == 1
+            )
+        )
+        if first is not None:
+            first.message = version_message
+            await session.flush()
     await session.refresh(workflow)
     return workflow
 
@@ -154,11 +173,14 @@ async def update_workflow(
     *,
     parallel_ceiling: int | None = None,
     check_graph: GraphCheck | None = None,
+    version_message: str | None = None,
+    keep_unpublished: int | None = None,
 ) -> Workflow:
     """Apply `changes` (API field names, see EDITABLE_FIELDS) to a workflow the actor owns.
 
     The graph check sees the graph as it will be, so a change of only `nodes` is
-    checked against the stored `edges`.
+    checked against the stored `edges`. A graph that differs from the draft is
+    saved as a new version (the new draft); other fields change in place.
     """
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
@@ -169,10 +191,22 @@ async def update_workflow(
         await check_graph(
             changes.get("nodes", workflow.nodes), changes.get("edges", workflow.edges)
         )
+    graph = graph_of(changes.get("nodes", workflow.nodes), changes.get("edges", workflow.edges))
     for field, value in changes.items():
+        if field in ("nodes", "edges"):
+            continue
         if field == "metadata" and value is None:
             value = {}
         setattr(workflow, EDITABLE_FIELDS[field], value)
+    if graph != graph_of(workflow.nodes, workflow.edges):
+        await add_draft_version(
+            session,
+            workflow,
+            graph,
+            author_id=actor.user_id,
+            message=version_message,
+            keep_unpublished=keep_unpublished,
+        )
     await session.flush()
     await session.refresh(workflow)
     return workflow

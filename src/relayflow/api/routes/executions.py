@@ -116,7 +116,7 @@ NOT_YOURS = {404: "No such execution (or not yours)"}
             404,
             422,
             notes={
-                404: "No such workflow (or not readable by you)",
+                404: "No such workflow (or not readable by you), or no such version",
                 422: "Invalid input, e.g. not matching the workflow's input schema",
             },
         ),
@@ -139,9 +139,15 @@ async def start_execution(
         ),
     ] = 0,
 ) -> StartedExecutionOut:
-    """Queue a run of a workflow you can read (yours, or a public one). Answers 202 once
-    the run is safely queued, with its URL in `url` and the Location header."""
-    queued = await state.starter.start(claimed.user_id, workflow_id, body.input if body else None)
+    """Queue a run of a workflow you can read (yours, or a public one): its draft, or
+    the `version` asked for. Answers 202 once the run is safely queued, with its URL
+    in `url` and the Location header."""
+    queued = await state.starter.start(
+        claimed.user_id,
+        workflow_id,
+        body.input if body else None,
+        version=body.version if body else None,
+    )
     url = execution_url(request, queued.execution_id)
     response.headers["Location"] = url
     if wait > 0:

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field, StrictBool, field_validator
 from relayflow.api.schemas.common import UtcDateTime, not_null
 from relayflow.domain import Actor
 from relayflow.store.models import Workflow
+from relayflow.store.versions import MAX_MESSAGE_LENGTH
 
 Name = Annotated[str, Field(min_length=1, max_length=255)]
 Nodes = Annotated[list[Any], Field(description="React Flow nodes: `{id, type, position, data}`.")]
@@ -31,6 +32,12 @@ MaxParallelNodes = Annotated[
         "(RELAYFLOW_MAX_PARALLEL_NODES). At most RELAYFLOW_MAX_PARALLEL_NODES_CEILING.",
     ),
 ]
+VersionMessage = Field(
+    default=None,
+    max_length=MAX_MESSAGE_LENGTH,
+    description="A note on the version this save creates (a save makes a version only "
+    "when the graph changes).",
+)
 
 
 class WorkflowIn(BaseModel):
@@ -44,6 +51,13 @@ class WorkflowIn(BaseModel):
     is_public: StrictBool = False
     retention_days: RetentionDays = None
     max_parallel_nodes: MaxParallelNodes = None
+    publish: StrictBool = Field(
+        default=True,
+        description="On create: publish version 1 at once (the default), so webhooks and "
+        "schedules can run it; false keeps it a draft until `POST .../publish`. "
+        "Ignored on PUT.",
+    )
+    version_message: str | None = VersionMessage
 
 
 class WorkflowPatch(BaseModel):
@@ -57,6 +71,7 @@ class WorkflowPatch(BaseModel):
     is_public: StrictBool | None = None
     retention_days: RetentionDays = None
     max_parallel_nodes: MaxParallelNodes = None
+    version_message: str | None = VersionMessage
 
     _not_null = field_validator("name", "nodes", "edges", "is_public", mode="before")(not_null)
 
@@ -75,6 +90,12 @@ class WorkflowOut(BaseModel):
     created_at: UtcDateTime | None
     updated_at: UtcDateTime | None
     owned: bool = Field(description="Whether the caller owns this workflow.")
+    draft_version: int | None = Field(
+        description="The version the editor saved last (its graph is `nodes`/`edges`)."
+    )
+    published_version: int | None = Field(
+        description="The version webhooks and schedules run; null: never published."
+    )
 
     @classmethod
     def of(cls, workflow: Workflow, actor: Actor) -> WorkflowOut:
@@ -92,4 +113,6 @@ class WorkflowOut(BaseModel):
             created_at=workflow.created_at,
             updated_at=workflow.updated_at,
             owned=workflow.user_id == actor.user_id,
+            draft_version=workflow.draft_version,
+            published_version=workflow.published_version,
         )
