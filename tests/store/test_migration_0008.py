@@ -44,7 +44,7 @@ async def test_upgrade_downgrade_upgrade(tmp_path: Path) -> None:
         await upgrade(db, "0008")
         upgraded, options = await _indexes(db), await _options(db)
         async with db.engine.begin() as conn:
-            await conn.run_sync(lambda c: command.downgrade(alembic_config(c), "0006"))
+            await conn.run_sync(lambda c: command.downgrade(alembic_config(c), "-1"))
         downgraded, options_down = await _indexes(db), await _options(db)
         await upgrade(db, "0008")
 

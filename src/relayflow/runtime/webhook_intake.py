@@ -41,10 +41,10 @@ from relayflow.store.idempotency import (
     key_holder_request_hash,
     live_key_holder,
 )
-from relayflow.store.queue import signals
 from relayflow.store.queue.intake import NewExecution, WebhookTarget
 from relayflow.store.rate_limits import count_request
 from relayflow.store.seen_signatures import first_use_of_signature
+from relayflow.store.versions import never_published
 
 KEY_HEADER = "x-api-key"
 QUERY_KEY = "api_key"
@@ -214,7 +214,7 @@ class WebhookIntake:
         return None
 
     async def stop(self) -> None:
-        await signals.flush_notifications(self.db.engine)  # wake-ups still in flight
+        await self.db.signals.flush()  # wake-ups still in flight
 
     def signing_secret(self, webhook: WebhookTarget) -> str | None:
         if not webhook.signing_secret_salt:
@@ -249,6 +249,8 @@ class WebhookIntake:
             raise errors.Unauthorized("invalid API key")
         if not webhook.enabled:
             raise errors.WebhookDisabled(f"webhook {webhook.id} is disabled")
+        if webhook.published_version is None:
+            raise never_published(webhook.workflow_id)
         await self._check_rate_limit(webhook)
         verified = self._check_signature(webhook, delivery)
         idempotency_key = _idempotency_key(delivery)

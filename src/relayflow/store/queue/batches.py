@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relayflow.domain import NodeRunStatus, utcnow
+from relayflow.store import completions
 from relayflow.store.node_runs import NodeRunWrites, write_node_runs
 from relayflow.store.queue import events, leases, signals
 from relayflow.store.queue.events import EventRow
@@ -50,6 +51,12 @@ class RunBatch:
         return bool(self.node_runs or self.events or self.outcomes)
 
     @property
+    def size(self) -> int:
+        """How many writes (node-run rows, events, outcomes) it holds."""
+        runs = self.node_runs
+        return len(runs.inserts) + len(runs.updates) + len(self.events) + len(self.outcomes)
+
+    @property
     def must_be_durable(self) -> bool:
         """Holds a finished node or an outcome: it must reach the disk before commit returns.
 
@@ -74,18 +81,27 @@ class RunBatch:
         )
 
 
-async def write_run_batch(session: AsyncSession, batch: RunBatch) -> set[uuid.UUID]:
-    """Write the batch for the executions whose lease is still held; returns the lost ones."""
+@dataclass(frozen=True)
+class BatchWritten:
+    """What became of a batch: executions whose lease was gone (nothing of theirs was
+    written), and completions that were repeats (`store.completions`)."""
+
+    lost: set[uuid.UUID] = field(default_factory=set)
+    repeated_completions: int = 0
+
+
+async def write_run_batch(session: AsyncSession, batch: RunBatch) -> BatchWritten:
+    """Write the batch for the executions whose lease is still held."""
     if not batch.must_be_durable:
         await leases.commit_without_waiting_for_disk(session)
     held, lost = await leases.fence(session, batch.leases)
     if lost:
         batch = batch.only(held)
-    await write_node_runs(session, batch.node_runs)
+    repeats = await write_node_runs(session, batch.node_runs)
     # The queue announces the outcomes once the batch committed (`Queue.write_batch`).
     await events.append_events(session, batch.events, return_ids=False, announce_settled=False)
     await leases.write_outcomes(session, batch.outcomes)
-    return lost
+    return BatchWritten(lost, repeats)
 
 
 def announce_settled(
@@ -96,7 +112,7 @@ def announce_settled(
     for outcome in batch.outcomes:
         if outcome.execution_id in held:
             settled.fire(outcome.execution_id, status_event(outcome))
-            signals.send_committed(db.engine, signals.OUTCOMES, str(outcome.execution_id))
+            db.signals.send_committed(signals.OUTCOMES, str(outcome.execution_id))
 
 
 # ----------------------------------------------------------------- PostgreSQL values
@@ -134,6 +150,7 @@ def run_batch_values(batch: RunBatch) -> dict[str, Any]:
     return {
         "now": utcnow(),
         "durability": "on" if batch.must_be_durable else "off",
+        "repeat_note": completions.REPEATED_NOTE,
         "v_execution_id": [eid for eid, _, _ in batch.events],
         "v_kind": [kind for _, kind, _ in batch.events],
         "v_payload": [json.dumps(dict(payload)) for _, _, payload in batch.events],

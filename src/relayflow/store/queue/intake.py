@@ -26,7 +26,8 @@ class WebhookTarget:
     require_signature: bool
     signing_secret_salt: str | None
     rate_limit_per_minute: int | None
-    input_schema: Mapping[str, Any] | None
+    input_schema: Mapping[str, Any] | None  # of the published version
+    published_version: int | None  # what a delivery runs; None: never published
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,8 @@ class StartTarget:
     workflow_id: uuid.UUID
     owner_id: uuid.UUID | None
     is_public: bool
-    input_schema: Mapping[str, Any] | None
+    input_schema: Mapping[str, Any] | None  # of the draft
+    draft_version: int | None
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,13 @@ def role_of(value: str | None) -> Role:
 
 def schema_of(value: Any) -> Mapping[str, Any] | None:
     return value if isinstance(value, Mapping) and value else None
+
+
+def published_version(target: WebhookTarget) -> int:
+    """The version a delivery runs (the intake refuses never-published workflows first)."""
+    if target.published_version is None:
+        raise errors.Conflict(f"workflow {target.workflow_id} has no published version")
+    return target.published_version
 
 
 def webhook_vanished(target: WebhookTarget) -> errors.NotFound:

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
-from relayflow.store.queue.batches import RunBatch
+from relayflow.store.queue.batches import BatchWritten, RunBatch
 from relayflow.store.queue.intake import Created, NewExecution, Starter, WebhookTarget
 from relayflow.store.queue.rows import (
     Backlog,
@@ -106,8 +106,9 @@ class Queue(Protocol):
         """Extend the leases `owner` still holds; report lost ones and cancel requests."""
         ...
 
-    async def write_batch(self, batch: RunBatch) -> set[uuid.UUID]:
-        """Write (and commit) a run batch; returns the executions whose lease was lost.
+    async def write_batch(self, batch: RunBatch) -> BatchWritten:
+        """Write (and commit) a run batch: the executions whose lease was lost, the
+        repeated completions.
         The executions it settled are announced: to `settled` in process, then on
         `signals.OUTCOMES`."""
         ...

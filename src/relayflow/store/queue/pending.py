@@ -29,6 +29,14 @@ class PinnableWorkflow(Protocol):
     def id(self) -> uuid.UUID: ...
 
 
+class RunnableVersion(Protocol):
+    """A saved version to run instead of the workflow's draft (its graph is copied
+    server-side by number)."""
+
+    @property
+    def number(self) -> int: ...
+
+
 async def insert_pending(session: AsyncSession, row: PendingRow) -> bool:
     """Write the pending row in the session's transaction; False if its workflow does
     not exist. Workers are woken when the transaction commits."""
@@ -51,9 +59,11 @@ async def create_pending_execution(
     execution_id: uuid.UUID | None = None,
     rerun_of: uuid.UUID | None = None,
     rerun_from_node: str | None = None,
+    version: RunnableVersion | None = None,
 ) -> models.Execution:
-    """Insert a `pending` execution pinning the workflow's graph, in the caller's
-    transaction, and return it. The row is the queue entry: nothing else is needed."""
+    """Insert a `pending` execution pinning the workflow's graph (its draft, or
+    `version`'s if given), in the caller's transaction, and return it. The row is
+    the queue entry: nothing else is needed."""
     row = PendingRow(
         execution_id=execution_id or uuid.uuid4(),
         workflow_id=workflow.id,
@@ -62,8 +72,11 @@ async def create_pending_execution(
         trigger=dict(trigger),
         rerun_of=rerun_of,
         rerun_from_node=rerun_from_node,
+        version=None if version is None else version.number,
     )
     if not await insert_pending(session, row):
+        if version is not None:
+            raise errors.NotFound(f"workflow {workflow.id} has no version {version.number}")
         raise errors.NotFound(f"workflow {workflow.id} not found")
     execution = await session.get(models.Execution, row.execution_id)
     assert execution is not None

@@ -17,7 +17,12 @@ from sqlalchemy import text
 
 from relayflow.domain import utcnow
 from relayflow.store.queue import claim, leases, signals
-from relayflow.store.queue.batches import RunBatch, announce_settled, run_batch_values
+from relayflow.store.queue.batches import (
+    BatchWritten,
+    RunBatch,
+    announce_settled,
+    run_batch_values,
+)
 from relayflow.store.queue.drivers import DROPPED_CONNECTION
 from relayflow.store.queue.intake import (
     Created,
@@ -25,6 +30,7 @@ from relayflow.store.queue.intake import (
     Starter,
     StartTarget,
     WebhookTarget,
+    published_version,
     role_of,
     schema_of,
     webhook_vanished,
@@ -69,11 +75,11 @@ class PostgresQueue:
 
     async def close(self) -> None:
         # The pool is the database's; only the wake-ups still in flight are ours.
-        await signals.flush_notifications(self._db.engine)
+        await self._db.signals.flush()
 
     def _wake_workers(self) -> None:
         # After the commit, coalesced with every other signal of this process.
-        signals.send_committed(self._db.engine, signals.WORK)
+        self._db.signals.send_committed(signals.WORK)
 
     async def _insert_pending(self, row: PendingRow) -> bool:
         """Write (and commit) the pending row; False if its workflow no longer exists.
@@ -108,6 +114,7 @@ class PostgresQueue:
             signing_secret_salt=row["signing_secret_salt"],
             rate_limit_per_minute=row["rate_limit_per_minute"],
             input_schema=schema_of(_json(row["input_schema"])),
+            published_version=row["published_version"],
         )
 
     async def create_from_webhook(self, target: WebhookTarget, new: NewExecution) -> Created:
@@ -117,6 +124,7 @@ class PostgresQueue:
             user_id=target.owner_id,  # a webhook's runs belong to the workflow's owner
             input=new.input,
             trigger=dict(new.trigger),
+            version=published_version(target),
         )
         if new.idempotency_key is None:
             if not await self._insert_pending(pending):
@@ -161,6 +169,7 @@ class PostgresQueue:
             owner_id=row["owner_id"],
             is_public=bool(row["is_public"]),
             input_schema=schema_of(_json(row["input_schema"])),
+            draft_version=row["draft_version"],
         )
         return Starter(role_of(row["role"]), target)
 
@@ -213,7 +222,7 @@ class PostgresQueue:
                 session, owner=owner, tokens=tokens, lease_seconds=lease_seconds
             )
 
-    async def write_batch(self, batch: RunBatch) -> set[uuid.UUID]:
+    async def write_batch(self, batch: RunBatch) -> BatchWritten:
         pool = await self._db.direct_pg().connections()
         row = await pool.fetchrow(
             PG_RUN_BATCH.sql, *PG_RUN_BATCH.arguments(run_batch_values(batch))
@@ -221,9 +230,12 @@ class PostgresQueue:
         assert row is not None
         held = set(row["held"])
         for execution_id in sorted({eid for eid, _, _ in batch.events if eid in held}):
-            signals.send_committed(self._db.engine, signals.EVENTS, str(execution_id))
+            self._db.signals.send_committed(signals.EVENTS, str(execution_id))
         announce_settled(self._db, self.settled, batch, held)
-        return set(batch.leases) - held
+        # Inserts the unique index turned away (a completion committed concurrently) count too.
+        meant = sum(1 for r in batch.node_runs.inserts if r["execution_id"] in held)
+        repeats = int(row["repeated"]) + meant - int(row["inserted"])
+        return BatchWritten(set(batch.leases) - held, repeats)
 
     async def reap(self, *, max_lost_leases: int) -> list[ReapedExecution]:
         async with self._db.transaction() as session:

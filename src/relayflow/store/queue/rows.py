@@ -33,6 +33,8 @@ class PendingRow:
     started_at: dt.datetime = field(default_factory=utcnow)
     rerun_of: uuid.UUID | None = None
     rerun_from_node: str | None = None
+    # The workflow version to run; None: the draft (the workflow's own graph).
+    version: int | None = None
 
 
 def pending_params(row: PendingRow, dialect: str) -> dict[str, Any]:
@@ -47,6 +49,7 @@ def pending_params(row: PendingRow, dialect: str) -> dict[str, Any]:
             "now": row.started_at,
             "rerun_of": row.rerun_of,
             "rerun_from_node": row.rerun_from_node,
+            "version": row.version,
         }
     return {  # sqlite3: as SQLAlchemy's own column types encode them
         "id": bind_uuid(row.execution_id),
@@ -57,6 +60,7 @@ def pending_params(row: PendingRow, dialect: str) -> dict[str, Any]:
         "now": bind_time(row.started_at),
         "rerun_of": bind_uuid(row.rerun_of),
         "rerun_from_node": row.rerun_from_node,
+        "version": row.version,
     }
 
 

@@ -21,7 +21,12 @@ from relayflow.input_schema import input_schema_of
 from relayflow.store.idempotency import claim_idempotency_key
 from relayflow.store.pinned import PinnedConnection
 from relayflow.store.queue import claim, leases, pending, signals
-from relayflow.store.queue.batches import RunBatch, announce_settled, write_run_batch
+from relayflow.store.queue.batches import (
+    BatchWritten,
+    RunBatch,
+    announce_settled,
+    write_run_batch,
+)
 from relayflow.store.queue.drivers import bind_time, bind_uuid, read_json, read_uuid
 from relayflow.store.queue.intake import (
     Created,
@@ -29,6 +34,7 @@ from relayflow.store.queue.intake import (
     Starter,
     StartTarget,
     WebhookTarget,
+    published_version,
     role_of,
     webhook_vanished,
     workflow_vanished,
@@ -78,7 +84,7 @@ class SqliteQueue:
         await self._batches.connection.close()
 
     def _wake_workers(self) -> None:
-        signals.send_committed(self._db.engine, signals.WORK)
+        self._db.signals.send_committed(signals.WORK)
 
     async def _insert_pending(self, row: PendingRow) -> bool:
         """Write (and commit) the pending row; False if its workflow no longer exists."""
@@ -95,7 +101,7 @@ class SqliteQueue:
         if row is None:
             return None
         (found_id, workflow_id, owner_id, api_key, enabled, allow_query_key) = row[:6]
-        require_signature, salt, rate_limit, nodes = row[6:]
+        require_signature, salt, rate_limit, published, nodes = row[6:]
         return WebhookTarget(
             id=read_uuid(found_id),
             workflow_id=read_uuid(workflow_id),
@@ -108,6 +114,7 @@ class SqliteQueue:
             rate_limit_per_minute=rate_limit,
             # The graph only for the right key: a wrong key costs what an unknown id does.
             input_schema=input_schema_of(read_json(nodes)),
+            published_version=published,
         )
 
     async def create_from_webhook(self, target: WebhookTarget, new: NewExecution) -> Created:
@@ -117,6 +124,7 @@ class SqliteQueue:
             user_id=target.owner_id,  # a webhook's runs belong to the workflow's owner
             input=new.input,
             trigger=dict(new.trigger),
+            version=published_version(target),
         )
         if new.idempotency_key is None:
             if new.wait and await self._hand_over(row):
@@ -190,7 +198,7 @@ class SqliteQueue:
         )
         if row is None:
             return None
-        role, found_id, owner_id, is_public, nodes = row
+        role, found_id, owner_id, is_public, nodes, draft_version = row
         if found_id is None:
             return Starter(role_of(role), None)
         target = StartTarget(
@@ -198,6 +206,7 @@ class SqliteQueue:
             owner_id=read_uuid(owner_id),
             is_public=bool(is_public),
             input_schema=input_schema_of(read_json(nodes)),
+            draft_version=draft_version,
         )
         return Starter(role_of(role), target)
 
@@ -240,11 +249,11 @@ class SqliteQueue:
                 session, owner=owner, tokens=tokens, lease_seconds=lease_seconds
             )
 
-    async def write_batch(self, batch: RunBatch) -> set[uuid.UUID]:
+    async def write_batch(self, batch: RunBatch) -> BatchWritten:
         async with self._batches.lock, self._batches.connection.transaction() as session:
-            lost = await write_run_batch(session, batch)
-        announce_settled(self._db, self.settled, batch, set(batch.leases) - lost)
-        return lost
+            written = await write_run_batch(session, batch)
+        announce_settled(self._db, self.settled, batch, set(batch.leases) - written.lost)
+        return written
 
     async def reap(self, *, max_lost_leases: int) -> list[ReapedExecution]:
         async with self._db.transaction() as session:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from relayflow.store import completions
 from relayflow.store.node_runs import UPDATED_COLUMNS
 from relayflow.store.queue.drivers import NumberedStatement
 
@@ -18,13 +19,19 @@ POSTGRES, SQLITE = "postgresql", "sqlite"
 
 
 # ----------------------------------------------------------------- the pending row
-# THE definition of a new execution: the workflow's graph pinned as {nodes, edges}
-# and copied server-side (the graph never travels to Python and back), every
-# other column from its server default. Every start writes it: webhooks, API
-# starts, schedules, reruns. Values are bound as the driver takes them
-# (`rows.pending_params`).
+# THE definition of a new execution: the graph pinned as {nodes, edges} and copied
+# server-side (the graph never travels to Python and back): the workflow's draft
+# (its own graph) when `:version` is NULL, else that saved version's graph; the
+# version it runs; every other column from its server default. Every start writes
+# it: webhooks (the published version), API starts, schedules, reruns. A version
+# asked for that does not exist (any more) writes nothing. Values are bound as the
+# driver takes them (`rows.pending_params`).
 def _pending_row(
-    *, jsonb: str, graph: str, typed: Mapping[str, str], claimed_by: str | None = None
+    *,
+    jsonb: str,
+    draft_graph: str,
+    typed: Mapping[str, str],
+    claimed_by: str | None = None,
 ) -> str:
     """`claimed_by`: the lease's values (owner, token, expiry, claimed at) for a row
     written already claimed; else the row is pending."""
@@ -35,32 +42,43 @@ def _pending_row(
     lease_columns = ", lease_owner, lease_token, lease_expires_at, claimed_at"
     return f"""
 INSERT INTO executions (id, workflow_id, status, input, graph, trigger, user_id,
-                        started_at, updated_at, rerun_of, rerun_from_node
+                        started_at, updated_at, rerun_of, rerun_from_node, workflow_version
                         {lease_columns if claimed_by else ""})
 SELECT {v("id")}, f.id, {"'processing'" if claimed_by else "'pending'"},
-       {jsonb.format(":input")}, {graph},
+       {jsonb.format(":input")},
+       CASE WHEN {v("version")} IS NULL THEN {draft_graph} ELSE v.graph END,
        {jsonb.format(":trigger")}, {v("user_id")}, {v("now")}, {v("now")},
-       {v("rerun_of")}, {v("rerun_from_node")}{", " + claimed_by if claimed_by else ""}
+       {v("rerun_of")}, {v("rerun_from_node")}, COALESCE({v("version")}, f.draft_version)
+       {", " + claimed_by if claimed_by else ""}
 FROM workflows f
+LEFT JOIN workflow_versions v ON v.workflow_id = f.id AND v.number = {v("version")}
 """  # noqa: S608 (built from constants only)
 
 
-_PG_UUID = {"id": "uuid", "user_id": "uuid", "rerun_of": "uuid"}
+_PG_TYPED = {
+    "id": "uuid",
+    "user_id": "uuid",
+    "rerun_of": "uuid",
+    "now": "timestamp",
+    "rerun_from_node": "text",
+    "version": "integer",
+}
 _SQLITE_GRAPH = (
     "json_object('nodes', json(COALESCE(f.nodes, '[]')), 'edges', json(COALESCE(f.edges, '[]')))"
 )
 PENDING_ROW_FROM = {
     POSTGRES: _pending_row(
         jsonb="CAST({} AS jsonb)",
-        graph="jsonb_build_object('nodes', COALESCE(f.nodes, '[]'::jsonb), "
+        draft_graph="jsonb_build_object('nodes', COALESCE(f.nodes, '[]'::jsonb), "
         "'edges', COALESCE(f.edges, '[]'::jsonb))",
-        typed={**_PG_UUID, "now": "timestamp", "rerun_from_node": "text"},
+        typed=_PG_TYPED,
     ),
-    SQLITE: _pending_row(jsonb="{}", graph=_SQLITE_GRAPH, typed={}),
+    SQLITE: _pending_row(jsonb="{}", draft_graph=_SQLITE_GRAPH, typed={}),
 }
 _OF_WORKFLOW = {
-    POSTGRES: "WHERE f.id = CAST(:workflow_id AS uuid)",
-    SQLITE: "WHERE f.id = :workflow_id",
+    POSTGRES: "WHERE f.id = CAST(:workflow_id AS uuid)"
+    " AND (CAST(:version AS integer) IS NULL OR v.id IS NOT NULL)",
+    SQLITE: "WHERE f.id = :workflow_id AND (:version IS NULL OR v.id IS NOT NULL)",
 }
 PENDING_ROW = {name: sql + _OF_WORKFLOW[name] for name, sql in PENDING_ROW_FROM.items()}
 PG_PENDING_ROW = NumberedStatement.from_named(PENDING_ROW[POSTGRES])
@@ -68,14 +86,15 @@ PG_PENDING_ROW = NumberedStatement.from_named(PENDING_ROW[POSTGRES])
 # SQLite: the same row claimed at once by this process's worker (a `?wait` request
 # whose worker has a free slot), if its user runs fewer than `:cap` executions.
 # Exact because SQLite runs one writer at a time. Returns what the worker needs.
-_UNDER_THE_CAP = """WHERE f.id = :workflow_id
+_UNDER_THE_CAP = f"""{_OF_WORKFLOW[SQLITE]}
   AND (SELECT count(*) FROM executions r
        WHERE r.status = 'processing' AND r.user_id = :user_id) < :cap
 RETURNING graph
-"""
+"""  # noqa: S608 (built from constants only)
 _CLAIMED_BY = ":owner, 1, :expires, :now"
 SQLITE_PENDING_ROW_CLAIMED = (
-    _pending_row(jsonb="{}", graph=_SQLITE_GRAPH, typed={}, claimed_by=_CLAIMED_BY) + _UNDER_THE_CAP
+    _pending_row(jsonb="{}", draft_graph=_SQLITE_GRAPH, typed={}, claimed_by=_CLAIMED_BY)
+    + _UNDER_THE_CAP
 )
 
 # With an Idempotency-Key (PostgreSQL): the key and the row in one statement (one
@@ -112,28 +131,32 @@ RELAX_DURABILITY: Mapping[str, str | None] = {
 PG_FIND_WEBHOOK = """
 SELECT w.id, w.workflow_id, f.user_id AS owner_id, w.api_key, w.enabled, w.allow_query_key,
        w.require_signature, w.signing_secret_salt, w.rate_limit_per_minute,
+       p.number AS published_version,
        CASE WHEN w.api_key = $2 THEN
-         jsonb_path_query_first(f.nodes, '$[*] ? (@.type == "input")') -> 'data' -> 'schema'
+         jsonb_path_query_first(p.graph -> 'nodes', '$[*] ? (@.type == "input")')
+           -> 'data' -> 'schema'
        END AS input_schema
 FROM webhooks w JOIN workflows f ON f.id = w.workflow_id
+LEFT JOIN workflow_versions p ON p.workflow_id = f.id AND p.number = f.published_version
 WHERE w.id = $1
 """
 SQLITE_FIND_WEBHOOK = """
 SELECT w.id, w.workflow_id, f.user_id, w.api_key, w.enabled, w.allow_query_key,
-       w.require_signature, w.signing_secret_salt, w.rate_limit_per_minute,
-       CASE WHEN w.api_key = ?2 THEN f.nodes END
+       w.require_signature, w.signing_secret_salt, w.rate_limit_per_minute, p.number,
+       CASE WHEN w.api_key = ?2 THEN json_extract(p.graph, '$.nodes') END
 FROM webhooks w JOIN workflows f ON f.id = w.workflow_id
+LEFT JOIN workflow_versions p ON p.workflow_id = f.id AND p.number = f.published_version
 WHERE w.id = ?1
 """
 PG_FIND_STARTER = """
-SELECT u.role, f.id AS workflow_id, f.user_id AS owner_id, f.is_public,
+SELECT u.role, f.id AS workflow_id, f.user_id AS owner_id, f.is_public, f.draft_version,
        jsonb_path_query_first(f.nodes, '$[*] ? (@.type == "input")') -> 'data' -> 'schema'
          AS input_schema
 FROM users u LEFT JOIN workflows f ON f.id = $2
 WHERE u.id = $1
 """
 SQLITE_FIND_STARTER = """
-SELECT u.role, f.id, f.user_id, f.is_public, f.nodes
+SELECT u.role, f.id, f.user_id, f.is_public, f.nodes, f.draft_version
 FROM users u LEFT JOIN workflows f ON f.id = ?2
 WHERE u.id = ?1
 """
@@ -303,11 +326,37 @@ OUTCOME_COLUMNS = {
 LEASE_COLUMNS = {"id": "uuid", "token": "bigint"}
 
 
+def _repeat_guarded(alias: str, run: str, column: str, note: str, *, other_row: str = "") -> str:
+    """`column`'s value for a run that is a repeat completion (`store.completions`)."""
+    value = _value(alias, column, RUN_COLUMNS[column])
+    repeat = {"status": f"'{completions.REPEATED_STATUS}'", "error": note}[column]
+    return f"""CASE WHEN {alias}.status = 'completed' AND EXISTS (
+            SELECT 1 FROM node_runs d
+            WHERE d.execution_id = {run}.execution_id AND d.node_id = {run}.node_id
+              AND d.iteration = {run}.iteration AND d.status = 'completed'{other_row})
+        THEN {repeat} ELSE {value} END"""  # noqa: S608 (names and casts only)
+
+
+_GUARDED = ("status", "error")  # the columns a repeat completion changes
+
+
 def _run_batch_statement() -> NumberedStatement:
     p = _Parameters()
     now = p("now", "timestamp")
-    run_values = ", ".join(_value("r", c, k) for c, k in RUN_COLUMNS.items())
-    run_updates = ", ".join(f"{c} = {_value('u', c, RUN_COLUMNS[c])}" for c in UPDATED_COLUMNS)
+    note = p("repeat_note", "text")
+    run_values = ", ".join(
+        _repeat_guarded("r", "r", c, note) if c in _GUARDED else _value("r", c, k)
+        for c, k in RUN_COLUMNS.items()
+    )
+    run_updates = ", ".join(
+        f"{c} = "
+        + (
+            _repeat_guarded("u", "n", c, note, other_row=" AND d.id <> n.id")
+            if c in _GUARDED
+            else _value("u", c, RUN_COLUMNS[c])
+        )
+        for c in UPDATED_COLUMNS
+    )
     sql = f"""
     WITH outcome AS (
         SELECT * FROM {p.unnest("o", OUTCOME_COLUMNS, "o")}
@@ -338,10 +387,13 @@ def _run_batch_statement() -> NumberedStatement:
         INSERT INTO node_runs ({", ".join(RUN_COLUMNS)})
         SELECT {run_values} FROM {p.unnest("r", RUN_COLUMNS, "r")}
         WHERE r.execution_id IN (SELECT id FROM held)
+        ON CONFLICT (execution_id, node_id, iteration) WHERE status = 'completed' DO NOTHING
+        RETURNING error
     ), changed_runs AS (
         UPDATE node_runs n SET {run_updates}
         FROM {p.unnest("u", RUN_UPDATE_COLUMNS, "u")}
         WHERE n.id = u.id AND u.execution_id IN (SELECT id FROM held)
+        RETURNING n.error
     ), new_events AS (
         INSERT INTO execution_events (execution_id, kind, payload, created_at)
         SELECT v.execution_id, v.kind, CAST(v.payload AS jsonb), {now}
@@ -351,7 +403,10 @@ def _run_batch_statement() -> NumberedStatement:
         ORDER BY v.n
     )
     SELECT set_config('synchronous_commit', {p("durability", "text")}, true) AS durability,
-           ARRAY(SELECT id FROM held) AS held
+           ARRAY(SELECT id FROM held) AS held,
+           (SELECT count(*) FROM new_runs) AS inserted,
+           (SELECT count(*) FROM new_runs WHERE error = {note})
+           + (SELECT count(*) FROM changed_runs WHERE error = {note}) AS repeated
     """  # noqa: S608 (only names and casts from the constants above; values are parameters)
     return NumberedStatement(sql, tuple(p.names))
 
@@ -364,4 +419,8 @@ def _run_batch_statement() -> NumberedStatement:
 #   locked (`held`), so their event ids are drawn under that lock, in the given
 #   order (ORDER BY the array position), as `events.append_events` requires.
 # - JSON is written as SQLAlchemy's JSON type writes it (json.dumps; None as JSON null).
+# - A completion of a node already recorded completed is written as a repeat
+#   (`store.completions`): the EXISTS reads the statement's snapshot, and the unique
+#   index's ON CONFLICT (migration 0007) turns away what committed after it (counted
+#   by the caller).
 PG_RUN_BATCH = _run_batch_statement()
