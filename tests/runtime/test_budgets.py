@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from relayflow import security
 from relayflow.api.app import create_app
@@ -70,6 +70,12 @@ async def recursive_workflow(db: Database, owner: User) -> models.Workflow:
         row = await session.get(models.Workflow, workflow.id)
         assert row is not None
         row.nodes, row.edges = graph["nodes"], graph["edges"]
+        # A start runs the draft version (version 1, written with the workflow).
+        await session.execute(
+            update(models.WorkflowVersion)
+            .where(models.WorkflowVersion.workflow_id == workflow.id)
+            .values(graph=graph)
+        )
     return workflow
 
 
