@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import asyncpg
 from sqlalchemy import text
 
+from relayflow import errors
 from relayflow.domain import utcnow
 from relayflow.store.queue import claim, leases, signals
 from relayflow.store.queue.batches import (
@@ -156,7 +157,9 @@ class PostgresQueue:
             holder = await pool.fetchval(PG_KEY_HOLDER, target.id, new.idempotency_key)
             if holder is not None:
                 return Created(holder, replayed=holder != new.execution_id)
-        raise RuntimeError(f"idempotency key {new.idempotency_key!r}: neither taken nor readable")
+        raise errors.InternalError(
+            f"idempotency key {new.idempotency_key!r}: neither taken nor readable"
+        )
 
     async def find_starter(self, user_id: uuid.UUID, workflow_id: uuid.UUID) -> Starter | None:
         row = await self._db.direct_pg().fetchrow(PG_FIND_STARTER, user_id, workflow_id)
