@@ -105,7 +105,7 @@ GLOBAL_NAMES = frozenset(ENV.globals)
 class _Compiled:
     kind: Literal["text", "value", "template"]
     text: str = ""
-    expression: Callable[..., Any] | None = None
+    expression: _Expression | None = None
     template: Template | None = None
 
 
@@ -132,10 +132,29 @@ def _compile_template(source: str) -> _Compiled:
     return _Compiled("template", template=ENV.from_string(source))
 
 
+@dataclass(frozen=True, slots=True)
+class _Expression:
+    function: Callable[..., Any]
+    # Only reads the context (`nodes.a.output`, `input["k"]`): what it yields exists
+    # already and is not counted against the size limit; anything else is.
+    lookup: bool
+
+
 @lru_cache(maxsize=8192)
-def _compile_expression(source: str) -> Callable[..., Any]:
+def _compile_expression(source: str) -> _Expression:
     inner = single_expression(source)
-    return ENV.compile_expression(inner if inner is not None else source, undefined_to_none=False)
+    text = inner if inner is not None else source
+    function = ENV.compile_expression(text, undefined_to_none=False)
+    return _Expression(function, _is_lookup(text))
+
+
+def _is_lookup(expression: str) -> bool:
+    node = Parser(ENV, expression, state="variable").parse_expression()
+    while isinstance(node, ast.Getattr | ast.Getitem):
+        if isinstance(node, ast.Getitem) and not isinstance(node.arg, ast.Const):
+            return False
+        node = node.node
+    return isinstance(node, ast.Name)
 
 
 # ----------------------------------------------------------------- rendering
@@ -156,8 +175,13 @@ def _fail(where: str, exc: Exception) -> TemplateError:
 def _defined(value: Any) -> Any:
     if isinstance(value, Undefined):
         value._fail_with_undefined_error()
-    if isinstance(value, dict | list | tuple):
-        current_budget().check_value(value, "the value")
+    return value
+
+
+def _value_of(expression: _Expression, context: Mapping[str, Any]) -> Any:
+    value = _defined(expression.function(**context))
+    if not expression.lookup:
+        current_budget().count_produced(value, "the value")
     return value
 
 
@@ -173,17 +197,7 @@ def render(
     value: Any, context: Mapping[str, Any], *, where: str, budget: RenderBudget | None = None
 ) -> Any:
     """Render every string inside a JSON value; a lone `{{ expr }}` keeps its type."""
-    return _within(budget, _render_checked, value, context, where)
-
-
-def _render_checked(value: Any, context: Mapping[str, Any], where: str) -> Any:
-    result = _render_value(value, context, where)
-    if isinstance(value, dict | list):
-        try:
-            current_budget().check_value(result, "the rendered value")
-        except LimitBreach as exc:
-            raise _fail(where, exc) from None
-    return result
+    return _within(budget, _render_value, value, context, where)
 
 
 def _render_value(value: Any, context: Mapping[str, Any], where: str) -> Any:
@@ -209,9 +223,11 @@ def _render_string(source: str, context: Mapping[str, Any], where: str) -> Any:
             return compiled.text
         if compiled.kind == "value":
             assert compiled.expression is not None
-            return _defined(compiled.expression(**context))
+            return _value_of(compiled.expression, context)
         assert compiled.template is not None
-        return compiled.template.render(context)
+        text = compiled.template.render(context)
+        current_budget().count_produced(text, "the rendered text")
+        return text
     except TemplateError:
         raise
     except Exception as exc:
@@ -241,7 +257,7 @@ def evaluate(
 
 def _evaluate(expression: str, context: Mapping[str, Any], where: str) -> Any:
     try:
-        return _defined(_compile_expression(expression)(**context))
+        return _value_of(_compile_expression(expression), context)
     except TemplateError:
         raise
     except Exception as exc:
@@ -287,7 +303,7 @@ async def render_async(
     """`render` in a thread, so the event loop stays free; plain data stays inline."""
     if not has_templates(value):
         return value
-    return await _off_loop(budget, _render_checked, value, context, where)
+    return await _off_loop(budget, _render_value, value, context, where)
 
 
 async def render_text_async(
