@@ -268,3 +268,23 @@ def test_what_all_the_fields_of_a_value_produce_counts_together() -> None:
         "node 'h': data.body.f3: the value would make this render's results 2,400,000 "
         "characters, over RELAYFLOW_TEMPLATE_MAX_CHARS (2,000,000)"
     )
+
+
+@pytest.mark.parametrize(
+    ("value", "inline"),
+    [
+        ("plain text", True),
+        ("{{ nodes.a.output }}", True),
+        ("step {{ iteration }} of {{ input['name'] }}", True),
+        ({"a": "{{ input.x }}", "b": ["{{ input.y == 1 and not input.z }}"]}, True),
+        ("{{ input.items|length }}", False),
+        ("{{ input.n * 2 }}", False),
+        ("{{ lipsum(1) }}", False),
+        (NESTED_LOOPS, False),
+        ("{{ input.x }}" + " " * 600, False),  # too long to look at on the loop
+    ],
+)
+def test_only_templates_that_just_read_data_render_on_the_event_loop(
+    value: Any, inline: bool
+) -> None:
+    assert templating._renders_inline(value) is inline

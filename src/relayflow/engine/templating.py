@@ -286,6 +286,61 @@ def has_templates(value: Any) -> bool:
     return False
 
 
+# Short templates whose expressions only read and compare data (`Hi {{ input.name }}`,
+# `{{ nodes.a.output }}`, `input.score > 5`) cost next to nothing: they render on the
+# event loop, sparing the thread hop (most prompts, outputs and conditions do).
+_CHEAP = (
+    ast.Name, ast.Const, ast.Getattr, ast.Getitem, ast.Compare, ast.Operand, ast.And,
+    ast.Or, ast.Not, ast.CondExpr, ast.List, ast.Tuple, ast.Dict, ast.Pair, ast.Neg, ast.Pos,
+)  # fmt: skip
+INLINE_MAX_SOURCE = 500  # characters; longer sources are not even looked at on the loop
+
+
+@lru_cache(maxsize=8192)
+def _is_cheap_expression(expression: str) -> bool:
+    try:
+        node = Parser(ENV, expression, state="variable").parse_expression()
+    except Exception:
+        return False  # its error is reported when it runs
+    return isinstance(node, _CHEAP) and all(isinstance(n, _CHEAP) for n in node.find_all(ast.Node))
+
+
+@lru_cache(maxsize=8192)
+def _is_cheap_template(source: str) -> bool:
+    try:
+        tree = ENV.parse(source)
+    except Exception:
+        return False
+    for output in tree.body:
+        if not isinstance(output, ast.Output):
+            return False  # a block: {% for %}, {% set %}, {% macro %}...
+        for node in output.nodes:
+            if isinstance(node, ast.TemplateData):
+                continue
+            if not isinstance(node, _CHEAP) or not all(
+                isinstance(n, _CHEAP) for n in node.find_all(ast.Node)
+            ):
+                return False
+    return True
+
+
+def _renders_inline(value: Any, *, expression: bool = False) -> bool:
+    if isinstance(value, str):
+        if not expression and not has_templates(value):
+            return True
+        if len(value) > INLINE_MAX_SOURCE:
+            return False
+        if expression:
+            inner = single_expression(value)
+            return _is_cheap_expression(inner if inner is not None else value)
+        return _is_cheap_template(value)
+    if isinstance(value, dict):
+        return all(_renders_inline(v) for v in value.values())
+    if isinstance(value, list):
+        return all(_renders_inline(v) for v in value)
+    return True
+
+
 async def _off_loop(budget: RenderBudget, function: Callable[..., Any], *args: Any) -> Any:
     loop = asyncio.get_running_loop()
     pool = _render_pool(budget.limits.render_threads)
@@ -300,23 +355,25 @@ async def _off_loop(budget: RenderBudget, function: Callable[..., Any], *args: A
 async def render_async(
     value: Any, context: Mapping[str, Any], *, where: str, budget: RenderBudget
 ) -> Any:
-    """`render` in a thread, so the event loop stays free; plain data stays inline."""
-    if not has_templates(value):
-        return value
+    """`render` in a thread, so the event loop stays free; cheap ones stay inline."""
+    if _renders_inline(value):
+        return run_within(budget, _render_value, value, context, where)
     return await _off_loop(budget, _render_value, value, context, where)
 
 
 async def render_text_async(
     source: str, context: Mapping[str, Any], *, where: str, budget: RenderBudget
 ) -> str:
-    if not has_templates(source):
-        return source
+    if _renders_inline(source):
+        return str(run_within(budget, _render_text, source, context, where))
     return str(await _off_loop(budget, _render_text, source, context, where))
 
 
 async def evaluate_async(
     expression: str, context: Mapping[str, Any], *, where: str, budget: RenderBudget
 ) -> Any:
+    if _renders_inline(expression, expression=True):
+        return run_within(budget, _evaluate, expression, context, where)
     return await _off_loop(budget, _evaluate, expression, context, where)
 
 
