@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default_factory=default_data_dir)
     database_url: str = ""
     database_pool_size: int = 10
+    # SQLite: how long a statement waits for another writer's lock before the request
+    # answers 503 (and the worker retries); see docs/runtime.md.
+    sqlite_busy_timeout_s: float = Field(5.0, gt=0)
     migrate_on_start: bool = True
 
     # --- HTTP
@@ -96,6 +99,17 @@ class Settings(BaseSettings):
     template_max_int_bits: int = Field(10_000, ge=64)
     template_max_render_s: float = Field(5.0, gt=0)
     template_render_threads: int = Field(4, ge=1)
+    # Execution budgets (docs/security.md, "Execution budgets"): a breach fails the
+    # execution with a reason naming the limit and the node.
+    max_node_runs_per_execution: int = Field(10_000, ge=1)  # every row, nested ones included
+    max_map_items: int = Field(1_000, ge=1)  # per map node
+    max_node_output_bytes: int = Field(1_048_576, ge=1)  # a node's output as stored JSON
+    max_events_per_execution: int = Field(100_000, ge=1)
+    # Nodes of sub-workflows and workflow maps at work at once, over an execution's tree.
+    max_active_child_nodes: int = Field(4, ge=1)
+    # At most this many database reads (workflow and template look-ups) of the worker's
+    # executions at once, one per execution: the API keeps the rest of the pool.
+    worker_db_reads: int = Field(4, ge=1)
 
     # --- models and providers
     openai_api_key: SecretStr | None = None
@@ -116,6 +130,12 @@ class Settings(BaseSettings):
     poll_seconds: float = 2.0
     max_lost_leases: int = 3
     shutdown_grace_s: float = 30.0
+    # Without a database, `stop()` gives up writing what is queued after this long
+    # (after the grace), dropping it: those nodes run again when the execution resumes.
+    shutdown_write_deadline_s: float = Field(10.0, ge=0)
+    # A run whose lease went this fraction of `lease_seconds` without a renewal starts
+    # no new node until a renewal holds (docs/runtime.md, "What survives a crash").
+    lease_at_risk_fraction: float = Field(0.5, gt=0, le=1)
     # `relayflow serve` runs a worker in-process unless this is off (`--no-worker`).
     embedded_worker: bool = True
     # `relayflow worker` serves its own Prometheus figures on this port (127.0.0.1 unless

@@ -116,6 +116,12 @@ class NodeFailed(RelayflowError):
     code = "node_failed"
 
 
+class BudgetExceeded(RelayflowError):
+    """The execution exceeded one of its budgets."""
+
+    code = "budget_exceeded"
+
+
 class SignatureInvalid(Unauthorized):
     """The request's signature is missing, stale or does not match."""
 

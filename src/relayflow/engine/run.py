@@ -28,6 +28,13 @@ class EngineOptions:
     # Longest wait between two attempts of a node, whatever the backoff says.
     max_retry_delay_s: float = 60.0
     templates: TemplateLimits = field(default_factory=TemplateLimits)
+    # Execution budgets (`engine.budget`).
+    max_node_runs: int = 10_000
+    max_map_items: int = 1_000
+    max_node_output_bytes: int = 1_048_576
+    max_events: int = 100_000
+    # Nodes of child runs at work at once, over the execution's whole tree (`engine.slots`).
+    max_active_child_nodes: int = 4
 
     @classmethod
     def from_settings(cls, settings: Settings) -> EngineOptions:
@@ -37,6 +44,11 @@ class EngineOptions:
             subworkflow_max_depth=settings.subworkflow_max_depth,
             http_allowlist=tuple(settings.http_allowlist),
             templates=TemplateLimits.from_settings(settings),
+            max_node_runs=settings.max_node_runs_per_execution,
+            max_map_items=settings.max_map_items,
+            max_node_output_bytes=settings.max_node_output_bytes,
+            max_events=settings.max_events_per_execution,
+            max_active_child_nodes=settings.max_active_child_nodes,
         )
 
 

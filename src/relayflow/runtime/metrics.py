@@ -86,6 +86,23 @@ class RuntimeMetrics:
             ["provider"],
             registry=r,
         )
+        self.dropped_writes = Counter(
+            "relayflow_dropped_writes",
+            "Journal writes (node runs, events, outcomes) this process dropped instead of "
+            "writing, by reason: lease_lost (the lease was gone when written), superseded "
+            "(buffered by an older run of an execution claimed again), repeated_completion "
+            "(the node's completion was already recorded), shutdown (the database did not "
+            "answer before the stop deadline).",
+            ["reason"],
+            registry=r,
+        )
+        self.reconnects = Counter(
+            "relayflow_database_reconnects",
+            "Times a part of this process got the database back after losing it, by part "
+            "(journal, heartbeat, claims, listener, reaper, scheduler).",
+            ["component"],
+            registry=r,
+        )
         self.tokens = Counter(
             "relayflow_tokens",
             "Tokens used by agents run in this process, by provider and direction.",

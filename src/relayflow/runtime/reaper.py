@@ -14,6 +14,7 @@ import logging
 from sqlalchemy import text
 
 from relayflow.config import Settings
+from relayflow.runtime.reconnects import ConnectionWatch
 from relayflow.store import executions
 from relayflow.store.db import Database
 from relayflow.store.executions import ReapedExecution
@@ -32,6 +33,7 @@ class Reaper:
         self.interval_s = interval_s or min(MAX_INTERVAL_S, max(0.2, settings.lease_seconds / 4))
         self._task: asyncio.Task[None] | None = None
         self.reaped_total = 0
+        self._watch = ConnectionWatch("reaper")
 
     async def start(self) -> None:
         if self._task is None:
@@ -71,5 +73,8 @@ class Reaper:
             try:
                 await self.reap_once()
             except Exception as exc:  # the database may be down for a while; try again
+                self._watch.failed(exc)
                 log.warning("reaper pass failed: %s", exc)
+            else:
+                self._watch.succeeded()
             await asyncio.sleep(self.interval_s)

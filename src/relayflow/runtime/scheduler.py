@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from relayflow.config import Settings
 from relayflow.cron import CronSchedule
 from relayflow.domain import utcnow
+from relayflow.runtime.reconnects import ConnectionWatch
 from relayflow.store import schedules as schedule_store
 from relayflow.store.db import Database
 from relayflow.store.executions import create_pending_execution
@@ -112,6 +113,7 @@ class Scheduler:
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
         self._last_housekeeping: dt.datetime | None = None
+        self._watch = ConnectionWatch("scheduler")
 
     @classmethod
     def from_settings(cls, settings: Settings, db: Database) -> Scheduler:
@@ -136,7 +138,7 @@ class Scheduler:
                 await self._lock_conn.execute(text("SELECT 1"))
                 await self._lock_conn.commit()
                 return True
-            except DBAPIError:
+            except (DBAPIError, OSError):
                 log.warning("%s: lost the connection holding the scheduler lock", self.name)
                 await self._drop_lock_connection(unlock=False)
                 return False
@@ -173,9 +175,12 @@ class Scheduler:
                 return
         except DBAPIError:
             pass
-        # A connection we could not unlock on must not go back to the pool holding the lock.
-        await conn.invalidate()
-        await conn.close()
+        # A connection we could not unlock on must not go back to the pool holding the lock
+        # (after a server restart it is simply dead: nothing to give back).
+        with contextlib.suppress(Exception):
+            await conn.invalidate()
+        with contextlib.suppress(Exception):
+            await conn.close()
 
     # ------------------------------------------------------------- one pass
     async def tick(self) -> list[uuid.UUID]:
@@ -277,7 +282,10 @@ class Scheduler:
                     last = self._last_housekeeping
                     if last is None or self.clock() - last >= HOUSEKEEPING_EVERY:
                         await self.housekeeping()
-            except Exception:  # the database may be briefly away; try again next poll
-                log.exception("%s: pass failed", self.name)
+            except Exception as exc:  # the database may be briefly away; try again next poll
+                self._watch.failed(exc)
+                log.warning("%s: pass failed: %s", self.name, exc)
+            else:
+                self._watch.succeeded()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), self.poll_s)

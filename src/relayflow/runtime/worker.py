@@ -14,9 +14,16 @@
 - Writes node runs, events and outcomes through the batching journal.
 - Cancellation: NOTIFY `relayflow_cancel` (PostgreSQL), the in-process signal and
   a sub-second poll of `cancel_requested` (SQLite), and every heartbeat.
+- Lease at risk: a run whose lease went `lease_at_risk_fraction` of the lease
+  without a successful renewal (the database does not answer, or the process
+  was frozen) starts no new node until a renewal succeeds; what it finished
+  meanwhile waits in the journal and is written only if the lease still holds.
+  A lease found lost stops the run; a run claimed again replaces (and stops) an
+  older run of the same execution still in this process.
 - `stop()` is the graceful shutdown (SIGTERM): stop claiming, let running
   executions finish for up to `shutdown_grace_s`, then hand the rest back to the
-  queue (their finished nodes are kept; another worker resumes them).
+  queue (their finished nodes are kept; another worker resumes them). Without a
+  database, writing what is queued is given up after `shutdown_write_deadline_s`.
 """
 
 from __future__ import annotations
@@ -26,8 +33,9 @@ import contextlib
 import logging
 import os
 import socket
+import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,7 +44,7 @@ import httpx
 from relayflow import errors
 from relayflow.agents.runner import ModelAgentRunner
 from relayflow.config import Settings
-from relayflow.domain import ExecutionStatus
+from relayflow.domain import ExecutionStatus, NodeRunStatus
 from relayflow.engine.executor import (
     ApprovalDecision,
     EngineOptions,
@@ -45,6 +53,7 @@ from relayflow.engine.executor import (
     Executor,
 )
 from relayflow.engine.ports import AgentRunner, NodeRunRecord
+from relayflow.runtime.db_share import DatabaseShare, SharedTemplateCatalog, SharedWorkflowCatalog
 from relayflow.runtime.events import EventBus
 from relayflow.runtime.journal import Journal
 from relayflow.runtime.limits import SharedProviderLimiter, provider_limiter
@@ -54,18 +63,24 @@ from relayflow.runtime.metrics import (
     MeteredRunStore,
     process_metrics,
 )
+from relayflow.runtime.reconnects import ConnectionWatch
 from relayflow.store import executions, node_runs, signals
 from relayflow.store.catalogs import SqlTemplateCatalog, SqlWorkflowCatalog
 from relayflow.store.db import Database
 from relayflow.store.execution_control import NodesWithChildren
 from relayflow.store.executions import ClaimedExecution, Outcome
 from relayflow.store.pinned import PinnedConnection
+from relayflow.store.transient import is_transient
 from relayflow.telemetry.execution import ExecutionTrace
 
 log = logging.getLogger(__name__)
 
 SQLITE_CANCEL_POLL_S = 0.5
+# An execution that queues writes faster than the journal stores them waits for the
+# journal past this many: batches stay small and one execution cannot flood them.
+JOURNAL_BACKLOG = 500
 CLAIM_RETRY_S = 1.0
+LEASE_GATE_POLL_S = 0.05  # how often a run held at the lease gate looks again
 
 
 def default_worker_name() -> str:
@@ -79,18 +94,41 @@ class _Running:
     task: asyncio.Task[None] | None = None
     handing_back: bool = False
     lease_lost: bool = False
+    renewed_at: float = field(default_factory=time.monotonic)  # last renewal that held
+
+    @property
+    def token(self) -> int:
+        return self.claimed.lease_token
 
 
 class JournalRunStore:
-    """`engine.ports.RunStore` over the journal for one execution."""
+    """`engine.ports.RunStore` over the journal for one run (one lease) of an execution.
 
-    def __init__(self, journal: Journal, db: Database, *, fresh: bool) -> None:
+    Every write carries the run's lease token. Before a node starts, `gate` may hold
+    it (the lease is at risk) or raise `errors.LeaseLost`.
+    """
+
+    def __init__(
+        self,
+        journal: Journal,
+        db: Database,
+        *,
+        fresh: bool,
+        lease_token: int,
+        gate: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
         self._journal = journal
         self._db = db
         self._fresh = fresh  # never ran before: nothing finished to read back
+        self._token = lease_token
+        self._gate = gate
 
     async def record(self, run: NodeRunRecord, *, fence: int | None = None) -> None:
-        self._journal.record(run)
+        if run.status is NodeRunStatus.RUNNING and self._gate is not None:
+            await self._gate()
+        self._journal.record(run, lease_token=self._token)
+        if self._journal.backlog >= JOURNAL_BACKLOG:
+            await self._journal.sync()
 
     async def finished(self, execution_id: uuid.UUID) -> list[NodeRunRecord]:
         if self._fresh:
@@ -122,6 +160,7 @@ class Worker:
         self._options = EngineOptions.from_settings(settings)
         self._templates = SqlTemplateCatalog(db)
         self._workflows = SqlWorkflowCatalog(db)
+        self._db_share = DatabaseShare(settings.worker_db_reads)
         self._journal = Journal(db, on_lease_lost=self._on_lease_lost)
         self._claim_connection = PinnedConnection(db)  # SQLite: claims run back to back
         self._running: dict[uuid.UUID, _Running] = {}
@@ -134,6 +173,8 @@ class Worker:
         self._started = False
         self._stopping = False
         self.claimed_total = 0
+        self._heartbeat_watch = ConnectionWatch("heartbeat")
+        self._claim_watch = ConnectionWatch("claims")
 
     # ------------------------------------------------------------ lifecycle
     async def start(self) -> None:
@@ -158,6 +199,16 @@ class Worker:
         self._tasks = [asyncio.create_task(self._heartbeat_loop(), name=f"{self.name}-beat")]
         if self.db.is_sqlite:
             self._tasks.append(asyncio.create_task(self._cancel_poll_loop()))
+        at_risk_s = self.settings.lease_seconds * self.settings.lease_at_risk_fraction
+        if self.settings.heartbeat_seconds >= at_risk_s:
+            log.warning(
+                "worker %s: RELAYFLOW_HEARTBEAT_SECONDS (%.1f) should be well below "
+                "RELAYFLOW_LEASE_SECONDS x RELAYFLOW_LEASE_AT_RISK_FRACTION (%.1f): runs pause "
+                "before each node until the next renewal",
+                self.name,
+                self.settings.heartbeat_seconds,
+                at_risk_s,
+            )
         log.info("worker %s started (concurrency %d)", self.name, self.concurrency)
 
     async def stop(self, *, grace_s: float | None = None) -> None:
@@ -166,7 +217,12 @@ class Worker:
             return
         self._stopping = True
         self._wake.set()
-        if self._claiming is not None:
+        if self._claiming is not None:  # a claim waiting on a database that does not answer
+            done, _ = await asyncio.wait(
+                {self._claiming}, timeout=self.settings.shutdown_write_deadline_s
+            )
+            if not done:
+                self._claiming.cancel()  # what it may have claimed returns when leases expire
             await asyncio.gather(self._claiming, return_exceptions=True)
         grace = self.settings.shutdown_grace_s if grace_s is None else grace_s
         running = [r.task for r in self._running.values() if r.task is not None]
@@ -180,13 +236,26 @@ class Worker:
         await asyncio.gather(
             *(e.task for e in leftovers if e.task is not None), return_exceptions=True
         )
-        await self._journal.sync()  # what finished before the hand-back stays finished
+        # Writing needs the database: without it, give up at the deadline (logged).
+        deadline = time.monotonic() + self.settings.shutdown_write_deadline_s
+
+        def left() -> float:
+            return max(0.0, deadline - time.monotonic())
+
+        # What finished before the hand-back stays finished.
+        if not await self._journal.sync(timeout_s=left()):
+            log.warning(
+                "worker %s: the database did not answer within %.1fs "
+                "(RELAYFLOW_SHUTDOWN_WRITE_DEADLINE_S); stopping without writing what is left",
+                self.name,
+                self.settings.shutdown_write_deadline_s,
+            )
         if leftovers:
-            await self._hand_back(leftovers)
+            await self._hand_back(leftovers, timeout_s=left())
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self._journal.stop()
+        await self._journal.stop(deadline_s=left())
         await self._claim_connection.close()
         notifications = self.bus.notifications
         notifications.remove(signals.WORK, self._on_work)
@@ -219,13 +288,24 @@ class Worker:
             if entry is not None:
                 entry.cancel.set()
 
-    def _on_lease_lost(self, execution_id: uuid.UUID) -> None:
+    def _on_lease_lost(self, execution_id: uuid.UUID, lease_token: int) -> None:
         entry = self._running.get(execution_id)
-        if entry is not None and not entry.lease_lost:
-            entry.lease_lost = True
-            log.warning("worker %s lost the lease of %s; stopping it here", self.name, execution_id)
-            if entry.task is not None:
-                entry.task.cancel()
+        if entry is not None and entry.token == lease_token:
+            self._stop_run(entry, "lost the lease of")
+
+    def _stop_run(self, entry: _Running, why: str) -> None:
+        if entry.lease_lost:
+            return
+        entry.lease_lost = True
+        log.warning(
+            "worker %s %s %s (lease %d); stopping that run here",
+            self.name,
+            why,
+            entry.claimed.id,
+            entry.token,
+        )
+        if entry.task is not None:
+            entry.task.cancel()
 
     # ------------------------------------------------------------ claiming
     async def _claim_loop(self) -> None:
@@ -238,9 +318,11 @@ class Worker:
                     claimed = await self._claim(free)
                 except Exception as exc:
                     log.warning("worker %s could not claim: %s", self.name, exc)
+                    self._claim_watch.failed(exc)
                     self._more_pending = True
                     await asyncio.sleep(CLAIM_RETRY_S)
                     continue
+                self._claim_watch.succeeded()
                 for execution in claimed:
                     self._launch(execution)
                 if claimed and len(claimed) == free:
@@ -271,6 +353,9 @@ class Worker:
         return claimed
 
     def _launch(self, claimed: ClaimedExecution) -> None:
+        older = self._running.get(claimed.id)
+        if older is not None:  # claimed again (its lease expired meanwhile): that run is over
+            self._stop_run(older, "claimed again")
         entry = _Running(claimed)
         self._running[claimed.id] = entry
         self._journal.begin(claimed.id, claimed.lease_token)
@@ -289,42 +374,71 @@ class Worker:
         except asyncio.CancelledError:
             if not (entry.handing_back or entry.lease_lost):
                 raise
-        except Exception as exc:  # a bug or the store failing: fail the run, keep the worker
-            log.exception("execution %s crashed in worker %s", claimed.id, self.name)
-            failed = ExecutionOutcome(
-                ExecutionStatus.FAILED, error=f"internal error in worker {self.name}: {exc}"
-            )
-            with contextlib.suppress(Exception):
-                await self._journal.finish(self._outcome_row(claimed, failed))
+        except Exception as exc:
+            if is_transient(exc):  # the database is away: let go; the lease expires
+                log.warning(
+                    "worker %s: execution %s stopped here, the database failed (%s); "
+                    "it resumes once its lease expires",
+                    self.name,
+                    claimed.id,
+                    exc,
+                )
+            else:
+                await self._fail(entry, exc)
         finally:
-            self._journal.end(claimed.id)
-            self._running.pop(claimed.id, None)
+            self._journal.end(claimed.id, claimed.lease_token)
+            if self._running.get(claimed.id) is entry:
+                self._running.pop(claimed.id, None)
             if self._more_pending:  # else the queue was empty: a new execution signals
                 self._wake.set()
+
+    async def _fail(self, entry: _Running, exc: Exception) -> None:
+        """A bug or the store refusing: fail the run, keep the worker."""
+        claimed = entry.claimed
+        log.error("execution %s crashed in worker %s", claimed.id, self.name, exc_info=exc)
+        failed = ExecutionOutcome(
+            ExecutionStatus.FAILED, error=f"internal error in worker {self.name}: {exc}"
+        )
+        with contextlib.suppress(Exception):
+            await self._journal.finish(self._outcome_row(claimed, failed))
 
     async def _run_engine(self, entry: _Running) -> ExecutionOutcome:
         claimed = entry.claimed
         if entry.cancel.is_set():
             return ExecutionOutcome(ExecutionStatus.CANCELLED, error="cancelled before it started")
         await self._prepare(claimed)
-        self._journal.event(claimed.id, "execution.status", {"status": "processing"})
+        token = claimed.lease_token
+        self._journal.event(
+            claimed.id, "execution.status", {"status": "processing"}, lease_token=token
+        )
         assert self._agents is not None
 
         async def emit(kind: str, payload: Mapping[str, Any]) -> None:
-            self._journal.event(claimed.id, kind, payload)
+            self._journal.event(claimed.id, kind, payload, lease_token=token)
+            if self._journal.backlog >= JOURNAL_BACKLOG:
+                await self._journal.sync()
+
+        async def gate() -> None:
+            await self._until_lease_safe(entry)
 
         store = JournalRunStore(
-            self._journal, self.db, fresh=not (claimed.resumed or claimed.rerun_of)
+            self._journal,
+            self.db,
+            fresh=not (claimed.resumed or claimed.rerun_of),
+            lease_token=token,
+            gate=gate,
         )
         # Spans of the execution, its nodes and model calls when tracing is on; log ids.
+        reads = self._db_share.for_execution()
         trace = ExecutionTrace.start(
             claimed.id, workflow_id=claimed.workflow_id, trigger=claimed.trigger
         )
         executor = Executor(
             store=MeteredRunStore(store, claimed.graph),  # node durations by kind and status
             agents=trace.agents(MeteredAgents(self._agents)),  # tokens by provider
-            templates=self._templates.for_user(claimed.user_id),
-            workflows=self._workflows,
+            # Look-ups within the worker's share of the pool (`runtime.db_share`).
+            templates=SharedTemplateCatalog(self._templates.for_user(claimed.user_id), reads),
+            workflows=SharedWorkflowCatalog(self._workflows, reads),
             options=self._options,
             events=trace.events(emit),
             http_client=self._http,
@@ -384,18 +498,54 @@ class Worker:
             waiting_on=list(outcome.waiting_on),
         )
 
-    async def _hand_back(self, entries: list[_Running]) -> None:
+    async def _hand_back(self, entries: list[_Running], *, timeout_s: float | None = None) -> None:
         leases = {e.claimed.id: e.claimed.lease_token for e in entries if not e.lease_lost}
-        try:
+        if not leases:
+            return
+
+        async def release() -> set[uuid.UUID]:
             async with self.db.transaction() as session:
-                released = await executions.release_executions(
+                return await executions.release_executions(
                     session,
                     leases,
                     reason=f"worker {self.name} shut down; another worker resumes it",
                 )
+
+        try:
+            released = await asyncio.wait_for(release(), timeout=timeout_s)
             log.info("worker %s handed back %d execution(s)", self.name, len(released))
-        except Exception:  # their leases expire and the reaper returns them
-            log.exception("worker %s could not hand back its executions", self.name)
+        except Exception as exc:  # their leases expire and the reaper returns them
+            log.warning(
+                "worker %s could not hand back %d execution(s) (%s); they resume once "
+                "their leases expire: %s",
+                self.name,
+                len(leases),
+                type(exc).__name__,
+                ", ".join(sorted(str(e) for e in leases)),
+            )
+
+    # ------------------------------------------------------------ the lease gate
+    def _lease_at_risk(self, entry: _Running) -> bool:
+        unrenewed = time.monotonic() - entry.renewed_at
+        return unrenewed > self.settings.lease_seconds * self.settings.lease_at_risk_fraction
+
+    async def _until_lease_safe(self, entry: _Running) -> None:
+        """Hold a node about to start while the run's lease is at risk: resume once a
+        renewal holds; raise `errors.LeaseLost` once it is known lost."""
+        if not self._lease_at_risk(entry):
+            return
+        log.warning(
+            "worker %s: the lease of %s was not renewed for %.1fs; starting no node until it is",
+            self.name,
+            entry.claimed.id,
+            time.monotonic() - entry.renewed_at,
+        )
+        while self._lease_at_risk(entry):
+            if entry.lease_lost or self._journal.is_lost(entry.claimed.id, entry.token):
+                raise errors.LeaseLost(
+                    f"execution {entry.claimed.id}: this worker no longer holds its lease"
+                )
+            await asyncio.sleep(LEASE_GATE_POLL_S)
 
     # ------------------------------------------------------------ leases and cancels
     async def _heartbeat_loop(self) -> None:
@@ -404,24 +554,30 @@ class Worker:
             try:
                 await self._heartbeat()
             except Exception as exc:  # the next beat tries again; the lease has slack
+                self._heartbeat_watch.failed(exc)
                 log.warning("worker %s heartbeat failed: %s", self.name, exc)
+            else:
+                self._heartbeat_watch.succeeded()
 
     async def _heartbeat(self) -> None:
-        tokens = {eid: e.claimed.lease_token for eid, e in self._running.items()}
+        entries = dict(self._running)
+        tokens = {eid: e.token for eid, e in entries.items()}
         if not tokens:
             return
+        began = time.monotonic()
         async with self.db.transaction() as session:
             await executions.commit_without_waiting_for_disk(session)
             states = await executions.renew_leases(
                 session, owner=self.name, tokens=tokens, lease_seconds=self.settings.lease_seconds
             )
         for execution_id, state in states.items():
+            entry = entries[execution_id]
             if not state.held:
-                self._on_lease_lost(execution_id)
-            elif state.cancel_requested:
-                entry = self._running.get(execution_id)
-                if entry is not None:
-                    entry.cancel.set()
+                self._on_lease_lost(execution_id, entry.token)
+                continue
+            entry.renewed_at = max(entry.renewed_at, began)
+            if state.cancel_requested:
+                entry.cancel.set()
 
     async def _cancel_poll_loop(self) -> None:
         while True:

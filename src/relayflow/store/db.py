@@ -25,33 +25,51 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-# WAL lets readers proceed during a write; foreign keys make CASCADE real;
-# busy_timeout waits for the writer instead of failing with "locked".
-SQLITE_PRAGMAS = (
-    "PRAGMA journal_mode=WAL",
-    "PRAGMA foreign_keys=ON",
-    "PRAGMA busy_timeout=10000",
-    "PRAGMA synchronous=NORMAL",
-)
+# How long a statement waits for another process's write lock (a backup tool, a long
+# transaction) before failing with "database is locked", which the API answers with
+# 503 (`settings.sqlite_busy_timeout_s`).
+DEFAULT_SQLITE_BUSY_TIMEOUT_S = 5.0
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    cur = dbapi_conn.cursor()
-    for pragma in SQLITE_PRAGMAS:
-        cur.execute(pragma)
-    cur.close()
+def sqlite_pragmas(busy_timeout_s: float = DEFAULT_SQLITE_BUSY_TIMEOUT_S) -> tuple[str, ...]:
+    """WAL lets readers proceed during a write; foreign keys make CASCADE real;
+    busy_timeout waits for the writer instead of failing with "locked" at once."""
+    return (
+        "PRAGMA journal_mode=WAL",
+        "PRAGMA foreign_keys=ON",
+        f"PRAGMA busy_timeout={round(busy_timeout_s * 1000)}",
+        "PRAGMA synchronous=NORMAL",
+    )
 
 
-def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+SQLITE_PRAGMAS = sqlite_pragmas()
+
+
+def create_engine(
+    url: str,
+    *,
+    pool_size: int = 10,
+    sqlite_busy_timeout_s: float = DEFAULT_SQLITE_BUSY_TIMEOUT_S,
+) -> AsyncEngine:
     # load_stored_json: a JSON column always reads back, whatever an older row holds.
     if is_sqlite(url):
         database = make_url(url).database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(
-            url, connect_args={"timeout": 10}, json_deserializer=load_stored_json
+            url,
+            connect_args={"timeout": sqlite_busy_timeout_s},
+            json_deserializer=load_stored_json,
         )
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        pragmas = sqlite_pragmas(sqlite_busy_timeout_s)
+
+        def on_connect(dbapi_conn: Any, _record: Any) -> None:
+            cur = dbapi_conn.cursor()
+            for pragma in pragmas:
+                cur.execute(pragma)
+            cur.close()
+
+        event.listen(engine.sync_engine, "connect", on_connect)
         return engine
     return create_async_engine(
         url,
@@ -65,9 +83,18 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
 class Database:
     """Owns the engine and hands out sessions. One per process."""
 
-    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = 10,
+        sqlite_busy_timeout_s: float = DEFAULT_SQLITE_BUSY_TIMEOUT_S,
+    ) -> None:
         self.url = url
-        self.engine = create_engine(url, pool_size=pool_size)
+        self.sqlite_busy_timeout_s = sqlite_busy_timeout_s
+        self.engine = create_engine(
+            url, pool_size=pool_size, sqlite_busy_timeout_s=sqlite_busy_timeout_s
+        )
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._pool_size = pool_size
         self._direct: DirectPool | None = None
@@ -105,7 +132,11 @@ class Database:
         if not self.is_sqlite:
             raise RuntimeError("the direct aiosqlite connection is for SQLite")
         if self._direct_sqlite is None:
-            self._direct_sqlite = DirectSqlite(self.url, pragmas=SQLITE_PRAGMAS)
+            self._direct_sqlite = DirectSqlite(
+                self.url,
+                pragmas=sqlite_pragmas(self.sqlite_busy_timeout_s),
+                timeout_s=self.sqlite_busy_timeout_s,
+            )
         return self._direct_sqlite
 
     async def dispose(self) -> None:

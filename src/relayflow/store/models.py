@@ -206,7 +206,19 @@ class NodeRun(Base):
     """One attempt of one node (per loop iteration) of one execution."""
 
     __tablename__ = "node_runs"
-    __table_args__ = (Index("ix_node_runs_execution_node", "execution_id", "node_id", "iteration"),)
+    __table_args__ = (
+        Index("ix_node_runs_execution_node", "execution_id", "node_id", "iteration"),
+        # A finished node is recorded at most once (store.completions, migration 0007).
+        Index(
+            "uq_node_runs_completed",
+            "execution_id",
+            "node_id",
+            "iteration",
+            unique=True,
+            postgresql_where=text("status = 'completed'"),
+            sqlite_where=text("status = 'completed'"),
+        ),
+    )
 
     id: Mapped[uuid.UUID] = _id()
     execution_id: Mapped[uuid.UUID] = mapped_column(

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from relayflow.domain import ExecutionStatus, NodeRunStatus
 from relayflow.engine import templating
+from relayflow.engine.budget import RunBudget
 from relayflow.engine.ports import (
     AgentRunner,
     EventSink,
@@ -71,6 +72,8 @@ class NodeContext:
     run_child: ChildRunner
     record_item: ItemRecorder
     reusable: Mapping[tuple[str, int], NodeRunRecord]
+    # The execution's budget (node runs, map items, output size) as this run sees it.
+    budget: RunBudget
     decision: ApprovalDecision | None = None
     events: EventSink | None = None
     http_client: httpx.AsyncClient | None = None
