@@ -15,6 +15,7 @@ from relayflow.engine.run import EngineOptions
 from relayflow.engine.template_limits import RenderBudget, TemplateLimitError, TemplateLimits
 from relayflow.engine.templating import check_template, evaluate, render, render_async
 from relayflow.errors import TemplateError
+from relayflow.runtime.engine_options import engine_options
 from tests.engine.fakes import GraphBuilder, Harness
 
 CHARS = "over RELAYFLOW_TEMPLATE_MAX_CHARS (2,000,000)"
@@ -134,7 +135,7 @@ def test_limits_are_settings() -> None:
         template_max_chars=10, template_max_range=5, template_max_int_bits=64,
         template_max_render_s=1.5, template_render_threads=2,
     )  # fmt: skip
-    limits = EngineOptions.from_settings(settings).templates
+    limits = engine_options(settings).templates
     assert limits == TemplateLimits(10, 5, 64, 1.5, 2)
     budget = RenderBudget(limits)
     assert render("{{ 'x' * 10 }}", {}, where="w", budget=budget) == "x" * 10

@@ -48,7 +48,7 @@ from relayflow.engine.template_sandbox import BoundedSandbox
 from relayflow.errors import TemplateError
 
 # Names every template may use; `iteration` is the node's loop iteration (0 first).
-CONTEXT_NAMES = frozenset({"input", "nodes", "execution", "iteration"})
+CONTEXT_NAMES = frozenset({"input", "nodes", "execution", "iteration", "secrets"})
 
 
 class Scope(dict[str, Any]):

@@ -40,7 +40,7 @@ from typing import Any
 from relayflow import errors
 from relayflow.domain import ExecutionStatus, NodeRunStatus
 from relayflow.engine.ports import NodeRunRecord
-from relayflow.runtime.metrics import RuntimeMetrics, process_metrics
+from relayflow.runtime.metrics import RuntimeMetrics
 from relayflow.runtime.reconnects import ConnectionWatch
 from relayflow.store import executions
 from relayflow.store.db import Database
@@ -84,7 +84,7 @@ class Journal:
         self._db = db
         self._connection = PinnedConnection(db)
         self._on_lease_lost = on_lease_lost
-        self._metrics = metrics or process_metrics()
+        self._metrics = metrics or RuntimeMetrics()  # a worker passes its own
         self._watch = ConnectionWatch("journal", self._metrics)
         self._leases: dict[uuid.UUID, int] = {}  # execution -> token of the run writing it
         self._lost: set[tuple[uuid.UUID, int]] = set()  # (execution, token) found lost
