@@ -25,6 +25,7 @@ from tests.support.rows import chain_graph
 
 VALIDATE = "/api/v1/workflows/validate"
 PROBE_LIMIT_S = 0.5
+STALL_S = 2.0
 
 NESTED_LOOPS = "{% for i in range(20000) %}{% for j in range(20000) %}{% endfor %}{% endfor %}x"
 
@@ -54,8 +55,14 @@ async def probe_during(
 
 
 def assert_served(probes: list[float]) -> None:
+    """Nine probes in ten answer within 0.5 s and none stalls (the rule of the other
+    hardening tests: a loaded machine's idle server has its own slow outliers; before
+    budgets, the stall under these templates lasted the whole render, 6 to 12 s)."""
     assert probes, "no probe ran while the hostile request was in flight"
-    assert max(probes) < PROBE_LIMIT_S, f"another user's request waited {max(probes):.2f} s"
+    ordered = sorted(probes)
+    typical = ordered[(len(ordered) * 9) // 10 - (len(ordered) >= 10)]
+    assert typical < PROBE_LIMIT_S, f"another user's requests took up to {typical:.2f} s"
+    assert ordered[-1] < STALL_S, f"another user's request waited {ordered[-1]:.2f} s"
 
 
 async def assert_histories_answer(client: httpx.AsyncClient, *users: SignedIn) -> None:
