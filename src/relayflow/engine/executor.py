@@ -468,6 +468,8 @@ class _Runner:
             else:
                 await self._finish_attempt(node_id, ctx, outcome, base, started)
                 return
+            if state.settled:
+                return  # recorded cancelled meanwhile: its row is closed
             error = error_text(failure)
             finished = time.time()
             state.row_open = False
@@ -504,6 +506,8 @@ class _Runner:
     ) -> None:
         finished = time.time()
         state = self.state[node_id]
+        if state.settled:
+            return  # recorded cancelled meanwhile: its row is closed
         state.row_open, state.settled = False, True
         await self._record(
             NodeRunRecord(
@@ -716,11 +720,14 @@ class _Runner:
             state = self.state[node_id]
             state.state = NodeState.CANCELLED
             if state.settled:
-                continue
-            if not state.row_open:  # not started, or waiting to retry: a row of its own
+                continue  # its last row is written (its outcome is on the way)
+            if not state.row_open:
+                if state.attempt > 0:
+                    continue  # waiting to retry: its failed attempt's row stands
                 if not self.shared.budget.has_node_runs_left():
-                    continue
+                    continue  # never started: a row of its own would pass the budget
                 self.budget.charge_node_run(node_id)
+            state.row_open, state.settled = False, True
             await self._record(
                 NodeRunRecord(
                     self.run.execution_id,
