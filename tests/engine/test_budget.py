@@ -4,6 +4,7 @@ the node, and no more rows are written than the budget allows."""
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 from relayflow.domain import ExecutionStatus, NodeRunStatus
 from relayflow.engine.executor import EngineOptions
@@ -11,7 +12,7 @@ from relayflow.engine.ports import AgentProfile
 from tests.engine.fakes import GraphBuilder, Harness
 
 
-def harness(**options: int) -> Harness:
+def harness(**options: Any) -> Harness:
     h = Harness(options=dataclasses.replace(EngineOptions(default_retry_backoff_s=0), **options))
     h.templates.add(AgentProfile(id="echo", name="Echo", role="echo", model="fake:x"))
     return h
