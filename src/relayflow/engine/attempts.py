@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 from relayflow.engine.nodes import Handler, NodeContext, NodeOutcome
 from relayflow.engine.run import EngineOptions
@@ -58,7 +59,9 @@ def retry_delay(
 
 async def run_attempt(handler: Handler, ctx: NodeContext, timeout_s: float | None) -> NodeOutcome:
     if timeout_s is None:
+        ctx.deadline = None
         return await handler(ctx)
+    ctx.deadline = time.monotonic() + timeout_s  # renders stop just before it
     try:
         async with asyncio.timeout(timeout_s) as scope:
             return await handler(ctx)

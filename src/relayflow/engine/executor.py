@@ -52,6 +52,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import json
 import time
 from collections import deque
 from collections.abc import Mapping
@@ -70,6 +71,7 @@ from relayflow.engine.nodes import NodeContext, NodeOutcome
 from relayflow.engine.nodes.base import ChildRunner
 from relayflow.engine.ports import (
     AgentRunner,
+    CredentialSource,
     EventSink,
     NodeRunRecord,
     RunStore,
@@ -80,7 +82,7 @@ from relayflow.engine.ports import (
 from relayflow.engine.run import ApprovalDecision, EngineOptions, ExecutionOutcome, ExecutionRun
 from relayflow.engine.slots import ExecutionSlots, SlotHolder
 from relayflow.engine.templating import Scope
-from relayflow.engine.validation import analyse_graph_remembered
+from relayflow.engine.validation import GraphAnalyses
 from relayflow.errors import BudgetExceeded, LeaseLost
 
 if TYPE_CHECKING:
@@ -137,6 +139,11 @@ class _Meter:
             self.cost_usd += record.cost_usd
 
 
+def mentions_secrets(graph: Mapping[str, Any]) -> bool:
+    """Whether any template may read `secrets` (then the run loads them, else not)."""
+    return "secrets" in json.dumps(graph.get("nodes"), default=str)
+
+
 @dataclass(slots=True)
 class _Execution:
     """What every run of one execution shares, its child runs included."""
@@ -159,26 +166,33 @@ class Executor:
         options: EngineOptions = EngineOptions(),
         events: EventSink | None = None,
         http_client: httpx.AsyncClient | None = None,
+        analyses: GraphAnalyses | None = None,
+        credentials: CredentialSource | None = None,
     ) -> None:
         self.store = store
+        self.credentials = credentials
+        self.secrets: Mapping[str, str] = {}
         self.agents = agents
         self.templates = templates
         self.workflows = workflows
         self.options = options
         self.events = events
         self.http_client = http_client
+        self.analyses = analyses or GraphAnalyses()  # share one across runs to reuse them
 
     async def run(self, run: ExecutionRun) -> ExecutionOutcome:
         """Run (or resume) one execution to COMPLETED, FAILED, CANCELLED or WAITING.
 
         Never raises for node failures; raises `LeaseLost` when the store does.
         """
-        analysis = analyse_graph_remembered(run.graph)
+        analysis = self.analyses.of(run.graph)
         if analysis.graph is None:
             return ExecutionOutcome(
                 ExecutionStatus.FAILED,
                 error=f"the workflow graph is invalid: {problems_text(analysis.problems)}",
             )
+        if self.credentials is not None and mentions_secrets(run.graph):
+            self.secrets = await self.credentials.secrets()
         meter = _Meter()
         finished: dict[tuple[str, int], NodeRunRecord] = {}
         for record in await self.store.finished(run.execution_id):
@@ -246,6 +260,7 @@ class _Runner:
                 "depth": run.depth,
                 "user_id": str(run.user_id) if run.user_id else None,
             },
+            "secrets": Scope("secrets", **executor.secrets),
         }
         self.ready: deque[str] = deque()
         self.to_skip: deque[str] = deque()
@@ -383,6 +398,7 @@ class _Runner:
             decision=self.run.decisions.get(self.prefix + node_id),
             events=self._node_events(),
             http_client=self.executor.http_client,
+            credentials=self.executor.credentials,
         )
         self.running[node_id] = asyncio.create_task(self._attempts(node_id, ctx, slot))
 
@@ -760,6 +776,7 @@ class _Runner:
                     value=value,
                     node_id=self.prefix + node_id,
                     max_depth=self.executor.options.subworkflow_max_depth,
+                    analyses=self.executor.analyses,
                 )
                 prefix = child_prefix(self.prefix, key, iteration)
                 child = _Runner(self.executor, child_run, graph, self.shared, prefix=prefix)

@@ -103,7 +103,7 @@ class PostgresStartStore:
         if not await self._db.direct_pg().insert_pending(row):
             raise _vanished(row.workflow_id)
         # After the commit, coalesced with every other signal of this process.
-        signals.send_committed(self._db.engine, signals.WORK)
+        self._db.signals.send_committed(signals.WORK)
 
 
 # ----------------------------------------------------------------- SQLite
@@ -137,4 +137,4 @@ class SqliteStartStore:
     async def create(self, row: PendingRow) -> None:
         if not await self._db.direct_sqlite().insert_pending(row):
             raise _vanished(row.workflow_id)
-        signals.send_committed(self._db.engine, signals.WORK)
+        self._db.signals.send_committed(signals.WORK)

@@ -66,12 +66,13 @@ def bind_uuid(value: Any) -> Any:
 class DirectSqlite:
     """One autocommit aiosqlite connection, opened on first use."""
 
-    def __init__(self, url: str, *, pragmas: Sequence[str] = ()) -> None:
+    def __init__(self, url: str, *, pragmas: Sequence[str] = (), timeout_s: float = 5.0) -> None:
         database = make_url(url).database
         if not database or database == ":memory:":
             raise ValueError("the direct SQLite path needs a database file")
         self._path = database
         self._pragmas = pragmas
+        self._timeout_s = timeout_s
         self._conn: aiosqlite.Connection | None = None
         self._opening = asyncio.Lock()
 
@@ -79,7 +80,9 @@ class DirectSqlite:
         if self._conn is None:
             async with self._opening:
                 if self._conn is None:
-                    conn = await aiosqlite.connect(self._path, timeout=10, isolation_level=None)
+                    conn = await aiosqlite.connect(
+                        self._path, timeout=self._timeout_s, isolation_level=None
+                    )
                     for pragma in self._pragmas:
                         await conn.execute(pragma)
                     self._conn = conn

@@ -81,6 +81,9 @@ class Workflow(Base):
     updated_at: Mapped[dt.datetime | None] = mapped_column(
         DateTime(), default=utcnow, onupdate=utcnow, server_default=NOW_DEFAULT
     )
+    # Extras (migration 0012): overrides of the server's retention and node parallelism.
+    retention_days: Mapped[int | None] = mapped_column(Integer)
+    max_parallel_nodes: Mapped[int | None] = mapped_column(Integer)
 
 
 class Execution(Base):
@@ -91,6 +94,13 @@ class Execution(Base):
         # Extras (runtime): the claim query's order and per-user lookups.
         Index("ix_executions_status_started_at", "status", "started_at"),
         Index("ix_executions_user_id", "user_id"),
+        # Migration 0012: deleting an execution finds its reruns without a scan.
+        Index(
+            "ix_executions_rerun_of",
+            "rerun_of",
+            postgresql_where=text("rerun_of IS NOT NULL"),
+            sqlite_where=text("rerun_of IS NOT NULL"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = _id()
@@ -157,6 +167,8 @@ class AgentTemplate(Base):
     user_id: Mapped[uuid.UUID | None] = mapped_column(
         Uuid, ForeignKey("users.id", ondelete="CASCADE")
     )
+    # Extra (migration 0009): the provider credential its agents use, by reference.
+    credential_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
 
 
 class Webhook(Base):
@@ -206,7 +218,19 @@ class NodeRun(Base):
     """One attempt of one node (per loop iteration) of one execution."""
 
     __tablename__ = "node_runs"
-    __table_args__ = (Index("ix_node_runs_execution_node", "execution_id", "node_id", "iteration"),)
+    __table_args__ = (
+        Index("ix_node_runs_execution_node", "execution_id", "node_id", "iteration"),
+        # A finished node is recorded at most once (store.completions, migration 0007).
+        Index(
+            "uq_node_runs_completed",
+            "execution_id",
+            "node_id",
+            "iteration",
+            unique=True,
+            postgresql_where=text("status = 'completed'"),
+            sqlite_where=text("status = 'completed'"),
+        ),
+    )
 
     id: Mapped[uuid.UUID] = _id()
     execution_id: Mapped[uuid.UUID] = mapped_column(
@@ -267,7 +291,10 @@ class IdempotencyKey(Base):
     """
 
     __tablename__ = "idempotency_keys"
-    __table_args__ = (Index("ix_idempotency_keys_created_at", "created_at"),)
+    __table_args__ = (
+        Index("ix_idempotency_keys_created_at", "created_at"),
+        Index("ix_idempotency_keys_execution_id", "execution_id"),  # migration 0012
+    )
 
     webhook_id: Mapped[uuid.UUID] = mapped_column(
         Uuid, ForeignKey("webhooks.id", ondelete="CASCADE"), primary_key=True
@@ -331,6 +358,55 @@ class Schedule(Base):
     last_execution_id: Mapped[uuid.UUID | None] = mapped_column(
         Uuid, ForeignKey("executions.id", ondelete="SET NULL")
     )
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(), default=utcnow, server_default=NOW_DEFAULT
+    )
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(), default=utcnow, onupdate=utcnow, server_default=NOW_DEFAULT
+    )
+
+
+class ApiToken(Base):
+    """A personal API token (migration 0009): only the SHA-256 of the token is kept.
+
+    `scopes` is a list of `TokenScope` values; a deleted row is a revoked token.
+    """
+
+    __tablename__ = "api_tokens"
+    __table_args__ = (Index("ix_api_tokens_user_id", "user_id"),)
+
+    id: Mapped[uuid.UUID] = _id()
+    user_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(255))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    token_prefix: Mapped[str] = mapped_column(String(16))
+    scopes: Mapped[list[Any]] = mapped_column(JSONType)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime())
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime())
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(), default=utcnow, server_default=NOW_DEFAULT
+    )
+
+
+class Credential(Base):
+    """A stored secret used by reference (migration 0009).
+
+    `config` holds what is not secret (a base URL, a header name, a user name);
+    `ciphertext` the secret values, encrypted under the credentials key. A shared
+    credential (made by an admin) is usable by everyone, readable and changeable by admins.
+    """
+
+    __tablename__ = "credentials"
+    __table_args__ = (Index("ix_credentials_user_id", "user_id"),)
+
+    id: Mapped[uuid.UUID] = _id()
+    user_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(50))
+    config: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    ciphertext: Mapped[str] = mapped_column(Text)
+    hint: Mapped[str] = mapped_column(String(32))
+    is_shared: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     created_at: Mapped[dt.datetime] = mapped_column(
         DateTime(), default=utcnow, server_default=NOW_DEFAULT
     )

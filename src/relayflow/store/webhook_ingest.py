@@ -139,11 +139,11 @@ class PostgresIngestStore:
 
     async def close(self) -> None:
         # The pool is the database's; only the wake-ups still in flight are ours.
-        await signals.flush_notifications(self._db.engine)
+        await self._db.signals.flush()
 
     def _wake_workers(self) -> None:
         # After the commit, coalesced with every other signal of this process.
-        signals.send_committed(self._db.engine, signals.WORK)
+        self._db.signals.send_committed(signals.WORK)
 
     async def find(self, webhook_id: uuid.UUID, key_digest: str) -> WebhookTarget | None:
         row = await self._db.direct_pg().fetchrow(FIND_SQL, webhook_id, key_digest)
@@ -201,7 +201,9 @@ class PostgresIngestStore:
             holder = await pool.fetchval(KEY_HOLDER_SQL, target.id, new.idempotency_key)
             if holder is not None:
                 return Created(holder, replayed=holder != new.execution_id)
-        raise RuntimeError(f"idempotency key {new.idempotency_key!r}: neither taken nor readable")
+        raise errors.InternalError(
+            f"idempotency key {new.idempotency_key!r}: neither taken nor readable"
+        )
 
 
 # ----------------------------------------------------------------- SQLite
@@ -257,7 +259,7 @@ class SqliteIngestStore:
         if new.idempotency_key is None:
             if not await self.db.direct_sqlite().insert_pending(pending):
                 raise _vanished(target)
-            signals.send_committed(self.db.engine, signals.WORK)
+            self.db.signals.send_committed(signals.WORK)
             return Created(new.execution_id, replayed=False)
         try:
             return await self._create_once(target, new, pending)

@@ -9,7 +9,7 @@ change is `Forbidden`.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from enum import StrEnum
 from typing import Any
 
@@ -32,6 +32,8 @@ EDITABLE_FIELDS = {
     "edges": "edges",
     "metadata": "meta",
     "is_public": "is_public",
+    "retention_days": "retention_days",
+    "max_parallel_nodes": "max_parallel_nodes",
 }
 
 
@@ -51,6 +53,15 @@ def may_read(actor: Actor, owner_id: uuid.UUID | None, is_public: bool | None) -
 
 def can_change(actor: Actor, workflow: Workflow) -> bool:
     return actor.is_admin or workflow.user_id == actor.user_id
+
+
+def check_parallelism(max_parallel_nodes: int | None, ceiling: int | None) -> None:
+    """A workflow may ask for at most the server's ceiling of parallel nodes."""
+    if max_parallel_nodes is not None and ceiling is not None and max_parallel_nodes > ceiling:
+        raise errors.InvalidInput(
+            f"max_parallel_nodes: {max_parallel_nodes} is above this server's ceiling of "
+            f"{ceiling} (RELAYFLOW_MAX_PARALLEL_NODES_CEILING)"
+        )
 
 
 async def get_workflow(session: AsyncSession, actor: Actor, workflow_id: uuid.UUID) -> Workflow:
@@ -110,8 +121,12 @@ async def create_workflow(
     description: str | None = None,
     metadata: dict[str, Any] | None = None,
     is_public: bool = False,
+    retention_days: int | None = None,
+    max_parallel_nodes: int | None = None,
+    parallel_ceiling: int | None = None,
     check_graph: GraphCheck | None = None,
 ) -> Workflow:
+    check_parallelism(max_parallel_nodes, parallel_ceiling)
     if check_graph is not None:
         await check_graph(nodes, edges)
     workflow = Workflow(
@@ -122,6 +137,8 @@ async def create_workflow(
         edges=edges,
         meta=metadata if metadata is not None else {},
         is_public=is_public,
+        retention_days=retention_days,
+        max_parallel_nodes=max_parallel_nodes,
     )
     session.add(workflow)
     await session.flush()
@@ -135,6 +152,7 @@ async def update_workflow(
     workflow_id: uuid.UUID,
     changes: Mapping[str, Any],
     *,
+    parallel_ceiling: int | None = None,
     check_graph: GraphCheck | None = None,
 ) -> Workflow:
     """Apply `changes` (API field names, see EDITABLE_FIELDS) to a workflow the actor owns.
@@ -145,6 +163,7 @@ async def update_workflow(
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         raise errors.InvalidInput(f"cannot change {', '.join(sorted(unknown))}")
+    check_parallelism(changes.get("max_parallel_nodes"), parallel_ceiling)
     workflow = await get_workflow_to_change(session, actor, workflow_id)
     if check_graph is not None and ("nodes" in changes or "edges" in changes):
         await check_graph(
@@ -165,3 +184,16 @@ async def delete_workflow(session: AsyncSession, actor: Actor, workflow_id: uuid
     )
     await session.delete(workflow)
     await session.flush()
+
+
+async def parallel_limits(
+    session: AsyncSession, workflow_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, int | None]:
+    """Each workflow's own `max_parallel_nodes` (None: the server's default)."""
+    ids = list(set(workflow_ids))
+    if not ids:
+        return {}
+    rows = await session.execute(
+        select(Workflow.id, Workflow.max_parallel_nodes).where(Workflow.id.in_(ids))
+    )
+    return {workflow_id: limit for workflow_id, limit in rows}

@@ -3,6 +3,12 @@ import { api, call } from "./client";
 import type {
   AgentTemplate,
   AgentTemplateCreate,
+  ApiToken,
+  ApiTokenCreate,
+  ApiTokenCreated,
+  Credential,
+  CredentialChange,
+  CredentialCreate,
   Execution,
   ExecutionStatus,
   ExecutionPage,
@@ -72,6 +78,29 @@ export const templates = {
         params: { path: { template_id: id } },
       }),
     ),
+};
+
+// ------------------------------------------------------------------ credentials and API tokens
+export const credentials = {
+  list: (): Promise<Credential[]> => call(api.GET("/api/v1/credentials")),
+  get: (id: string): Promise<Credential> =>
+    call(api.GET("/api/v1/credentials/{credential_id}", { params: { path: { credential_id: id } } })),
+  create: (body: CredentialCreate): Promise<Credential> => call(api.POST("/api/v1/credentials", { body })),
+  update: (id: string, body: CredentialChange): Promise<Credential> =>
+    call(
+      api.PATCH("/api/v1/credentials/{credential_id}", {
+        params: { path: { credential_id: id } },
+        body,
+      }),
+    ),
+  remove: (id: string) =>
+    call(api.DELETE("/api/v1/credentials/{credential_id}", { params: { path: { credential_id: id } } })),
+};
+
+export const apiTokens = {
+  list: (): Promise<ApiToken[]> => call(api.GET("/api/v1/tokens")),
+  create: (body: ApiTokenCreate): Promise<ApiTokenCreated> => call(api.POST("/api/v1/tokens", { body })),
+  revoke: (id: string) => call(api.DELETE("/api/v1/tokens/{token_id}", { params: { path: { token_id: id } } })),
 };
 
 // ------------------------------------------------------------------ executions

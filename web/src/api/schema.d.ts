@@ -122,6 +122,58 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/credentials": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Credentials
+         * @description Yours and the shared ones, by name.
+         */
+        get: operations["list_credentials_api_v1_credentials_get"];
+        put?: never;
+        /**
+         * Create Credential
+         * @description The value is stored encrypted and never shown again (only masked).
+         */
+        post: operations["create_credential_api_v1_credentials_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/credentials/{credential_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Credential
+         * @description One credential (masked) and where your workflows and templates use it.
+         */
+        get: operations["get_credential_api_v1_credentials__credential_id__get"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete Credential
+         * @description Runs that reference it fail from now on, naming it.
+         */
+        delete: operations["delete_credential_api_v1_credentials__credential_id__delete"];
+        options?: never;
+        head?: never;
+        /**
+         * Change Credential
+         * @description Rename, change settings, or replace the value (the old one is gone).
+         */
+        patch: operations["change_credential_api_v1_credentials__credential_id__patch"];
+        trace?: never;
+    };
     "/api/v1/executions": {
         parameters: {
             query?: never;
@@ -151,7 +203,8 @@ export interface paths {
         };
         /**
          * Get Execution
-         * @description One execution with its pinned graph, every node attempt and the totals.
+         * @description One execution with its pinned graph, every node attempt and the totals. The
+         *     webhook that started it may read it too, with its own API key (its status URL).
          */
         get: operations["get_execution_api_v1_executions__execution_id__get"];
         put?: never;
@@ -241,6 +294,50 @@ export interface paths {
          */
         post: operations["rerun_execution_api_v1_executions__execution_id__rerun_post"];
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Tokens
+         * @description Your tokens (never the tokens themselves), newest first.
+         */
+        get: operations["list_tokens_api_v1_tokens_get"];
+        put?: never;
+        /**
+         * Create Token
+         * @description The answer holds the token; it is never shown again.
+         */
+        post: operations["create_token_api_v1_tokens_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tokens/{token_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke Token
+         * @description The token stops working at once.
+         */
+        delete: operations["revoke_token_api_v1_tokens__token_id__delete"];
         options?: never;
         head?: never;
         patch?: never;
@@ -569,6 +666,125 @@ export interface components {
             scope?: string;
             /** Username */
             username: string;
+        };
+        /** CredentialIn */
+        CredentialIn: {
+            /**
+             * Base Url
+             * @description Provider kinds: the API's base URL.
+             */
+            base_url?: string | null;
+            /**
+             * Header
+             * @description `http_header`: the header's name.
+             */
+            header?: string | null;
+            kind: components["schemas"]["CredentialKind"];
+            /** Name */
+            name: string;
+            /**
+             * Param
+             * @description `http_query`: the query parameter.
+             */
+            param?: string | null;
+            /**
+             * Shared
+             * @description Admins: usable by everyone (read-only to them).
+             * @default false
+             */
+            shared?: boolean;
+            /**
+             * Username
+             * @description `http_basic`: the user name.
+             */
+            username?: string | null;
+            /**
+             * Value
+             * @description The secret (API key, token, password). Stored encrypted; never returned.
+             */
+            value?: string | null;
+        };
+        /**
+         * CredentialKind
+         * @enum {string}
+         */
+        CredentialKind: "openai" | "anthropic" | "openai_compatible" | "ollama" | "http_bearer" | "http_basic" | "http_header" | "http_query" | "secret";
+        /** CredentialOut */
+        CredentialOut: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Has Value */
+            has_value: boolean;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            kind: components["schemas"]["CredentialKind"];
+            /** Name */
+            name: string;
+            /**
+             * Owned
+             * @description Yours to change (admins: every credential).
+             */
+            owned: boolean;
+            /**
+             * Settings
+             * @description What is not secret: base URL, user name...
+             */
+            settings: {
+                [key: string]: string;
+            };
+            /** Shared */
+            shared: boolean;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /**
+             * Used By
+             * @description Where your workflows and templates reference it (one credential).
+             */
+            used_by?: components["schemas"]["Usage"][] | null;
+            /**
+             * Value Hint
+             * @description The value masked (its last 4 characters at most).
+             */
+            value_hint: string;
+        };
+        /** CredentialPatch */
+        CredentialPatch: {
+            /**
+             * Base Url
+             * @description Provider kinds: the API's base URL.
+             */
+            base_url?: string | null;
+            /**
+             * Header
+             * @description `http_header`: the header's name.
+             */
+            header?: string | null;
+            /** Name */
+            name?: string | null;
+            /**
+             * Param
+             * @description `http_query`: the query parameter.
+             */
+            param?: string | null;
+            /**
+             * Username
+             * @description `http_basic`: the user name.
+             */
+            username?: string | null;
+            /**
+             * Value
+             * @description A new secret replacing the stored one.
+             */
+            value?: string | null;
         };
         /** ErrorInfo */
         ErrorInfo: {
@@ -1122,6 +1338,11 @@ export interface components {
          */
         TemplateIn: {
             /**
+             * Credential Id
+             * @description A model provider credential its agents use (yours or shared).
+             */
+            credential_id?: string | null;
+            /**
              * Is System
              * @description Admins only, and only at creation.
              * @default false
@@ -1148,6 +1369,8 @@ export interface components {
         TemplateOut: {
             /** Created At */
             created_at: string | null;
+            /** Credential Id */
+            credential_id?: string | null;
             /**
              * Id
              * Format: uuid
@@ -1172,6 +1395,11 @@ export interface components {
         };
         /** TemplatePatch */
         TemplatePatch: {
+            /**
+             * Credential Id
+             * @description A model provider credential its agents use (yours or shared).
+             */
+            credential_id?: string | null;
             /** Is System */
             is_system?: boolean | null;
             /** Model */
@@ -1192,22 +1420,69 @@ export interface components {
          * @enum {string}
          */
         TemplateScope: "visible" | "system" | "mine" | "all";
-        /** TokenOut */
-        TokenOut: {
-            /** Access Token */
-            access_token: string;
+        /** TokenIn */
+        TokenIn: {
             /**
-             * Expires In
-             * @description Seconds until the token expires.
+             * Expires In Days
+             * @description Days until it expires (the server's default when left out).
              */
-            expires_in: number;
+            expires_in_days?: number | null;
+            /** Name */
+            name: string;
             /**
-             * Token Type
-             * @default bearer
-             * @constant
+             * Scopes
+             * @description Any of: read; run:start, run:cancel, run:approve (or `run` for all three); write:workflows, write:webhooks, write:schedules, write:credentials (or `write`).
+             * @example [
+             *       "read",
+             *       "run"
+             *     ]
              */
-            token_type?: "bearer";
-            user: components["schemas"]["UserOut"];
+            scopes: string[];
+        };
+        /**
+         * TokenScope
+         * @description What a personal API token may do. A sign-in (login) token may do everything.
+         * @enum {string}
+         */
+        TokenScope: "read" | "run:start" | "run:cancel" | "run:approve" | "write:workflows" | "write:webhooks" | "write:schedules" | "write:credentials";
+        /** TokenWithSecret */
+        TokenWithSecret: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Expires At
+             * Format: date-time
+             */
+            expires_at: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Last Used At */
+            last_used_at: string | null;
+            /** Name */
+            name: string;
+            /**
+             * Prefix
+             * @description The token's first characters, to recognise it.
+             */
+            prefix: string;
+            /** Scopes */
+            scopes: components["schemas"]["TokenScope"][];
+            /**
+             * Token
+             * @description Send as `Authorization: Bearer <token>`; shown only now.
+             */
+            token: string;
+            /**
+             * User Id
+             * Format: uuid
+             */
+            user_id: string;
         };
         /**
          * ToolCallOut
@@ -1265,6 +1540,21 @@ export interface components {
             };
             /** Output Tokens */
             output_tokens: number;
+        };
+        /** Usage */
+        Usage: {
+            /** Field */
+            field?: string | null;
+            /** Node Id */
+            node_id?: string | null;
+            /** Template Id */
+            template_id?: string | null;
+            /** Template Name */
+            template_name?: string | null;
+            /** Workflow Id */
+            workflow_id?: string | null;
+            /** Workflow Name */
+            workflow_name?: string | null;
         };
         /** UserOut */
         UserOut: {
@@ -1475,6 +1765,11 @@ export interface components {
              * @default false
              */
             is_public?: boolean;
+            /**
+             * Max Parallel Nodes
+             * @description Nodes one execution runs at once; null: the server's default (RELAYFLOW_MAX_PARALLEL_NODES). At most RELAYFLOW_MAX_PARALLEL_NODES_CEILING.
+             */
+            max_parallel_nodes?: number | null;
             /** Metadata */
             metadata?: {
                 [key: string]: unknown;
@@ -1486,6 +1781,11 @@ export interface components {
              * @description React Flow nodes: `{id, type, position, data}`.
              */
             nodes: unknown[];
+            /**
+             * Retention Days
+             * @description Finished executions older than this many days are deleted; null: the server's retention (RELAYFLOW_RETENTION_DAYS, by default keep all).
+             */
+            retention_days?: number | null;
         };
         /** WorkflowOut */
         WorkflowOut: {
@@ -1502,6 +1802,8 @@ export interface components {
             id: string;
             /** Is Public */
             is_public: boolean;
+            /** Max Parallel Nodes */
+            max_parallel_nodes?: number | null;
             /** Metadata */
             metadata: {
                 [key: string]: unknown;
@@ -1515,6 +1817,8 @@ export interface components {
              * @description Whether the caller owns this workflow.
              */
             owned: boolean;
+            /** Retention Days */
+            retention_days?: number | null;
             /** Updated At */
             updated_at: string | null;
             /** User Id */
@@ -1531,6 +1835,11 @@ export interface components {
             edges?: unknown[] | null;
             /** Is Public */
             is_public?: boolean | null;
+            /**
+             * Max Parallel Nodes
+             * @description Nodes one execution runs at once; null: the server's default (RELAYFLOW_MAX_PARALLEL_NODES). At most RELAYFLOW_MAX_PARALLEL_NODES_CEILING.
+             */
+            max_parallel_nodes?: number | null;
             /** Metadata */
             metadata?: {
                 [key: string]: unknown;
@@ -1539,12 +1848,68 @@ export interface components {
             name?: string | null;
             /** Nodes */
             nodes?: unknown[] | null;
+            /**
+             * Retention Days
+             * @description Finished executions older than this many days are deleted; null: the server's retention (RELAYFLOW_RETENTION_DAYS, by default keep all).
+             */
+            retention_days?: number | null;
         };
         /**
          * WorkflowScope
          * @enum {string}
          */
         WorkflowScope: "mine" | "public" | "all";
+        /** TokenOut */
+        relayflow__api__schemas__auth__TokenOut: {
+            /** Access Token */
+            access_token: string;
+            /**
+             * Expires In
+             * @description Seconds until the token expires.
+             */
+            expires_in: number;
+            /**
+             * Token Type
+             * @default bearer
+             * @constant
+             */
+            token_type?: "bearer";
+            user: components["schemas"]["UserOut"];
+        };
+        /** TokenOut */
+        relayflow__api__schemas__tokens__TokenOut: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Expires At
+             * Format: date-time
+             */
+            expires_at: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Last Used At */
+            last_used_at: string | null;
+            /** Name */
+            name: string;
+            /**
+             * Prefix
+             * @description The token's first characters, to recognise it.
+             */
+            prefix: string;
+            /** Scopes */
+            scopes: components["schemas"]["TokenScope"][];
+            /**
+             * User Id
+             * Format: uuid
+             */
+            user_id: string;
+        };
     };
     responses: never;
     parameters: never;
@@ -1972,7 +2337,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["TokenOut"];
+                    "application/json": components["schemas"]["relayflow__api__schemas__auth__TokenOut"];
                 };
             };
             /** @description The body cannot be parsed at all (e.g. it is not UTF-8) */
@@ -2145,7 +2510,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["TokenOut"];
+                    "application/json": components["schemas"]["relayflow__api__schemas__auth__TokenOut"];
                 };
             };
             /** @description The body cannot be parsed at all (e.g. it is not UTF-8) */
@@ -2191,6 +2556,320 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait. */
                     "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    list_credentials_api_v1_credentials_get: {
+        parameters: {
+            query?: {
+                /** @description Admins: every account's. */
+                everyone?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CredentialOut"][];
+                };
+            };
+            /** @description Not signed in, or the credentials are invalid or expired */
+            401: {
+                headers: {
+                    /** @description `Bearer` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Invalid input; `error.details` names each field and its problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    create_credential_api_v1_credentials_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CredentialIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CredentialOut"];
+                };
+            };
+            /** @description The body cannot be parsed at all (e.g. it is not UTF-8) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not signed in, or the credentials are invalid or expired */
+            401: {
+                headers: {
+                    /** @description `Bearer` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Only admins share */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The most credentials allowed */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The body is above the size limit (setting `max_body_bytes`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Invalid input; `error.details` names each field and its problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    get_credential_api_v1_credentials__credential_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                credential_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CredentialOut"];
+                };
+            };
+            /** @description Not signed in, or the credentials are invalid or expired */
+            401: {
+                headers: {
+                    /** @description `Bearer` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such credential (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Invalid input; `error.details` names each field and its problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    delete_credential_api_v1_credentials__credential_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                credential_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in, or the credentials are invalid or expired */
+            401: {
+                headers: {
+                    /** @description `Bearer` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A shared one: admins only */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such credential (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Invalid input; `error.details` names each field and its problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    change_credential_api_v1_credentials__credential_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                credential_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CredentialPatch"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CredentialOut"];
+                };
+            };
+            /** @description The body cannot be parsed at all (e.g. it is not UTF-8) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not signed in, or the credentials are invalid or expired */
+            401: {
+                headers: {
+                    /** @description `Bearer` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A shared one: admins only */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such credential (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The body is above the size limit (setting `max_body_bytes`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Invalid input; `error.details` names each field and its problem */
+            422: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -2255,7 +2934,10 @@ export interface operations {
     get_execution_api_v1_executions__execution_id__get: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A webhook's API key: reads the executions that webhook started. */
+                "X-API-Key"?: string | null;
+            };
             path: {
                 /** @description The execution's id. */
                 execution_id: string;
@@ -2589,6 +3271,196 @@ export interface operations {
                 };
             };
             /** @description Invalid input, e.g. `from_node` not in the execution's graph */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    list_tokens_api_v1_tokens_get: {
+        parameters: {
+            query?: {
+                /** @description Admins: every account's tokens, not only your own. */
+                everyone?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["relayflow__api__schemas__tokens__TokenOut"][];
+                };
+            };
+            /** @description Not signed in, or the credentials are invalid or expired */
+            401: {
+                headers: {
+                    /** @description `Bearer` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Called with an API token (tokens are managed with a sign-in token) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Invalid input; `error.details` names each field and its problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    create_token_api_v1_tokens_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TokenIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenWithSecret"];
+                };
+            };
+            /** @description The body cannot be parsed at all (e.g. it is not UTF-8) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not signed in, or the credentials are invalid or expired */
+            401: {
+                headers: {
+                    /** @description `Bearer` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Called with an API token (tokens are managed with a sign-in token) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The account holds the most tokens allowed */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The body is above the size limit (setting `max_body_bytes`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Invalid input; `error.details` names each field and its problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    revoke_token_api_v1_tokens__token_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                token_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in, or the credentials are invalid or expired */
+            401: {
+                headers: {
+                    /** @description `Bearer` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Called with an API token (tokens are managed with a sign-in token) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such token (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Invalid input; `error.details` names each field and its problem */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4065,6 +4937,15 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait. */
                     "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The database is unavailable (down, restarting or locked); nothing was queued: send the delivery again */
+            503: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {

@@ -60,7 +60,10 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
         415,
         422,
         429,
+        503,
         notes={
+            503: "The database is unavailable (down, restarting or locked); nothing was "
+            "queued: send the delivery again",
             401: "Missing or wrong API key, or a bad signature",
             403: "The webhook is disabled",
             404: "No such webhook",

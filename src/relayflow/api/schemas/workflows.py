@@ -14,6 +14,23 @@ from relayflow.store.models import Workflow
 Name = Annotated[str, Field(min_length=1, max_length=255)]
 Nodes = Annotated[list[Any], Field(description="React Flow nodes: `{id, type, position, data}`.")]
 Edges = Annotated[list[Any], Field(description="React Flow edges: `{id, source, target, ...}`.")]
+RetentionDays = Annotated[
+    int | None,
+    Field(
+        ge=1,
+        le=36_500,
+        description="Finished executions older than this many days are deleted; "
+        "null: the server's retention (RELAYFLOW_RETENTION_DAYS, by default keep all).",
+    ),
+]
+MaxParallelNodes = Annotated[
+    int | None,
+    Field(
+        ge=1,
+        description="Nodes one execution runs at once; null: the server's default "
+        "(RELAYFLOW_MAX_PARALLEL_NODES). At most RELAYFLOW_MAX_PARALLEL_NODES_CEILING.",
+    ),
+]
 
 
 class WorkflowIn(BaseModel):
@@ -25,6 +42,8 @@ class WorkflowIn(BaseModel):
     edges: Edges
     metadata: dict[str, Any] | None = None
     is_public: StrictBool = False
+    retention_days: RetentionDays = None
+    max_parallel_nodes: MaxParallelNodes = None
 
 
 class WorkflowPatch(BaseModel):
@@ -36,6 +55,8 @@ class WorkflowPatch(BaseModel):
     edges: Edges | None = None
     metadata: dict[str, Any] | None = None
     is_public: StrictBool | None = None
+    retention_days: RetentionDays = None
+    max_parallel_nodes: MaxParallelNodes = None
 
     _not_null = field_validator("name", "nodes", "edges", "is_public", mode="before")(not_null)
 
@@ -49,6 +70,8 @@ class WorkflowOut(BaseModel):
     edges: list[Any]
     metadata: dict[str, Any]
     is_public: bool
+    retention_days: int | None = None
+    max_parallel_nodes: int | None = None
     created_at: UtcDateTime | None
     updated_at: UtcDateTime | None
     owned: bool = Field(description="Whether the caller owns this workflow.")
@@ -64,6 +87,8 @@ class WorkflowOut(BaseModel):
             edges=workflow.edges,
             metadata=workflow.meta or {},
             is_public=bool(workflow.is_public),
+            retention_days=workflow.retention_days,
+            max_parallel_nodes=workflow.max_parallel_nodes,
             created_at=workflow.created_at,
             updated_at=workflow.updated_at,
             owned=workflow.user_id == actor.user_id,

@@ -41,7 +41,9 @@ async def _agent_item(
     if reused is not None:
         return reused.output
     ctx.budget.charge_node_run(key)
-    prompt = ctx.render_text(data.prompt or DEFAULT_PROMPT, "data.prompt", item=item, index=index)
+    prompt = await ctx.render_text(
+        data.prompt or DEFAULT_PROMPT, "data.prompt", item=item, index=index
+    )
     output_schema = profile.parameters.get("output_schema")
     started = time.time()
     result = await ctx.agents.run(
@@ -75,7 +77,7 @@ async def _agent_item(
 
 async def run(ctx: NodeContext) -> NodeOutcome:
     data: MapData = ctx.data
-    items = ctx.evaluate(data.items, "data.items")
+    items = await ctx.evaluate(data.items, "data.items")
     if isinstance(items, tuple):
         items = list(items)
     if not isinstance(items, list):
