@@ -10,7 +10,7 @@ HOST ?=
 # The uv release that writes the lock files (`make lock`).
 UV_VERSION := 0.13.9
 
-.PHONY: run test lint test-python test-web test-wheel install web lock lock-upgrade fuzz
+.PHONY: run test lint test-python test-web test-wheel install web lock lock-upgrade fuzz test-faults
 
 # Dependencies at the versions CI tested (requirements-dev.lock), then the project itself.
 $(STAMP): pyproject.toml requirements-dev.lock
@@ -57,6 +57,12 @@ fuzz: $(STAMP)
 		RELAYFLOW_FUZZ_SEED=$(FUZZ_SEED) $(BIN)/pytest -q -m fuzz tests/api
 	RELAYFLOW_TEST_DB=postgres RELAYFLOW_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) \
 		RELAYFLOW_FUZZ_SEED=$(FUZZ_SEED) $(BIN)/pytest -q -m fuzz tests/api
+
+## Only the fault tests (database outages, a frozen worker, a locked SQLite file), on both
+## databases; a CI job can run them beside the rest (they are part of `make test` too)
+test-faults: $(STAMP)
+	RELAYFLOW_TEST_DB=sqlite $(BIN)/pytest -q -m faults tests/runtime
+	RELAYFLOW_TEST_DB=postgres $(BIN)/pytest -q -m faults tests/runtime
 
 ## Web UI: component tests, then browser tests against `relayflow serve`
 test-web: $(STAMP)

@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default_factory=default_data_dir)
     database_url: str = ""
     database_pool_size: int = 10
+    # SQLite: how long a statement waits for another writer's lock before the request
+    # answers 503 (and the worker retries); see docs/runtime.md.
+    sqlite_busy_timeout_s: float = Field(5.0, gt=0)
     migrate_on_start: bool = True
 
     # --- HTTP
@@ -95,9 +98,32 @@ class Settings(BaseSettings):
 
     # --- engine
     http_allowlist: list[str] = Field(default_factory=list)
-    max_parallel_nodes: int = 16
+    # Nodes one execution runs at once, unless its workflow sets `max_parallel_nodes`;
+    # a workflow may ask for up to the ceiling.
+    max_parallel_nodes: int = Field(16, ge=1)
+    max_parallel_nodes_ceiling: int = Field(256, ge=1)
     execution_timeout_s: float = 3600.0
     subworkflow_max_depth: int = 5
+    # Template budgets (docs/security.md, "Templates"): the longest string and the
+    # largest list or object (as JSON characters) a template may produce, its output
+    # included; the longest range(); the largest integer in bits; the seconds one
+    # render may take (or the node's timeout_s, if shorter); threads that render.
+    template_max_chars: int = Field(2_000_000, ge=1)
+    template_max_range: int = Field(100_000, ge=1)
+    template_max_int_bits: int = Field(10_000, ge=64)
+    template_max_render_s: float = Field(5.0, gt=0)
+    template_render_threads: int = Field(4, ge=1)
+    # Execution budgets (docs/security.md, "Execution budgets"): a breach fails the
+    # execution with a reason naming the limit and the node.
+    max_node_runs_per_execution: int = Field(10_000, ge=1)  # every row, nested ones included
+    max_map_items: int = Field(1_000, ge=1)  # per map node
+    max_node_output_bytes: int = Field(1_048_576, ge=1)  # a node's output as stored JSON
+    max_events_per_execution: int = Field(100_000, ge=1)
+    # Nodes of sub-workflows and workflow maps at work at once, over an execution's tree.
+    max_active_child_nodes: int = Field(4, ge=1)
+    # At most this many database reads (workflow and template look-ups) of the worker's
+    # executions at once, one per execution: the API keeps the rest of the pool.
+    worker_db_reads: int = Field(4, ge=1)
 
     # --- models and providers
     openai_api_key: SecretStr | None = None
@@ -118,8 +144,25 @@ class Settings(BaseSettings):
     poll_seconds: float = 2.0
     max_lost_leases: int = 3
     shutdown_grace_s: float = 30.0
-    # `relayflow serve` runs a worker in-process unless this is off (`--no-worker`).
+    # Without a database, `stop()` gives up writing what is queued after this long
+    # (after the grace), dropping it: those nodes run again when the execution resumes.
+    shutdown_write_deadline_s: float = Field(10.0, ge=0)
+    # A run whose lease went this fraction of `lease_seconds` without a renewal starts
+    # no new node until a renewal holds (docs/runtime.md, "What survives a crash").
+    lease_at_risk_fraction: float = Field(0.5, gt=0, le=1)
+    # Retention (docs/runtime.md): finished executions older than this many days are
+    # deleted by the scheduler, unless their workflow sets `retention_days`. None (the
+    # default) keeps every execution until configured.
+    retention_days: int | None = Field(None, ge=1)
+    retention_batch_size: int = Field(500, ge=1)  # executions per delete transaction
+    retention_max_batches_per_pass: int = Field(20, ge=1)  # then schedules get their turn
+    retention_every_s: float = Field(60.0, gt=0)  # between passes once nothing is left
+    # `relayflow serve` runs a worker too unless this is off (`--no-worker`): in a process
+    # of its own beside `api_processes` API processes, which serve supervises
+    # (docs/runtime.md), or all in one process with `serve_single_process`.
     embedded_worker: bool = True
+    serve_single_process: bool = False
+    api_processes: int = Field(1, ge=1, le=64)
     # `relayflow worker` serves its own Prometheus figures on this port (127.0.0.1 unless
     # `metrics_host` says otherwise); the API serves them at `GET /metrics` on its port.
     metrics_port: int | None = None
@@ -140,6 +183,11 @@ class Settings(BaseSettings):
     scheduler_enabled: bool = True
     scheduler_poll_s: float = 1.0
     schedule_misfire_grace_s: float = 60.0  # later than this, a tick counts as missed
+
+    # --- workflow versions
+    # None keeps every version; N keeps the newest N that are not published (the
+    # published one is always kept, the draft is always among the newest).
+    versions_keep_unpublished: int | None = Field(None, ge=1)
 
     @property
     def is_postgres(self) -> bool:

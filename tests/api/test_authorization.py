@@ -23,7 +23,14 @@ from fastapi import FastAPI
 from relayflow.domain import TokenScope
 from relayflow.store.db import Database
 from relayflow.store.executions import create_pending_execution
-from relayflow.store.models import AgentTemplate, Credential, Schedule, Webhook, Workflow
+from relayflow.store.models import (
+    AgentTemplate,
+    Credential,
+    Execution,
+    Schedule,
+    Webhook,
+    Workflow,
+)
 from tests.api.conftest import SignedIn, table_snapshot, template_body, workflow_body
 
 TABLES = (Workflow, AgentTemplate, Webhook, Schedule, Credential)
@@ -47,6 +54,8 @@ class Endpoint:
     aliases: tuple[tuple[str, str], ...] = ()
     # The scope a personal API token needs to call it; None: sign-in tokens only.
     scope: TokenScope | None = TokenScope.READ
+    # Path placeholders that are not ids (a version number): (placeholder, value).
+    fixed: tuple[tuple[str, str], ...] = ()
 
     @property
     def key(self) -> tuple[str, str]:
@@ -54,6 +63,7 @@ class Endpoint:
 
     def url(self, ids: dict[str, str]) -> str:
         values = {**ids, **{name: ids[key] for name, key in self.aliases if key in ids}}
+        values.update(self.fixed)
         return self.path.format(**values)
 
     def __str__(self) -> str:
@@ -72,6 +82,7 @@ W_WF, W_HOOK, W_SCHED = (
     TokenScope.WRITE_WEBHOOKS,
     TokenScope.WRITE_SCHEDULES,
 )
+VERSION = (("number", "1"),)
 
 ENDPOINTS: list[Endpoint] = [
     Endpoint("GET", "/api/v1/auth/me"),
@@ -153,6 +164,24 @@ ENDPOINTS: list[Endpoint] = [
         ok=202,
         public_ok=202,
         scope=TokenScope.RUN_START,
+    ),
+    Endpoint("GET", WF + "/versions", target="workflow", public_ok=200),
+    Endpoint("GET", WF + "/versions/{number}", target="workflow", public_ok=200, fixed=VERSION),
+    Endpoint(
+        "GET",
+        WF + "/versions/{a}/diff/{b}",
+        target="workflow",
+        public_ok=200,
+        fixed=(("a", "1"), ("b", "1")),
+    ),
+    Endpoint("POST", WF + "/publish", body={}, target="workflow", owner_only=True),
+    Endpoint(
+        "POST",
+        WF + "/versions/{number}/restore",
+        target="workflow",
+        owner_only=True,
+        ok=201,
+        fixed=VERSION,
     ),
     Endpoint("GET", "/api/v1/executions"),
     Endpoint("GET", EXE, target="execution"),
@@ -371,15 +400,46 @@ async def test_lists_show_nothing_of_another_users_private_objects(
         assert value not in response.text
 
 
+def as_seen(response: httpx.Response) -> Any:
+    """An answer without what depends on who asks (`owned`)."""
+    if not response.headers["content-type"].startswith("application/json"):
+        return response.text
+    body = response.json()
+    if isinstance(body, dict):
+        body.pop("owned", None)
+    return body
+
+
+# Changes nothing stored, whoever calls it.
+NOTHING_STORED = {("POST", "/api/v1/workflows/validate")}
+
+
 @pytest.mark.parametrize("endpoint", ENDPOINTS, ids=ids_of(ENDPOINTS))
 async def test_admin_may_use_every_endpoint_on_anyones_objects(
-    client: httpx.AsyncClient, alices: Objects, admin: SignedIn, endpoint: Endpoint
+    client: httpx.AsyncClient,
+    db: Database,
+    alices: Objects,
+    alice: SignedIn,
+    admin: SignedIn,
+    endpoint: Endpoint,
 ) -> None:
-    response = await client.request(
-        endpoint.method, endpoint.url(alices.ids), json=endpoint.body, headers=admin.headers
-    )
+    url = endpoint.url(alices.ids)
+    owners_view = await client.get(url, headers=alice.headers) if endpoint.target else None
+    before = await table_snapshot(db, *TABLES, Execution)
+
+    response = await client.request(endpoint.method, url, json=endpoint.body, headers=admin.headers)
 
     assert response.status_code == endpoint.ok, response.text
+    changed = await table_snapshot(db, *TABLES, Execution) != before
+    if endpoint.method == "GET":
+        assert not changed
+        if owners_view is not None:  # the admin sees alice's object as she does
+            assert owners_view.status_code == 200
+            assert as_seen(response) == as_seen(owners_view)
+    elif endpoint.key in NOTHING_STORED:
+        assert not changed
+    else:  # the admin's change took effect
+        assert changed
 
 
 # A schedule's path names its workflow, so the public workflow's owner check applies first.

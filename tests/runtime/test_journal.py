@@ -63,8 +63,8 @@ async def test_one_attempt_is_one_row_from_start_to_end(db: Database) -> None:
 
 async def test_a_lost_lease_drops_only_that_executions_writes(db: Database) -> None:
     keep, lose = await claimed(db, 2)
-    lost: list[uuid.UUID] = []
-    journal = Journal(db, on_lease_lost=lost.append)
+    lost: list[tuple[uuid.UUID, int]] = []
+    journal = Journal(db, on_lease_lost=lambda eid, token: lost.append((eid, token)))
     await journal.start()
     for run in (keep, lose):
         journal.begin(run.id, run.lease_token)
@@ -79,7 +79,8 @@ async def test_a_lost_lease_drops_only_that_executions_writes(db: Database) -> N
         journal.event(run.id, "node.finished", {"node_id": "n0"})
     assert await journal.finish(Outcome(keep.id, keep.lease_token, ExecutionStatus.COMPLETED))
     await journal.sync()
-    assert lost == [lose.id]
+    assert lost == [(lose.id, lose.lease_token)]
+    assert journal.dropped["lease_lost"] == 2  # its node run and its event
     assert not await journal.finish(Outcome(lose.id, lose.lease_token, ExecutionStatus.FAILED))
     with pytest.raises(errors.LeaseLost):
         journal.record(attempt(lose.id, NodeRunStatus.COMPLETED))
@@ -154,10 +155,13 @@ async def test_a_finished_node_is_written_without_waiting_for_anything_else(
     await journal.start()
     journal.begin(run.id, run.lease_token)
     journal.record(attempt(run.id, NodeRunStatus.COMPLETED, output="x"))
-    async with asyncio.timeout(10):
-        while [r.status for r in await node_runs(db, run.id)] != ["completed"]:
+    async with asyncio.timeout(10):  # no outcome, no sync, no other record: it goes alone
+        while journal.batches_written == 0:
             await asyncio.sleep(0.01)
+    written = await node_runs(db, run.id)
     await journal.stop()
+    assert journal.batches_written == 1
+    assert [(r.status, r.output) for r in written] == [("completed", "x")]
 
 
 def _two_batches(run: ClaimedExecution, outcome: ExecutionStatus) -> list[RunBatch]:
@@ -245,7 +249,7 @@ async def test_the_single_statement_writes_what_the_statements_write(
     by_statements, by_one = await claimed(db, 2)
     for batch in _two_batches(by_statements, outcome):
         async with db.transaction() as session:
-            assert await write_run_batch(session, batch) == set()
+            assert (await write_run_batch(session, batch)).lost == set()
     for batch in _two_batches(by_one, outcome):
-        assert await write_run_batch_pg(db, batch) == set()
+        assert (await write_run_batch_pg(db, batch)).lost == set()
     assert await _written(db, by_one.id) == await _written(db, by_statements.id)

@@ -27,7 +27,7 @@ async def test_upgrade_downgrade_upgrade(tmp_path: Path) -> None:
         await upgrade(db, "0009")
         upgraded = await _tables(db)
         async with db.engine.begin() as conn:
-            await conn.run_sync(lambda c: command.downgrade(alembic_config(c), "0006"))
+            await conn.run_sync(lambda c: command.downgrade(alembic_config(c), "-1"))
         downgraded = await _tables(db)
         await upgrade(db, "0009")
 

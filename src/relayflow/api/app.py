@@ -30,13 +30,17 @@ def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owns_db = db is None
         database = db or Database(
-            settings.resolved_database_url, pool_size=settings.database_pool_size
+            settings.resolved_database_url,
+            pool_size=settings.database_pool_size,
+            sqlite_busy_timeout_s=settings.sqlite_busy_timeout_s,
         )
         if owns_db and settings.migrate_on_start:
             await upgrade(database)
         state = AppState(settings=settings, db=database)
         if settings.embedded_worker:
-            state.services.extend(runtime_services(settings, database, state.bus))
+            state.services.extend(
+                runtime_services(settings, database, state.bus, metrics=state.metrics)
+            )
         if settings.scheduler_enabled:
             state.services.append(Scheduler.from_settings(settings, database))
         app.state.relayflow = state

@@ -5,6 +5,7 @@ Every error body has the shape `{"error": {"code", "message", "details"}}`.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -15,6 +16,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from relayflow import errors
 from relayflow.api.route_match import MalformedIds, allowed_methods, malformed_ids
+from relayflow.store.transient import DATABASE_FAILURES, is_transient
+
+log = logging.getLogger(__name__)
+# Seconds a client is asked to wait when the database does not answer.
+DATABASE_RETRY_AFTER_S = 2
 
 STATUS_BY_ERROR: dict[type[errors.RelayflowError], int] = {
     errors.NotFound: 404,
@@ -26,6 +32,7 @@ STATUS_BY_ERROR: dict[type[errors.RelayflowError], int] = {
     errors.UnsupportedMediaType: 415,
     errors.RateLimited: 429,
     errors.ConfigError: 500,
+    errors.InternalError: 500,
 }
 
 HTTP_CODES = {
@@ -39,6 +46,7 @@ HTTP_CODES = {
     415: "unsupported_media_type",
     422: "invalid_input",
     429: "rate_limited",
+    503: "unavailable",
 }
 
 
@@ -157,6 +165,9 @@ def install_error_handlers(app: FastAPI) -> None:
             headers=headers,
         )
 
+    for failure in DATABASE_FAILURES:
+        app.add_exception_handler(failure, _database_failure)
+
     @app.exception_handler(RefusedBody)
     async def _refused_body(request: Request, exc: RefusedBody) -> JSONResponse:
         return await _domain(request, exc.error)
@@ -182,6 +193,23 @@ def install_error_handlers(app: FastAPI) -> None:
             status_code=exc.status_code,
             headers=getattr(exc, "headers", None),
         )
+
+
+async def _database_failure(request: Request, exc: Exception) -> JSONResponse:
+    """The database is away (down, restarting, locked by another writer): 503, nothing
+    was accepted; any other database error is a plain 500."""
+    if not is_transient(exc):
+        log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+        return JSONResponse(error_body("internal_error", "internal server error"), status_code=500)
+    log.warning("%s %s: the database is unavailable (%s)", request.method, request.url.path, exc)
+    return JSONResponse(
+        error_body(
+            "database_unavailable",
+            "the database is unavailable (down, restarting or busy); nothing was done, retry later",
+        ),
+        status_code=503,
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER_S)},
+    )
 
 
 def method_not_allowed(method: str, allowed: list[str]) -> JSONResponse:

@@ -2,7 +2,8 @@
 
 - `timeout_s` bounds one attempt; running out is a failure like any other.
 - Failures no retry can fix (invalid input, templates, blocked addresses, unknown
-  ids, configuration, permissions) are never retried; the rest are, `retries` times.
+  ids, configuration, permissions, execution budgets) are never retried; the rest
+  are, `retries` times.
 - The wait before attempt n+1 is `retry_backoff_s * 2**(n-1)` (the engine's
   default backoff when the node sets none), at least a `TransientAgentError`'s
   `retry_after`, at most `max_retry_delay_s`.
@@ -11,10 +12,12 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 from relayflow.engine.nodes import Handler, NodeContext, NodeOutcome
 from relayflow.engine.run import EngineOptions
 from relayflow.errors import (
+    BudgetExceeded,
     ConfigError,
     Forbidden,
     InvalidInput,
@@ -24,7 +27,7 @@ from relayflow.errors import (
     Unauthorized,
 )
 
-PERMANENT_ERRORS = (InvalidInput, ConfigError, NotFound, Forbidden, Unauthorized)
+PERMANENT_ERRORS = (InvalidInput, ConfigError, NotFound, Forbidden, Unauthorized, BudgetExceeded)
 
 
 class NodeTimedOut(RelayflowError):
@@ -56,7 +59,9 @@ def retry_delay(
 
 async def run_attempt(handler: Handler, ctx: NodeContext, timeout_s: float | None) -> NodeOutcome:
     if timeout_s is None:
+        ctx.deadline = None
         return await handler(ctx)
+    ctx.deadline = time.monotonic() + timeout_s  # renders stop just before it
     try:
         async with asyncio.timeout(timeout_s) as scope:
             return await handler(ctx)

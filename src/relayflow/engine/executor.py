@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import time
 from collections import deque
@@ -56,9 +57,14 @@ from typing import TYPE_CHECKING, Any
 
 from relayflow.domain import ExecutionStatus, NodeRunStatus
 from relayflow.engine.attempts import error_text, is_retryable, retry_delay, run_attempt
+from relayflow.engine.budget import ExecutionBudget, RunBudget
+from relayflow.engine.children import PrefixedRecords, prepare_child, problems_text
 from relayflow.engine.graph import Edge, Graph, Loop
+from relayflow.engine.loops import LoopTracker, Settled
 from relayflow.engine.naming import child_prefix
+from relayflow.engine.node_states import EdgeState, NodeProgress, NodeState
 from relayflow.engine.nodes import NodeContext, NodeOutcome
+from relayflow.engine.nodes.base import ChildRunner
 from relayflow.engine.ports import (
     AgentRunner,
     CredentialSource,
@@ -70,9 +76,10 @@ from relayflow.engine.ports import (
     WorkflowCatalog,
 )
 from relayflow.engine.run import ApprovalDecision, EngineOptions, ExecutionOutcome, ExecutionRun
+from relayflow.engine.slots import ExecutionSlots, SlotHolder
 from relayflow.engine.templating import Scope
-from relayflow.engine.validation import analyse_graph_remembered
-from relayflow.errors import GraphInvalid, InvalidInput, LeaseLost, NotFound
+from relayflow.engine.validation import GraphAnalyses
+from relayflow.errors import BudgetExceeded, LeaseLost
 
 if TYPE_CHECKING:
     import httpx
@@ -86,9 +93,6 @@ __all__ = [
 ]
 
 CANCEL_GRACE_S = 0.5  # how long cancelled node tasks get to unwind before we report
-MAX_PROBLEMS_IN_MESSAGE = 5
-
-_PENDING, _ACTIVE, _SKIPPED = 0, 1, 2
 
 
 @dataclass(slots=True)
@@ -115,22 +119,7 @@ class _Signal:
 
 _CANCELLED = _Signal("cancelled")
 _TIMED_OUT = _Signal("timed out")
-
-
-@dataclass(slots=True)
-class _NodeState:
-    iteration: int = 0
-    status: str = "pending"  # pending|ready|running|done|skipped|waiting|failed
-    runs: int = 0  # how many iterations this node has started (loop heads)
-    attempt: int = 0
-    started_at: float | None = None
-
-
-@dataclass(slots=True)
-class _LoopState:
-    finalized: int = 0  # members done or skipped in the current iteration
-    again: bool = False  # a back edge became active in the current iteration
-    held_skips: list[Edge] | None = None  # exit edges skipped in the current iteration
+_OVER_BUDGET = _Signal("over budget")
 
 
 class _Meter:
@@ -151,6 +140,17 @@ def mentions_secrets(graph: Mapping[str, Any]) -> bool:
     return "secrets" in json.dumps(graph.get("nodes"), default=str)
 
 
+@dataclass(slots=True)
+class _Execution:
+    """What every run of one execution shares, its child runs included."""
+
+    finished: Mapping[tuple[str, int], NodeRunRecord]  # reusable records, by full node id
+    meter: _Meter
+    budget: ExecutionBudget
+    events: EventSink | None  # the execution's sink, counted against its budget
+    slots: ExecutionSlots  # nodes of child runs at work at once, over the whole tree
+
+
 class Executor:
     def __init__(
         self,
@@ -162,6 +162,7 @@ class Executor:
         options: EngineOptions = EngineOptions(),
         events: EventSink | None = None,
         http_client: httpx.AsyncClient | None = None,
+        analyses: GraphAnalyses | None = None,
         credentials: CredentialSource | None = None,
     ) -> None:
         self.store = store
@@ -173,19 +174,18 @@ class Executor:
         self.options = options
         self.events = events
         self.http_client = http_client
+        self.analyses = analyses or GraphAnalyses()  # share one across runs to reuse them
 
     async def run(self, run: ExecutionRun) -> ExecutionOutcome:
         """Run (or resume) one execution to COMPLETED, FAILED, CANCELLED or WAITING.
 
         Never raises for node failures; raises `LeaseLost` when the store does.
         """
-        analysis = analyse_graph_remembered(run.graph)
+        analysis = self.analyses.of(run.graph)
         if analysis.graph is None:
-            shown = "; ".join(str(p) for p in analysis.problems[:MAX_PROBLEMS_IN_MESSAGE])
-            more = len(analysis.problems) - MAX_PROBLEMS_IN_MESSAGE
-            suffix = f" (and {more} more)" if more > 0 else ""
             return ExecutionOutcome(
-                ExecutionStatus.FAILED, error=f"the workflow graph is invalid: {shown}{suffix}"
+                ExecutionStatus.FAILED,
+                error=f"the workflow graph is invalid: {problems_text(analysis.problems)}",
             )
         if self.credentials is not None and mentions_secrets(run.graph):
             self.secrets = await self.credentials.secrets()
@@ -194,7 +194,17 @@ class Executor:
         for record in await self.store.finished(run.execution_id):
             finished[(record.node_id, record.iteration)] = record
             meter.add(record)
-        runner = _Runner(self, run, analysis.graph, finished, meter, prefix="")
+        budget = ExecutionBudget(self.options, node_runs=len(finished))
+        shared = _Execution(
+            finished,
+            meter,
+            budget,
+            budget.counted(self.events),
+            ExecutionSlots(self.options.max_active_child_nodes),
+        )
+        runner = _Runner(self, run, analysis.graph, shared, prefix="")
+        # A budget running out anywhere in the tree stops the whole execution at once.
+        budget.on_breach = lambda _reason: runner.queue.put_nowait(_OVER_BUDGET)
         outcome = await runner.execute(timeout_s=self.options.execution_timeout_s)
         outcome.usage, outcome.cost_usd = meter.usage, meter.cost_usd
         return outcome
@@ -208,20 +218,23 @@ class _Runner:
         executor: Executor,
         run: ExecutionRun,
         graph: Graph,
-        finished: Mapping[tuple[str, int], NodeRunRecord],
-        meter: _Meter,
+        shared: _Execution,
         *,
         prefix: str,
     ) -> None:
         self.executor = executor
+        self.shared = shared
         self.run = run
         self.graph = graph
-        self.finished = finished
-        self.meter = meter
+        self.finished = shared.finished
+        self.meter = shared.meter
+        self.events = shared.events
+        self.slots = shared.slots
+        self.budget = RunBudget(shared.budget, prefix)
         self.prefix = prefix  # "" for the execution, "sub/" for a child run
-        self.state = {node_id: _NodeState() for node_id in graph.nodes}
-        self.edges = {edge.id: _PENDING for edge in graph.edges}
-        self.loops = {id(loop): _LoopState() for loop in graph.loops}
+        self.state = {node_id: NodeProgress() for node_id in graph.nodes}
+        self.edges = {edge.id: EdgeState.PENDING for edge in graph.edges}
+        self.loops = LoopTracker(graph.loops)
         self.outputs: dict[str, Any] = {}
         self.results: dict[str, Any] = {}  # output nodes that ran
         # Every node is visible from the start (output null until it runs), so a loop's
@@ -267,7 +280,7 @@ class _Runner:
         try:
             self.ready.extend(self.graph.roots)
             for node_id in self.ready:
-                self.state[node_id].status = "ready"
+                self.state[node_id].state = NodeState.READY
             while True:
                 await self._advance()
                 if self.failure is not None:
@@ -306,11 +319,17 @@ class _Runner:
         if signal is _CANCELLED:
             self.stopped = ExecutionStatus.CANCELLED
             await self._cancel_running(reason="the execution was cancelled")
+        elif signal is _OVER_BUDGET:
+            self.failure = self.shared.budget.breach or "the execution exceeded its budget"
+            await self._cancel_running(reason=self.failure)
         else:
             self.failure = f"the execution timed out after {timeout_s:g} s"
             await self._cancel_running(reason=self.failure)
 
     def _outcome(self) -> ExecutionOutcome:
+        breach = self.shared.budget.breach
+        if breach is not None:  # whatever failed after it, this is why
+            return ExecutionOutcome(ExecutionStatus.FAILED, error=breach)
         if self.failure is not None:
             return ExecutionOutcome(ExecutionStatus.FAILED, error=self.failure)
         if self.stopped is ExecutionStatus.CANCELLED:
@@ -341,17 +360,19 @@ class _Runner:
         state = self.state[node_id]
         upstream = {}
         for edge in node.incoming:
-            if self.edges[edge.id] == _ACTIVE:
+            if self.edges[edge.id] is EdgeState.ACTIVE:
                 upstream[edge.source] = self.outputs.get(edge.source)
                 if edge.is_back:
-                    self.edges[edge.id] = _PENDING  # consumed by this iteration
+                    self.edges[edge.id] = EdgeState.PENDING  # consumed by this iteration
         state.runs += 1
         reused = self.finished.get((self.prefix + node_id, state.iteration))
         if reused is not None and reused.status is NodeRunStatus.COMPLETED:
-            state.status = "running"
+            state.state = NodeState.RUNNING
             self._completed(node_id, reused.output, reused.active_handles)
             return
-        state.status = "running"
+        state.state = NodeState.RUNNING
+        state.row_open = state.settled = False
+        slot = self.slots.holder() if self.prefix else ExecutionSlots.unbounded()
         ctx = NodeContext(
             node_id=node_id,
             kind=node.kind.name,
@@ -366,23 +387,24 @@ class _Runner:
             scope={**self.scope_base, "iteration": state.iteration},
             upstream=upstream,
             execution_input=self.run.input,
-            run_child=self._child_runner(node_id, state.iteration),
+            run_child=self._child_runner(node_id, state.iteration, slot),
             record_item=self._record_item,
             reusable=self._reusable_items(),
+            budget=self.budget,
             decision=self.run.decisions.get(self.prefix + node_id),
             events=self._node_events(),
             http_client=self.executor.http_client,
             credentials=self.executor.credentials,
         )
-        self.running[node_id] = asyncio.create_task(self._attempts(node_id, ctx))
+        self.running[node_id] = asyncio.create_task(self._attempts(node_id, ctx, slot))
 
     def _reusable_items(self) -> Mapping[tuple[str, int], NodeRunRecord]:
         if not self.prefix:
             return self.finished
-        return _PrefixedView(self.finished, self.prefix)
+        return PrefixedRecords(self.finished, self.prefix)
 
     def _node_events(self) -> EventSink | None:
-        sink = self.executor.events
+        sink = self.events
         if sink is None or not self.prefix:
             return sink
         prefix = self.prefix
@@ -394,8 +416,8 @@ class _Runner:
         return prefixed
 
     async def _record(self, record: NodeRunRecord) -> None:
-        if self.prefix:
-            record.node_id = self.prefix + record.node_id
+        if self.prefix:  # a copy: the caller's record keeps its own id
+            record = dataclasses.replace(record, node_id=self.prefix + record.node_id)
         await self.executor.store.record(record, fence=self.run.fence)
         self.meter.add(record)
 
@@ -403,15 +425,16 @@ class _Runner:
         await self._record(record)
 
     async def _emit(self, kind: str, payload: dict[str, Any]) -> None:
-        sink = self.executor.events
+        sink = self.events
         if sink is not None:
             payload["node_id"] = self.prefix + payload["node_id"]
             await sink(kind, payload)
 
     # ------------------------------------------------------------ one node's attempts
-    async def _attempts(self, node_id: str, ctx: NodeContext) -> None:
+    async def _attempts(self, node_id: str, ctx: NodeContext, slot: SlotHolder) -> None:
         try:
-            await self._attempt_loop(node_id, ctx)
+            async with slot.held():
+                await self._attempt_loop(node_id, ctx)
         except asyncio.CancelledError:
             task = asyncio.current_task()
             if task is not None and task.cancelling():
@@ -430,9 +453,14 @@ class _Runner:
         execution_id = self.run.execution_id
         attempt = 0
         while True:
+            try:
+                self.budget.charge_node_run(node_id)
+            except BudgetExceeded as exc:
+                self.queue.put_nowait(_Done(node_id, NodeRunStatus.FAILED, error=exc.message))
+                return
             attempt += 1
             started = time.time()
-            state.attempt, state.started_at = attempt, started
+            state.attempt, state.started_at, state.row_open = attempt, started, True
             await self._record(
                 NodeRunRecord(
                     execution_id,
@@ -448,6 +476,7 @@ class _Runner:
             ctx.input = None
             try:
                 outcome = await run_attempt(handler, ctx, data.timeout_s)
+                self.budget.check_output(node_id, outcome.output)
             except (asyncio.CancelledError, LeaseLost):
                 raise
             except Exception as exc:
@@ -457,6 +486,7 @@ class _Runner:
                 return
             error = error_text(failure)
             finished = time.time()
+            state.row_open = False
             await self._record(
                 NodeRunRecord(
                     execution_id,
@@ -475,6 +505,7 @@ class _Runner:
                 await self._emit("node.retrying", dict(base, error=error, delay_s=delay))
                 await asyncio.sleep(delay)
                 continue
+            state.settled = True
             await self._emit("node.failed", dict(base, error=error))
             self.queue.put_nowait(_Done(node_id, NodeRunStatus.FAILED, error=error))
             return
@@ -488,6 +519,8 @@ class _Runner:
         started: float,
     ) -> None:
         finished = time.time()
+        state = self.state[node_id]
+        state.row_open, state.settled = False, True
         await self._record(
             NodeRunRecord(
                 self.run.execution_id,
@@ -537,7 +570,7 @@ class _Runner:
         self.running.pop(node_id, None)
         state = self.state[node_id]
         if done.status is NodeRunStatus.FAILED:
-            state.status = "failed"
+            state.state = NodeState.FAILED
             error = done.error or "failed"
             full = self.prefix + node_id
             self.failure = (
@@ -545,7 +578,7 @@ class _Runner:
             )
             return
         if done.status is NodeRunStatus.WAITING:
-            state.status = "waiting"
+            state.state = NodeState.WAITING
             self.waiting_on.extend(done.waiting_on or [self.prefix + node_id])
             return
         self._completed(node_id, done.output, done.active_handles)
@@ -553,7 +586,7 @@ class _Runner:
     def _completed(self, node_id: str, output: Any, active_handles: list[str] | None) -> None:
         node = self.graph.nodes[node_id]
         state = self.state[node_id]
-        state.status = "done"
+        state.state = NodeState.DONE
         self.outputs[node_id] = output
         self.nodes_scope[node_id] = Scope(
             f"nodes.{node_id}", output=output, status="completed", iteration=state.iteration
@@ -568,7 +601,7 @@ class _Runner:
     async def _skip(self, node_id: str) -> None:
         node = self.graph.nodes[node_id]
         state = self.state[node_id]
-        state.status = "skipped"
+        state.state = NodeState.SKIPPED
         self.nodes_scope[node_id] = Scope(
             f"nodes.{node_id}",
             output=self.outputs.get(node_id),  # an earlier pass's output, in a loop
@@ -576,6 +609,11 @@ class _Runner:
             iteration=state.iteration,
         )
         if (self.prefix + node_id, state.iteration) not in self.finished:
+            try:
+                self.budget.charge_node_run(node_id)
+            except BudgetExceeded as exc:
+                self.failure = exc.message
+                return
             now = time.time()
             await self._record(
                 NodeRunRecord(
@@ -596,26 +634,23 @@ class _Runner:
     def _resolve(self, edge: Edge, active: bool) -> None:
         if edge.is_back:
             if active:
-                self.edges[edge.id] = _ACTIVE
+                self.edges[edge.id] = EdgeState.ACTIVE
                 loop = self.graph.nodes[edge.target].loop
                 assert loop is not None
-                self.loops[id(loop)].again = True
+                self.loops.back_edge_taken(loop)
             return
         if edge.exits is not None and not active:
             # Skipped for this iteration only; final once the loop stops.
-            loop_state = self.loops[id(edge.exits)]
-            if loop_state.held_skips is None:
-                loop_state.held_skips = []
-            loop_state.held_skips.append(edge)
+            self.loops.hold_skip(edge.exits, edge)
             return
-        if self.edges[edge.id] == _ACTIVE:
+        if self.edges[edge.id] is EdgeState.ACTIVE:
             return  # an exit edge stays active once a pass took it
-        self.edges[edge.id] = _ACTIVE if active else _SKIPPED
+        self.edges[edge.id] = EdgeState.ACTIVE if active else EdgeState.SKIPPED
         self._check(edge.target)
 
     def _check(self, node_id: str) -> None:
         state = self.state[node_id]
-        if state.status != "pending":
+        if state.state is not NodeState.PENDING:
             return
         node = self.graph.nodes[node_id]
         if node.is_loop_head and state.runs > 0:
@@ -623,9 +658,9 @@ class _Runner:
         any_active = any_pending = False
         for edge in node.forward_incoming:
             value = self.edges[edge.id]
-            if value == _ACTIVE:
+            if value is EdgeState.ACTIVE:
                 any_active = True
-            elif value == _PENDING:
+            elif value is EdgeState.PENDING:
                 any_pending = True
         if node.kind.name == "merge" and getattr(node.data, "mode", "all") == "any":
             if any_active:
@@ -641,11 +676,11 @@ class _Runner:
             self._mark_skip(node_id)
 
     def _mark_ready(self, node_id: str) -> None:
-        self.state[node_id].status = "ready"
+        self.state[node_id].state = NodeState.READY
         self.ready.append(node_id)
 
     def _mark_skip(self, node_id: str) -> None:
-        self.state[node_id].status = "skipping"
+        self.state[node_id].state = NodeState.SKIPPING
         self.to_skip.append(node_id)
 
     # ------------------------------------------------------------ loops
@@ -653,18 +688,15 @@ class _Runner:
         loop = self.graph.nodes[node_id].loop
         if loop is None:
             return
-        loop_state = self.loops[id(loop)]
-        loop_state.finalized += 1
-        if loop_state.finalized == len(loop.members):
-            self._settle(loop, loop_state)
+        settled = self.loops.member_finalized(loop)
+        if settled is not None:
+            self._settle(loop, settled)
 
-    def _settle(self, loop: Loop, loop_state: _LoopState) -> None:
-        held = loop_state.held_skips or []
-        if not loop_state.again:
-            self.loops[id(loop)] = _LoopState()
-            for edge in held:
-                if self.edges[edge.id] == _PENDING:
-                    self.edges[edge.id] = _SKIPPED
+    def _settle(self, loop: Loop, settled: Settled) -> None:
+        if not settled.again:
+            for edge in settled.held_skips:
+                if self.edges[edge.id] is EdgeState.PENDING:
+                    self.edges[edge.id] = EdgeState.SKIPPED
                     self._check(edge.target)
             return
         head = self.state[loop.head]
@@ -675,30 +707,36 @@ class _Runner:
             )
             return
         iteration = head.iteration + 1
-        self.loops[id(loop)] = _LoopState()
         for member in loop.members:
-            state = self.state[member]
-            state.iteration, state.status, state.attempt = iteration, "pending", 0
+            self.state[member].start_iteration(iteration)
         for edge in loop.internal_edges:
             if not edge.is_back:
-                self.edges[edge.id] = _PENDING
+                self.edges[edge.id] = EdgeState.PENDING
         self._mark_ready(loop.head)
 
     # ------------------------------------------------------------ cancellation
     async def _cancel_running(self, *, reason: str, record: bool = True) -> None:
         if not self.running:
             return
-        tasks = dict(self.running)
+        # A task already done has written its own last record (its outcome is queued).
+        tasks = {node_id: t for node_id, t in self.running.items() if not t.done()}
         self.running.clear()
         for task in tasks.values():
             task.cancel()
-        await asyncio.wait(tasks.values(), timeout=CANCEL_GRACE_S)
+        if tasks:
+            await asyncio.wait(tasks.values(), timeout=CANCEL_GRACE_S)
         if not record:
             return
         now = time.time()
         for node_id in tasks:
             state = self.state[node_id]
-            state.status = "cancelled"
+            state.state = NodeState.CANCELLED
+            if state.settled:
+                continue
+            if not state.row_open:  # not started, or waiting to retry: a row of its own
+                if not self.shared.budget.has_node_runs_left():
+                    continue
+                self.budget.charge_node_run(node_id)
             await self._record(
                 NodeRunRecord(
                     self.run.execution_id,
@@ -717,66 +755,20 @@ class _Runner:
             )
 
     # ------------------------------------------------------------ child workflows
-    def _child_runner(self, node_id: str, iteration: int) -> Any:
+    def _child_runner(self, node_id: str, iteration: int, slot: SlotHolder) -> ChildRunner:
         async def run_child(workflow_id: str, value: Any, key: str) -> ExecutionOutcome:
-            return await self._run_child(workflow_id, value, key, node_id, iteration)
+            async with slot.lent():
+                child_run, graph = await prepare_child(
+                    self.executor.workflows,
+                    self.run,
+                    workflow_id=workflow_id,
+                    value=value,
+                    node_id=self.prefix + node_id,
+                    max_depth=self.executor.options.subworkflow_max_depth,
+                    analyses=self.executor.analyses,
+                )
+                prefix = child_prefix(self.prefix, key, iteration)
+                child = _Runner(self.executor, child_run, graph, self.shared, prefix=prefix)
+                return await child.execute(timeout_s=None)
 
         return run_child
-
-    async def _run_child(
-        self, workflow_id: str, value: Any, key: str, node_id: str, iteration: int
-    ) -> ExecutionOutcome:
-        depth = self.run.depth + 1
-        limit = self.executor.options.subworkflow_max_depth
-        if depth > limit:
-            raise InvalidInput(
-                f"node {self.prefix + node_id!r}: sub-workflow {workflow_id!r} would nest "
-                f"{depth} levels deep; the limit is {limit} (RELAYFLOW_SUBWORKFLOW_MAX_DEPTH)"
-            )
-        raw = await self.executor.workflows.get_graph(workflow_id, user_id=self.run.user_id)
-        if raw is None:
-            raise NotFound(
-                f"node {self.prefix + node_id!r}: workflow {workflow_id!r} not found "
-                "(or not readable by this user)"
-            )
-        analysis = analyse_graph_remembered(raw)
-        if analysis.graph is None:
-            problems = [p.as_dict() for p in analysis.problems]
-            shown = "; ".join(str(p) for p in analysis.problems[:MAX_PROBLEMS_IN_MESSAGE])
-            raise GraphInvalid(
-                f"sub-workflow {workflow_id!r} is invalid: {shown}", details=problems
-            )
-        child_run = ExecutionRun(
-            execution_id=self.run.execution_id,
-            graph=raw,
-            input=value,
-            user_id=self.run.user_id,
-            fence=self.run.fence,
-            decisions=self.run.decisions,
-            cancel=self.run.cancel,
-            trigger=self.run.trigger,
-            depth=depth,
-        )
-        prefix = child_prefix(self.prefix, key, iteration)
-        child = _Runner(
-            self.executor, child_run, analysis.graph, self.finished, self.meter, prefix=prefix
-        )
-        return await child.execute(timeout_s=None)
-
-
-class _PrefixedView(Mapping[tuple[str, int], NodeRunRecord]):
-    """Finished records seen from inside a child run (keys without the prefix)."""
-
-    def __init__(self, records: Mapping[tuple[str, int], NodeRunRecord], prefix: str) -> None:
-        self.records = records
-        self.prefix = prefix
-
-    def __getitem__(self, key: tuple[str, int]) -> NodeRunRecord:
-        return self.records[(self.prefix + key[0], key[1])]
-
-    def __iter__(self) -> Any:
-        n = len(self.prefix)
-        return iter((k[n:], i) for k, i in self.records if k.startswith(self.prefix))
-
-    def __len__(self) -> int:
-        return sum(1 for _ in self)

@@ -12,13 +12,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from relayflow.config import Settings
 from relayflow.domain import ExecutionStatus
 from relayflow.engine.ports import TokenUsage
+from relayflow.engine.template_limits import TemplateLimits
 
 
 @dataclass(frozen=True)
 class EngineOptions:
+    """How the engine runs; the runtime builds them from the settings
+    (`relayflow.runtime.engine_options`)."""
+
     max_parallel_nodes: int = 16
     execution_timeout_s: float = 3600.0
     subworkflow_max_depth: int = 5
@@ -26,15 +29,14 @@ class EngineOptions:
     default_retry_backoff_s: float = 0.5
     # Longest wait between two attempts of a node, whatever the backoff says.
     max_retry_delay_s: float = 60.0
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> EngineOptions:
-        return cls(
-            max_parallel_nodes=settings.max_parallel_nodes,
-            execution_timeout_s=settings.execution_timeout_s,
-            subworkflow_max_depth=settings.subworkflow_max_depth,
-            http_allowlist=tuple(settings.http_allowlist),
-        )
+    templates: TemplateLimits = field(default_factory=TemplateLimits)
+    # Execution budgets (`engine.budget`).
+    max_node_runs: int = 10_000
+    max_map_items: int = 1_000
+    max_node_output_bytes: int = 1_048_576
+    max_events: int = 100_000
+    # Nodes of child runs at work at once, over the execution's whole tree (`engine.slots`).
+    max_active_child_nodes: int = 4
 
 
 @dataclass(frozen=True)

@@ -11,23 +11,40 @@
 
 Compiled templates are cached by source text: the same prompt renders for every
 execution and every map item.
+
+Every render has a budget (`engine.template_limits`): sizes, `range`, integer
+size and time, enforced step by step by the sandbox (`engine.template_sandbox`).
+The engine renders through the `*_async` functions, which run the render in a
+thread off the event loop: a template that computes for seconds never holds the
+API, and it stops at its deadline (the node's `timeout_s` or the setting).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable, Collection, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Literal
 
-from jinja2 import StrictUndefined, Template, TemplateSyntaxError, meta
+from jinja2 import StrictUndefined, Template, TemplateSyntaxError
 from jinja2 import nodes as ast
+from jinja2.compiler import CodeGenerator, Frame
 from jinja2.exceptions import SecurityError, UndefinedError
 from jinja2.parser import Parser
 from jinja2.runtime import Undefined
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from relayflow.engine.template_limits import (
+    LimitBreach,
+    RenderBudget,
+    TemplateLimitError,
+    TemplateLimits,
+    current_budget,
+    run_within,
+)
+from relayflow.engine.template_sandbox import BoundedSandbox
 from relayflow.errors import TemplateError
 
 # Names every template may use; `iteration` is the node's loop iteration (0 first).
@@ -59,13 +76,14 @@ def _finalize(value: Any) -> Any:
     # Inside running text, objects and lists read better (and parse) as JSON, and a
     # null (a skipped node's output) is empty rather than the word "None".
     if isinstance(value, dict | list):
+        current_budget().check_value(value, "this value")
         return json.dumps(value, ensure_ascii=False, default=str)
     if value is None:
         return ""
     return value
 
 
-class _Environment(ImmutableSandboxedEnvironment):
+class _Environment(BoundedSandbox):
     def getattr(self, obj: Any, attribute: str) -> Any:
         # JSON data first: `input.items` is the "items" key, not dict.items.
         if isinstance(obj, dict) and attribute in obj:
@@ -122,33 +140,69 @@ def _compile_expression(source: str) -> Callable[..., Any]:
 
 # ----------------------------------------------------------------- rendering
 def _fail(where: str, exc: Exception) -> TemplateError:
+    if isinstance(exc, LimitBreach):
+        return TemplateLimitError(f"{where}: {exc}")
     if isinstance(exc, TemplateSyntaxError):
         return TemplateError(f"{where}: syntax error: {exc.message} (line {exc.lineno})")
     if isinstance(exc, UndefinedError):
         return TemplateError(f"{where}: {exc.message}")
     if isinstance(exc, SecurityError):
         return TemplateError(f"{where}: not allowed: {exc}")
+    if isinstance(exc, RecursionError):
+        return TemplateError(f"{where}: the template recursed too deeply")
     return TemplateError(f"{where}: {type(exc).__name__}: {exc}")
 
 
 def _defined(value: Any) -> Any:
     if isinstance(value, Undefined):
         value._fail_with_undefined_error()
+    if isinstance(value, dict | list | tuple):
+        current_budget().check_value(value, "the value")
     return value
 
 
-def render(value: Any, context: Mapping[str, Any], *, where: str) -> Any:
+def _within(
+    budget: RenderBudget | None, function: Callable[..., Any], *args: Any, **kw: Any
+) -> Any:
+    if budget is None:
+        budget = RenderBudget(TemplateLimits())
+    return run_within(budget, function, *args, **kw)
+
+
+def render(
+    value: Any, context: Mapping[str, Any], *, where: str, budget: RenderBudget | None = None
+) -> Any:
     """Render every string inside a JSON value; a lone `{{ expr }}` keeps its type."""
+    return _within(budget, _render_checked, value, context, where)
+
+
+def _render_checked(value: Any, context: Mapping[str, Any], where: str) -> Any:
+    result = _render_value(value, context, where)
+    if isinstance(value, dict | list):
+        try:
+            current_budget().check_value(result, "the rendered value")
+        except LimitBreach as exc:
+            raise _fail(where, exc) from None
+    return result
+
+
+def _render_value(value: Any, context: Mapping[str, Any], where: str) -> Any:
     if isinstance(value, str):
-        return render_string(value, context, where=where)
+        return _render_string(value, context, where)
     if isinstance(value, dict):
-        return {k: render(v, context, where=f"{where}.{k}") for k, v in value.items()}
+        return {k: _render_value(v, context, f"{where}.{k}") for k, v in value.items()}
     if isinstance(value, list):
-        return [render(v, context, where=f"{where}[{i}]") for i, v in enumerate(value)]
+        return [_render_value(v, context, f"{where}[{i}]") for i, v in enumerate(value)]
     return value
 
 
-def render_string(source: str, context: Mapping[str, Any], *, where: str) -> Any:
+def render_string(
+    source: str, context: Mapping[str, Any], *, where: str, budget: RenderBudget | None = None
+) -> Any:
+    return _within(budget, _render_string, source, context, where)
+
+
+def _render_string(source: str, context: Mapping[str, Any], where: str) -> Any:
     try:
         compiled = _compile_template(source)
         if compiled.kind == "text":
@@ -164,22 +218,90 @@ def render_string(source: str, context: Mapping[str, Any], *, where: str) -> Any
         raise _fail(where, exc) from None
 
 
-def render_text(source: str, context: Mapping[str, Any], *, where: str) -> str:
+def render_text(
+    source: str, context: Mapping[str, Any], *, where: str, budget: RenderBudget | None = None
+) -> str:
     """Render to a string whatever the template yields (a prompt, a URL, a header)."""
-    value = render_string(source, context, where=where)
+    return str(_within(budget, _render_text, source, context, where))
+
+
+def _render_text(source: str, context: Mapping[str, Any], where: str) -> str:
+    value = _render_string(source, context, where)
     if isinstance(value, str):
         return value
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
-def evaluate(expression: str, context: Mapping[str, Any], *, where: str) -> Any:
+def evaluate(
+    expression: str, context: Mapping[str, Any], *, where: str, budget: RenderBudget | None = None
+) -> Any:
     """Evaluate a bare expression (`input.score > 5`)."""
+    return _within(budget, _evaluate, expression, context, where)
+
+
+def _evaluate(expression: str, context: Mapping[str, Any], where: str) -> Any:
     try:
         return _defined(_compile_expression(expression)(**context))
     except TemplateError:
         raise
     except Exception as exc:
         raise _fail(where, exc) from None
+
+
+# ----------------------------------------------------------------- off the event loop
+_pool: ThreadPoolExecutor | None = None
+
+
+def _render_pool(threads: int) -> ThreadPoolExecutor:
+    global _pool
+    if _pool is None:
+        _pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="relayflow-template")
+    return _pool
+
+
+def has_templates(value: Any) -> bool:
+    """Whether any string inside a JSON value has template syntax (else it is plain data)."""
+    if isinstance(value, str):
+        return "{{" in value or "{%" in value or "{#" in value
+    if isinstance(value, dict):
+        return any(has_templates(v) for v in value.values())
+    if isinstance(value, list):
+        return any(has_templates(v) for v in value)
+    return False
+
+
+async def _off_loop(budget: RenderBudget, function: Callable[..., Any], *args: Any) -> Any:
+    loop = asyncio.get_running_loop()
+    pool = _render_pool(budget.limits.render_threads)
+    future = loop.run_in_executor(pool, run_within, budget, function, *args)
+    try:
+        return await future
+    except asyncio.CancelledError:
+        budget.stop()  # the thread stops at the render's next step
+        raise
+
+
+async def render_async(
+    value: Any, context: Mapping[str, Any], *, where: str, budget: RenderBudget
+) -> Any:
+    """`render` in a thread, so the event loop stays free; plain data stays inline."""
+    if not has_templates(value):
+        return value
+    return await _off_loop(budget, _render_checked, value, context, where)
+
+
+async def render_text_async(
+    source: str, context: Mapping[str, Any], *, where: str, budget: RenderBudget
+) -> str:
+    if not has_templates(source):
+        return source
+    return str(await _off_loop(budget, _render_text, source, context, where))
+
+
+async def evaluate_async(
+    expression: str, context: Mapping[str, Any], *, where: str, budget: RenderBudget
+) -> Any:
+    return await _off_loop(budget, _evaluate, expression, context, where)
 
 
 # ----------------------------------------------------------------- checking
@@ -219,6 +341,30 @@ def check_template(
     return _check(source, mode, frozenset(extra_names))
 
 
+class _NameTracker(CodeGenerator):
+    """Jinja's `meta.find_undeclared_variables`, but with its optimizer off: reading a
+    template must never evaluate it (Jinja folds constant expressions while compiling)."""
+
+    def __init__(self) -> None:
+        super().__init__(ENV, "<check>", "<check>", optimized=False)
+        self.undeclared: set[str] = set()
+
+    def write(self, x: str) -> None:
+        pass
+
+    def enter_frame(self, frame: Frame) -> None:
+        super().enter_frame(frame)
+        for action, param in frame.symbols.loads.values():
+            if action == "resolve" and param not in ENV.globals:
+                self.undeclared.add(param)
+
+
+def _undeclared_names(tree: ast.Template) -> set[str]:
+    tracker = _NameTracker()
+    tracker.visit(tree)
+    return tracker.undeclared
+
+
 @lru_cache(maxsize=8192)
 def _check(
     source: str, mode: Literal["template", "expression"], extra_names: frozenset[str]
@@ -227,9 +373,16 @@ def _check(
         tree = _parse(source, mode)
     except TemplateSyntaxError as exc:
         return TemplateCheck(problems=(f"syntax error: {exc.message} (line {exc.lineno})",))
+    except ValueError:  # Python refuses to convert an integer literal this long
+        return TemplateCheck(problems=("syntax error: a number has too many digits",))
+    try:
+        undeclared = _undeclared_names(tree)
+    except TemplateSyntaxError as exc:  # an unknown filter or test
+        message = exc.message or "invalid template"
+        return TemplateCheck(problems=(f"{message[:1].lower()}{message[1:].rstrip('.')}",))
     problems = []
     allowed = CONTEXT_NAMES | GLOBAL_NAMES | extra_names
-    for name in sorted(meta.find_undeclared_variables(tree) - allowed):
+    for name in sorted(undeclared - allowed):
         names = ", ".join(sorted(CONTEXT_NAMES | extra_names))
         problems.append(f"unknown name {name!r} (available: {names})")
     refs = set()

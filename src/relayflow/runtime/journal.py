@@ -14,9 +14,17 @@ transaction; starts and events within `LINGER_S`. On PostgreSQL a batch is one
 statement (`store.run_batches.write_run_batch_pg`); a short execution run alone
 costs the worker its claim, that statement and the NOTIFY for its events.
 
-Every write is fenced by the execution's lease token (`store.run_batches`).
-When a flush finds a lease lost, the execution's pending writes are dropped and
-`on_lease_lost` is called so the worker stops running it.
+Every write carries the lease token it was produced under, and is fenced by it
+(`store.run_batches`), buffered writes replayed after a database outage
+included. When a flush finds a lease lost, that run's pending writes are dropped
+and `on_lease_lost(execution, token)` is called so the worker stops running it.
+When the same execution is claimed again (`begin` with a newer token) while an
+older run of it still has writes queued, those are dropped, never merged into
+the new run's. Every dropped write is counted (`relayflow_dropped_writes`).
+
+While the database does not answer, a write is retried without end, since the
+lease may still hold when it comes back; `stop(deadline_s=...)` gives up after
+the deadline and drops (and logs) what is still queued.
 """
 
 from __future__ import annotations
@@ -25,21 +33,27 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Any
-
-import asyncpg
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from relayflow import errors
 from relayflow.domain import ExecutionStatus, NodeRunStatus
 from relayflow.engine.ports import NodeRunRecord
+from relayflow.runtime.metrics import RuntimeMetrics
+from relayflow.runtime.reconnects import ConnectionWatch
 from relayflow.store import executions
 from relayflow.store.db import Database
 from relayflow.store.executions import Outcome
 from relayflow.store.node_runs import RunKey, row_values, run_key
 from relayflow.store.pinned import PinnedConnection
-from relayflow.store.run_batches import RunBatch, write_run_batch, write_run_batch_pg
+from relayflow.store.run_batches import (
+    BatchWritten,
+    RunBatch,
+    write_run_batch,
+    write_run_batch_pg,
+)
+from relayflow.store.transient import is_transient
 
 log = logging.getLogger(__name__)
 
@@ -54,24 +68,7 @@ LINGER_S = 0.01
 FINISHED_LINGER_S = 0.003
 
 
-# asyncpg's own errors (the direct PostgreSQL path) that say nothing about the data:
-# connection trouble, a server shutting down or out of connections, a deadlock.
-_ASYNCPG_TRANSIENT = (
-    asyncpg.InterfaceError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.exceptions.OperatorInterventionError,
-    asyncpg.exceptions.InsufficientResourcesError,
-    asyncpg.exceptions.TransactionRollbackError,
-)
-
-
-def is_transient(exc: BaseException) -> bool:
-    """A database failure worth retrying as is (connection trouble, SQLite busy)."""
-    if isinstance(exc, OperationalError | InterfaceError | OSError | TimeoutError):
-        return True
-    if isinstance(exc, _ASYNCPG_TRANSIENT):
-        return True
-    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+LeaseLostCallback = Callable[[uuid.UUID, int], None]
 
 
 class Journal:
@@ -79,21 +76,25 @@ class Journal:
         self,
         db: Database,
         *,
-        on_lease_lost: Callable[[uuid.UUID], None] | None = None,
+        on_lease_lost: LeaseLostCallback | None = None,
         linger_s: float = LINGER_S,
         finished_linger_s: float = FINISHED_LINGER_S,
+        metrics: RuntimeMetrics | None = None,
     ) -> None:
         self._db = db
         self._connection = PinnedConnection(db)
         self._on_lease_lost = on_lease_lost
-        self._leases: dict[uuid.UUID, int] = {}
-        self._lost: set[uuid.UUID] = set()
+        self._metrics = metrics or RuntimeMetrics()  # a worker passes its own
+        self._watch = ConnectionWatch("journal", self._metrics)
+        self._leases: dict[uuid.UUID, int] = {}  # execution -> token of the run writing it
+        self._lost: set[tuple[uuid.UUID, int]] = set()  # (execution, token) found lost
         self._open_rows: dict[RunKey, uuid.UUID] = {}
         self._batch = RunBatch()
         # Rows inserted by the pending batch, by id: a later update merges into them.
         self._pending_inserts: dict[uuid.UUID, dict[str, Any]] = {}
         self._outcome_waiters: dict[uuid.UUID, asyncio.Future[bool]] = {}
         self._sync_waiters: list[asyncio.Future[None]] = []
+        self._in_flight: RunBatch | None = None  # the batch being written (or retried)
         self._wake = asyncio.Event()
         self._urgent = asyncio.Event()  # something queued must be written now
         self._linger_s = linger_s
@@ -102,6 +103,7 @@ class Journal:
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self.batches_written = 0
+        self.dropped: Counter[str] = Counter()  # writes dropped, by reason
 
     # ------------------------------------------------------------ lifecycle
     async def start(self) -> None:
@@ -109,44 +111,121 @@ class Journal:
             self._stopping = False
             self._task = asyncio.create_task(self._flush_loop(), name="relayflow-journal")
 
-    async def stop(self) -> None:
-        """Write what is queued, then stop."""
+    async def stop(self, *, deadline_s: float | None = None) -> None:
+        """Write what is queued, then stop; after `deadline_s` (None: no limit) without
+        the database answering, drop what is left (logged and counted)."""
         if self._task is None:
             return
-        await self.sync()
+        task = self._task
         self._stopping = True
         self._wake.set()
         self._urgent.set()
-        await self._task
+        done, _ = await asyncio.wait({task}, timeout=deadline_s)
+        if not done:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            self._abandon()
         self._task = None
-        await self._connection.close()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self._connection.close(), timeout=1.0)
+
+    def _abandon(self) -> None:
+        """Stopping without a database: drop the batch in flight and everything queued."""
+        batches = [b for b in (self._in_flight, self._batch) if b]
+        self._in_flight, self._batch = None, RunBatch()
+        self._pending_inserts = {}
+        executions_hit: set[uuid.UUID] = set()
+        for batch in batches:
+            self._count_dropped("shutdown", batch.size)
+            executions_hit |= set(batch.leases)
+        if executions_hit:
+            log.warning(
+                "journal stopped without the database: dropped the unwritten results of "
+                "%d execution(s) (%s); their nodes run again when they resume",
+                len(executions_hit),
+                ", ".join(sorted(str(e) for e in executions_hit)),
+            )
+        for waiter in self._outcome_waiters.values():
+            if not waiter.done():
+                waiter.set_result(False)
+        for sync_waiter in self._sync_waiters:
+            if not sync_waiter.done():
+                sync_waiter.set_result(None)
+        self._outcome_waiters, self._sync_waiters = {}, []
 
     # ------------------------------------------------------------ executions
     def begin(self, execution_id: uuid.UUID, lease_token: int) -> None:
+        previous = self._leases.get(execution_id, self._batch.leases.get(execution_id))
+        if previous is not None and previous != lease_token:
+            # Claimed again while an older run of it still had writes queued: those
+            # belong to a lease that is gone, and must not ride on the new token.
+            self._drop_queued({execution_id}, "superseded")
+            self._forget_rows(execution_id)
+            self._lost = {lost for lost in self._lost if lost[0] != execution_id}
         self._leases[execution_id] = lease_token
-        self._lost.discard(execution_id)
 
-    def end(self, execution_id: uuid.UUID) -> None:
-        """Forget an execution (after its outcome, or once it was handed back or lost)."""
-        self._leases.pop(execution_id, None)
-        self._lost.discard(execution_id)
+    def end(self, execution_id: uuid.UUID, lease_token: int | None = None) -> None:
+        """Forget an execution (after its outcome, or once it was handed back or lost).
+
+        With a token, only if that run is still the one writing the execution.
+        """
+        if lease_token is not None and self._leases.get(execution_id) != lease_token:
+            return
+        token = self._leases.pop(execution_id, None)
+        if token is not None:
+            self._lost.discard((execution_id, token))
+        self._forget_rows(execution_id)
+
+    def _forget_rows(self, execution_id: uuid.UUID) -> None:
         for key in [k for k in self._open_rows if k[0] == execution_id]:
             del self._open_rows[key]
 
-    def is_lost(self, execution_id: uuid.UUID) -> bool:
-        return execution_id in self._lost
+    @property
+    def backlog(self) -> int:
+        """Node-run writes and events queued for the next batch (callers pace on it)."""
+        runs = self._batch.node_runs
+        return len(runs.inserts) + len(runs.updates) + len(self._batch.events)
 
-    def _token(self, execution_id: uuid.UUID) -> int:
-        if execution_id in self._lost or execution_id not in self._leases:
+    def is_lost(self, execution_id: uuid.UUID, lease_token: int | None = None) -> bool:
+        token = self._leases.get(execution_id) if lease_token is None else lease_token
+        return token is None or (execution_id, token) in self._lost
+
+    def _token(self, execution_id: uuid.UUID, lease_token: int | None = None) -> int:
+        current = self._leases.get(execution_id)
+        if (
+            current is None
+            or (lease_token is not None and lease_token != current)
+            or (execution_id, current) in self._lost
+        ):
             raise errors.LeaseLost(
                 f"execution {execution_id}: this worker no longer holds its lease"
             )
-        return self._leases[execution_id]
+        return current
+
+    def _count_dropped(self, reason: str, writes: int) -> None:
+        if writes:
+            self.dropped[reason] += writes
+            self._metrics.dropped_writes.labels(reason).inc(writes)
+
+    def _drop_queued(self, execution_ids: set[uuid.UUID], reason: str) -> None:
+        """Remove the queued (not yet in flight) writes of these executions."""
+        dropped = self._batch.only(execution_ids)
+        if not dropped and not (execution_ids & set(self._batch.leases)):
+            return
+        self._batch = self._batch.only(set(self._batch.leases) - execution_ids)
+        for row in (*dropped.node_runs.inserts,):
+            self._pending_inserts.pop(row["id"], None)
+        self._count_dropped(reason, dropped.size)
+        for execution_id in execution_ids:
+            waiter = self._outcome_waiters.pop(execution_id, None)
+            if waiter is not None and not waiter.done():
+                waiter.set_result(False)
 
     # ------------------------------------------------------------ writes
-    def record(self, run: NodeRunRecord) -> None:
-        """Queue one node attempt (its start, or its end)."""
-        token = self._token(run.execution_id)
+    def record(self, run: NodeRunRecord, *, lease_token: int | None = None) -> None:
+        """Queue one node attempt (its start, or its end) of the run holding `lease_token`
+        (None: whichever run holds the execution now)."""
+        token = self._token(run.execution_id, lease_token)
         self._batch.leases[run.execution_id] = token
         key = run_key(run)
         values = row_values(run)
@@ -167,8 +246,15 @@ class Journal:
         if final:
             self._flush_soon()
 
-    def event(self, execution_id: uuid.UUID, kind: str, payload: Mapping[str, Any]) -> None:
-        token = self._token(execution_id)
+    def event(
+        self,
+        execution_id: uuid.UUID,
+        kind: str,
+        payload: Mapping[str, Any],
+        *,
+        lease_token: int | None = None,
+    ) -> None:
+        token = self._token(execution_id, lease_token)
         self._batch.leases[execution_id] = token
         self._batch.events.append((execution_id, kind, payload))
         self._wake.set()
@@ -177,7 +263,7 @@ class Journal:
         """Queue the outcome with its status event; True once durable, False if the lease
         was lost (nothing of this execution is written then)."""
         try:
-            self._token(outcome.execution_id)
+            self._token(outcome.execution_id, outcome.lease_token)
         except errors.LeaseLost:
             return False
         self._batch.leases[outcome.execution_id] = outcome.lease_token
@@ -191,15 +277,20 @@ class Journal:
         self._urgent.set()
         return await asyncio.shield(waiter)
 
-    async def sync(self) -> None:
-        """Wait until everything queued so far is written (or dropped as lost)."""
+    async def sync(self, *, timeout_s: float | None = None) -> bool:
+        """Wait until everything queued so far is written (or dropped as lost); False if
+        that took longer than `timeout_s`."""
         if self._task is None or self._task.done():
-            return
+            return True
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._sync_waiters.append(waiter)
         self._wake.set()
         self._urgent.set()
-        await asyncio.shield(waiter)
+        try:
+            await asyncio.wait_for(asyncio.shield(waiter), timeout=timeout_s)
+        except TimeoutError:
+            return False
+        return True
 
     # ------------------------------------------------------------ flushing
     def _flush_soon(self) -> None:
@@ -228,7 +319,9 @@ class Journal:
             sync_waiters, self._sync_waiters = self._sync_waiters, []
             lost: set[uuid.UUID] = set()
             if batch:
+                self._in_flight = batch
                 lost = await self._write(batch)
+                self._in_flight = None
             for execution_id, waiter in outcome_waiters.items():
                 if not waiter.done():
                     waiter.set_result(execution_id not in lost)
@@ -239,9 +332,10 @@ class Journal:
                 return
 
     async def _write(self, batch: RunBatch) -> set[uuid.UUID]:
-        lost = await self._write_with_retries(batch)
-        if lost is None:  # a write that keeps failing: isolate the execution(s) at fault
-            lost = set()
+        written = await self._write_with_retries(batch)
+        lost: set[uuid.UUID] = set()
+        repeats = 0
+        if written is None:  # a write that keeps failing: isolate the execution(s) at fault
             for execution_id in list(batch.leases):
                 part = batch.only({execution_id})
                 result = await self._write_with_retries(part)
@@ -249,31 +343,44 @@ class Journal:
                     await self._fail_unwritable(batch, execution_id)
                     lost.add(execution_id)
                 else:
-                    lost |= result
+                    lost |= result.lost
+                    repeats += result.repeated_completions
+        else:
+            lost, repeats = written.lost, written.repeated_completions
         self.batches_written += 1
+        self._count_dropped("repeated_completion", repeats)
         for execution_id in lost:
-            self._lost.add(execution_id)
+            token = batch.leases[execution_id]
+            self._count_dropped("lease_lost", batch.only({execution_id}).size)
+            self._lost.add((execution_id, token))
+            if self._leases.get(execution_id) == token:  # and what that run queued since
+                self._drop_queued({execution_id}, "lease_lost")
             if self._on_lease_lost is not None:
-                self._on_lease_lost(execution_id)
+                self._on_lease_lost(execution_id, token)
         return lost
 
-    async def _write_with_retries(self, batch: RunBatch) -> set[uuid.UUID] | None:
-        """Lost executions, or None when the batch cannot be written (bad data)."""
+    async def _write_with_retries(self, batch: RunBatch) -> BatchWritten | None:
+        """What was written, or None when the batch cannot be written (bad data)."""
         attempt = 0
         while True:
             try:
                 if not self._db.is_sqlite:  # one statement, its own transaction
-                    return await write_run_batch_pg(self._db, batch)
-                async with self._connection.transaction() as session:
-                    return await write_run_batch(session, batch)
+                    written = await write_run_batch_pg(self._db, batch)
+                else:
+                    async with self._connection.transaction() as session:
+                        written = await write_run_batch(session, batch)
             except Exception as exc:
                 if not is_transient(exc):
                     log.warning("journal write failed: %s", exc)
                     return None
+                self._watch.failed(exc)
                 delay = RETRY_DELAYS_S[min(attempt, len(RETRY_DELAYS_S) - 1)]
                 attempt += 1
                 log.warning("journal write failed (%s); retrying in %.2fs", exc, delay)
                 await asyncio.sleep(delay)
+            else:
+                self._watch.succeeded()
+                return written
 
     async def _fail_unwritable(self, batch: RunBatch, execution_id: uuid.UUID) -> None:
         """The execution's results cannot be stored (e.g. text PostgreSQL refuses): fail it."""

@@ -29,6 +29,7 @@ from typing import Any
 
 import asyncpg
 
+from relayflow.runtime.reconnects import ConnectionWatch
 from relayflow.store import signals
 from relayflow.store.db import Database
 from relayflow.store.direct_pg import asyncpg_dsn
@@ -59,6 +60,7 @@ class Notifications:
         self._local: dict[str, Callback] = {}
         self._watch: asyncio.Task[None] | None = None
         self._watch_stop = asyncio.Event()
+        self._connection_watch = ConnectionWatch("listener")
 
     @property
     def is_postgres(self) -> bool:
@@ -118,7 +120,7 @@ class Notifications:
             except (OSError, TimeoutError, asyncpg.PostgresError):
                 conn.terminate()
         for channel, callback in self._local.items():
-            signals.local_hub.remove(self._db.url, channel, callback)
+            self._db.signals.hub.remove(channel, callback)
         self._local.clear()
 
     # ------------------------------------------------------------ internals
@@ -130,7 +132,7 @@ class Notifications:
             self._dispatch(channel, payload)
 
         self._local[channel] = dispatch
-        signals.local_hub.add(self._db.url, channel, dispatch)
+        self._db.signals.hub.add(channel, dispatch)
 
     def _dispatch(self, channel: str, payload: str) -> None:
         for callback in list(self._callbacks.get(channel, ())):
@@ -145,6 +147,7 @@ class Notifications:
     def _on_terminate(self, _conn: Any) -> None:
         if self._stopping:
             return
+        self._connection_watch.failed(ConnectionError("the LISTEN connection was closed"))
         self._conn = None
         self._listening.clear()
         if self._reconnect is None or self._reconnect.done():
@@ -193,9 +196,10 @@ class Notifications:
             await asyncio.sleep(RECONNECT_DELAY_S)
             try:
                 await self._connect()
-            except (OSError, asyncpg.PostgresError) as exc:
+            except Exception as exc:  # refused, starting up, timed out: keep trying
                 log.warning("LISTEN connection failed (%s); retrying", exc)
                 continue
+            self._connection_watch.succeeded()
             for channel in list(self._callbacks):  # anything may have been missed meanwhile
                 self._dispatch(channel, "")
             return

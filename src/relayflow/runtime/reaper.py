@@ -14,6 +14,8 @@ import logging
 from sqlalchemy import text
 
 from relayflow.config import Settings
+from relayflow.runtime.metrics import RuntimeMetrics
+from relayflow.runtime.reconnects import ConnectionWatch
 from relayflow.store import executions
 from relayflow.store.db import Database
 from relayflow.store.executions import ReapedExecution
@@ -25,13 +27,21 @@ MAX_INTERVAL_S = 5.0
 
 
 class Reaper:
-    def __init__(self, settings: Settings, db: Database, *, interval_s: float | None = None):
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        *,
+        interval_s: float | None = None,
+        metrics: RuntimeMetrics | None = None,
+    ):
         self.settings = settings
         self.db = db
         # Often enough that a lost execution waits at most a fraction of a lease more.
         self.interval_s = interval_s or min(MAX_INTERVAL_S, max(0.2, settings.lease_seconds / 4))
         self._task: asyncio.Task[None] | None = None
         self.reaped_total = 0
+        self._watch = ConnectionWatch("reaper", metrics)
 
     async def start(self) -> None:
         if self._task is None:
@@ -62,6 +72,7 @@ class Reaper:
                 item.previous_owner,
                 item.lost_leases,
                 "failed" if item.failed else "back to pending",
+                extra={"execution_id": str(item.id), "worker": item.previous_owner},
             )
         self.reaped_total += len(reaped)
         return reaped
@@ -71,5 +82,8 @@ class Reaper:
             try:
                 await self.reap_once()
             except Exception as exc:  # the database may be down for a while; try again
+                self._watch.failed(exc)
                 log.warning("reaper pass failed: %s", exc)
+            else:
+                self._watch.succeeded()
             await asyncio.sleep(self.interval_s)

@@ -14,9 +14,16 @@
 - Writes node runs, events and outcomes through the batching journal.
 - Cancellation: NOTIFY `relayflow_cancel` (PostgreSQL), the in-process signal and
   a sub-second poll of `cancel_requested` (SQLite), and every heartbeat.
+- Lease at risk: a run whose lease went `lease_at_risk_fraction` of the lease
+  without a successful renewal (the database does not answer, or the process
+  was frozen) starts no new node until a renewal succeeds; what it finished
+  meanwhile waits in the journal and is written only if the lease still holds.
+  A lease found lost stops the run; a run claimed again replaces (and stops) an
+  older run of the same execution still in this process.
 - `stop()` is the graceful shutdown (SIGTERM): stop claiming, let running
   executions finish for up to `shutdown_grace_s`, then hand the rest back to the
-  queue (their finished nodes are kept; another worker resumes them).
+  queue (their finished nodes are kept; another worker resumes them). Without a
+  database, writing what is queued is given up after `shutdown_write_deadline_s`.
 """
 
 from __future__ import annotations
@@ -27,9 +34,10 @@ import dataclasses
 import logging
 import os
 import socket
+import time
 import uuid
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpx
@@ -37,15 +45,17 @@ import httpx
 from relayflow import errors
 from relayflow.agents.runner import ModelAgentRunner
 from relayflow.config import Settings
-from relayflow.domain import ExecutionStatus
+from relayflow.domain import ExecutionStatus, NodeRunStatus
 from relayflow.engine.executor import (
     ApprovalDecision,
-    EngineOptions,
     ExecutionOutcome,
     ExecutionRun,
     Executor,
 )
 from relayflow.engine.ports import AgentRunner, NodeRunRecord
+from relayflow.engine.validation import GraphAnalyses
+from relayflow.runtime.db_share import DatabaseShare, SharedTemplateCatalog, SharedWorkflowCatalog
+from relayflow.runtime.engine_options import engine_options
 from relayflow.runtime.events import EventBus
 from relayflow.runtime.journal import Journal
 from relayflow.runtime.limits import SharedProviderLimiter, provider_limiter
@@ -53,21 +63,27 @@ from relayflow.runtime.metrics import (
     MeteredAgents,
     MeteredLimiter,
     MeteredRunStore,
-    process_metrics,
+    RuntimeMetrics,
 )
+from relayflow.runtime.parallelism import ParallelNodeLimits
+from relayflow.runtime.reconnects import ConnectionWatch
 from relayflow.runtime.run_credentials import LIVE_SECRETS, Redactor, RunCredentials
 from relayflow.store import executions, node_runs, signals
 from relayflow.store.catalogs import SqlTemplateCatalog, SqlWorkflowCatalog
 from relayflow.store.db import Database
-from relayflow.store.execution_control import NodesWithChildren
 from relayflow.store.executions import ClaimedExecution, Outcome
 from relayflow.store.pinned import PinnedConnection
+from relayflow.store.transient import is_transient
 from relayflow.telemetry.execution import ExecutionTrace
 
 log = logging.getLogger(__name__)
 
 SQLITE_CANCEL_POLL_S = 0.5
+# An execution that queues writes faster than the journal stores them waits for the
+# journal past this many: batches stay small and one execution cannot flood them.
+JOURNAL_BACKLOG = 500
 CLAIM_RETRY_S = 1.0
+LEASE_GATE_POLL_S = 0.05  # how often a run held at the lease gate looks again
 
 
 def default_worker_name() -> str:
@@ -81,6 +97,12 @@ class _Running:
     task: asyncio.Task[None] | None = None
     handing_back: bool = False
     lease_lost: bool = False
+    renewed_at: float = field(default_factory=time.monotonic)  # last renewal that held
+
+    @property
+    def token(self) -> int:
+        return self.claimed.lease_token
+
     # The secret values this execution's credentials handed out, kept out of every record.
     redactor: Redactor = field(default_factory=Redactor)
 
@@ -109,15 +131,33 @@ class RedactingRunStore:
 
 
 class JournalRunStore:
-    """`engine.ports.RunStore` over the journal for one execution."""
+    """`engine.ports.RunStore` over the journal for one run (one lease) of an execution.
 
-    def __init__(self, journal: Journal, db: Database, *, fresh: bool) -> None:
+    Every write carries the run's lease token. Before a node starts, `gate` may hold
+    it (the lease is at risk) or raise `errors.LeaseLost`.
+    """
+
+    def __init__(
+        self,
+        journal: Journal,
+        db: Database,
+        *,
+        fresh: bool,
+        lease_token: int,
+        gate: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
         self._journal = journal
         self._db = db
         self._fresh = fresh  # never ran before: nothing finished to read back
+        self._token = lease_token
+        self._gate = gate
 
     async def record(self, run: NodeRunRecord, *, fence: int | None = None) -> None:
-        self._journal.record(run)
+        if run.status is NodeRunStatus.RUNNING and self._gate is not None:
+            await self._gate()
+        self._journal.record(run, lease_token=self._token)
+        if self._journal.backlog >= JOURNAL_BACKLOG:
+            await self._journal.sync()
 
     async def finished(self, execution_id: uuid.UUID) -> list[NodeRunRecord]:
         if self._fresh:
@@ -136,20 +176,26 @@ class Worker:
         concurrency: int | None = None,
         name: str | None = None,
         agents: AgentRunner | None = None,
+        metrics: RuntimeMetrics | None = None,
     ) -> None:
         self.settings = settings
         self.db = db
         self.bus = bus
         self.concurrency = max(1, concurrency or settings.worker_concurrency)
         self.name = name or default_worker_name()
+        # The figures this worker feeds: the app's or its process's (its own by default).
+        self.metrics = metrics or RuntimeMetrics()
         self._given_agents = agents
         self._agents: AgentRunner | None = agents
         self._limiter: Any = None
         self._http: httpx.AsyncClient | None = None
-        self._options = EngineOptions.from_settings(settings)
+        self._options = engine_options(settings)
+        self._parallelism = ParallelNodeLimits.from_settings(settings, db)
         self._templates = SqlTemplateCatalog(db)
         self._workflows = SqlWorkflowCatalog(db)
-        self._journal = Journal(db, on_lease_lost=self._on_lease_lost)
+        self._db_share = DatabaseShare(settings.worker_db_reads)
+        self._analyses = GraphAnalyses()  # the graphs this worker runs, analysed once each
+        self._journal = Journal(db, on_lease_lost=self._on_lease_lost, metrics=self.metrics)
         self._claim_connection = PinnedConnection(db)  # SQLite: claims run back to back
         self._running: dict[uuid.UUID, _Running] = {}
         self._wake = asyncio.Event()
@@ -161,6 +207,8 @@ class Worker:
         self._started = False
         self._stopping = False
         self.claimed_total = 0
+        self._heartbeat_watch = ConnectionWatch("heartbeat", self.metrics)
+        self._claim_watch = ConnectionWatch("claims", self.metrics)
 
     # ------------------------------------------------------------ lifecycle
     async def start(self) -> None:
@@ -174,7 +222,9 @@ class Worker:
                 self.settings, self.db, self.bus.notifications, owner=self.name
             )
             # Metered: every model request and its failure are counted per provider.
-            self._agents = ModelAgentRunner(self.settings, limiter=MeteredLimiter(self._limiter))
+            self._agents = ModelAgentRunner(
+                self.settings, limiter=MeteredLimiter(self._limiter, self.metrics)
+            )
         self._http = httpx.AsyncClient(trust_env=False, follow_redirects=False)
         notifications = self.bus.notifications
         notifications.add(signals.WORK, self._on_work)
@@ -186,7 +236,19 @@ class Worker:
         self._tasks = [asyncio.create_task(self._heartbeat_loop(), name=f"{self.name}-beat")]
         if self.db.is_sqlite:
             self._tasks.append(asyncio.create_task(self._cancel_poll_loop()))
-        log.info("worker %s started (concurrency %d)", self.name, self.concurrency)
+        at_risk_s = self.settings.lease_seconds * self.settings.lease_at_risk_fraction
+        if self.settings.heartbeat_seconds >= at_risk_s:
+            log.warning(
+                "worker %s: RELAYFLOW_HEARTBEAT_SECONDS (%.1f) should be well below "
+                "RELAYFLOW_LEASE_SECONDS x RELAYFLOW_LEASE_AT_RISK_FRACTION (%.1f): runs pause "
+                "before each node until the next renewal",
+                self.name,
+                self.settings.heartbeat_seconds,
+                at_risk_s,
+            )
+        log.info(
+            "worker %s started (concurrency %d)", self.name, self.concurrency, extra=self._fields()
+        )
 
     async def stop(self, *, grace_s: float | None = None) -> None:
         """Graceful shutdown: stop claiming, finish or hand back what runs."""
@@ -194,7 +256,12 @@ class Worker:
             return
         self._stopping = True
         self._wake.set()
-        if self._claiming is not None:
+        if self._claiming is not None:  # a claim waiting on a database that does not answer
+            done, _ = await asyncio.wait(
+                {self._claiming}, timeout=self.settings.shutdown_write_deadline_s
+            )
+            if not done:
+                self._claiming.cancel()  # what it may have claimed returns when leases expire
             await asyncio.gather(self._claiming, return_exceptions=True)
         grace = self.settings.shutdown_grace_s if grace_s is None else grace_s
         running = [r.task for r in self._running.values() if r.task is not None]
@@ -208,13 +275,26 @@ class Worker:
         await asyncio.gather(
             *(e.task for e in leftovers if e.task is not None), return_exceptions=True
         )
-        await self._journal.sync()  # what finished before the hand-back stays finished
+        # Writing needs the database: without it, give up at the deadline (logged).
+        deadline = time.monotonic() + self.settings.shutdown_write_deadline_s
+
+        def left() -> float:
+            return max(0.0, deadline - time.monotonic())
+
+        # What finished before the hand-back stays finished.
+        if not await self._journal.sync(timeout_s=left()):
+            log.warning(
+                "worker %s: the database did not answer within %.1fs "
+                "(RELAYFLOW_SHUTDOWN_WRITE_DEADLINE_S); stopping without writing what is left",
+                self.name,
+                self.settings.shutdown_write_deadline_s,
+            )
         if leftovers:
-            await self._hand_back(leftovers)
+            await self._hand_back(leftovers, timeout_s=left())
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self._journal.stop()
+        await self._journal.stop(deadline_s=left())
         await self._claim_connection.close()
         notifications = self.bus.notifications
         notifications.remove(signals.WORK, self._on_work)
@@ -227,11 +307,18 @@ class Worker:
         if self._http is not None:
             await self._http.aclose()
         self._started = False
-        log.info("worker %s stopped", self.name)
+        log.info("worker %s stopped", self.name, extra=self._fields())
 
     @property
     def running_ids(self) -> set[uuid.UUID]:
         return set(self._running)
+
+    def _fields(self, execution_id: uuid.UUID | None = None) -> dict[str, str]:
+        """The structured fields of a log line: this worker, and the execution if any."""
+        fields = {"worker": self.name}
+        if execution_id is not None:
+            fields["execution_id"] = str(execution_id)
+        return fields
 
     # ------------------------------------------------------------ signals
     def _on_work(self, _payload: str) -> None:
@@ -242,18 +329,39 @@ class Worker:
         if not payload:  # the listener reconnected: re-read the flags
             self._tasks.append(asyncio.create_task(self._poll_cancel_once()))
             return
-        with contextlib.suppress(ValueError):
-            entry = self._running.get(uuid.UUID(payload))
-            if entry is not None:
-                entry.cancel.set()
-
-    def _on_lease_lost(self, execution_id: uuid.UUID) -> None:
+        try:
+            execution_id = uuid.UUID(payload)
+        except ValueError:
+            log.warning(
+                "worker %s ignored a cancel signal that names no execution: %r",
+                self.name,
+                payload[:100],
+                extra=self._fields(),
+            )
+            return
         entry = self._running.get(execution_id)
-        if entry is not None and not entry.lease_lost:
-            entry.lease_lost = True
-            log.warning("worker %s lost the lease of %s; stopping it here", self.name, execution_id)
-            if entry.task is not None:
-                entry.task.cancel()
+        if entry is not None:
+            entry.cancel.set()
+
+    def _on_lease_lost(self, execution_id: uuid.UUID, lease_token: int) -> None:
+        entry = self._running.get(execution_id)
+        if entry is not None and entry.token == lease_token:
+            self._stop_run(entry, "lost the lease of")
+
+    def _stop_run(self, entry: _Running, why: str) -> None:
+        if entry.lease_lost:
+            return
+        entry.lease_lost = True
+        log.warning(
+            "worker %s %s %s (lease %d); stopping that run here",
+            self.name,
+            why,
+            entry.claimed.id,
+            entry.token,
+            extra=self._fields(entry.claimed.id),
+        )
+        if entry.task is not None:
+            entry.task.cancel()
 
     # ------------------------------------------------------------ claiming
     async def _claim_loop(self) -> None:
@@ -265,10 +373,14 @@ class Worker:
                 try:
                     claimed = await self._claim(free)
                 except Exception as exc:
-                    log.warning("worker %s could not claim: %s", self.name, exc)
+                    log.warning(
+                        "worker %s could not claim: %s", self.name, exc, extra=self._fields()
+                    )
+                    self._claim_watch.failed(exc)
                     self._more_pending = True
                     await asyncio.sleep(CLAIM_RETRY_S)
                     continue
+                self._claim_watch.succeeded()
                 for execution in claimed:
                     self._launch(execution)
                 if claimed and len(claimed) == free:
@@ -295,10 +407,13 @@ class Worker:
         claimed = claim.executions
         self._more_pending = self._more_pending or claim.more_pending
         self.claimed_total += len(claimed)
-        process_metrics().observe_claims(claimed)
+        self.metrics.observe_claims(claimed)
         return claimed
 
     def _launch(self, claimed: ClaimedExecution) -> None:
+        older = self._running.get(claimed.id)
+        if older is not None:  # claimed again (its lease expired meanwhile): that run is over
+            self._stop_run(older, "claimed again")
         entry = _Running(claimed)
         self._running[claimed.id] = entry
         self._journal.begin(claimed.id, claimed.lease_token)
@@ -313,63 +428,109 @@ class Worker:
             outcome = await self._run_engine(entry)
             await self._journal.finish(self._outcome_row(claimed, outcome))
         except errors.LeaseLost:
-            log.warning("worker %s: lease of %s lost; result discarded", self.name, claimed.id)
+            log.warning(
+                "worker %s: lease of %s lost; result discarded",
+                self.name,
+                claimed.id,
+                extra=self._fields(claimed.id),
+            )
         except asyncio.CancelledError:
             if not (entry.handing_back or entry.lease_lost):
                 raise
-        except Exception as exc:  # a bug or the store failing: fail the run, keep the worker
-            reason = entry.redactor.scrub(f"{type(exc).__name__}: {exc}")
-            # Without the traceback once a credential was used: it could quote a secret.
-            log.error(
-                "execution %s crashed in worker %s: %s",
-                claimed.id,
-                self.name,
-                reason,
-                exc_info=not entry.redactor,
-            )
-            failed = ExecutionOutcome(
-                ExecutionStatus.FAILED, error=f"internal error in worker {self.name}: {reason}"
-            )
-            with contextlib.suppress(Exception):
-                await self._journal.finish(self._outcome_row(claimed, failed))
+        except Exception as exc:
+            if is_transient(exc):  # the database is away: let go; the lease expires
+                log.warning(
+                    "worker %s: execution %s stopped here, the database failed (%s); "
+                    "it resumes once its lease expires",
+                    self.name,
+                    claimed.id,
+                    exc,
+                )
+            else:
+                await self._fail(entry, exc)
         finally:
             entry.redactor.release()
-            self._journal.end(claimed.id)
-            self._running.pop(claimed.id, None)
+            self._journal.end(claimed.id, claimed.lease_token)
+            if self._running.get(claimed.id) is entry:
+                self._running.pop(claimed.id, None)
             if self._more_pending:  # else the queue was empty: a new execution signals
                 self._wake.set()
+
+    async def _fail(self, entry: _Running, exc: Exception) -> None:
+        """A bug or the store refusing: fail the run, keep the worker."""
+        claimed = entry.claimed
+        reason = entry.redactor.scrub(f"{type(exc).__name__}: {exc}")
+        # Without the traceback once a credential was used: it could quote a secret.
+        log.error(
+            "execution %s crashed in worker %s: %s",
+            claimed.id,
+            self.name,
+            reason,
+            exc_info=exc if not entry.redactor else None,
+            extra=self._fields(claimed.id),
+        )
+        failed = ExecutionOutcome(
+            ExecutionStatus.FAILED, error=f"internal error in worker {self.name}: {reason}"
+        )
+        try:
+            await self._journal.finish(self._outcome_row(claimed, failed))
+        except Exception as write_error:  # its lease expires and the reaper settles it
+            log.warning(
+                "worker %s could not record execution %s as failed: %s",
+                self.name,
+                claimed.id,
+                write_error,
+                extra=self._fields(claimed.id),
+            )
 
     async def _run_engine(self, entry: _Running) -> ExecutionOutcome:
         claimed = entry.claimed
         if entry.cancel.is_set():
             return ExecutionOutcome(ExecutionStatus.CANCELLED, error="cancelled before it started")
         await self._prepare(claimed)
-        self._journal.event(claimed.id, "execution.status", {"status": "processing"})
+        parallel = await self._parallelism.for_workflow(claimed.workflow_id)
+        token = claimed.lease_token
+        self._journal.event(
+            claimed.id, "execution.status", {"status": "processing"}, lease_token=token
+        )
         assert self._agents is not None
 
         redactor = entry.redactor
 
         async def emit(kind: str, payload: Mapping[str, Any]) -> None:
-            self._journal.event(claimed.id, kind, redactor.scrub(payload) if redactor else payload)
+            scrubbed = redactor.scrub(payload) if redactor else payload
+            self._journal.event(claimed.id, kind, scrubbed, lease_token=token)
+            if self._journal.backlog >= JOURNAL_BACKLOG:
+                await self._journal.sync()
+
+        async def gate() -> None:
+            await self._until_lease_safe(entry)
 
         store = RedactingRunStore(
             JournalRunStore(
-                self._journal, self.db, fresh=not (claimed.resumed or claimed.rerun_of)
+                self._journal,
+                self.db,
+                fresh=not (claimed.resumed or claimed.rerun_of),
+                lease_token=token,
+                gate=gate,
             ),
             redactor,
         )
         # Spans of the execution, its nodes and model calls when tracing is on; log ids.
+        reads = self._db_share.for_execution()
         trace = ExecutionTrace.start(
             claimed.id, workflow_id=claimed.workflow_id, trigger=claimed.trigger
         )
         executor = Executor(
-            store=MeteredRunStore(store, claimed.graph),  # node durations by kind and status
-            agents=trace.agents(MeteredAgents(self._agents)),  # tokens by provider
-            templates=self._templates.for_user(claimed.user_id),
-            workflows=self._workflows,
-            options=self._options,
+            store=MeteredRunStore(store, claimed.graph, self.metrics),  # node durations
+            agents=trace.agents(MeteredAgents(self._agents, self.metrics)),  # tokens by provider
+            # Look-ups within the worker's share of the pool (`runtime.db_share`).
+            templates=SharedTemplateCatalog(self._templates.for_user(claimed.user_id), reads),
+            workflows=SharedWorkflowCatalog(self._workflows, reads),
+            options=replace(self._options, max_parallel_nodes=parallel),
             events=trace.events(emit),
             http_client=self._http,
+            analyses=self._analyses,
             credentials=RunCredentials(self.db, self.settings, claimed.user_id, redactor),
         )
         async with trace.running():
@@ -392,29 +553,13 @@ class Worker:
         return outcome
 
     async def _prepare(self, claimed: ClaimedExecution) -> None:
-        """Before a resumed or rerun execution runs: tidy and reuse earlier node runs."""
-        if not (claimed.resumed or claimed.rerun_of):
+        """Before a resumed execution runs: mark the runs its last worker left running as
+        interrupted. (A rerun's reused results were copied when it was created.)"""
+        if not claimed.resumed:
             return
         async with self.db.transaction() as session:
             await executions.fence_one(session, claimed.id, claimed.lease_token)
-            if claimed.resumed:
-                await node_runs.interrupt_running(session, claimed.id)
-            if claimed.rerun_of is not None and not await node_runs.has_node_runs(
-                session, claimed.id
-            ):
-                excluded = (
-                    node_runs.downstream_of(claimed.graph, claimed.rerun_from_node)
-                    if claimed.rerun_from_node
-                    else None
-                )
-                if excluded is not None:  # without a node, a rerun starts from scratch
-                    await node_runs.copy_finished_runs(
-                        session,
-                        source_id=claimed.rerun_of,
-                        target_id=claimed.id,
-                        # Nested runs (`node/child`, `node[i]`) of a node that reruns rerun too.
-                        exclude_nodes=NodesWithChildren(excluded),
-                    )
+            await node_runs.interrupt_running(session, claimed.id)
 
     @staticmethod
     def _outcome_row(claimed: ClaimedExecution, outcome: ExecutionOutcome) -> Outcome:
@@ -430,18 +575,54 @@ class Worker:
             waiting_on=list(outcome.waiting_on),
         )
 
-    async def _hand_back(self, entries: list[_Running]) -> None:
+    async def _hand_back(self, entries: list[_Running], *, timeout_s: float | None = None) -> None:
         leases = {e.claimed.id: e.claimed.lease_token for e in entries if not e.lease_lost}
-        try:
+        if not leases:
+            return
+
+        async def release() -> set[uuid.UUID]:
             async with self.db.transaction() as session:
-                released = await executions.release_executions(
+                return await executions.release_executions(
                     session,
                     leases,
                     reason=f"worker {self.name} shut down; another worker resumes it",
                 )
+
+        try:
+            released = await asyncio.wait_for(release(), timeout=timeout_s)
             log.info("worker %s handed back %d execution(s)", self.name, len(released))
-        except Exception:  # their leases expire and the reaper returns them
-            log.exception("worker %s could not hand back its executions", self.name)
+        except Exception as exc:  # their leases expire and the reaper returns them
+            log.warning(
+                "worker %s could not hand back %d execution(s) (%s); they resume once "
+                "their leases expire: %s",
+                self.name,
+                len(leases),
+                type(exc).__name__,
+                ", ".join(sorted(str(e) for e in leases)),
+            )
+
+    # ------------------------------------------------------------ the lease gate
+    def _lease_at_risk(self, entry: _Running) -> bool:
+        unrenewed = time.monotonic() - entry.renewed_at
+        return unrenewed > self.settings.lease_seconds * self.settings.lease_at_risk_fraction
+
+    async def _until_lease_safe(self, entry: _Running) -> None:
+        """Hold a node about to start while the run's lease is at risk: resume once a
+        renewal holds; raise `errors.LeaseLost` once it is known lost."""
+        if not self._lease_at_risk(entry):
+            return
+        log.warning(
+            "worker %s: the lease of %s was not renewed for %.1fs; starting no node until it is",
+            self.name,
+            entry.claimed.id,
+            time.monotonic() - entry.renewed_at,
+        )
+        while self._lease_at_risk(entry):
+            if entry.lease_lost or self._journal.is_lost(entry.claimed.id, entry.token):
+                raise errors.LeaseLost(
+                    f"execution {entry.claimed.id}: this worker no longer holds its lease"
+                )
+            await asyncio.sleep(LEASE_GATE_POLL_S)
 
     # ------------------------------------------------------------ leases and cancels
     async def _heartbeat_loop(self) -> None:
@@ -450,37 +631,60 @@ class Worker:
             try:
                 await self._heartbeat()
             except Exception as exc:  # the next beat tries again; the lease has slack
-                log.warning("worker %s heartbeat failed: %s", self.name, exc)
+                self._heartbeat_watch.failed(exc)
+                log.warning(
+                    "worker %s heartbeat failed for %s: %s",
+                    self.name,
+                    ", ".join(str(i) for i in self._running) or "no execution",
+                    exc,
+                    extra={**self._fields(), "execution_ids": [str(i) for i in self._running]},
+                )
+            else:
+                self._heartbeat_watch.succeeded()
 
     async def _heartbeat(self) -> None:
-        tokens = {eid: e.claimed.lease_token for eid, e in self._running.items()}
+        entries = dict(self._running)
+        tokens = {eid: e.token for eid, e in entries.items()}
         if not tokens:
             return
+        began = time.monotonic()
         async with self.db.transaction() as session:
             await executions.commit_without_waiting_for_disk(session)
             states = await executions.renew_leases(
                 session, owner=self.name, tokens=tokens, lease_seconds=self.settings.lease_seconds
             )
         for execution_id, state in states.items():
+            entry = entries[execution_id]
             if not state.held:
-                self._on_lease_lost(execution_id)
-            elif state.cancel_requested:
-                entry = self._running.get(execution_id)
-                if entry is not None:
-                    entry.cancel.set()
+                self._on_lease_lost(execution_id, entry.token)
+                continue
+            entry.renewed_at = max(entry.renewed_at, began)
+            if state.cancel_requested:
+                entry.cancel.set()
 
     async def _cancel_poll_loop(self) -> None:
         while True:
             await asyncio.sleep(SQLITE_CANCEL_POLL_S)
-            with contextlib.suppress(Exception):
-                await self._poll_cancel_once()
+            await self._poll_cancel_once()
 
     async def _poll_cancel_once(self) -> None:
+        """Read the cancel flags of the running executions; a failure is logged and the
+        next poll (or heartbeat) reads them again."""
         ids = [eid for eid, e in self._running.items() if not e.cancel.is_set()]
         if not ids:
             return
-        async with self.db.session() as session:
-            wanted = await executions.cancel_requested_among(session, ids)
+        try:
+            async with self.db.session() as session:
+                wanted = await executions.cancel_requested_among(session, ids)
+        except Exception as exc:
+            log.warning(
+                "worker %s could not read the cancel requests of %s: %s",
+                self.name,
+                ", ".join(str(i) for i in ids),
+                exc,
+                extra={**self._fields(), "execution_ids": [str(i) for i in ids]},
+            )
+            return
         for execution_id in wanted:
             entry = self._running.get(execution_id)
             if entry is not None:

@@ -15,9 +15,12 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session
 
+from relayflow import errors
 from relayflow.store.direct_pg import DirectPool
 from relayflow.store.direct_sqlite import DirectSqlite
+from relayflow.store.signals import Signals
 from relayflow.stored_json import load_stored_json
 
 
@@ -25,33 +28,51 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-# WAL lets readers proceed during a write; foreign keys make CASCADE real;
-# busy_timeout waits for the writer instead of failing with "locked".
-SQLITE_PRAGMAS = (
-    "PRAGMA journal_mode=WAL",
-    "PRAGMA foreign_keys=ON",
-    "PRAGMA busy_timeout=10000",
-    "PRAGMA synchronous=NORMAL",
-)
+# How long a statement waits for another process's write lock (a backup tool, a long
+# transaction) before failing with "database is locked", which the API answers with
+# 503 (`settings.sqlite_busy_timeout_s`).
+DEFAULT_SQLITE_BUSY_TIMEOUT_S = 5.0
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    cur = dbapi_conn.cursor()
-    for pragma in SQLITE_PRAGMAS:
-        cur.execute(pragma)
-    cur.close()
+def sqlite_pragmas(busy_timeout_s: float = DEFAULT_SQLITE_BUSY_TIMEOUT_S) -> tuple[str, ...]:
+    """WAL lets readers proceed during a write; foreign keys make CASCADE real;
+    busy_timeout waits for the writer instead of failing with "locked" at once."""
+    return (
+        "PRAGMA journal_mode=WAL",
+        "PRAGMA foreign_keys=ON",
+        f"PRAGMA busy_timeout={round(busy_timeout_s * 1000)}",
+        "PRAGMA synchronous=NORMAL",
+    )
 
 
-def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+SQLITE_PRAGMAS = sqlite_pragmas()
+
+
+def create_engine(
+    url: str,
+    *,
+    pool_size: int = 10,
+    sqlite_busy_timeout_s: float = DEFAULT_SQLITE_BUSY_TIMEOUT_S,
+) -> AsyncEngine:
     # load_stored_json: a JSON column always reads back, whatever an older row holds.
     if is_sqlite(url):
         database = make_url(url).database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(
-            url, connect_args={"timeout": 10}, json_deserializer=load_stored_json
+            url,
+            connect_args={"timeout": sqlite_busy_timeout_s},
+            json_deserializer=load_stored_json,
         )
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        pragmas = sqlite_pragmas(sqlite_busy_timeout_s)
+
+        def on_connect(dbapi_conn: Any, _record: Any) -> None:
+            cur = dbapi_conn.cursor()
+            for pragma in pragmas:
+                cur.execute(pragma)
+            cur.close()
+
+        event.listen(engine.sync_engine, "connect", on_connect)
         return engine
     return create_async_engine(
         url,
@@ -63,12 +84,26 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
 
 
 class Database:
-    """Owns the engine and hands out sessions. One per process."""
+    """Owns the engine, hands out sessions and sends their signals. One per process."""
 
-    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = 10,
+        sqlite_busy_timeout_s: float = DEFAULT_SQLITE_BUSY_TIMEOUT_S,
+    ) -> None:
         self.url = url
-        self.engine = create_engine(url, pool_size=pool_size)
-        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.sqlite_busy_timeout_s = sqlite_busy_timeout_s
+        self.engine = create_engine(
+            url, pool_size=pool_size, sqlite_busy_timeout_s=sqlite_busy_timeout_s
+        )
+        # A session class of its own: the signal listeners apply to this database only.
+        session_class = type("DatabaseSession", (Session,), {})
+        self.sessions = async_sessionmaker(
+            self.engine, expire_on_commit=False, sync_session_class=session_class
+        )
+        self.signals = Signals(self.engine, session_class)
         self._pool_size = pool_size
         self._direct: DirectPool | None = None
         self._direct_sqlite: DirectSqlite | None = None
@@ -95,7 +130,7 @@ class Database:
     def direct_pg(self) -> DirectPool:
         """PostgreSQL: the asyncpg pool of the hot paths (opened on first use)."""
         if self.is_sqlite:
-            raise RuntimeError("the direct asyncpg pool is for PostgreSQL")
+            raise errors.InternalError("the direct asyncpg pool is for PostgreSQL")
         if self._direct is None:
             self._direct = DirectPool(self.url, size=self._pool_size)
         return self._direct
@@ -103,12 +138,17 @@ class Database:
     def direct_sqlite(self) -> DirectSqlite:
         """SQLite: the aiosqlite connection of the hot paths (opened on first use)."""
         if not self.is_sqlite:
-            raise RuntimeError("the direct aiosqlite connection is for SQLite")
+            raise errors.InternalError("the direct aiosqlite connection is for SQLite")
         if self._direct_sqlite is None:
-            self._direct_sqlite = DirectSqlite(self.url, pragmas=SQLITE_PRAGMAS)
+            self._direct_sqlite = DirectSqlite(
+                self.url,
+                pragmas=sqlite_pragmas(self.sqlite_busy_timeout_s),
+                timeout_s=self.sqlite_busy_timeout_s,
+            )
         return self._direct_sqlite
 
     async def dispose(self) -> None:
+        self.signals.close()
         if self._direct is not None:
             await self._direct.close()
         if self._direct_sqlite is not None:

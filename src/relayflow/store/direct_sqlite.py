@@ -51,11 +51,16 @@ read_uuid, read_json = _result("id"), _result("input")
 # SQLAlchemy too (inside the transaction that takes an idempotency key).
 INSERT_PENDING_SQL = """
 INSERT INTO executions (id, workflow_id, status, input, graph, trigger, user_id,
-                        started_at, updated_at)
+                        started_at, updated_at, workflow_version)
 SELECT :id, f.id, 'pending', :input,
-       json_object('nodes', json(COALESCE(f.nodes, '[]')), 'edges', json(COALESCE(f.edges, '[]'))),
-       :trigger, :user_id, :now, :now
-FROM workflows f WHERE f.id = :workflow_id
+       CASE WHEN :version IS NULL
+            THEN json_object('nodes', json(COALESCE(f.nodes, '[]')),
+                             'edges', json(COALESCE(f.edges, '[]')))
+            ELSE v.graph END,
+       :trigger, :user_id, :now, :now, COALESCE(:version, f.draft_version)
+FROM workflows f
+LEFT JOIN workflow_versions v ON v.workflow_id = f.id AND v.number = :version
+WHERE f.id = :workflow_id AND (:version IS NULL OR v.id IS NOT NULL)
 """
 
 
@@ -66,12 +71,13 @@ def bind_uuid(value: Any) -> Any:
 class DirectSqlite:
     """One autocommit aiosqlite connection, opened on first use."""
 
-    def __init__(self, url: str, *, pragmas: Sequence[str] = ()) -> None:
+    def __init__(self, url: str, *, pragmas: Sequence[str] = (), timeout_s: float = 5.0) -> None:
         database = make_url(url).database
         if not database or database == ":memory:":
             raise ValueError("the direct SQLite path needs a database file")
         self._path = database
         self._pragmas = pragmas
+        self._timeout_s = timeout_s
         self._conn: aiosqlite.Connection | None = None
         self._opening = asyncio.Lock()
 
@@ -79,7 +85,9 @@ class DirectSqlite:
         if self._conn is None:
             async with self._opening:
                 if self._conn is None:
-                    conn = await aiosqlite.connect(self._path, timeout=10, isolation_level=None)
+                    conn = await aiosqlite.connect(
+                        self._path, timeout=self._timeout_s, isolation_level=None
+                    )
                     for pragma in self._pragmas:
                         await conn.execute(pragma)
                     self._conn = conn
@@ -107,6 +115,7 @@ class DirectSqlite:
                 "now": _TIME(row.started_at),
                 "workflow_id": _UUID(row.workflow_id),
                 "user_id": bind_uuid(row.user_id),
+                "version": row.version,
             },
         )
         inserted = cursor.rowcount == 1

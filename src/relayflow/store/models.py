@@ -21,9 +21,13 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    UniqueConstraint,
     Uuid,
+    event,
+    insert,
     text,
 )
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, mapped_column
 
 from relayflow.domain import utcnow
@@ -81,6 +85,37 @@ class Workflow(Base):
     updated_at: Mapped[dt.datetime | None] = mapped_column(
         DateTime(), default=utcnow, onupdate=utcnow, server_default=NOW_DEFAULT
     )
+    # Extras (migration 0012): overrides of the server's retention and node parallelism.
+    retention_days: Mapped[int | None] = mapped_column(Integer)
+    max_parallel_nodes: Mapped[int | None] = mapped_column(Integer)
+    # Extras (versions, migration 0010): the number of the version the editor last
+    # saved (its graph is `nodes`/`edges`) and of the one triggers run (None: never
+    # published). A new workflow starts as version 1, published (see store.versions).
+    draft_version: Mapped[int | None] = mapped_column(Integer, default=1)
+    published_version: Mapped[int | None] = mapped_column(Integer, default=1)
+
+
+class WorkflowVersion(Base):
+    """One saved graph of a workflow, immutable once written (migration 0010)."""
+
+    __tablename__ = "workflow_versions"
+    __table_args__ = (
+        UniqueConstraint("workflow_id", "number", name="workflow_versions_workflow_number_key"),
+    )
+
+    id: Mapped[uuid.UUID] = _id()
+    workflow_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("workflows.id", ondelete="CASCADE")
+    )
+    number: Mapped[int] = mapped_column(Integer)
+    graph: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    author_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("users.id", ondelete="SET NULL")
+    )
+    message: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(), default=utcnow, server_default=NOW_DEFAULT
+    )
 
 
 class Execution(Base):
@@ -91,6 +126,13 @@ class Execution(Base):
         # Extras (runtime): the claim query's order and per-user lookups.
         Index("ix_executions_status_started_at", "status", "started_at"),
         Index("ix_executions_user_id", "user_id"),
+        # Migration 0012: deleting an execution finds its reruns without a scan.
+        Index(
+            "ix_executions_rerun_of",
+            "rerun_of",
+            postgresql_where=text("rerun_of IS NOT NULL"),
+            sqlite_where=text("rerun_of IS NOT NULL"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = _id()
@@ -130,6 +172,8 @@ class Execution(Base):
     waiting_on: Mapped[list[Any] | None] = mapped_column(JSONType)
     # When a worker first claimed it: `claimed_at - started_at` is the queue latency.
     claimed_at: Mapped[dt.datetime | None] = mapped_column(DateTime())
+    # The workflow version it runs (migration 0010); None for runs from before versions.
+    workflow_version: Mapped[int | None] = mapped_column(Integer)
 
 
 # Descending indexes of the seed, declared on the columns once the classes exist.
@@ -208,7 +252,19 @@ class NodeRun(Base):
     """One attempt of one node (per loop iteration) of one execution."""
 
     __tablename__ = "node_runs"
-    __table_args__ = (Index("ix_node_runs_execution_node", "execution_id", "node_id", "iteration"),)
+    __table_args__ = (
+        Index("ix_node_runs_execution_node", "execution_id", "node_id", "iteration"),
+        # A finished node is recorded at most once (store.completions, migration 0007).
+        Index(
+            "uq_node_runs_completed",
+            "execution_id",
+            "node_id",
+            "iteration",
+            unique=True,
+            postgresql_where=text("status = 'completed'"),
+            sqlite_where=text("status = 'completed'"),
+        ),
+    )
 
     id: Mapped[uuid.UUID] = _id()
     execution_id: Mapped[uuid.UUID] = mapped_column(
@@ -269,7 +325,10 @@ class IdempotencyKey(Base):
     """
 
     __tablename__ = "idempotency_keys"
-    __table_args__ = (Index("ix_idempotency_keys_created_at", "created_at"),)
+    __table_args__ = (
+        Index("ix_idempotency_keys_created_at", "created_at"),
+        Index("ix_idempotency_keys_execution_id", "execution_id"),  # migration 0012
+    )
 
     webhook_id: Mapped[uuid.UUID] = mapped_column(
         Uuid, ForeignKey("webhooks.id", ondelete="CASCADE"), primary_key=True
@@ -387,4 +446,20 @@ class Credential(Base):
     )
     updated_at: Mapped[dt.datetime] = mapped_column(
         DateTime(), default=utcnow, onupdate=utcnow, server_default=NOW_DEFAULT
+    )
+
+
+@event.listens_for(Workflow, "after_insert")
+def _first_version(_mapper: Any, connection: Connection, workflow: Workflow) -> None:
+    """Every new workflow starts with its graph as version 1 (published unless the
+    creator said otherwise), however it was written: the API, an import, a test."""
+    connection.execute(
+        insert(WorkflowVersion).values(
+            id=uuid.uuid4(),
+            workflow_id=workflow.id,
+            number=workflow.draft_version or 1,
+            graph={"nodes": list(workflow.nodes or []), "edges": list(workflow.edges or [])},
+            author_id=workflow.user_id,
+            created_at=workflow.created_at or utcnow(),
+        )
     )

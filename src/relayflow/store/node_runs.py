@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from relayflow.domain import NodeRunStatus, utcnow
 from relayflow.engine.ports import NodeRunRecord, TokenUsage
-from relayflow.store import executions, models
+from relayflow.store import completions, executions, models
 from relayflow.store.db import Database
 
 _runs = cast(Table, models.NodeRun.__table__)
@@ -131,7 +131,9 @@ _UPDATE_BY_ID = (
 )
 
 
-async def write_node_runs(session: AsyncSession, writes: NodeRunWrites) -> None:
+async def write_node_runs(session: AsyncSession, writes: NodeRunWrites) -> int:
+    """Write the rows; returns how many completions were repeats (`store.completions`)."""
+    repeats = await completions.settle_repeats(session, writes)
     if writes.inserts:
         await session.execute(insert(_runs), writes.inserts)
     if writes.updates:
@@ -140,6 +142,7 @@ async def write_node_runs(session: AsyncSession, writes: NodeRunWrites) -> None:
             for row in writes.updates
         ]
         await session.execute(_UPDATE_BY_ID, rows)
+    return repeats
 
 
 async def finished_runs(session: AsyncSession, execution_id: uuid.UUID) -> list[NodeRunRecord]:
@@ -264,10 +267,3 @@ async def node_runs_of(session: AsyncSession, execution_id: uuid.UUID) -> Sequen
         .order_by(models.NodeRun.started_at, models.NodeRun.node_id, models.NodeRun.attempt)
     )
     return result.scalars().all()
-
-
-async def has_node_runs(session: AsyncSession, execution_id: uuid.UUID) -> bool:
-    result = await session.execute(
-        select(_runs.c.id).where(_runs.c.execution_id == execution_id).limit(1)
-    )
-    return result.first() is not None

@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relayflow.domain import NodeRunStatus, utcnow
-from relayflow.store import events, executions, signals
+from relayflow.store import completions, events, executions, signals
 from relayflow.store.db import Database
 from relayflow.store.direct_pg import NumberedStatement
 from relayflow.store.events import EventRow
@@ -42,6 +42,12 @@ class RunBatch:
 
     def __bool__(self) -> bool:
         return bool(self.node_runs or self.events or self.outcomes)
+
+    @property
+    def size(self) -> int:
+        """How many writes (node-run rows, events, outcomes) it holds."""
+        runs = self.node_runs
+        return len(runs.inserts) + len(runs.updates) + len(self.events) + len(self.outcomes)
 
     @property
     def must_be_durable(self) -> bool:
@@ -68,28 +74,40 @@ class RunBatch:
         )
 
 
-async def write_run_batch(session: AsyncSession, batch: RunBatch) -> set[uuid.UUID]:
-    """Write the batch for the executions whose lease is still held; returns the lost ones."""
+@dataclass(frozen=True)
+class BatchWritten:
+    """What became of a batch: executions whose lease was gone (nothing of theirs was
+    written), and completions that were repeats (`store.completions`)."""
+
+    lost: set[uuid.UUID] = field(default_factory=set)
+    repeated_completions: int = 0
+
+
+async def write_run_batch(session: AsyncSession, batch: RunBatch) -> BatchWritten:
+    """Write the batch for the executions whose lease is still held."""
     if not batch.must_be_durable:
         await executions.commit_without_waiting_for_disk(session)
     held, lost = await executions.fence(session, batch.leases)
     if lost:
         batch = batch.only(held)
-    await write_node_runs(session, batch.node_runs)
+    repeats = await write_node_runs(session, batch.node_runs)
     await events.append_events(session, batch.events, return_ids=False)
     await executions.write_outcomes(session, batch.outcomes)
-    return lost
+    return BatchWritten(lost, repeats)
 
 
-async def write_run_batch_pg(db: Database, batch: RunBatch) -> set[uuid.UUID]:
+async def write_run_batch_pg(db: Database, batch: RunBatch) -> BatchWritten:
     """`write_run_batch` as one PostgreSQL statement, committed when it returns."""
     pool = await db.direct_pg().connections()
     row = await pool.fetchrow(_BATCH.sql, *_BATCH.arguments(_batch_values(batch)))
     assert row is not None
     held = set(row["held"])
     for execution_id in sorted({eid for eid, _, _ in batch.events if eid in held}):
-        signals.send_committed(db.engine, signals.EVENTS, str(execution_id))
-    return set(batch.leases) - held
+        db.signals.send_committed(signals.EVENTS, str(execution_id))
+    # Inserts the unique index turned away (a completion committed concurrently) count too.
+    meant = sum(1 for r in batch.node_runs.inserts if r["execution_id"] in held)
+    repeats = int(row["repeated"]) + meant - int(row["inserted"])
+    return BatchWritten(set(batch.leases) - held, repeats)
 
 
 # ----------------------------------------------------------------- the statement
@@ -155,11 +173,37 @@ _OUTCOME_COLUMNS = {
 }
 
 
+def _repeat_guarded(alias: str, run: str, column: str, note: str, *, other_row: str = "") -> str:
+    """`column`'s value for a run that is a repeat completion (`store.completions`)."""
+    value = _value(alias, column, _RUN_COLUMNS[column])
+    repeat = {"status": f"'{completions.REPEATED_STATUS}'", "error": note}[column]
+    return f"""CASE WHEN {alias}.status = 'completed' AND EXISTS (
+            SELECT 1 FROM node_runs d
+            WHERE d.execution_id = {run}.execution_id AND d.node_id = {run}.node_id
+              AND d.iteration = {run}.iteration AND d.status = 'completed'{other_row})
+        THEN {repeat} ELSE {value} END"""  # noqa: S608 (names and casts only)
+
+
+_GUARDED = ("status", "error")  # the columns a repeat completion changes
+
+
 def _batch_statement() -> NumberedStatement:
     p = _Parameters()
     now = p("now", "timestamp")
-    run_values = ", ".join(_value("r", c, k) for c, k in _RUN_COLUMNS.items())
-    run_updates = ", ".join(f"{c} = {_value('u', c, _RUN_COLUMNS[c])}" for c in UPDATED_COLUMNS)
+    note = p("repeat_note", "text")
+    run_values = ", ".join(
+        _repeat_guarded("r", "r", c, note) if c in _GUARDED else _value("r", c, k)
+        for c, k in _RUN_COLUMNS.items()
+    )
+    run_updates = ", ".join(
+        f"{c} = "
+        + (
+            _repeat_guarded("u", "n", c, note, other_row=" AND d.id <> n.id")
+            if c in _GUARDED
+            else _value("u", c, _RUN_COLUMNS[c])
+        )
+        for c in UPDATED_COLUMNS
+    )
     sql = f"""
     WITH outcome AS (
         SELECT * FROM {p.unnest("o", _OUTCOME_COLUMNS, "o")}
@@ -190,10 +234,13 @@ def _batch_statement() -> NumberedStatement:
         INSERT INTO node_runs ({", ".join(_RUN_COLUMNS)})
         SELECT {run_values} FROM {p.unnest("r", _RUN_COLUMNS, "r")}
         WHERE r.execution_id IN (SELECT id FROM held)
+        ON CONFLICT (execution_id, node_id, iteration) WHERE status = 'completed' DO NOTHING
+        RETURNING error
     ), changed_runs AS (
         UPDATE node_runs n SET {run_updates}
         FROM {p.unnest("u", _RUN_UPDATE_COLUMNS, "u")}
         WHERE n.id = u.id AND u.execution_id IN (SELECT id FROM held)
+        RETURNING n.error
     ), new_events AS (
         INSERT INTO execution_events (execution_id, kind, payload, created_at)
         SELECT v.execution_id, v.kind, CAST(v.payload AS jsonb), {now}
@@ -203,7 +250,10 @@ def _batch_statement() -> NumberedStatement:
         ORDER BY v.n
     )
     SELECT set_config('synchronous_commit', {p("durability", "text")}, true) AS durability,
-           ARRAY(SELECT id FROM held) AS held
+           ARRAY(SELECT id FROM held) AS held,
+           (SELECT count(*) FROM new_runs) AS inserted,
+           (SELECT count(*) FROM new_runs WHERE error = {note})
+           + (SELECT count(*) FROM changed_runs WHERE error = {note}) AS repeated
     """  # noqa: S608 (only names and casts from the constants above; values are parameters)
     return NumberedStatement(sql, tuple(p.names))
 
@@ -218,6 +268,9 @@ _BATCH = _batch_statement()
 # - `synchronous_commit` is set for this statement's own transaction: batches of
 #   starts and events do not wait for the disk (see `RunBatch.must_be_durable`).
 # - JSON is written as SQLAlchemy's JSON type writes it (json.dumps; None as JSON null).
+# - A completion of a node already recorded completed is written as a repeat
+#   (`store.completions`): the EXISTS reads the statement's snapshot, and the unique
+#   index's ON CONFLICT turns away what committed after it (counted by the caller).
 
 
 def _columns(
@@ -253,6 +306,7 @@ def _batch_values(batch: RunBatch) -> dict[str, Any]:
     return {
         "now": utcnow(),
         "durability": "on" if batch.must_be_durable else "off",
+        "repeat_note": completions.REPEATED_NOTE,
         "v_execution_id": [eid for eid, _, _ in batch.events],
         "v_kind": [kind for _, kind, _ in batch.events],
         "v_payload": [json.dumps(dict(payload)) for _, _, payload in batch.events],

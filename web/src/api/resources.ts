@@ -16,7 +16,11 @@ import type {
   LoginAnswer,
   ScheduleCreate,
   User,
+  VersionDetail,
+  VersionDiff,
+  VersionList,
   Workflow,
+  WorkflowVersion,
   WorkflowCreate,
   WorkflowPage,
 } from "./types";
@@ -55,6 +59,33 @@ export const workflows = {
     call(api.DELETE("/api/v1/workflows/{workflow_id}", { params: { path: { workflow_id: id } } })),
   validate: (graph: Graph) =>
     call(api.POST("/api/v1/workflows/validate", { body: graph })),
+};
+
+// ------------------------------------------------------------------ versions
+const versionPath = (id: string, number: number) => ({ path: { workflow_id: id, number } });
+
+export const versions = {
+  list: (id: string): Promise<VersionList> =>
+    call(
+      api.GET("/api/v1/workflows/{workflow_id}/versions", {
+        params: { path: { workflow_id: id }, query: { limit: 200 } },
+      }),
+    ),
+  get: (id: string, number: number): Promise<VersionDetail> =>
+    call(api.GET("/api/v1/workflows/{workflow_id}/versions/{number}", { params: versionPath(id, number) })),
+  /** Publishes the draft, or `version` if given. */
+  publish: (id: string, body: { version?: number; message?: string } = {}): Promise<WorkflowVersion> =>
+    call(api.POST("/api/v1/workflows/{workflow_id}/publish", { params: { path: { workflow_id: id } }, body })),
+  restore: (id: string, number: number): Promise<VersionDetail> =>
+    call(
+      api.POST("/api/v1/workflows/{workflow_id}/versions/{number}/restore", { params: versionPath(id, number) }),
+    ),
+  diff: (id: string, a: number, b: number): Promise<VersionDiff> =>
+    call(
+      api.GET("/api/v1/workflows/{workflow_id}/versions/{a}/diff/{b}", {
+        params: { path: { workflow_id: id, a, b } },
+      }),
+    ),
 };
 
 // ------------------------------------------------------------------ agent templates

@@ -480,10 +480,31 @@ export interface paths {
         put?: never;
         /**
          * Start Execution
-         * @description Queue a run of a workflow you can read (yours, or a public one). Answers 202 once
-         *     the run is safely queued, with its URL in `url` and the Location header.
+         * @description Queue a run of a workflow you can read (yours, or a public one): its draft, or
+         *     the `version` asked for. Answers 202 once the run is safely queued, with its URL
+         *     in `url` and the Location header.
          */
         post: operations["start_execution_api_v1_workflows__workflow_id__executions_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workflows/{workflow_id}/publish": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Publish
+         * @description Make the draft (or the `version` given) the one webhooks and schedules run.
+         */
+        post: operations["publish_api_v1_workflows__workflow_id__publish_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -528,6 +549,84 @@ export interface paths {
         head?: never;
         /** Change Schedule */
         patch: operations["change_schedule_api_v1_workflows__workflow_id__schedules__schedule_id__patch"];
+        trace?: never;
+    };
+    "/api/v1/workflows/{workflow_id}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Versions
+         * @description Newest first, with which one is the draft and which is published.
+         */
+        get: operations["list_versions_api_v1_workflows__workflow_id__versions_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workflows/{workflow_id}/versions/{a}/diff/{b}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Diff Versions
+         * @description What changed from version `a` to version `b`: nodes added, removed, changed (each
+         *     changed field with its old and new value) or moved; edges added and removed.
+         */
+        get: operations["diff_versions_api_v1_workflows__workflow_id__versions__a__diff__b__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workflows/{workflow_id}/versions/{number}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Version */
+        get: operations["get_version_api_v1_workflows__workflow_id__versions__number__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workflows/{workflow_id}/versions/{number}/restore": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Restore
+         * @description Make an old version the draft again: its graph is saved as a new version.
+         */
+        post: operations["restore_api_v1_workflows__workflow_id__versions__number__restore_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/workflows/{workflow_id}/webhooks": {
@@ -786,6 +885,17 @@ export interface components {
              */
             value?: string | null;
         };
+        /** EdgesDiffOut */
+        EdgesDiffOut: {
+            /** Added */
+            added: {
+                [key: string]: unknown;
+            }[];
+            /** Removed */
+            removed: {
+                [key: string]: unknown;
+            }[];
+        };
         /** ErrorInfo */
         ErrorInfo: {
             /**
@@ -884,6 +994,11 @@ export interface components {
             waiting_on: string[];
             /** Workflow Id */
             workflow_id: string | null;
+            /**
+             * Workflow Version
+             * @description The workflow version it ran (null for runs from before versions).
+             */
+            workflow_version: number | null;
         };
         /** ExecutionOut */
         ExecutionOut: {
@@ -945,6 +1060,11 @@ export interface components {
             waiting_on: string[];
             /** Workflow Id */
             workflow_id: string | null;
+            /**
+             * Workflow Version
+             * @description The workflow version it ran (null for runs from before versions).
+             */
+            workflow_version: number | null;
         };
         /** ExecutionStart */
         ExecutionStart: {
@@ -953,12 +1073,35 @@ export interface components {
              * @description The execution's input, checked against the input node's schema.
              */
             input?: unknown;
+            /**
+             * Version
+             * @description The workflow version to run; left out: the draft (what the editor saved).
+             */
+            version?: number | null;
         };
         /**
          * ExecutionStatus
          * @enum {string}
          */
         ExecutionStatus: "pending" | "processing" | "completed" | "failed" | "cancelled" | "waiting";
+        /** FieldChangeOut */
+        FieldChangeOut: {
+            /**
+             * Field
+             * @description A key of the node's `data`, or `type`.
+             */
+            field: string;
+            /**
+             * New
+             * @description The value in the newer version (null: not set).
+             */
+            new: unknown;
+            /**
+             * Old
+             * @description The value in the older version (null: not set).
+             */
+            old: unknown;
+        };
         /** GraphIn */
         GraphIn: {
             /**
@@ -998,6 +1141,15 @@ export interface components {
          * @enum {string}
          */
         MissedPolicy: "skip" | "run_once";
+        /** NodeChangeOut */
+        NodeChangeOut: {
+            /** Fields */
+            fields: components["schemas"]["FieldChangeOut"][];
+            /** Id */
+            id: string;
+            /** Type */
+            type: string | null;
+        };
         /**
          * NodeRunOut
          * @description One attempt of one node (per loop iteration).
@@ -1046,6 +1198,24 @@ export interface components {
              * @description An agent's tool calls and delegations, in call order.
              */
             tool_calls?: components["schemas"]["ToolCallOut"][];
+        };
+        /** NodesDiffOut */
+        NodesDiffOut: {
+            /** Added */
+            added: {
+                [key: string]: unknown;
+            }[];
+            /** Changed */
+            changed: components["schemas"]["NodeChangeOut"][];
+            /**
+             * Moved
+             * @description Ids of nodes that only moved on the canvas.
+             */
+            moved: string[];
+            /** Removed */
+            removed: {
+                [key: string]: unknown;
+            }[];
         };
         /** PageOut[ExecutionOut] */
         PageOut_ExecutionOut_: {
@@ -1096,6 +1266,19 @@ export interface components {
              * @description Pass as `cursor` to get the next page; null on the last page.
              */
             next_cursor: string | null;
+        };
+        /** PublishRequest */
+        PublishRequest: {
+            /**
+             * Message
+             * @description A note on this version, e.g. what changed and why.
+             */
+            message?: string | null;
+            /**
+             * Version
+             * @description The version to publish; left out: the draft.
+             */
+            version?: number | null;
         };
         /** Readiness */
         Readiness: {
@@ -1331,6 +1514,11 @@ export interface components {
             waiting_on: string[];
             /** Workflow Id */
             workflow_id: string | null;
+            /**
+             * Workflow Version
+             * @description The workflow version it ran (null for runs from before versions).
+             */
+            workflow_version: number | null;
         };
         /**
          * TemplateIn
@@ -1579,6 +1767,75 @@ export interface components {
             /** Valid */
             valid: boolean;
         };
+        /** VersionDetailOut */
+        VersionDetailOut: {
+            /** Author Id */
+            author_id: string | null;
+            /** Created At */
+            created_at: string | null;
+            /** Edges */
+            edges: unknown[];
+            /**
+             * Is Draft
+             * @description The newest version: what the editor saved last.
+             */
+            is_draft: boolean;
+            /**
+             * Is Published
+             * @description What webhooks and schedules run.
+             */
+            is_published: boolean;
+            /** Message */
+            message: string | null;
+            /** Nodes */
+            nodes: unknown[];
+            /** Number */
+            number: number;
+        };
+        /**
+         * VersionDiffOut
+         * @description What turns version `from_version` into version `to_version`.
+         */
+        VersionDiffOut: {
+            edges: components["schemas"]["EdgesDiffOut"];
+            /** From Version */
+            from_version: number;
+            nodes: components["schemas"]["NodesDiffOut"];
+            /** To Version */
+            to_version: number;
+        };
+        /** VersionListOut */
+        VersionListOut: {
+            /** Draft Version */
+            draft_version: number | null;
+            /** Items */
+            items: components["schemas"]["VersionOut"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+            /** Published Version */
+            published_version: number | null;
+        };
+        /** VersionOut */
+        VersionOut: {
+            /** Author Id */
+            author_id: string | null;
+            /** Created At */
+            created_at: string | null;
+            /**
+             * Is Draft
+             * @description The newest version: what the editor saved last.
+             */
+            is_draft: boolean;
+            /**
+             * Is Published
+             * @description What webhooks and schedules run.
+             */
+            is_published: boolean;
+            /** Message */
+            message: string | null;
+            /** Number */
+            number: number;
+        };
         /**
          * WebhookAcceptedOut
          * @description `POST /hooks/{id}`: the execution is queued (its URL also in the Location header).
@@ -1765,6 +2022,11 @@ export interface components {
              * @default false
              */
             is_public?: boolean;
+            /**
+             * Max Parallel Nodes
+             * @description Nodes one execution runs at once; null: the server's default (RELAYFLOW_MAX_PARALLEL_NODES). At most RELAYFLOW_MAX_PARALLEL_NODES_CEILING.
+             */
+            max_parallel_nodes?: number | null;
             /** Metadata */
             metadata?: {
                 [key: string]: unknown;
@@ -1776,6 +2038,22 @@ export interface components {
              * @description React Flow nodes: `{id, type, position, data}`.
              */
             nodes: unknown[];
+            /**
+             * Publish
+             * @description On create: publish version 1 at once (the default), so webhooks and schedules can run it; false keeps it a draft until `POST .../publish`. Ignored on PUT.
+             * @default true
+             */
+            publish?: boolean;
+            /**
+             * Retention Days
+             * @description Finished executions older than this many days are deleted; null: the server's retention (RELAYFLOW_RETENTION_DAYS, by default keep all).
+             */
+            retention_days?: number | null;
+            /**
+             * Version Message
+             * @description A note on the version this save creates (a save makes a version only when the graph changes).
+             */
+            version_message?: string | null;
         };
         /** WorkflowOut */
         WorkflowOut: {
@@ -1783,6 +2061,11 @@ export interface components {
             created_at: string | null;
             /** Description */
             description: string | null;
+            /**
+             * Draft Version
+             * @description The version the editor saved last (its graph is `nodes`/`edges`).
+             */
+            draft_version: number | null;
             /** Edges */
             edges: unknown[];
             /**
@@ -1792,6 +2075,8 @@ export interface components {
             id: string;
             /** Is Public */
             is_public: boolean;
+            /** Max Parallel Nodes */
+            max_parallel_nodes?: number | null;
             /** Metadata */
             metadata: {
                 [key: string]: unknown;
@@ -1805,6 +2090,13 @@ export interface components {
              * @description Whether the caller owns this workflow.
              */
             owned: boolean;
+            /**
+             * Published Version
+             * @description The version webhooks and schedules run; null: never published.
+             */
+            published_version: number | null;
+            /** Retention Days */
+            retention_days?: number | null;
             /** Updated At */
             updated_at: string | null;
             /** User Id */
@@ -1821,6 +2113,11 @@ export interface components {
             edges?: unknown[] | null;
             /** Is Public */
             is_public?: boolean | null;
+            /**
+             * Max Parallel Nodes
+             * @description Nodes one execution runs at once; null: the server's default (RELAYFLOW_MAX_PARALLEL_NODES). At most RELAYFLOW_MAX_PARALLEL_NODES_CEILING.
+             */
+            max_parallel_nodes?: number | null;
             /** Metadata */
             metadata?: {
                 [key: string]: unknown;
@@ -1829,6 +2126,16 @@ export interface components {
             name?: string | null;
             /** Nodes */
             nodes?: unknown[] | null;
+            /**
+             * Retention Days
+             * @description Finished executions older than this many days are deleted; null: the server's retention (RELAYFLOW_RETENTION_DAYS, by default keep all).
+             */
+            retention_days?: number | null;
+            /**
+             * Version Message
+             * @description A note on the version this save creates (a save makes a version only when the graph changes).
+             */
+            version_message?: string | null;
         };
         /**
          * WorkflowScope
@@ -4259,7 +4566,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
-            /** @description No such workflow (or not readable by you) */
+            /** @description No such workflow (or not readable by you), or no such version */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -4278,6 +4585,88 @@ export interface operations {
                 };
             };
             /** @description Invalid input, e.g. not matching the workflow's input schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    publish_api_v1_workflows__workflow_id__publish_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workflow_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PublishRequest"] | null;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VersionOut"];
+                };
+            };
+            /** @description The body cannot be parsed at all (e.g. it is not UTF-8) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not signed in, or the credentials are invalid or expired */
+            401: {
+                headers: {
+                    /** @description `Bearer` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A public workflow of another user: readable, not changeable */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such workflow (or not readable by you), or no such version */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The body is above the size limit (setting `max_body_bytes`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Invalid input; `error.details` names each field and its problem */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4410,7 +4799,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
-            /** @description The workflow has the most schedules allowed */
+            /** @description The workflow has the most schedules allowed, or was never published */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4624,6 +5013,232 @@ export interface operations {
             };
             /** @description The body is above the size limit (setting `max_body_bytes`) */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Invalid input; `error.details` names each field and its problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    list_versions_api_v1_workflows__workflow_id__versions_get: {
+        parameters: {
+            query?: {
+                /** @description Items per page (1 to 200). */
+                limit?: number;
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string | null;
+            };
+            header?: never;
+            path: {
+                workflow_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VersionListOut"];
+                };
+            };
+            /** @description Not signed in, or the credentials are invalid or expired */
+            401: {
+                headers: {
+                    /** @description `Bearer` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such object, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Invalid input; `error.details` names each field and its problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    diff_versions_api_v1_workflows__workflow_id__versions__a__diff__b__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workflow_id: string;
+                /** @description A version number. */
+                a: number;
+                /** @description A version number. */
+                b: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VersionDiffOut"];
+                };
+            };
+            /** @description Not signed in, or the credentials are invalid or expired */
+            401: {
+                headers: {
+                    /** @description `Bearer` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such workflow (or not readable by you), or no such version */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Invalid input; `error.details` names each field and its problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    get_version_api_v1_workflows__workflow_id__versions__number__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workflow_id: string;
+                /** @description A version number. */
+                number: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VersionDetailOut"];
+                };
+            };
+            /** @description Not signed in, or the credentials are invalid or expired */
+            401: {
+                headers: {
+                    /** @description `Bearer` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such workflow (or not readable by you), or no such version */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Invalid input; `error.details` names each field and its problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    restore_api_v1_workflows__workflow_id__versions__number__restore_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workflow_id: string;
+                /** @description A version number. */
+                number: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VersionDetailOut"];
+                };
+            };
+            /** @description Not signed in, or the credentials are invalid or expired */
+            401: {
+                headers: {
+                    /** @description `Bearer` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A public workflow of another user: readable, not changeable */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such workflow (or not readable by you), or no such version */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4872,7 +5487,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
-            /** @description This signature was already accepted (a replayed delivery) */
+            /** @description This signature was already accepted (a replayed delivery), or the workflow has no published version */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4913,6 +5528,15 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait. */
                     "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The database is unavailable (down, restarting or locked); nothing was queued: send the delivery again */
+            503: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {

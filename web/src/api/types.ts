@@ -45,6 +45,11 @@ export type ApiToken = ResponseOf<"/api/v1/tokens", "get">[number];
 /** The answer that shows a new API token, once. */
 export type ApiTokenCreated = ResponseOf<"/api/v1/tokens", "post">;
 export type ApiTokenCreate = BodyOf<"/api/v1/tokens", "post">;
+export type VersionList = ResponseOf<"/api/v1/workflows/{workflow_id}/versions", "get">;
+/** One saved version as the history lists it (without its graph). */
+export type WorkflowVersion = VersionList["items"][number];
+export type VersionDetail = ResponseOf<"/api/v1/workflows/{workflow_id}/versions/{number}", "get">;
+export type VersionDiff = ResponseOf<"/api/v1/workflows/{workflow_id}/versions/{a}/diff/{b}", "get">;
 
 /** A React Flow node as relayflow stores it. */
 export interface GraphNode {

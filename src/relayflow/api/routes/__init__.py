@@ -12,6 +12,7 @@ from relayflow.api.routes.metrics import router as metrics_router
 from relayflow.api.routes.schedules import router as schedules_router
 from relayflow.api.routes.tokens import router as tokens_router
 from relayflow.api.routes.validation import router as validation_router
+from relayflow.api.routes.versions import router as versions_router
 from relayflow.api.routes.webhook_signing import router as webhook_signing_router
 from relayflow.api.routes.webhooks import router as webhooks_router
 from relayflow.api.routes.workflows import router as workflows_router
@@ -20,5 +21,5 @@ ROUTERS: list[APIRouter] = [health.router]
 # Webhook intake early: its hot path then matches without scanning every API route.
 ROUTERS += [hooks_router, schedules_router, webhook_signing_router]
 ROUTERS += [auth_router, workflows_router, agent_templates_router, webhooks_router]
-ROUTERS += [validation_router, tokens_router, credentials_router]
+ROUTERS += [validation_router, tokens_router, credentials_router, versions_router]
 ROUTERS += [executions_router, metrics_router]

@@ -43,7 +43,10 @@ async def list_schedules(
         404,
         409,
         422,
-        notes={**NOT_OWNER, 409: "The workflow has the most schedules allowed"},
+        notes={
+            **NOT_OWNER,
+            409: "The workflow has the most schedules allowed, or was never published",
+        },
     ),
 )
 async def create_schedule(

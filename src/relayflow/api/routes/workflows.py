@@ -1,4 +1,7 @@
-"""Workflows: create, list, read, replace, change and delete."""
+"""Workflows: create, list, read, replace, change and delete.
+
+A save whose graph differs from the draft writes a new version (api/routes/versions.py).
+"""
 
 from __future__ import annotations
 
@@ -43,7 +46,12 @@ async def create_workflow(
         edges=body.edges,
         metadata=body.metadata,
         is_public=body.is_public,
+        retention_days=body.retention_days,
+        max_parallel_nodes=body.max_parallel_nodes,
+        parallel_ceiling=settings.max_parallel_nodes_ceiling,
         check_graph=partial(check_graph_for, session, actor, settings),
+        publish=body.publish,
+        version_message=body.version_message,
     )
     return WorkflowOut.of(workflow, actor)
 
@@ -87,8 +95,11 @@ async def replace_workflow(
         session,
         actor,
         workflow_id,
-        body.model_dump(),
+        body.model_dump(exclude={"publish", "version_message"}),
+        parallel_ceiling=settings.max_parallel_nodes_ceiling,
         check_graph=partial(check_graph_for, session, actor, settings),
+        version_message=body.version_message,
+        keep_unpublished=settings.versions_keep_unpublished,
     )
     return WorkflowOut.of(workflow, actor)
 
@@ -109,8 +120,11 @@ async def change_workflow(
         session,
         actor,
         workflow_id,
-        body.model_dump(exclude_unset=True),
+        body.model_dump(exclude_unset=True, exclude={"version_message"}),
+        parallel_ceiling=settings.max_parallel_nodes_ceiling,
         check_graph=partial(check_graph_for, session, actor, settings),
+        version_message=body.version_message,
+        keep_unpublished=settings.versions_keep_unpublished,
     )
     return WorkflowOut.of(workflow, actor)
 

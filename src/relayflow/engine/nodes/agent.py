@@ -17,7 +17,6 @@ from typing import Any
 
 from relayflow.engine.naming import tool_call_key
 from relayflow.engine.nodes.base import NodeContext, NodeOutcome, child_result
-from relayflow.engine.nodes.input import schema_problems
 from relayflow.engine.ports import (
     AgentProfile,
     AgentRequest,
@@ -27,6 +26,7 @@ from relayflow.engine.ports import (
 )
 from relayflow.engine.spec import AgentData
 from relayflow.errors import InvalidInput, NodeFailed, NotFound
+from relayflow.input_schema import schema_problems, summary
 
 
 async def load_profile(ctx: NodeContext, template_id: str, field_name: str) -> AgentProfile:
@@ -45,7 +45,7 @@ async def resolve_profile(ctx: NodeContext, data: AgentData) -> AgentProfile:
         base = AgentProfile(id=None, name=data.label or ctx.node_id, role="assistant", model="")
     system_prompt = base.system_prompt
     if data.system_prompt is not None:
-        system_prompt = ctx.render_text(data.system_prompt, "data.system_prompt")
+        system_prompt = await ctx.render_text(data.system_prompt, "data.system_prompt")
     parameters: Mapping[str, Any] = {**base.parameters, **data.parameters}
     return AgentProfile(
         id=base.id,
@@ -84,11 +84,12 @@ async def http_auth(
 def check_output(ctx: NodeContext, output: Any, schema: Mapping[str, Any] | None) -> None:
     if schema is None:
         return
-    problems = schema_problems(output, dict(schema), name="output")
+    problems = schema_problems(schema, output, name="output")
     if problems:
         raise NodeFailed(
             f"{ctx.where('data.output_schema')}: the agent's answer does not match it: "
-            + "; ".join(problems)
+            + summary(problems),
+            details=problems,
         )
 
 
@@ -97,7 +98,7 @@ async def run(ctx: NodeContext) -> NodeOutcome:
     profile = await resolve_profile(ctx, data)
     field_name = "data.credential_id" if data.credential_id else "data.template_id"
     profile = await with_credential(ctx, profile, field_name)
-    prompt = ctx.render_text(data.prompt, "data.prompt")
+    prompt = await ctx.render_text(data.prompt, "data.prompt")
     delegates = tuple(
         [
             await with_credential(

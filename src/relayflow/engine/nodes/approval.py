@@ -17,7 +17,9 @@ from relayflow.engine.spec import ApprovalData
 
 async def run(ctx: NodeContext) -> NodeOutcome:
     data: ApprovalData = ctx.data
-    message = ctx.render_text(data.message, "data.message") if data.message is not None else None
+    message = (
+        await ctx.render_text(data.message, "data.message") if data.message is not None else None
+    )
     if ctx.decision is None:
         return NodeOutcome(status=NodeRunStatus.WAITING, output={"message": message})
     handle = "approved" if ctx.decision.approved else "rejected"

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from relayflow.domain import ExecutionStatus, NodeRunStatus
 from relayflow.engine import templating
+from relayflow.engine.budget import RunBudget
 from relayflow.engine.ports import (
     AgentRunner,
     CredentialSource,
@@ -25,6 +26,7 @@ from relayflow.engine.ports import (
     WorkflowCatalog,
 )
 from relayflow.engine.run import ApprovalDecision, EngineOptions, ExecutionOutcome
+from relayflow.engine.template_limits import RenderBudget, node_budget
 from relayflow.errors import NodeFailed
 
 if TYPE_CHECKING:
@@ -71,32 +73,46 @@ class NodeContext:
     run_child: ChildRunner
     record_item: ItemRecorder
     reusable: Mapping[tuple[str, int], NodeRunRecord]
+    # The execution's budget (node runs, map items, output size) as this run sees it.
+    budget: RunBudget
     decision: ApprovalDecision | None = None
     events: EventSink | None = None
     http_client: httpx.AsyncClient | None = None
     credentials: CredentialSource | None = None
     # What the node reports as its input in its run record (set by the handler).
     input: Any = None
+    # When this attempt times out (time.monotonic(); set by the attempt's policy).
+    deadline: float | None = None
 
     def where(self, field_name: str) -> str:
         return f"node {self.node_id!r}: {field_name}"
+
+    def render_budget(self) -> RenderBudget:
+        return node_budget(self.options.templates, self.deadline, self.data.timeout_s)
 
     def credential_source(self, field_name: str) -> CredentialSource:
         if self.credentials is None:
             raise NodeFailed(f"{self.where(field_name)}: credentials are not available here")
         return self.credentials
 
-    def render(self, value: Any, field_name: str, **extra: Any) -> Any:
+    # Renders run off the event loop within the budget (engine.templating).
+    async def render(self, value: Any, field_name: str, **extra: Any) -> Any:
         scope = {**self.scope, **extra} if extra else self.scope
-        return templating.render(value, scope, where=self.where(field_name))
+        return await templating.render_async(
+            value, scope, where=self.where(field_name), budget=self.render_budget()
+        )
 
-    def render_text(self, source: str, field_name: str, **extra: Any) -> str:
+    async def render_text(self, source: str, field_name: str, **extra: Any) -> str:
         scope = {**self.scope, **extra} if extra else self.scope
-        return templating.render_text(source, scope, where=self.where(field_name))
+        return await templating.render_text_async(
+            source, scope, where=self.where(field_name), budget=self.render_budget()
+        )
 
-    def evaluate(self, expression: str, field_name: str, **extra: Any) -> Any:
+    async def evaluate(self, expression: str, field_name: str, **extra: Any) -> Any:
         scope = {**self.scope, **extra} if extra else self.scope
-        return templating.evaluate(expression, scope, where=self.where(field_name))
+        return await templating.evaluate_async(
+            expression, scope, where=self.where(field_name), budget=self.render_budget()
+        )
 
     async def emit(self, kind: str, payload: Mapping[str, Any]) -> None:
         if self.events is not None:

@@ -16,7 +16,7 @@ async def run(ctx: NodeContext) -> NodeOutcome:
     data: ConditionData = ctx.data
     chosen = data.default
     for index, case in enumerate(data.cases):
-        if ctx.evaluate(case.when, f"data.cases[{index}].when"):
+        if await ctx.evaluate(case.when, f"data.cases[{index}].when"):
             chosen = case.handle
             break
     return NodeOutcome(

@@ -36,14 +36,14 @@ def redacted(headers: dict[str, str]) -> dict[str, str]:
 
 async def run(ctx: NodeContext) -> NodeOutcome:
     data: HttpData = ctx.data
-    url = ctx.render_text(data.url, "data.url")
-    headers = {k: ctx.render_text(v, f"data.headers.{k}") for k, v in data.headers.items()}
+    url = await ctx.render_text(data.url, "data.url")
+    headers = {k: await ctx.render_text(v, f"data.headers.{k}") for k, v in data.headers.items()}
     shown_url = url  # the record never holds a query key
     auth = await http_auth(ctx, data.credential_id, "data.credential_id")
     if auth is not None:
         headers.update(auth.headers)
         url = str(httpx.URL(url).copy_merge_params(dict(auth.params)))
-    body = ctx.render(data.body, "data.body") if data.body is not None else None
+    body = await ctx.render(data.body, "data.body") if data.body is not None else None
     content: bytes | None = None
     json_body: Any = None
     if isinstance(body, str):

@@ -13,7 +13,7 @@ from relayflow.engine.spec import OutputData
 async def run(ctx: NodeContext) -> NodeOutcome:
     data: OutputData = ctx.data
     if data.value is not None:
-        return NodeOutcome(output=ctx.render(data.value, "data.value"))
+        return NodeOutcome(output=await ctx.render(data.value, "data.value"))
     if len(ctx.upstream) == 1:
         return NodeOutcome(output=next(iter(ctx.upstream.values())))
     return NodeOutcome(output=dict(ctx.upstream))

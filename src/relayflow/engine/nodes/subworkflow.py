@@ -17,7 +17,11 @@ from relayflow.engine.spec import SubworkflowData
 
 async def run(ctx: NodeContext) -> NodeOutcome:
     data: SubworkflowData = ctx.data
-    value = ctx.render(data.input, "data.input") if data.input is not None else ctx.execution_input
+    value = (
+        await ctx.render(data.input, "data.input")
+        if data.input is not None
+        else ctx.execution_input
+    )
     ctx.input = {"workflow_id": data.workflow_id, "input": value}
     outcome = await ctx.run_child(data.workflow_id, value, ctx.node_id)
     return child_result(outcome, f"sub-workflow {data.workflow_id!r}")

@@ -8,4 +8,4 @@ from relayflow.engine.spec import TransformData
 
 async def run(ctx: NodeContext) -> NodeOutcome:
     data: TransformData = ctx.data
-    return NodeOutcome(output=ctx.render(data.value, "data.value"))
+    return NodeOutcome(output=await ctx.render(data.value, "data.value"))

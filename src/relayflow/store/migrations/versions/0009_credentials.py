@@ -5,7 +5,7 @@ values encrypted under the credentials key (see relayflow.vault);
 `agent_templates.credential_id` names the provider credential a template's agents use.
 
 Revision ID: 0009
-Revises: 0006
+Revises: 0012
 Create Date: 2026-11-30
 """
 
@@ -17,7 +17,7 @@ from alembic import op
 from relayflow.store.migrations.helpers import JSON, pg_default
 
 revision = "0009"
-down_revision = "0006"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
