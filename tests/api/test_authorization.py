@@ -174,7 +174,7 @@ ENDPOINTS: list[Endpoint] = [
         public_ok=200,
         fixed=(("a", "1"), ("b", "1")),
     ),
-    Endpoint("POST", WF + "/publish", body={}, target="workflow", owner_only=True),
+    Endpoint("POST", WF + "/publish", body={}, target="workflow", owner_only=True, scope=W_WF),
     Endpoint(
         "POST",
         WF + "/versions/{number}/restore",
@@ -182,6 +182,7 @@ ENDPOINTS: list[Endpoint] = [
         owner_only=True,
         ok=201,
         fixed=VERSION,
+        scope=W_WF,
     ),
     Endpoint("GET", "/api/v1/executions"),
     Endpoint("GET", EXE, target="execution"),
