@@ -237,10 +237,10 @@ def transform_graph(value: str, **data: Any) -> dict[str, Any]:
 
 
 async def test_a_node_render_stops_at_the_nodes_timeout_naming_field_and_limit() -> None:
-    outcome = await Harness().run(transform_graph(NESTED_LOOPS, timeout_s=0.5), {})
+    outcome = await Harness().run(transform_graph(NESTED_LOOPS, timeout_s=1), {})
     assert outcome.status is ExecutionStatus.FAILED
     assert outcome.error == (
-        "node 't': data.value: the template ran out of time, over the node's timeout_s (0.5 s)"
+        "node 't': data.value: the template ran out of time, over the node's timeout_s (1 s)"
     )
 
 

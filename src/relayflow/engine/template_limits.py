@@ -179,7 +179,7 @@ def node_budget(
     remaining = deadline - time.monotonic()
     if remaining >= limits.max_render_s:
         return RenderBudget(limits)
-    margin = min(0.25, 0.05 * timeout_s)
+    margin = min(0.25, 0.2 * timeout_s)  # room to hand the error back on a busy machine
     return RenderBudget(
         limits,
         budget_s=max(remaining - margin, 0.0),
