@@ -30,10 +30,11 @@ from relayflow.store.models import (
     Schedule,
     Webhook,
     Workflow,
+    WorkflowVersion,
 )
 from tests.api.conftest import SignedIn, table_snapshot, template_body, workflow_body
 
-TABLES = (Workflow, AgentTemplate, Webhook, Schedule, Credential)
+TABLES = (Workflow, WorkflowVersion, AgentTemplate, Webhook, Schedule, Credential)
 
 
 @dataclass(frozen=True)
@@ -174,7 +175,14 @@ ENDPOINTS: list[Endpoint] = [
         public_ok=200,
         fixed=(("a", "1"), ("b", "1")),
     ),
-    Endpoint("POST", WF + "/publish", body={}, target="workflow", owner_only=True, scope=W_WF),
+    Endpoint(
+        "POST",
+        WF + "/publish",
+        body={"message": "reviewed"},  # the published version's note changes
+        target="workflow",
+        owner_only=True,
+        scope=W_WF,
+    ),
     Endpoint(
         "POST",
         WF + "/versions/{number}/restore",

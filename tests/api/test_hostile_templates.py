@@ -23,6 +23,9 @@ from tests.api.conftest import SignedIn
 from tests.support.live_server import serve_in_process
 from tests.support.rows import chain_graph
 
+# Measures how fast another user is answered: run apart from the busy shards.
+pytestmark = pytest.mark.timing
+
 VALIDATE = "/api/v1/workflows/validate"
 PROBE_LIMIT_S = 0.5
 STALL_S = 2.0
