@@ -25,6 +25,7 @@ from relayflow.store.db import Database
 from relayflow.store.executions import create_pending_execution
 from relayflow.store.models import (
     AgentTemplate,
+    ApiToken,
     Credential,
     Execution,
     Schedule,
@@ -34,7 +35,7 @@ from relayflow.store.models import (
 )
 from tests.api.conftest import SignedIn, table_snapshot, template_body, workflow_body
 
-TABLES = (Workflow, WorkflowVersion, AgentTemplate, Webhook, Schedule, Credential)
+TABLES = (Workflow, WorkflowVersion, AgentTemplate, Webhook, Schedule, Credential, ApiToken)
 
 
 @dataclass(frozen=True)
