@@ -37,6 +37,8 @@ async def create_workflow(
         edges=body.edges,
         metadata=body.metadata,
         is_public=body.is_public,
+        chat_model=body.chat_model,
+        mcp_tool=body.mcp_tool,
         check_graph=partial(check_graph_for, session, actor),
     )
     return WorkflowOut.of(workflow, actor)

@@ -25,6 +25,10 @@ class WorkflowIn(BaseModel):
     edges: Edges
     metadata: dict[str, Any] | None = None
     is_public: StrictBool = False
+    chat_model: StrictBool = Field(
+        False, description="Offered as the chat model `workflow/<id>` at `/v1` (docs/interop.md)."
+    )
+    mcp_tool: StrictBool = Field(False, description="Offered as a tool at `/mcp`.")
 
 
 class WorkflowPatch(BaseModel):
@@ -36,8 +40,12 @@ class WorkflowPatch(BaseModel):
     edges: Edges | None = None
     metadata: dict[str, Any] | None = None
     is_public: StrictBool | None = None
+    chat_model: StrictBool | None = None
+    mcp_tool: StrictBool | None = None
 
-    _not_null = field_validator("name", "nodes", "edges", "is_public", mode="before")(not_null)
+    _not_null = field_validator(
+        "name", "nodes", "edges", "is_public", "chat_model", "mcp_tool", mode="before"
+    )(not_null)
 
 
 class WorkflowOut(BaseModel):
@@ -49,6 +57,8 @@ class WorkflowOut(BaseModel):
     edges: list[Any]
     metadata: dict[str, Any]
     is_public: bool
+    chat_model: bool
+    mcp_tool: bool
     created_at: UtcDateTime | None
     updated_at: UtcDateTime | None
     owned: bool = Field(description="Whether the caller owns this workflow.")
@@ -64,6 +74,8 @@ class WorkflowOut(BaseModel):
             edges=workflow.edges,
             metadata=workflow.meta or {},
             is_public=bool(workflow.is_public),
+            chat_model=bool(workflow.chat_model),
+            mcp_tool=bool(workflow.mcp_tool),
             created_at=workflow.created_at,
             updated_at=workflow.updated_at,
             owned=workflow.user_id == actor.user_id,
