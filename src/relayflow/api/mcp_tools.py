@@ -13,6 +13,7 @@ checked before any MCP message is read (a 401 otherwise).
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -122,12 +123,31 @@ class McpEndpoint:
     @asynccontextmanager
     async def running(self, state: AppState) -> AsyncIterator[None]:
         # Stateless: every request stands alone, so any process behind a balancer answers.
-        self.manager = StreamableHTTPSessionManager(
+        manager = StreamableHTTPSessionManager(
             build_server(state), stateless=True, json_response=True
         )
-        async with self.manager.run():
+        ready, stop = asyncio.Event(), asyncio.Event()
+
+        # The manager's task group lives in a task of its own: an app's lifespan may be
+        # entered and left from different tasks, which an anyio scope does not allow.
+        async def hold() -> None:
+            async with manager.run():
+                ready.set()
+                await stop.wait()
+
+        holder = asyncio.create_task(hold(), name="mcp-session-manager")
+        ready_wait = asyncio.create_task(ready.wait())
+        await asyncio.wait({holder, ready_wait}, return_when=asyncio.FIRST_COMPLETED)
+        if holder.done():
+            ready_wait.cancel()
+            holder.result()  # raises what stopped it
+        self.manager = manager
+        try:
             yield
-        self.manager = None
+        finally:
+            self.manager = None
+            stop.set()
+            await holder
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         state: AppState = scope["app"].state.relayflow
