@@ -126,8 +126,6 @@ class Settings(BaseSettings):
     # How long `/v1/chat/completions` and an MCP tool call wait for the run; past it
     # the caller gets an error naming the execution, which keeps running in the history.
     interop_wait_s: float = Field(300.0, gt=0)
-    # Commands agents may start as stdio MCP servers: name -> argv. Nothing else runs.
-    mcp_stdio_commands: dict[str, list[str]] = Field(default_factory=dict)
 
     # --- runtime
     worker_concurrency: int = 8

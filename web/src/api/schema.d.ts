@@ -1463,6 +1463,12 @@ export interface components {
          * @description A whole workflow (create, or replace with PUT: left-out fields get their defaults).
          */
         WorkflowIn: {
+            /**
+             * Chat Model
+             * @description Offered as the chat model `workflow/<id>` at `/v1` (docs/interop.md).
+             * @default false
+             */
+            chat_model?: boolean;
             /** Description */
             description?: string | null;
             /**
@@ -1475,6 +1481,12 @@ export interface components {
              * @default false
              */
             is_public?: boolean;
+            /**
+             * Mcp Tool
+             * @description Offered as a tool at `/mcp`.
+             * @default false
+             */
+            mcp_tool?: boolean;
             /** Metadata */
             metadata?: {
                 [key: string]: unknown;
@@ -1489,6 +1501,8 @@ export interface components {
         };
         /** WorkflowOut */
         WorkflowOut: {
+            /** Chat Model */
+            chat_model: boolean;
             /** Created At */
             created_at: string | null;
             /** Description */
@@ -1502,6 +1516,8 @@ export interface components {
             id: string;
             /** Is Public */
             is_public: boolean;
+            /** Mcp Tool */
+            mcp_tool: boolean;
             /** Metadata */
             metadata: {
                 [key: string]: unknown;
@@ -1525,12 +1541,16 @@ export interface components {
          * @description Only the fields given change.
          */
         WorkflowPatch: {
+            /** Chat Model */
+            chat_model?: boolean | null;
             /** Description */
             description?: string | null;
             /** Edges */
             edges?: unknown[] | null;
             /** Is Public */
             is_public?: boolean | null;
+            /** Mcp Tool */
+            mcp_tool?: boolean | null;
             /** Metadata */
             metadata?: {
                 [key: string]: unknown;
