@@ -16,6 +16,7 @@ from relayflow.store.db import Database
 from tests.support.databases import BACKEND, DatabaseFactory
 
 TEST_SECRET = "test-secret-" + "x" * 40
+TEST_CREDENTIALS_KEY = "dGVzdC1jcmVkZW50aWFscy1rZXktMzItYnl0ZXMhISE="  # Fernet: 32 bytes
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -47,7 +48,8 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
     return Settings(
         database_url=database_url,
         data_dir=tmp_path / "data",
-        jwt_secret=TEST_SECRET,  # type: ignore[arg-type]
+        jwt_secret=TEST_SECRET,
+        credentials_key=TEST_CREDENTIALS_KEY,
         migrate_on_start=False,
         login_delay_max_s=0.05,
     )

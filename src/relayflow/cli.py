@@ -59,38 +59,145 @@ def db_upgrade() -> None:
     typer.echo("database is up to date")
 
 
+@db_app.command("prune")
+def db_prune(
+    older_than: str = typer.Option(
+        ..., "--older-than", help="Age of the finished executions to delete, e.g. 30d, 12h, 2w."
+    ),
+    batch_size: int = typer.Option(
+        None, help="Executions deleted per transaction (default RELAYFLOW_RETENTION_BATCH_SIZE)."
+    ),
+) -> None:
+    """Delete finished executions (with their node runs and events) older than a duration.
+
+    Executions still pending, processing or waiting are never deleted, nor those tied
+    to a live rerun. Runs in small transactions, safe while relayflow is serving.
+    """
+    from relayflow.domain import utcnow
+    from relayflow.runtime.retention import parse_duration, prune_older_than
+    from relayflow.store.db import Database
+    from relayflow.store.migrate import upgrade
+
+    try:
+        age = parse_duration(older_than)
+    except ValueError as exc:
+        typer.secho(f"error: --older-than: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from exc
+    if batch_size is not None and batch_size < 1:
+        typer.secho("error: --batch-size must be at least 1", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2)
+    settings = load_settings()
+
+    async def _run() -> int:
+        db = Database(settings.resolved_database_url)
+        try:
+            if settings.migrate_on_start:
+                await upgrade(db)
+            return await prune_older_than(
+                db,
+                before=utcnow() - age,
+                batch_size=batch_size or settings.retention_batch_size,
+            )
+        finally:
+            await db.dispose()
+
+    deleted = asyncio.run(_run())
+    typer.echo(f"deleted {deleted} finished execution(s) older than {older_than.strip()}")
+
+
 @app.command()
 def serve(
     host: str = typer.Option(None, help="Interface to bind (default 127.0.0.1)."),
     port: int = typer.Option(None, help="Port (default 8000)."),
     migrate: bool = typer.Option(True, help="Apply pending migrations at start-up."),
     worker: bool = typer.Option(
-        True, "--worker/--no-worker", help="Run executions in this process too (default on)."
+        True, "--worker/--no-worker", help="Run executions too (default on)."
     ),
+    single_process: bool = typer.Option(
+        False,
+        "--single-process",
+        help="API and worker in this one process, not in supervised child processes.",
+    ),
+    api_processes: int = typer.Option(
+        None, help="API processes beside the worker (default 1; RELAYFLOW_API_PROCESSES)."
+    ),
+    fd: int = typer.Option(None, hidden=True, help="Serve on this inherited socket."),
 ) -> None:
-    """Run the API and the web UI."""
-    import uvicorn
-
-    from relayflow.api.app import create_app
-
+    """Run the API and the web UI, and (unless --no-worker) a worker in its own process."""
     settings = load_settings()
     if host:
         settings.host = host
     if port:
         settings.port = port
+    if api_processes is not None:
+        if api_processes < 1:
+            typer.secho("error: --api-processes must be at least 1", fg=typer.colors.RED, err=True)
+            raise typer.Exit(2)
+        settings.api_processes = api_processes
     settings.migrate_on_start = migrate
     settings.embedded_worker = settings.embedded_worker and worker
+    settings.serve_single_process = settings.serve_single_process or single_process
     start_observability(settings)
+    if fd is None and settings.embedded_worker and not settings.serve_single_process:
+        raise typer.Exit(_serve_supervised(settings))
+    _serve_here(settings, fd=fd)
+
+
+def _serve_here(settings: Settings, *, fd: int | None) -> None:
+    """The API (and the worker, if embedded) in this process."""
+    import uvicorn
+
+    from relayflow.api.app import create_app
+
     application = create_app(settings)
-    typer.echo(f"relayflow is starting on http://{settings.host}:{settings.port}/")
+    if fd is None:
+        typer.echo(f"relayflow is starting on http://{settings.host}:{settings.port}/")
     uvicorn.run(
         application,
-        host=settings.host,
-        port=settings.port,
+        **({"fd": fd} if fd is not None else {"host": settings.host, "port": settings.port}),
         log_level=settings.log_level.lower(),
         # JSON lines: uvicorn's loggers go through the root handler (start_observability).
         log_config=None if settings.log_format == "json" else uvicorn.config.LOGGING_CONFIG,
     )
+
+
+def _serve_supervised(settings: Settings) -> int:
+    """API processes and a worker process, started and watched by this one."""
+    from relayflow.runtime.supervisor import Supervisor, listening_socket, serve_children
+    from relayflow.store.db import Database
+    from relayflow.store.migrate import upgrade
+
+    async def _migrate() -> None:
+        db = Database(settings.resolved_database_url)
+        try:
+            await upgrade(db)
+        finally:
+            await db.dispose()
+
+    if settings.migrate_on_start:  # once, here, rather than racing in every child
+        asyncio.run(_migrate())
+    try:
+        sock = listening_socket(settings.host, settings.port)
+    except OSError as exc:
+        typer.secho(
+            f"error: cannot listen on {settings.host}:{settings.port}: {exc.strerror}",
+            fg=typer.colors.RED,
+            err=True,
+        )
+        return 2
+    url = f"http://{settings.host}:{settings.port}/"
+    supervisor = Supervisor(
+        serve_children(fd=sock.fileno(), api_processes=settings.api_processes),
+        shutdown_grace_s=settings.shutdown_grace_s,
+        on_started=lambda: typer.echo(
+            f"relayflow is starting on {url} "
+            f"({settings.api_processes} API process(es) and a worker process)"
+        ),
+    )
+    try:
+        return asyncio.run(supervisor.run())
+    finally:
+        sock.close()
 
 
 @app.command("worker")
@@ -105,7 +212,6 @@ def worker_command(
     ),
 ) -> None:
     """Run executions from the queue until SIGTERM (then finish or hand back running ones)."""
-    from relayflow.runtime.metrics import serve_process_metrics
     from relayflow.runtime.service import run_worker_process
 
     settings = load_settings()
@@ -118,8 +224,7 @@ def worker_command(
     start_observability(settings)
     slots = concurrency or settings.worker_concurrency
     typer.echo(f"relayflow worker starting (concurrency {slots})")
-    if settings.metrics_port:
-        serve_process_metrics(settings.metrics_host, settings.metrics_port)
+    if settings.metrics_port:  # served by the worker process below
         typer.echo(f"metrics at http://{settings.metrics_host}:{settings.metrics_port}/metrics")
     asyncio.run(run_worker_process(settings, concurrency=concurrency, name=name))
 
@@ -186,6 +291,38 @@ def user_create(
     typer.echo(f"created {role.value} account {email.strip().lower()}")
 
 
+@user_app.command("set-password")
+def user_set_password(
+    email: str = typer.Option(..., help="The account's email."),
+    password_stdin: bool = typer.Option(
+        False, "--password-stdin", help="Read the password from standard input."
+    ),
+) -> None:
+    """Give an account a new password (prompted for, or from RELAYFLOW_USER_PASSWORD, or
+    standard input with --password-stdin)."""
+    from relayflow.errors import RelayflowError
+    from relayflow.store.db import Database
+    from relayflow.store.users import set_password
+
+    settings = load_settings()
+    password = _read_password(password_stdin)
+
+    async def _run() -> None:
+        db = Database(settings.resolved_database_url)
+        try:
+            async with db.transaction() as session:
+                await set_password(session, email, password)
+        finally:
+            await db.dispose()
+
+    try:
+        asyncio.run(_run())
+    except RelayflowError as exc:
+        typer.secho(f"error: {exc.message}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"password changed for {email.strip().lower()}")
+
+
 @app.command("run")
 def run_file(
     file: Path = typer.Argument(..., help="A workflow JSON file ({nodes, edges, ...})."),
@@ -231,3 +368,13 @@ def run_file(
 
 if __name__ == "__main__":
     app()
+
+
+def _add_account_commands() -> None:
+    from relayflow.cli_accounts import credentials_app, token_app
+
+    app.add_typer(credentials_app, name="credentials")
+    app.add_typer(token_app, name="token")
+
+
+_add_account_commands()

@@ -18,6 +18,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from relayflow.errors import ConfigError
 
 JWT_SECRET_FILE = "jwt-secret"  # noqa: S105 (a file name, not a secret)
+CREDENTIALS_KEY_FILE = "credentials-key"
 MIN_SECRET_LENGTH = 32
 
 
@@ -84,10 +85,23 @@ class Settings(BaseSettings):
     login_max_failures_per_account: int = Field(10, ge=1)
     login_max_failures_per_address: int = Field(50, ge=1)
     login_failure_window_s: float = Field(900.0, gt=0)
+    # Personal API tokens: how many an account may hold, and their lifetime in days
+    # (the default when a token is created without one, and the longest allowed).
+    max_api_tokens_per_user: int = Field(50, ge=1)
+    api_token_default_days: int = Field(90, ge=1)
+    api_token_max_days: int = Field(366, ge=1)
+    # Credentials (relayflow.vault): the Fernet key their values are encrypted under,
+    # and earlier keys still accepted for reading until `relayflow credentials rotate-key`.
+    credentials_key: SecretStr | None = None
+    credentials_previous_keys: list[SecretStr] = Field(default_factory=list)
+    max_credentials_per_user: int = Field(200, ge=1)
 
     # --- engine
     http_allowlist: list[str] = Field(default_factory=list)
-    max_parallel_nodes: int = 16
+    # Nodes one execution runs at once, unless its workflow sets `max_parallel_nodes`;
+    # a workflow may ask for up to the ceiling.
+    max_parallel_nodes: int = Field(16, ge=1)
+    max_parallel_nodes_ceiling: int = Field(256, ge=1)
     execution_timeout_s: float = 3600.0
     subworkflow_max_depth: int = 5
     # Template budgets (docs/security.md, "Templates"): the longest string and the
@@ -141,8 +155,19 @@ class Settings(BaseSettings):
     # A run whose lease went this fraction of `lease_seconds` without a renewal starts
     # no new node until a renewal holds (docs/runtime.md, "What survives a crash").
     lease_at_risk_fraction: float = Field(0.5, gt=0, le=1)
-    # `relayflow serve` runs a worker in-process unless this is off (`--no-worker`).
+    # Retention (docs/runtime.md): finished executions older than this many days are
+    # deleted by the scheduler, unless their workflow sets `retention_days`. None (the
+    # default) keeps every execution until configured.
+    retention_days: int | None = Field(None, ge=1)
+    retention_batch_size: int = Field(500, ge=1)  # executions per delete transaction
+    retention_max_batches_per_pass: int = Field(20, ge=1)  # then schedules get their turn
+    retention_every_s: float = Field(60.0, gt=0)  # between passes once nothing is left
+    # `relayflow serve` runs a worker too unless this is off (`--no-worker`): in a process
+    # of its own beside `api_processes` API processes, which serve supervises
+    # (docs/runtime.md), or all in one process with `serve_single_process`.
     embedded_worker: bool = True
+    serve_single_process: bool = False
+    api_processes: int = Field(1, ge=1, le=64)
     # `relayflow worker` serves its own Prometheus figures on this port (127.0.0.1 unless
     # `metrics_host` says otherwise); the API serves them at `GET /metrics` on its port.
     metrics_port: int | None = None
@@ -163,6 +188,11 @@ class Settings(BaseSettings):
     scheduler_enabled: bool = True
     scheduler_poll_s: float = 1.0
     schedule_misfire_grace_s: float = 60.0  # later than this, a tick counts as missed
+
+    # --- workflow versions
+    # None keeps every version; N keeps the newest N that are not published (the
+    # published one is always kept, the draft is always among the newest).
+    versions_keep_unpublished: int | None = Field(None, ge=1)
 
     @property
     def is_postgres(self) -> bool:
@@ -213,3 +243,36 @@ class Settings(BaseSettings):
         with os.fdopen(fd, "w") as f:
             f.write(value)
         return value
+
+    def credential_keys(self) -> list[str]:
+        """The credentials keyring, current key first; generated into the data dir for SQLite.
+
+        Like the signing secret, a PostgreSQL installation must be given its key:
+        every process has to decrypt what any other encrypted.
+        """
+        previous = [k.get_secret_value() for k in self.credentials_previous_keys]
+        if self.credentials_key is not None:
+            return [self.credentials_key.get_secret_value(), *previous]
+        if self.is_postgres:
+            raise ConfigError(
+                "RELAYFLOW_CREDENTIALS_KEY is not set: a PostgreSQL installation needs an "
+                "explicit credentials key shared by all its processes "
+                "(make one with `relayflow credentials new-key`)"
+            )
+        return [*self.credential_key_file_lines(), *previous]
+
+    def credential_key_file_lines(self) -> list[str]:
+        """The keys in the data dir's key file (current first), made on first use."""
+        from cryptography.fernet import Fernet
+
+        path = self.data_dir / CREDENTIALS_KEY_FILE
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                pass
+            else:
+                with os.fdopen(fd, "w") as f:
+                    f.write(Fernet.generate_key().decode() + "\n")
+        return [line.strip() for line in path.read_text().splitlines() if line.strip()]

@@ -54,3 +54,39 @@ class Actor:
     @property
     def is_admin(self) -> bool:
         return self.role is Role.ADMIN
+
+
+class TokenScope(StrEnum):
+    """What a personal API token may do. A sign-in (login) token may do everything."""
+
+    READ = "read"
+    RUN_START = "run:start"
+    RUN_CANCEL = "run:cancel"
+    RUN_APPROVE = "run:approve"
+    WRITE_WORKFLOWS = "write:workflows"
+    WRITE_WEBHOOKS = "write:webhooks"
+    WRITE_SCHEDULES = "write:schedules"
+    WRITE_CREDENTIALS = "write:credentials"
+
+
+# Shorthands accepted wherever scopes are given: `run` is every run:*, `write` every write:*.
+SCOPE_GROUPS: dict[str, tuple[TokenScope, ...]] = {
+    "run": (TokenScope.RUN_START, TokenScope.RUN_CANCEL, TokenScope.RUN_APPROVE),
+    "write": tuple(s for s in TokenScope if s.value.startswith("write:")),
+}
+
+
+def expand_scopes(names: list[str] | tuple[str, ...]) -> frozenset[TokenScope]:
+    """Scope names (and the `run`/`write` shorthands) as scopes; ValueError names an unknown one."""
+    scopes: set[TokenScope] = set()
+    for name in names:
+        key = name.strip().lower()
+        if key in SCOPE_GROUPS:
+            scopes.update(SCOPE_GROUPS[key])
+            continue
+        try:
+            scopes.add(TokenScope(key))
+        except ValueError:
+            known = ", ".join([*SCOPE_GROUPS, *(s.value for s in TokenScope)])
+            raise ValueError(f"unknown scope {name!r}; known: {known}") from None
+    return frozenset(scopes)

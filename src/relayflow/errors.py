@@ -20,6 +20,12 @@ class RelayflowError(Exception):
         super().__init__(self.message)
 
 
+class InternalError(RelayflowError):
+    """A state the code rules out was found (a bug, or the data changed underneath)."""
+
+    code = "internal_error"
+
+
 class ConfigError(RelayflowError):
     """The configuration is invalid."""
 

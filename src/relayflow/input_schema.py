@@ -1,7 +1,13 @@
-"""A workflow's input contract: the JSON Schema on its `input` node, and checking values.
+"""JSON Schema checks: a workflow's input contract, and the one checker of values.
 
 Triggers check a request's input here before they create an execution, so a
 caller gets a 422 naming the offending field instead of a run that fails later.
+The engine checks with the same function (the `input` node, an agent's
+`output_schema`), so the limits and the shape of the problems are the same
+everywhere: at most `MAX_REPORTED_PROBLEMS` of them, each `{field, message}`
+with the field as `input.a[0].b`.
+
+A leaf module like `errors`: it imports nothing else of relayflow.
 """
 
 from __future__ import annotations
@@ -12,11 +18,13 @@ from functools import lru_cache
 from typing import Any
 
 import jsonschema
+from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
 from relayflow.errors import InvalidInput
 
 MAX_REPORTED_PROBLEMS = 10
+PROBLEMS_IN_MESSAGE = 3
 
 
 def input_schema_of(nodes: Sequence[Any] | None) -> Mapping[str, Any] | None:
@@ -31,36 +39,50 @@ def input_schema_of(nodes: Sequence[Any] | None) -> Mapping[str, Any] | None:
 
 @lru_cache(maxsize=512)
 def _validator(schema_json: str) -> Any:
+    """Raises `SchemaError` for a schema that is not one."""
     schema = json.loads(schema_json)
-    cls = jsonschema.validators.validator_for(schema)
-    try:
-        cls.check_schema(schema)
-    except SchemaError as exc:
-        raise InvalidInput(
-            f"the workflow's input schema is invalid: {exc.message}",
-            details=[{"field": "input.data.schema", "message": exc.message}],
-        ) from exc
+    cls = jsonschema.validators.validator_for(schema, default=Draft202012Validator)
+    cls.check_schema(schema)
     return cls(schema)
 
 
-def _path(error: Any) -> str:
-    parts = ["input"]
+def _path(name: str, error: Any) -> str:
+    parts = [name]
     for item in error.absolute_path:
         parts.append(f"[{item}]" if isinstance(item, int) else f".{item}")
     return "".join(parts)
 
 
-def check_input(schema: Mapping[str, Any], value: Any) -> None:
-    """Raise `InvalidInput` listing where `value` breaks `schema` (fields as `input.a[0].b`)."""
+def schema_problems(
+    schema: Mapping[str, Any], value: Any, *, name: str = "input"
+) -> list[dict[str, str]]:
+    """Where `value` breaks `schema`, as `{field, message}` (fields start with `name`),
+    in path order, at most `MAX_REPORTED_PROBLEMS`. Raises `SchemaError` for a schema
+    that is not one."""
     validator = _validator(json.dumps(schema, sort_keys=True))
     problems = sorted(validator.iter_errors(value), key=lambda e: list(map(str, e.absolute_path)))
-    if not problems:
-        return
-    details = [
-        {"field": _path(error), "message": error.message}
+    return [
+        {"field": _path(name, error), "message": error.message}
         for error in problems[:MAX_REPORTED_PROBLEMS]
     ]
-    summary = "; ".join(f"{d['field']}: {d['message']}" for d in details[:3])
-    raise InvalidInput(
-        f"the input does not match the workflow's input schema: {summary}", details=details
-    )
+
+
+def summary(problems: Sequence[Mapping[str, str]]) -> str:
+    """The first few problems, for a message."""
+    return "; ".join(f"{p['field']}: {p['message']}" for p in problems[:PROBLEMS_IN_MESSAGE])
+
+
+def check_input(schema: Mapping[str, Any], value: Any) -> None:
+    """Raise `InvalidInput` listing where `value` breaks `schema` (fields as `input.a[0].b`)."""
+    try:
+        problems = schema_problems(schema, value)
+    except SchemaError as exc:
+        raise InvalidInput(
+            f"the workflow's input schema is invalid: {exc.message}",
+            details=[{"field": "input.data.schema", "message": exc.message}],
+        ) from exc
+    if problems:
+        raise InvalidInput(
+            f"the input does not match the workflow's input schema: {summary(problems)}",
+            details=problems,
+        )

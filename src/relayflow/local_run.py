@@ -34,7 +34,6 @@ from relayflow.config import Settings
 from relayflow.domain import NodeRunStatus
 from relayflow.engine.executor import (
     ApprovalDecision,
-    EngineOptions,
     ExecutionOutcome,
     ExecutionRun,
     Executor,
@@ -42,6 +41,7 @@ from relayflow.engine.executor import (
 from relayflow.engine.memory import InMemoryRunStore
 from relayflow.engine.ports import AgentProfile, NodeRunRecord
 from relayflow.errors import InvalidInput
+from relayflow.runtime.engine_options import engine_options
 from relayflow.store.seed import DEFAULT_MODEL, SYSTEM_TEMPLATES
 from relayflow.telemetry.execution import ExecutionTrace
 
@@ -205,7 +205,7 @@ async def run_workflow_file(
                 agents=trace.agents(agents),
                 templates=FileTemplateCatalog(workflow_file.templates),
                 workflows=FileWorkflowCatalog(workflow_file),
-                options=EngineOptions.from_settings(settings),
+                options=engine_options(settings),
                 events=trace.events(None),
                 http_client=client,
             )

@@ -119,3 +119,18 @@ def api_key_matches(api_key: str, stored_digest: str) -> bool:
 
 def api_key_prefix(api_key: str) -> str:
     return api_key[:API_KEY_VISIBLE_CHARS]
+
+
+# ------------------------------------------------------------------ personal API tokens
+# A sign-in token is a JWT (it starts `eyJ`); a personal token starts with this prefix,
+# so the caller's header says at once which kind it is.
+PERSONAL_TOKEN_PREFIX = "rfp_"  # noqa: S105 (a prefix, not a secret)
+PERSONAL_TOKEN_VISIBLE_CHARS = 12
+
+
+def generate_personal_token() -> str:
+    return PERSONAL_TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def is_personal_token(token: str) -> bool:
+    return token.startswith(PERSONAL_TOKEN_PREFIX)

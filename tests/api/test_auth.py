@@ -137,7 +137,9 @@ async def test_expired_token_is_401(
     response = await client.get(ME, headers={"Authorization": f"Bearer {expired}"})
 
     assert response.status_code == 401
+    assert response.json()["error"]["code"] == "unauthorized"
     assert "expired" in response.json()["error"]["message"]
+    assert response.headers["www-authenticate"] == "Bearer"
 
 
 @pytest.mark.parametrize(
@@ -186,6 +188,11 @@ async def test_token_of_a_deleted_account_is_401(
     response = await client.get(ME, headers=alice.headers)
 
     assert response.status_code == 401
+    assert response.json()["error"] == {
+        "code": "unauthorized",
+        "message": "the access token's account no longer exists",
+        "details": None,
+    }
 
 
 async def test_role_comes_from_the_account_not_the_token(
@@ -197,8 +204,12 @@ async def test_role_comes_from_the_account_not_the_token(
     response = await client.get(
         "/api/v1/workflows?scope=all", headers={"Authorization": f"Bearer {token}"}
     )
+    as_user = await client.get("/api/v1/workflows", headers={"Authorization": f"Bearer {token}"})
 
     assert response.status_code == 403
+    assert response.json()["error"]["code"] == "forbidden"
+    assert "scope" in response.json()["error"]["message"]
+    assert as_user.status_code == 200  # the token itself is good: only the claimed role is not
 
 
 async def failures(db: Database, email: str) -> int | None:

@@ -20,12 +20,20 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from relayflow.domain import TokenScope
 from relayflow.store.db import Database
 from relayflow.store.executions import create_pending_execution
-from relayflow.store.models import AgentTemplate, Schedule, Webhook, Workflow
+from relayflow.store.models import (
+    AgentTemplate,
+    Credential,
+    Execution,
+    Schedule,
+    Webhook,
+    Workflow,
+)
 from tests.api.conftest import SignedIn, table_snapshot, template_body, workflow_body
 
-TABLES = (Workflow, AgentTemplate, Webhook, Schedule)
+TABLES = (Workflow, AgentTemplate, Webhook, Schedule, Credential)
 
 
 @dataclass(frozen=True)
@@ -33,7 +41,8 @@ class Endpoint:
     method: str
     path: str
     body: dict[str, Any] | None = None
-    # What the path's id points at: "workflow", "template", "webhook", "schedule", or None.
+    # What the path's id points at: "workflow", "template", "webhook", "schedule",
+    # "execution", "token", or None.
     target: str | None = None
     # Only the target's owner (or an admin) may call it, even where others can see the target.
     owner_only: bool = False
@@ -43,6 +52,10 @@ class Endpoint:
     public_ok: int | None = None
     # Path placeholders filled from another of the ids: (placeholder, key in ids).
     aliases: tuple[tuple[str, str], ...] = ()
+    # The scope a personal API token needs to call it; None: sign-in tokens only.
+    scope: TokenScope | None = TokenScope.READ
+    # Path placeholders that are not ids (a version number): (placeholder, value).
+    fixed: tuple[tuple[str, str], ...] = ()
 
     @property
     def key(self) -> tuple[str, str]:
@@ -50,6 +63,7 @@ class Endpoint:
 
     def url(self, ids: dict[str, str]) -> str:
         values = {**ids, **{name: ids[key] for name, key in self.aliases if key in ids}}
+        values.update(self.fixed)
         return self.path.format(**values)
 
     def __str__(self) -> str:
@@ -61,23 +75,52 @@ TPL = "/api/v1/agent-templates/{template_id}"
 HOOK = "/api/v1/webhooks/{webhook_id}"
 SCHEDULE = WF + "/schedules/{schedule_id}"
 EXE = "/api/v1/executions/{execution_id}"
+TOKEN = "/api/v1/tokens/{token_id}"
+CRED = "/api/v1/credentials/{credential_id}"
+W_WF, W_HOOK, W_SCHED = (
+    TokenScope.WRITE_WORKFLOWS,
+    TokenScope.WRITE_WEBHOOKS,
+    TokenScope.WRITE_SCHEDULES,
+)
+VERSION = (("number", "1"),)
 
 ENDPOINTS: list[Endpoint] = [
     Endpoint("GET", "/api/v1/auth/me"),
     Endpoint("GET", "/api/v1/workflows"),
-    Endpoint("POST", "/api/v1/workflows", body=workflow_body(), ok=201),
+    Endpoint("POST", "/api/v1/workflows", body=workflow_body(), ok=201, scope=W_WF),
     Endpoint("POST", "/api/v1/workflows/validate", body=workflow_body()),
     Endpoint("GET", WF, target="workflow"),
-    Endpoint("PUT", WF, body=workflow_body("Replaced"), target="workflow", owner_only=True),
-    Endpoint("PATCH", WF, body={"name": "Renamed"}, target="workflow", owner_only=True),
-    Endpoint("DELETE", WF, target="workflow", owner_only=True, ok=204),
+    Endpoint(
+        "PUT", WF, body=workflow_body("Replaced"), target="workflow", owner_only=True, scope=W_WF
+    ),
+    Endpoint("PATCH", WF, body={"name": "Renamed"}, target="workflow", owner_only=True, scope=W_WF),
+    Endpoint("DELETE", WF, target="workflow", owner_only=True, ok=204, scope=W_WF),
     Endpoint("GET", WF + "/webhooks", target="workflow", owner_only=True),
-    Endpoint("POST", WF + "/webhooks", body={}, target="workflow", owner_only=True, ok=201),
-    Endpoint("PATCH", HOOK, body={"enabled": False}, target="webhook", owner_only=True),
-    Endpoint("POST", HOOK + "/rotate", target="webhook", owner_only=True),
-    Endpoint("DELETE", HOOK, target="webhook", owner_only=True, ok=204),
-    Endpoint("POST", HOOK + "/signing-secret", body={}, target="webhook", owner_only=True, ok=201),
-    Endpoint("DELETE", HOOK + "/signing-secret", target="webhook", owner_only=True, ok=204),
+    Endpoint(
+        "POST", WF + "/webhooks", body={}, target="workflow", owner_only=True, ok=201, scope=W_HOOK
+    ),
+    Endpoint(
+        "PATCH", HOOK, body={"enabled": False}, target="webhook", owner_only=True, scope=W_HOOK
+    ),
+    Endpoint("POST", HOOK + "/rotate", target="webhook", owner_only=True, scope=W_HOOK),
+    Endpoint("DELETE", HOOK, target="webhook", owner_only=True, ok=204, scope=W_HOOK),
+    Endpoint(
+        "POST",
+        HOOK + "/signing-secret",
+        body={},
+        target="webhook",
+        owner_only=True,
+        ok=201,
+        scope=W_HOOK,
+    ),
+    Endpoint(
+        "DELETE",
+        HOOK + "/signing-secret",
+        target="webhook",
+        owner_only=True,
+        ok=204,
+        scope=W_HOOK,
+    ),
     Endpoint("GET", WF + "/schedules", target="workflow", owner_only=True),
     Endpoint(
         "POST",
@@ -86,30 +129,108 @@ ENDPOINTS: list[Endpoint] = [
         target="workflow",
         owner_only=True,
         ok=201,
+        scope=W_SCHED,
     ),
     Endpoint("GET", SCHEDULE, target="schedule", owner_only=True),
-    Endpoint("PATCH", SCHEDULE, body={"enabled": False}, target="schedule", owner_only=True),
-    Endpoint("DELETE", SCHEDULE, target="schedule", owner_only=True, ok=204),
-    Endpoint("GET", "/api/v1/agent-templates"),
-    Endpoint("POST", "/api/v1/agent-templates", body=template_body(), ok=201),
-    Endpoint("GET", TPL, target="template"),
-    Endpoint("PUT", TPL, body=template_body("Replaced"), target="template", owner_only=True),
-    Endpoint("PATCH", TPL, body={"name": "Renamed"}, target="template", owner_only=True),
-    Endpoint("DELETE", TPL, target="template", owner_only=True, ok=204),
     Endpoint(
-        "POST", WF + "/executions", body={"input": 1}, target="workflow", ok=202, public_ok=202
+        "PATCH",
+        SCHEDULE,
+        body={"enabled": False},
+        target="schedule",
+        owner_only=True,
+        scope=W_SCHED,
+    ),
+    Endpoint("DELETE", SCHEDULE, target="schedule", owner_only=True, ok=204, scope=W_SCHED),
+    Endpoint("GET", "/api/v1/agent-templates"),
+    Endpoint("POST", "/api/v1/agent-templates", body=template_body(), ok=201, scope=W_WF),
+    Endpoint("GET", TPL, target="template"),
+    Endpoint(
+        "PUT",
+        TPL,
+        body=template_body("Replaced"),
+        target="template",
+        owner_only=True,
+        scope=W_WF,
+    ),
+    Endpoint(
+        "PATCH", TPL, body={"name": "Renamed"}, target="template", owner_only=True, scope=W_WF
+    ),
+    Endpoint("DELETE", TPL, target="template", owner_only=True, ok=204, scope=W_WF),
+    Endpoint(
+        "POST",
+        WF + "/executions",
+        body={"input": 1},
+        target="workflow",
+        ok=202,
+        public_ok=202,
+        scope=TokenScope.RUN_START,
+    ),
+    Endpoint("GET", WF + "/versions", target="workflow", public_ok=200),
+    Endpoint("GET", WF + "/versions/{number}", target="workflow", public_ok=200, fixed=VERSION),
+    Endpoint(
+        "GET",
+        WF + "/versions/{a}/diff/{b}",
+        target="workflow",
+        public_ok=200,
+        fixed=(("a", "1"), ("b", "1")),
+    ),
+    Endpoint("POST", WF + "/publish", body={}, target="workflow", owner_only=True, scope=W_WF),
+    Endpoint(
+        "POST",
+        WF + "/versions/{number}/restore",
+        target="workflow",
+        owner_only=True,
+        ok=201,
+        fixed=VERSION,
+        scope=W_WF,
     ),
     Endpoint("GET", "/api/v1/executions"),
     Endpoint("GET", EXE, target="execution"),
-    Endpoint("POST", EXE + "/cancel", target="execution"),
-    Endpoint("POST", EXE + "/rerun", body={}, target="execution", ok=202),
-    Endpoint("POST", EXE + "/approvals/{node_id}", body={"approved": True}, target="execution"),
+    Endpoint("POST", EXE + "/cancel", target="execution", scope=TokenScope.RUN_CANCEL),
+    Endpoint(
+        "POST", EXE + "/rerun", body={}, target="execution", ok=202, scope=TokenScope.RUN_START
+    ),
+    Endpoint(
+        "POST",
+        EXE + "/approvals/{node_id}",
+        body={"approved": True},
+        target="execution",
+        scope=TokenScope.RUN_APPROVE,
+    ),
     # A finished execution's stream ends; a waiting one's would stay open.
     Endpoint(
         "GET",
         EXE + "/events",
         target="execution",
         aliases=(("execution_id", "finished_execution_id"),),
+    ),
+    Endpoint("GET", "/api/v1/tokens", scope=None),
+    Endpoint("POST", "/api/v1/tokens", body={"name": "ci", "scopes": ["read"]}, ok=201, scope=None),
+    Endpoint("DELETE", TOKEN, target="token", owner_only=True, ok=204, scope=None),
+    Endpoint("GET", "/api/v1/credentials"),
+    Endpoint(
+        "POST",
+        "/api/v1/credentials",
+        body={"name": "key", "kind": "openai", "value": "sk-a"},
+        ok=201,
+        scope=TokenScope.WRITE_CREDENTIALS,
+    ),
+    Endpoint("GET", CRED, target="credential"),
+    Endpoint(
+        "PATCH",
+        CRED,
+        body={"value": "sk-b"},
+        target="credential",
+        owner_only=True,
+        scope=TokenScope.WRITE_CREDENTIALS,
+    ),
+    Endpoint(
+        "DELETE",
+        CRED,
+        target="credential",
+        owner_only=True,
+        ok=204,
+        scope=TokenScope.WRITE_CREDENTIALS,
     ),
 ]
 # Reachable without a token: signing up and signing in.
@@ -181,6 +302,10 @@ async def alices(client: httpx.AsyncClient, alice: SignedIn, db: Database) -> Ob
     webhook_id = await post(f"/api/v1/workflows/{workflow_id}/webhooks", {"name": "hook"})
     schedule_id = await post(f"/api/v1/workflows/{workflow_id}/schedules", {"cron": "0 * * * *"})
     execution_id, finished_execution_id = await alices_executions(db, workflow_id)
+    token_id = await post("/api/v1/tokens", {"name": "Alice's token", "scopes": ["read"]})
+    credential_id = await post(
+        "/api/v1/credentials", {"name": "Alice's key", "kind": "openai", "value": "sk-alice"}
+    )
     return Objects(
         ids={
             "workflow_id": workflow_id,
@@ -190,6 +315,8 @@ async def alices(client: httpx.AsyncClient, alice: SignedIn, db: Database) -> Ob
             "execution_id": execution_id,
             "node_id": GATE,
             "finished_execution_id": finished_execution_id,
+            "token_id": token_id,
+            "credential_id": credential_id,
         },
         public_workflow_id=public_id,
     )
@@ -274,15 +401,46 @@ async def test_lists_show_nothing_of_another_users_private_objects(
         assert value not in response.text
 
 
+def as_seen(response: httpx.Response) -> Any:
+    """An answer without what depends on who asks (`owned`)."""
+    if not response.headers["content-type"].startswith("application/json"):
+        return response.text
+    body = response.json()
+    if isinstance(body, dict):
+        body.pop("owned", None)
+    return body
+
+
+# Changes nothing stored, whoever calls it.
+NOTHING_STORED = {("POST", "/api/v1/workflows/validate")}
+
+
 @pytest.mark.parametrize("endpoint", ENDPOINTS, ids=ids_of(ENDPOINTS))
 async def test_admin_may_use_every_endpoint_on_anyones_objects(
-    client: httpx.AsyncClient, alices: Objects, admin: SignedIn, endpoint: Endpoint
+    client: httpx.AsyncClient,
+    db: Database,
+    alices: Objects,
+    alice: SignedIn,
+    admin: SignedIn,
+    endpoint: Endpoint,
 ) -> None:
-    response = await client.request(
-        endpoint.method, endpoint.url(alices.ids), json=endpoint.body, headers=admin.headers
-    )
+    url = endpoint.url(alices.ids)
+    owners_view = await client.get(url, headers=alice.headers) if endpoint.target else None
+    before = await table_snapshot(db, *TABLES, Execution)
+
+    response = await client.request(endpoint.method, url, json=endpoint.body, headers=admin.headers)
 
     assert response.status_code == endpoint.ok, response.text
+    changed = await table_snapshot(db, *TABLES, Execution) != before
+    if endpoint.method == "GET":
+        assert not changed
+        if owners_view is not None:  # the admin sees alice's object as she does
+            assert owners_view.status_code == 200
+            assert as_seen(response) == as_seen(owners_view)
+    elif endpoint.key in NOTHING_STORED:
+        assert not changed
+    else:  # the admin's change took effect
+        assert changed
 
 
 # A schedule's path names its workflow, so the public workflow's owner check applies first.
@@ -336,3 +494,42 @@ async def test_system_templates_are_readable_but_not_changeable_by_users(
         assert response.status_code == 200, response.text
         assert response.json()["is_system"] is True
     assert await table_snapshot(db, *TABLES) == before
+
+
+# ---------------------------------------------------------------- personal API tokens
+# A column per scope: a token holding any one scope but the endpoint's own, or every
+# scope but that one, is refused (403, nothing changes); the endpoint's own scope alone
+# is enough. Endpoints with no scope (managing tokens) refuse every API token.
+
+
+async def api_token(client: httpx.AsyncClient, user: SignedIn, scopes: list[str]) -> dict[str, str]:
+    response = await client.post(
+        "/api/v1/tokens", json={"name": "matrix", "scopes": scopes}, headers=user.headers
+    )
+    assert response.status_code == 201, response.text
+    return {"Authorization": f"Bearer {response.json()['token']}"}
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=ids_of(ENDPOINTS))
+async def test_api_tokens_need_the_endpoints_scope(
+    client: httpx.AsyncClient, db: Database, alices: Objects, alice: SignedIn, endpoint: Endpoint
+) -> None:
+    others = [s.value for s in TokenScope if s is not endpoint.scope]
+    refused = [[scope] for scope in others] + [others]
+    before = await table_snapshot(db, *TABLES)
+
+    for scopes in refused:
+        headers = await api_token(client, alice, scopes)
+        response = await client.request(
+            endpoint.method, endpoint.url(alices.ids), json=endpoint.body, headers=headers
+        )
+        assert response.status_code == 403, (scopes, response.text)
+        assert response.json()["error"]["code"] == "forbidden"
+        assert await table_snapshot(db, *TABLES) == before
+
+    if endpoint.scope is not None:
+        headers = await api_token(client, alice, [endpoint.scope.value])
+        response = await client.request(
+            endpoint.method, endpoint.url(alices.ids), json=endpoint.body, headers=headers
+        )
+        assert response.status_code == endpoint.ok, response.text

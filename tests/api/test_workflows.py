@@ -232,3 +232,61 @@ async def test_a_graph_may_use_system_and_own_templates_but_not_someone_elses(
     assert refused.status_code == 422
     assert refused.json()["error"]["code"] == "graph_invalid"
     assert any(d.get("node_id") == "agent" for d in refused.json()["error"]["details"])
+
+
+async def test_retention_and_parallelism_are_set_changed_and_cleared(
+    client: httpx.AsyncClient, alice: SignedIn
+) -> None:
+    created = await create(client, alice, retention_days=30, max_parallel_nodes=100)
+    assert (created["retention_days"], created["max_parallel_nodes"]) == (30, 100)
+    url = f"{WORKFLOWS}/{created['id']}"
+
+    patched = await client.patch(url, json={"retention_days": 7}, headers=alice.headers)
+    assert patched.status_code == 200, patched.text
+    assert (patched.json()["retention_days"], patched.json()["max_parallel_nodes"]) == (7, 100)
+
+    cleared = await client.patch(
+        url, json={"retention_days": None, "max_parallel_nodes": None}, headers=alice.headers
+    )
+    fetched = (await client.get(url, headers=alice.headers)).json()
+    assert cleared.json() == fetched
+    assert (fetched["retention_days"], fetched["max_parallel_nodes"]) == (None, None)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("retention_days", 0),
+        ("retention_days", -3),
+        ("retention_days", "thirty"),
+        ("max_parallel_nodes", 0),
+        ("max_parallel_nodes", -1),
+        ("max_parallel_nodes", 1.5),
+    ],
+)
+async def test_retention_and_parallelism_must_be_positive(
+    client: httpx.AsyncClient, alice: SignedIn, field: str, value: Any
+) -> None:
+    created = await create(client, alice)
+    responses = [
+        await client.post(WORKFLOWS, json=workflow_body(**{field: value}), headers=alice.headers),
+        await client.patch(
+            f"{WORKFLOWS}/{created['id']}", json={field: value}, headers=alice.headers
+        ),
+    ]
+    for response in responses:
+        assert response.status_code == 422, response.text
+        assert field in response.text
+
+
+async def test_parallelism_above_the_server_ceiling_is_refused(
+    client: httpx.AsyncClient, alice: SignedIn
+) -> None:
+    created = await create(client, alice)
+    response = await client.patch(
+        f"{WORKFLOWS}/{created['id']}", json={"max_parallel_nodes": 257}, headers=alice.headers
+    )
+    assert response.status_code == 422
+    message = response.json()["error"]["message"]
+    assert "max_parallel_nodes: 257 is above this server's ceiling of 256" in message
+    assert "RELAYFLOW_MAX_PARALLEL_NODES_CEILING" in message

@@ -109,7 +109,9 @@ def test_compiled_templates_are_cached() -> None:
 def test_check_finds_node_references_and_unknown_names() -> None:
     check = check_template("{{ nodes.a.output }} {{ nodes['b'] }} {{ foo }} {{ range(2) }}")
     assert check.node_refs == {"a", "b"}
-    assert check.problems == ("unknown name 'foo' (available: execution, input, iteration, nodes)",)
+    assert check.problems == (
+        "unknown name 'foo' (available: execution, input, iteration, nodes, secrets)",
+    )
     assert check_template("{{ item }}", extra_names={"item"}).problems == ()
     assert check_template("input.x 3", mode="expression").problems == (
         "syntax error: unexpected 3 after the expression (line 1)",

@@ -6,9 +6,9 @@ import json
 from typing import Any
 
 from relayflow.engine.validation import (
+    GraphAnalyses,
     GraphProblem,
     analyse_graph,
-    analyse_graph_remembered,
     validate_graph,
 )
 from tests.engine.fakes import GraphBuilder
@@ -37,14 +37,17 @@ def test_a_valid_graph_has_no_problems_and_is_ready_to_run() -> None:
 
 
 def test_the_analysis_of_a_graph_seen_before_is_reused() -> None:
+    analyses = GraphAnalyses(limit=2)
     g = base().agent("a", "{{ input }}").chain("in", "a", "out").build()
-    first = analyse_graph_remembered(g)
-    assert analyse_graph_remembered(json.loads(json.dumps(g))) is first  # equal, not the same
+    first = analyses.of(g)
+    assert analyses.of(json.loads(json.dumps(g))) is first  # equal, not the same
     other = base().agent("b", "{{ input }}").chain("in", "b", "out").build()
-    assert analyse_graph_remembered(other) is not first
+    assert analyses.of(other) is not first
     broken = {"nodes": {}, "edges": "x"}
-    assert analyse_graph_remembered(broken).graph is None
-    assert analyse_graph_remembered(broken).problems == analyse_graph(broken).problems
+    assert analyses.of(broken).graph is None  # the third graph: `g`, the oldest, is forgotten
+    assert analyses.of(broken).problems == analyse_graph(broken).problems
+    assert analyses.of(g) is not first
+    assert GraphAnalyses().of(g) is not analyses.of(g)  # nothing shared between owners
 
 
 def test_the_graph_must_be_an_object_with_node_and_edge_lists() -> None:
@@ -330,7 +333,7 @@ def test_template_syntax_errors_and_unknown_names() -> None:
         "node_id": "t",
         "edge_id": None,
         "field": "data.value.k",
-        "message": "unknown name 'secret' (available: execution, input, iteration, nodes)",
+        "message": "unknown name 'secret' (available: execution, input, iteration, nodes, secrets)",
     } in found
     assert any(p["field"] == "data.cases[0].when" and "syntax error" in p["message"] for p in found)
 

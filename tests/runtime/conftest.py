@@ -85,6 +85,17 @@ async def final_event(bus: EventBus, execution_id: uuid.UUID, timeout: float = 2
         return last
 
 
+async def wait_event(
+    bus: EventBus, execution_id: uuid.UUID, kind: str, node_id: str, timeout: float = 20
+) -> StoredEvent:
+    """Follow the execution's events until `kind` for `node_id` (e.g. `node.started`)."""
+    async with asyncio.timeout(timeout):
+        async for event in bus.subscribe(execution_id):
+            if event.kind == kind and event.payload.get("node_id") == node_id:
+                return event
+    raise AssertionError(f"the execution ended without {kind} for {node_id!r}")
+
+
 async def wait_status(
     db: Database, execution_id: uuid.UUID, statuses: Collection[str], timeout: float = 20
 ) -> models.Execution:

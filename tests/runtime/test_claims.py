@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import itertools
 import uuid
 from collections.abc import Awaitable, Callable
 
@@ -10,10 +12,11 @@ import pytest
 from sqlalchemy import func, select, update
 
 from relayflow.config import Settings
+from relayflow.runtime.events import EventBus
 from relayflow.store import executions, models
 from relayflow.store.db import Database
 from relayflow.store.executions import Claim
-from tests.runtime.conftest import StartWorker, submit, wait_status
+from tests.runtime.conftest import StartWorker, final_event, submit, wait_status
 from tests.support.rows import echo_graph, make_user, make_workflow
 
 
@@ -52,27 +55,54 @@ async def test_executions_left_for_a_user_at_the_cap_count_as_left_behind(db: Da
 
 
 # The worker claims again when a slot frees up only if work may be waiting unannounced.
-# With the poll (the fallback for lost signals) out of the way, these runs would
-# hang if it did not.
+# The poll (the fallback for lost signals) is out of the way: each claim below is
+# made when a slot frees up, never by a poll.
+NO_POLL_S = 600.0
+
+
+async def claim_times(db: Database, ids: list[uuid.UUID]) -> list[tuple[dt.datetime, dt.datetime]]:
+    times = []
+    for execution_id in ids:
+        async with db.session() as session:
+            row = await executions.get_execution(session, execution_id)
+        assert row.status == "completed"
+        assert row.claimed_at is not None
+        assert row.completed_at is not None
+        times.append((row.claimed_at, row.completed_at))
+    return times
+
+
 async def test_a_worker_claims_what_its_last_claim_left_when_a_slot_frees_up(
-    db: Database, runtime_settings: Settings, start_worker: StartWorker
+    db: Database, bus: EventBus, runtime_settings: Settings, start_worker: StartWorker
 ) -> None:
     ids = await queue(db, 3)
-    await start_worker(runtime_settings.model_copy(update={"poll_seconds": 600}), concurrency=1)
+    worker = await start_worker(
+        runtime_settings.model_copy(update={"poll_seconds": NO_POLL_S}), concurrency=1
+    )
     for execution_id in ids:
-        await wait_status(db, execution_id, {"completed"})
+        assert (await final_event(bus, execution_id)).payload["status"] == "completed"
+    assert worker.claimed_total == 3
+    times = await claim_times(db, ids)
+    # One slot: each was claimed, oldest first, once the one before it had finished.
+    for (_, finished), (claimed_next, _) in itertools.pairwise(times):
+        assert claimed_next >= finished
 
 
 async def test_a_worker_claims_what_was_signalled_while_its_slots_were_busy(
-    db: Database, runtime_settings: Settings, start_worker: StartWorker
+    db: Database, bus: EventBus, runtime_settings: Settings, start_worker: StartWorker
 ) -> None:
     user = await make_user(db)
     slow = await make_workflow(db, user, echo_graph("test:sleep-300"))
-    await start_worker(runtime_settings.model_copy(update={"poll_seconds": 600}), concurrency=1)
+    worker = await start_worker(
+        runtime_settings.model_copy(update={"poll_seconds": NO_POLL_S}), concurrency=1
+    )
     first = await submit(db, slow, user)
     await wait_status(db, first, {"processing"})
     second = await submit(db, slow, user)  # signalled while the only slot is busy
-    await wait_status(db, second, {"completed"})
+    assert (await final_event(bus, second)).payload["status"] == "completed"
+    assert worker.claimed_total == 2
+    [(_, first_finished), (second_claimed, _)] = await claim_times(db, [first, second])
+    assert second_claimed >= first_finished  # claimed when the slot freed up
 
 
 @pytest.mark.postgres_only

@@ -439,3 +439,80 @@ async def test_rerun_from_a_sub_workflow_node_runs_its_inner_nodes_again(
     inner_runs = {r["node_id"]: r["reused_from"] for r in again["node_runs"]}
     assert inner_runs["inner/call"] is None
     assert inner_runs["in"] == original["id"]
+
+
+def agent_with_subworkflow_tool_graph(child_id: str) -> dict[str, Any]:
+    """input -> `ask` (an offline agent that calls `child_id` as its tool `effects`) -> output."""
+    position = {"x": 0, "y": 0}
+    return {
+        "nodes": [
+            {"id": "in", "type": "input", "position": position, "data": {}},
+            {
+                "id": "ask",
+                "type": "agent",
+                "position": position,
+                "data": {
+                    "model": "test:echo",
+                    "prompt": 'use it\n@tool effects {"input": "{{ input }}"}',
+                    "workflows": [{"name": "effects", "workflow_id": child_id}],
+                },
+            },
+            {
+                "id": "out",
+                "type": "output",
+                "position": position,
+                "data": {"value": "{{ nodes.ask.output }}"},
+            },
+        ],
+        "edges": [
+            {"id": "e1", "source": "in", "target": "ask"},
+            {"id": "e2", "source": "ask", "target": "out"},
+        ],
+    }
+
+
+async def test_rerun_from_an_agent_runs_the_sub_workflows_it_calls_as_tools_again(
+    client: httpx.AsyncClient, user: SignedInUser, counting_server: LocalHttpServer
+) -> None:
+    position = {"x": 0, "y": 0}
+    child = {
+        "nodes": [
+            {"id": "in", "type": "input", "position": position, "data": {}},
+            {
+                "id": "call",
+                "type": "http",
+                "position": position,
+                "data": {"method": "POST", "url": counting_server.url("/effects"), "body": {}},
+            },
+            {
+                "id": "out",
+                "type": "output",
+                "position": position,
+                "data": {"value": "count {{ nodes.call.output.body.count }}"},
+            },
+        ],
+        "edges": [
+            {"id": "e1", "source": "in", "target": "call"},
+            {"id": "e2", "source": "call", "target": "out"},
+        ],
+    }
+    child_id = await create_workflow(client, user.headers, child)
+    parent_id = await create_workflow(
+        client, user.headers, agent_with_subworkflow_tool_graph(child_id)
+    )
+    original = (await start(client, user.headers, parent_id, "tides", wait=20)).json()
+    assert original["status"] == "completed", original
+    assert "effects -> count 1" in original["output"]
+    original_runs = await client.get(f"/api/v1/executions/{original['id']}", headers=user.headers)
+    recorded = {r["node_id"] for r in original_runs.json()["node_runs"]}
+    assert "ask#1/call" in recorded  # the tool's sub-workflow, recorded under its call
+
+    again = await _rerun(client, user, original["id"], from_node="ask")
+
+    assert again["status"] == "completed", again
+    assert len(counting_server.requests) == 2  # the tool's workflow ran again
+    assert "effects -> count 2" in again["output"]
+    reused = {r["node_id"]: r["reused_from"] for r in again["node_runs"]}
+    assert reused["in"] == original["id"]
+    assert reused["ask"] is None
+    assert reused["ask#1/call"] is None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import os
 import signal
 import subprocess
@@ -10,12 +11,14 @@ import sys
 from pathlib import Path
 
 import pytest
+from sqlalchemy import update
 
 from relayflow.api.app import create_app
 from relayflow.config import Settings
-from relayflow.runtime.reaper import Reaper
+from relayflow.domain import utcnow
+from relayflow.runtime.events import EventBus
 from relayflow.runtime.worker import Worker
-from relayflow.store import events
+from relayflow.store import events, models
 from relayflow.store.db import Database
 from tests.runtime.conftest import submit, wait_status
 from tests.support.rows import echo_graph, make_user, make_workflow
@@ -60,11 +63,47 @@ async def test_sigterm_hands_back_running_executions(
     assert "worker term shut down; another worker resumes it" in reasons
 
 
-async def test_serve_runs_an_embedded_worker_unless_told_not_to(
+async def test_serve_runs_queued_executions_and_returns_lost_ones_with_its_embedded_runtime(
     settings: Settings, db: Database
 ) -> None:
-    for embedded, expected in ((True, {Worker, Reaper}), (False, set())):
-        app = create_app(settings.model_copy(update={"embedded_worker": embedded}), db=db)
-        async with app.router.lifespan_context(app):
-            kinds = {type(service) for service in app.state.relayflow.services}
-            assert {k for k in kinds if k in (Worker, Reaper)} == expected
+    user = await make_user(db)
+    workflow = await make_workflow(db, user, echo_graph())
+    queued = await submit(db, workflow, user)
+    lost = await submit(db, workflow, user)
+    async with db.transaction() as session:  # its worker died holding it
+        await session.execute(
+            update(models.Execution)
+            .where(models.Execution.id == lost)
+            .values(
+                status="processing",
+                lease_owner="gone",
+                lease_expires_at=utcnow() - dt.timedelta(seconds=1),
+            )
+        )
+    embedded = settings.model_copy(
+        update={"embedded_worker": True, "lease_seconds": 1.0, "heartbeat_seconds": 0.2}
+    )
+    app = create_app(embedded, db=db)
+    async with app.router.lifespan_context(app):
+        ran = await wait_status(db, queued, {"completed", "failed"})
+        returned = await wait_status(db, lost, {"completed", "failed"})
+    assert ran.status == returned.status == "completed"
+    assert returned.lost_leases == 1  # the reaper handed it back, the worker ran it
+
+
+async def test_serve_without_a_worker_leaves_executions_to_worker_processes(
+    settings: Settings, db: Database, bus: EventBus
+) -> None:
+    user = await make_user(db)
+    workflow = await make_workflow(db, user, echo_graph())
+    app = create_app(settings.model_copy(update={"embedded_worker": False}), db=db)
+    async with app.router.lifespan_context(app):
+        execution_id = await submit(db, workflow, user)
+        elsewhere = Worker(settings, db, bus, name="elsewhere")
+        await elsewhere.start()
+        try:
+            done = await wait_status(db, execution_id, {"completed", "failed"})
+        finally:
+            await elsewhere.stop(grace_s=0)
+    assert done.status == "completed"
+    assert elsewhere.claimed_total == 1  # the app claimed nothing itself

@@ -28,7 +28,7 @@ async def test_upgrade_adds_the_flags_off_and_downgrade_removes_them(tmp_path: P
         await create_pg_database(name)
     db = Database(pg_url(name) if name else f"sqlite+aiosqlite:///{tmp_path / 'm.db'}")
     try:
-        await upgrade(db, "0007")
+        await upgrade(db, "0010")
         workflow_id = uuid.uuid4().hex
         async with db.engine.begin() as conn:
             await conn.execute(
@@ -44,7 +44,7 @@ async def test_upgrade_adds_the_flags_off_and_downgrade_removes_them(tmp_path: P
         assert tuple(flags) == (False, False)
 
         async with db.engine.begin() as conn:
-            await conn.run_sync(lambda c: command.downgrade(alembic_config(c), "0007"))
+            await conn.run_sync(lambda c: command.downgrade(alembic_config(c), "0010"))
         assert not FLAGS & await _columns(db)
     finally:
         await db.dispose()

@@ -49,9 +49,14 @@ async def test_accepted_delivery_is_committed_before_the_202(
     assert execution.graph["nodes"][0]["type"] == "input"
 
 
-async def test_bearer_key_is_accepted(client: httpx.AsyncClient, hook: Hook) -> None:
-    response = await client.post(hook.url, json={}, headers={"Authorization": f"Bearer {hook.key}"})
+async def test_bearer_key_is_accepted(client: httpx.AsyncClient, db: Database, hook: Hook) -> None:
+    response = await client.post(
+        hook.url, json={"via": "bearer"}, headers={"Authorization": f"Bearer {hook.key}"}
+    )
     assert response.status_code == 202
+    [execution] = await executions_of(db, hook.workflow_id)
+    assert str(execution.id) == response.json()["execution_id"]
+    assert execution.input == {"via": "bearer"}
 
 
 async def test_trigger_keeps_headers_and_query_but_no_secrets(
@@ -82,10 +87,12 @@ async def test_trigger_keeps_headers_and_query_but_no_secrets(
 
 
 # ----------------------------------------------------------------- keys
-async def test_missing_key_is_401(client: httpx.AsyncClient, hook: Hook) -> None:
+async def test_missing_key_is_401(client: httpx.AsyncClient, db: Database, hook: Hook) -> None:
     response = await client.post(hook.url, json={})
     assert response.status_code == 401
+    assert response.json()["error"]["code"] == "unauthorized"
     assert "X-API-Key" in response.json()["error"]["message"]
+    assert await count_executions(db) == 0
 
 
 async def test_wrong_key_is_401_and_writes_nothing(
@@ -107,22 +114,27 @@ async def test_unknown_webhook_is_404(
 
 
 async def test_another_webhooks_key_does_not_open_this_one(
-    client: httpx.AsyncClient, make_hook: MakeHook
+    client: httpx.AsyncClient, db: Database, make_hook: MakeHook
 ) -> None:
     first, second = await make_hook(), await make_hook()
     response = await client.post(first.url, json={}, headers=key(second))
     assert response.status_code == 401
+    assert response.json()["error"]["code"] == "unauthorized"
+    assert await count_executions(db) == 0
 
 
 async def test_query_key_only_where_the_webhook_allows_it(
-    client: httpx.AsyncClient, make_hook: MakeHook
+    client: httpx.AsyncClient, db: Database, make_hook: MakeHook
 ) -> None:
     closed, open_ = await make_hook(), await make_hook(allow_query_key=True)
     refused = await client.post(f"{closed.url}?api_key={closed.key}", json={})
     assert refused.status_code == 401
     assert "query string" in refused.json()["error"]["message"]
+    assert await executions_of(db, closed.workflow_id) == []
     accepted = await client.post(f"{open_.url}?api_key={open_.key}", json={})
     assert accepted.status_code == 202
+    [execution] = await executions_of(db, open_.workflow_id)
+    assert str(execution.id) == accepted.json()["execution_id"]
 
 
 async def test_disabled_webhook_is_403_with_the_right_key_only(
@@ -422,7 +434,9 @@ async def test_stale_timestamp_is_401(
     replayed = signed(secret, body, timestamp=int(time.time()) - 600)
     response = await client.post(hook.url, content=body, headers={**key(hook), **replayed})
     assert response.status_code == 401
+    assert response.json()["error"]["code"] == "signature_invalid"
     assert "stale" in response.json()["error"]["message"]
+    assert await count_executions(db) == 0
 
 
 async def test_rotated_secret_invalidates_the_old_one(
@@ -435,6 +449,8 @@ async def test_rotated_secret_invalidates_the_old_one(
     refused = await client.post(hook.url, content=body, headers={**key(hook), **signed(old, body)})
     accepted = await client.post(hook.url, content=body, headers={**key(hook), **signed(new, body)})
     assert (refused.status_code, accepted.status_code) == (401, 202)
+    [execution] = await executions_of(db, hook.workflow_id)
+    assert str(execution.id) == accepted.json()["execution_id"]
 
 
 # ----------------------------------------------------------------- waiting for the outcome
@@ -466,9 +482,13 @@ async def test_wait_answers_202_when_the_run_is_not_done_in_time(
     assert str(execution.id) == response.json()["execution_id"]
 
 
-async def test_negative_wait_is_422(client: httpx.AsyncClient, hook: Hook) -> None:
+async def test_negative_wait_is_422(client: httpx.AsyncClient, db: Database, hook: Hook) -> None:
     response = await client.post(f"{hook.url}?wait=-1", json={}, headers=key(hook))
     assert response.status_code == 422
+    error = response.json()["error"]
+    assert error["code"] == "invalid_input"
+    assert [d["field"] for d in error["details"]] == ["wait"]
+    assert await count_executions(db) == 0
 
 
 async def test_workers_are_woken_at_once_not_at_their_next_poll(

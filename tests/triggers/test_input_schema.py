@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 
 from relayflow.errors import InvalidInput
-from relayflow.input_schema import check_input, input_schema_of
+from relayflow.input_schema import (
+    MAX_REPORTED_PROBLEMS,
+    check_input,
+    input_schema_of,
+    schema_problems,
+)
 
 SCHEMA = {
     "type": "object",
@@ -46,3 +51,14 @@ def test_valid_input_passes() -> None:
 def test_an_invalid_schema_is_reported_as_the_workflows_fault() -> None:
     with pytest.raises(InvalidInput, match="input schema is invalid"):
         check_input({"type": "no-such-type"}, {})
+
+
+def test_the_engine_checks_with_the_same_checker_and_limits() -> None:
+    many = {"type": "object", "properties": {f"f{i:02}": {"type": "integer"} for i in range(30)}}
+    value = {f"f{i:02}": "x" for i in range(30)}
+    problems = schema_problems(many, value, name="output")
+    assert len(problems) == MAX_REPORTED_PROBLEMS
+    assert problems[0] == {"field": "output.f00", "message": "'x' is not of type 'integer'"}
+    with pytest.raises(InvalidInput) as caught:
+        check_input(many, value)
+    assert caught.value.details == schema_problems(many, value, name="input")

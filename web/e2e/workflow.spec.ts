@@ -135,7 +135,7 @@ test.describe.serial("relayflow in a browser", () => {
 
     // The run shows in the workflow's history and finishes.
     await page.getByRole("link", { name: `← ${WORKFLOW}` }).click();
-    await page.getByRole("link", { name: "History" }).click();
+    await page.getByRole("link", { name: "Runs" }).click();
     const table = page.getByRole("table", { name: "Executions" });
     await expect(table.locator("tr", { hasText: "webhook" })).toHaveCount(1);
     await expect(table.locator("tr", { hasText: "webhook" }).locator(".badge.s-completed")).toBeVisible({ timeout: 30_000 });

@@ -1,4 +1,5 @@
 import { createBrowserRouter, Navigate, NavLink, Outlet, RouterProvider, useLocation } from "react-router";
+import { AccountPage } from "./account/AccountPage";
 import { AuthProvider, useAuth } from "./auth/AuthContext";
 import { SignInPage, SignUpPage } from "./auth/AuthPages";
 import { EditorPage } from "./editor/EditorPage";
@@ -23,6 +24,7 @@ function Shell() {
           <NavLink to="/workflows">Workflows</NavLink>
           <NavLink to="/executions">Executions</NavLink>
           <NavLink to="/templates">Agent templates</NavLink>
+          <NavLink to="/account">Account</NavLink>
           <a href="/docs">API docs</a>
         </nav>
         <span className="spacer" />
@@ -64,6 +66,7 @@ export const routes = [
       { path: "/executions", element: <ExecutionsPage /> },
       { path: "/executions/:executionId", element: <ExecutionPage /> },
       { path: "/templates", element: <TemplatesPage /> },
+      { path: "/account", element: <AccountPage /> },
       { path: "*", element: <NotFound /> },
     ],
   },

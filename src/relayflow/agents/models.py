@@ -25,12 +25,14 @@ offline models (`relayflow run`, the tests) never needs them.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from relayflow import errors
 from relayflow.agents import offline
 from relayflow.config import Settings
+from relayflow.engine.ports import ProviderCredential
 
 if TYPE_CHECKING:
     import httpx2
@@ -40,6 +42,14 @@ if TYPE_CHECKING:
 
 OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1"
 BUILTIN_PROVIDERS = ("openai", "anthropic", "ollama", offline.PROVIDER)
+# The model-string provider each kind of provider credential serves (an
+# OpenAI-compatible server serves `openai:<model>` at its own base URL).
+CREDENTIAL_PROVIDERS = {
+    "openai": "openai",
+    "anthropic": "anthropic",
+    "openai_compatible": "openai",
+    "ollama": "ollama",
+}
 # A key is still sent to keyless local servers: the OpenAI SDK insists on one.
 PLACEHOLDER_KEY = "not-needed"
 CONNECT_TIMEOUT_S = 10.0
@@ -77,13 +87,19 @@ class ModelResolver:
     def known_providers(self) -> list[str]:
         return [*BUILTIN_PROVIDERS, *sorted(self._endpoints())]
 
-    def resolve(self, model: str, *, role: str = "agent") -> tuple[ModelRef, Model]:
+    def resolve(
+        self, model: str, *, role: str = "agent", credential: ProviderCredential | None = None
+    ) -> tuple[ModelRef, Model]:
         """The parsed reference and a pydantic-ai model for `model`.
 
-        Raises InvalidInput for a malformed string or unknown provider and
-        ConfigError when the provider's key or URL is missing.
+        With a user's `credential`, its key and base URL are used instead of the
+        server-wide ones. Raises InvalidInput for a malformed string, an unknown
+        provider or a credential of another provider, and ConfigError when the
+        provider's key or URL is missing.
         """
         ref = parse_model_string(model)
+        if credential is not None:
+            return ref, self._with_credential(ref, credential)
         if ref.provider == offline.PROVIDER:
             return ref, offline.offline_model(ref.name, role=role)
         if ref.provider == "openai":
@@ -113,6 +129,84 @@ class ModelResolver:
             await client.aclose()
         self._http_clients.clear()
         self._providers.clear()
+
+    def check_model(self, model: str, credential_kind: str | None = None) -> str | None:
+        """What stops `model` from running (with a credential of `credential_kind`), or None.
+
+        For the check at save time: an unknown provider, a credential of another
+        provider, or no key (neither a credential nor a server-wide one).
+        """
+        try:
+            ref = parse_model_string(model)
+        except errors.InvalidInput as exc:
+            return exc.message
+        if credential_kind is not None:
+            served = CREDENTIAL_PROVIDERS.get(credential_kind)
+            if served != ref.provider:
+                return f"a {credential_kind} credential cannot serve {ref.provider!r} models" + (
+                    f" (it serves {served}:...)" if served else ""
+                )
+            return None
+        if ref.provider not in BUILTIN_PROVIDERS and ref.provider not in self._endpoints():
+            return f"unknown model provider {ref.provider!r}; known providers: " + ", ".join(
+                self.known_providers()
+            )
+        server_keys = {
+            "openai": self._settings.openai_api_key,
+            "anthropic": self._settings.anthropic_api_key,
+        }
+        server_key = server_keys.get(ref.provider)
+        if ref.provider in server_keys and not (server_key and server_key.get_secret_value()):
+            setting = f"RELAYFLOW_{ref.provider.upper()}_API_KEY"
+            return f"{ref.provider} models need a key: pick a credential or set {setting}"
+        return None
+
+    def _with_credential(self, ref: ModelRef, credential: ProviderCredential) -> Model:
+        served = CREDENTIAL_PROVIDERS.get(credential.kind)
+        if served != ref.provider:
+            raise errors.InvalidInput(
+                f"model {ref}: a {credential.kind} credential cannot serve {ref.provider!r} models"
+            )
+        key = (
+            f"credential:{credential.kind}:{credential.base_url}:"
+            + hashlib.sha256((credential.api_key or "").encode()).hexdigest()
+        )
+        if credential.kind == "anthropic":
+            from anthropic import AsyncAnthropic
+            from pydantic_ai.models.anthropic import AnthropicModel
+            from pydantic_ai.providers.anthropic import AnthropicProvider
+
+            if key not in self._providers:
+                anthropic_client = AsyncAnthropic(
+                    api_key=credential.api_key,
+                    base_url=credential.base_url or self._settings.anthropic_base_url,
+                    max_retries=0,
+                    http_client=self._http_client(),
+                )
+                self._providers[key] = AnthropicProvider(anthropic_client=anthropic_client)
+            return AnthropicModel(ref.name, provider=self._providers[key])
+        from pydantic_ai.models.openai import OpenAIChatModel
+
+        if key not in self._providers:
+            base_url = credential.base_url or (
+                self._settings.ollama_base_url
+                if credential.kind == "ollama"
+                else OPENAI_DEFAULT_BASE_URL
+            )
+            client = self._openai_client(credential.api_key or PLACEHOLDER_KEY, base_url)
+            if credential.kind == "ollama":
+                from pydantic_ai.providers.ollama import OllamaProvider
+
+                self._providers[key] = OllamaProvider(openai_client=client)
+            else:
+                from pydantic_ai.providers.openai import OpenAIProvider
+
+                self._providers[key] = OpenAIProvider(openai_client=client)
+        if credential.kind == "ollama":
+            from pydantic_ai.models.ollama import OllamaModel
+
+            return OllamaModel(ref.name, provider=self._providers[key])
+        return OpenAIChatModel(ref.name, provider=self._providers[key])
 
     # ------------------------------------------------------------ providers
     def _endpoints(self) -> dict[str, Any]:

@@ -159,7 +159,9 @@ class ModelAgentRunner:
         try:
             if ref.provider == offline.PROVIDER and not agent_tools and schema is None:
                 return await self._answer_offline(turn, profile, prompt, ref.provider)
-            _, model = self._resolver.resolve(profile.model, role=profile.role or profile.name)
+            _, model = self._resolver.resolve(
+                profile.model, role=profile.role or profile.name, credential=profile.credential
+            )
             limited: Any = SlotLimitedModel(model, limiter=self._limiter, provider=ref.provider)
             tracer = active_tracer()
             if tracer is not None:

@@ -115,12 +115,16 @@ def http_tool(
                 body = None
             else:
                 body = rest
+            headers = dict(spec.headers)
+            if spec.auth is not None:  # the tool's credential, never shown to the model
+                headers.update(spec.auth.headers)
+                url = str(httpx.URL(url).copy_merge_params(dict(spec.auth.params)))
             try:
                 response = await guarded_request(
                     client(),
                     method,
                     url,
-                    headers=spec.headers,
+                    headers=headers,
                     json=body,
                     timeout_s=HTTP_TOOL_TIMEOUT_S,
                     allowlist=allowlist,

@@ -41,7 +41,9 @@ def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
             await upgrade(database)
         state = AppState(settings=settings, db=database)
         if settings.embedded_worker:
-            state.services.extend(runtime_services(settings, database, state.bus))
+            state.services.extend(
+                runtime_services(settings, database, state.bus, metrics=state.metrics)
+            )
         if settings.scheduler_enabled:
             state.services.append(Scheduler.from_settings(settings, database))
         app.state.relayflow = state

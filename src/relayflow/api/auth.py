@@ -1,46 +1,91 @@
 """Who is calling: the bearer token dependency every signed-in route uses.
 
+A bearer token is either a sign-in token (a JWT from `/auth/login`, may do
+everything its account may) or a personal API token (`rfp_...`, stored hashed,
+limited to its scopes). Both are read here and nowhere else.
+
 The token says who; the user row says whether they still exist and their
 current role, so a deleted account or a demoted admin stops at once.
+
+What a personal token needs to call a route is declared on the route with
+`openapi_extra=needs(scope)` (it shows in the OpenAPI document as
+`x-token-scope`). A route that declares nothing is a read when it only answers
+GET, else closed to personal tokens: a new route fails closed.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 
 from relayflow import errors, security
-from relayflow.api.deps import SessionDep, SettingsDep
+from relayflow.api.deps import SessionDep, SettingsDep, StateDep
+from relayflow.api.state import AppState
 from relayflow.config import Settings
-from relayflow.domain import Actor, Role
-from relayflow.store import users
+from relayflow.domain import Actor, Role, TokenScope
+from relayflow.store import api_tokens, users
 from relayflow.store.models import User
 
 TOKEN_URL = "/api/v1/auth/token"  # noqa: S105 (a path, not a secret)
+SCOPE_KEY = "x-token-scope"
+SIGN_IN_ONLY = "sign-in only"  # a route personal tokens may not call (managing tokens)
 
 # auto_error=False: a missing token becomes our own 401 body, not FastAPI's.
 bearer_token = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False)
 
 
+def needs(scope: TokenScope | None) -> dict[str, Any]:
+    """A route's `openapi_extra`: the scope a personal token needs (None: sign-in tokens only)."""
+    return {SCOPE_KEY: scope.value if scope else SIGN_IN_ONLY}
+
+
+def required_scope(route: object) -> str:
+    """The scope a route declares (or the default for an undeclared one)."""
+    extra = getattr(route, "openapi_extra", None) or {}
+    declared = extra.get(SCOPE_KEY)
+    if isinstance(declared, str):
+        return declared
+    methods = getattr(route, "methods", None) or set()
+    return TokenScope.READ.value if methods and set(methods) <= {"GET", "HEAD"} else SIGN_IN_ONLY
+
+
+def check_scope(route: object, scopes: frozenset[TokenScope]) -> None:
+    needed = required_scope(route)
+    if needed == SIGN_IN_ONLY:
+        raise errors.Forbidden("this endpoint needs a sign-in token; API tokens cannot call it")
+    if needed not in scopes:
+        raise errors.Forbidden(f"the API token lacks the scope {needed!r} this endpoint needs")
+
+
 def token_actor(settings: Settings, token: str | None) -> Actor:
-    """Who the token says the caller is; not yet checked against the account as it is now."""
+    """Who a sign-in token says the caller is; not yet checked against the account as it is now."""
     if not token:
         raise errors.Unauthorized("sign in first: send an `Authorization: Bearer <token>` header")
     return security.read_access_token(settings, token)
 
 
-async def current_user(
-    session: SessionDep,
-    settings: SettingsDep,
-    token: Annotated[str | None, Depends(bearer_token)],
-) -> User:
-    actor = token_actor(settings, token)
+async def resolve_user(state: AppState, session: Any, token: str | None, route: object) -> User:
+    """The account behind a bearer token of either kind, its scopes checked against the route."""
+    if token and security.is_personal_token(token):
+        holder = await api_tokens.authenticate(state.db, token)
+        check_scope(route, holder.scopes)
+        return holder.user
+    actor = token_actor(state.settings, token)
     user = await users.get_user(session, actor.user_id)
     if user is None:
         raise errors.Unauthorized("the access token's account no longer exists")
     return user
+
+
+async def current_user(
+    request: Request,
+    state: StateDep,
+    session: SessionDep,
+    token: Annotated[str | None, Depends(bearer_token)],
+) -> User:
+    return await resolve_user(state, session, token, request.scope.get("route"))
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
@@ -58,11 +103,19 @@ CurrentActor = Annotated[Actor, Depends(current_actor)]
 
 
 async def claimed_actor(
-    settings: SettingsDep, token: Annotated[str | None, Depends(bearer_token)]
+    request: Request,
+    state: StateDep,
+    settings: SettingsDep,
+    token: Annotated[str | None, Depends(bearer_token)],
 ) -> Actor:
+    if token and security.is_personal_token(token):
+        holder = await api_tokens.authenticate(state.db, token)
+        check_scope(request.scope.get("route"), holder.scopes)
+        return actor_of(holder.user)
     return token_actor(settings, token)
 
 
-# The caller as the token claims them, without reading their account: for routes
+# The caller as a sign-in token claims them, without reading their account: for routes
 # that read it themselves in the statements they run anyway (starting executions).
+# A personal token is always looked up (it is only a digest until then).
 ClaimedActor = Annotated[Actor, Depends(claimed_actor)]

@@ -7,6 +7,9 @@ import json
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from relayflow import errors
+from relayflow.api.errors import error_body
+
 
 class BodyTooLarge(HTTPException):
     """Raised from `receive` so that FastAPI's body parsing lets it through as a 413."""
@@ -59,13 +62,11 @@ class BodyLimitMiddleware:
 
     async def _refuse(self, send: Send) -> None:
         body = json.dumps(
-            {
-                "error": {
-                    "code": "payload_too_large",
-                    "message": f"request body exceeds the limit of {self.max_bytes} bytes",
-                    "details": {"limit_bytes": self.max_bytes},
-                }
-            }
+            error_body(
+                errors.PayloadTooLarge.code,
+                f"request body exceeds the limit of {self.max_bytes} bytes",
+                {"limit_bytes": self.max_bytes},
+            )
         ).encode()
         await send(
             {

@@ -32,6 +32,7 @@ STATUS_BY_ERROR: dict[type[errors.RelayflowError], int] = {
     errors.UnsupportedMediaType: 415,
     errors.RateLimited: 429,
     errors.ConfigError: 500,
+    errors.InternalError: 500,
 }
 
 HTTP_CODES = {

@@ -15,6 +15,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relayflow import errors
+from relayflow.api.reference_check import check_references
+from relayflow.config import Settings
 from relayflow.domain import Actor
 from relayflow.engine.validation import validate_graph
 from relayflow.store.template_ids import usable_template_ids
@@ -75,6 +77,10 @@ def check_graph(nodes: Any, edges: Any, *, template_ids: Collection[str] | None 
         )
 
 
-async def check_graph_for(session: AsyncSession, actor: Actor, nodes: Any, edges: Any) -> None:
-    """`check_graph`, with agent template ids checked against those `actor` may use."""
+async def check_graph_for(
+    session: AsyncSession, actor: Actor, settings: Settings, nodes: Any, edges: Any
+) -> None:
+    """`check_graph`, with agent template ids checked against those `actor` may use,
+    then the credentials and models its nodes use (`reference_check`)."""
     check_graph(nodes, edges, template_ids=await usable_template_ids(session, actor))
+    await check_references(session, actor, settings, nodes)

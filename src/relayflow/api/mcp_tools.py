@@ -27,17 +27,19 @@ from starlette.responses import JSONResponse
 from starlette.types import Receive, Scope, Send
 
 from relayflow import __version__, errors
-from relayflow.api.auth import actor_of, current_user
+from relayflow.api.auth import actor_of, needs, resolve_user
 from relayflow.api.errors import error_body
 from relayflow.api.state import AppState
 from relayflow.api.workflow_calls import output_text, run_and_wait
-from relayflow.domain import Actor
+from relayflow.domain import Actor, TokenScope
 from relayflow.input_schema import check_input, input_schema_of
 from relayflow.store import workflows
 from relayflow.store.models import Workflow
 
 MCP_PATH = "/mcp"
 ACTOR_KEY = "relayflow.actor"  # where the checked caller travels in the ASGI scope
+# What a personal API token needs for `/mcp` (listing and calling tools starts runs).
+MCP_SCOPE = type("McpScope", (), {"openapi_extra": needs(TokenScope.RUN_START)})()
 ANY_OBJECT: dict[str, Any] = {"type": "object", "additionalProperties": True}
 
 
@@ -156,12 +158,13 @@ class McpEndpoint:
         token = auth[7:].strip() if auth[:7].lower() == "bearer " else None
         try:
             async with state.db.session() as session:
-                actor = actor_of(await current_user(session, state.settings, token))
-        except errors.Unauthorized as exc:
+                actor = actor_of(await resolve_user(state, session, token, MCP_SCOPE))
+        except (errors.Unauthorized, errors.Forbidden) as exc:
+            status = 401 if isinstance(exc, errors.Unauthorized) else 403
             answer = JSONResponse(
                 error_body(exc.code, exc.message),
-                status_code=401,
-                headers={"WWW-Authenticate": "Bearer"},
+                status_code=status,
+                headers={"WWW-Authenticate": "Bearer"} if status == 401 else None,
             )
             await answer(scope, receive, send)
             return

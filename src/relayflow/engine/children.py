@@ -14,7 +14,7 @@ from typing import Any
 from relayflow.engine.graph import Graph
 from relayflow.engine.ports import NodeRunRecord, WorkflowCatalog
 from relayflow.engine.run import ExecutionRun
-from relayflow.engine.validation import analyse_graph_remembered
+from relayflow.engine.validation import GraphAnalyses
 from relayflow.errors import BudgetExceeded, GraphInvalid, NotFound
 
 MAX_PROBLEMS_IN_MESSAGE = 5
@@ -35,6 +35,7 @@ async def prepare_child(
     value: Any,
     node_id: str,
     max_depth: int,
+    analyses: GraphAnalyses,
 ) -> tuple[ExecutionRun, Graph]:
     """The run of `workflow_id` on `value` that node `node_id` (its full id) starts."""
     depth = parent.depth + 1
@@ -48,7 +49,7 @@ async def prepare_child(
         raise NotFound(
             f"node {node_id!r}: workflow {workflow_id!r} not found (or not readable by this user)"
         )
-    analysis = analyse_graph_remembered(raw)
+    analysis = analyses.of(raw)
     if analysis.graph is None:
         raise GraphInvalid(
             f"sub-workflow {workflow_id!r} is invalid: {problems_text(analysis.problems)}",

@@ -7,7 +7,11 @@ Semantics (DESIGN.md, "Execution semantics"):
   `merge` with `mode: any` runs on its first active input. Edges leaving a
   `condition` or `approval` are active only from the chosen handle.
 - Ready nodes run concurrently as asyncio tasks, at most `max_parallel_nodes` at a
-  time per execution (and per sub-workflow).
+  time per execution (and per sub-workflow); the nodes of all child runs together
+  at most `max_active_child_nodes` (`engine.slots`).
+- Budgets (`engine.budget`): node runs and events per execution, child runs
+  included, items per map and output size per node. Running out of node runs or
+  events stops the whole execution at once, failing with the reason.
 - Each attempt is recorded through `RunStore.record`: RUNNING when it starts, then
   COMPLETED, FAILED, WAITING or CANCELLED with input, output, error, times, token
   usage and cost; a skipped node is recorded SKIPPED. Failures are retried
@@ -37,8 +41,8 @@ run, e.g. a loop's head reading a later member on the first pass, or when X was
 skipped), `nodes.X.status` its state, and `iteration` the node's current iteration.
 
 Sub-workflows (and `map` over a workflow) run as child executions inside the same
-execution: their node runs are recorded with ids prefixed by the parent node
-(`sub/child_node`), so they resume too. Usage is carried by the rows that spent
+execution (`engine.children`): their node runs are recorded with ids prefixed by
+the parent node (`sub/child_node`), so they resume too. Usage is carried by the rows that spent
 it (agent nodes and map items), never by the parent row as well; the outcome's
 usage is the sum over every row of the execution, reused ones included.
 """
@@ -48,6 +52,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import json
 import time
 from collections import deque
 from collections.abc import Mapping
@@ -66,6 +71,7 @@ from relayflow.engine.nodes import NodeContext, NodeOutcome
 from relayflow.engine.nodes.base import ChildRunner
 from relayflow.engine.ports import (
     AgentRunner,
+    CredentialSource,
     EventSink,
     NodeRunRecord,
     RunStore,
@@ -76,7 +82,7 @@ from relayflow.engine.ports import (
 from relayflow.engine.run import ApprovalDecision, EngineOptions, ExecutionOutcome, ExecutionRun
 from relayflow.engine.slots import ExecutionSlots, SlotHolder
 from relayflow.engine.templating import Scope
-from relayflow.engine.validation import analyse_graph_remembered
+from relayflow.engine.validation import GraphAnalyses
 from relayflow.errors import BudgetExceeded, LeaseLost
 
 if TYPE_CHECKING:
@@ -133,6 +139,11 @@ class _Meter:
             self.cost_usd += record.cost_usd
 
 
+def mentions_secrets(graph: Mapping[str, Any]) -> bool:
+    """Whether any template may read `secrets` (then the run loads them, else not)."""
+    return "secrets" in json.dumps(graph.get("nodes"), default=str)
+
+
 @dataclass(slots=True)
 class _Execution:
     """What every run of one execution shares, its child runs included."""
@@ -155,26 +166,33 @@ class Executor:
         options: EngineOptions = EngineOptions(),
         events: EventSink | None = None,
         http_client: httpx.AsyncClient | None = None,
+        analyses: GraphAnalyses | None = None,
+        credentials: CredentialSource | None = None,
     ) -> None:
         self.store = store
+        self.credentials = credentials
+        self.secrets: Mapping[str, str] = {}
         self.agents = agents
         self.templates = templates
         self.workflows = workflows
         self.options = options
         self.events = events
         self.http_client = http_client
+        self.analyses = analyses or GraphAnalyses()  # share one across runs to reuse them
 
     async def run(self, run: ExecutionRun) -> ExecutionOutcome:
         """Run (or resume) one execution to COMPLETED, FAILED, CANCELLED or WAITING.
 
         Never raises for node failures; raises `LeaseLost` when the store does.
         """
-        analysis = analyse_graph_remembered(run.graph)
+        analysis = self.analyses.of(run.graph)
         if analysis.graph is None:
             return ExecutionOutcome(
                 ExecutionStatus.FAILED,
                 error=f"the workflow graph is invalid: {problems_text(analysis.problems)}",
             )
+        if self.credentials is not None and mentions_secrets(run.graph):
+            self.secrets = await self.credentials.secrets()
         meter = _Meter()
         finished: dict[tuple[str, int], NodeRunRecord] = {}
         for record in await self.store.finished(run.execution_id):
@@ -242,6 +260,7 @@ class _Runner:
                 "depth": run.depth,
                 "user_id": str(run.user_id) if run.user_id else None,
             },
+            "secrets": Scope("secrets", **executor.secrets),
         }
         self.ready: deque[str] = deque()
         self.to_skip: deque[str] = deque()
@@ -379,6 +398,7 @@ class _Runner:
             decision=self.run.decisions.get(self.prefix + node_id),
             events=self._node_events(),
             http_client=self.executor.http_client,
+            credentials=self.executor.credentials,
         )
         self.running[node_id] = asyncio.create_task(self._attempts(node_id, ctx, slot))
 
@@ -468,6 +488,8 @@ class _Runner:
             else:
                 await self._finish_attempt(node_id, ctx, outcome, base, started)
                 return
+            if state.settled:
+                return  # recorded cancelled meanwhile: its row is closed
             error = error_text(failure)
             finished = time.time()
             state.row_open = False
@@ -504,6 +526,8 @@ class _Runner:
     ) -> None:
         finished = time.time()
         state = self.state[node_id]
+        if state.settled:
+            return  # recorded cancelled meanwhile: its row is closed
         state.row_open, state.settled = False, True
         await self._record(
             NodeRunRecord(
@@ -716,11 +740,14 @@ class _Runner:
             state = self.state[node_id]
             state.state = NodeState.CANCELLED
             if state.settled:
-                continue
-            if not state.row_open:  # not started, or waiting to retry: a row of its own
+                continue  # its last row is written (its outcome is on the way)
+            if not state.row_open:
+                if state.attempt > 0:
+                    continue  # waiting to retry: its failed attempt's row stands
                 if not self.shared.budget.has_node_runs_left():
-                    continue
+                    continue  # never started: a row of its own would pass the budget
                 self.budget.charge_node_run(node_id)
+            state.row_open, state.settled = False, True
             await self._record(
                 NodeRunRecord(
                     self.run.execution_id,
@@ -749,6 +776,7 @@ class _Runner:
                     value=value,
                     node_id=self.prefix + node_id,
                     max_depth=self.executor.options.subworkflow_max_depth,
+                    analyses=self.executor.analyses,
                 )
                 prefix = child_prefix(self.prefix, key, iteration)
                 child = _Runner(self.executor, child_run, graph, self.shared, prefix=prefix)

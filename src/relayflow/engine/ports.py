@@ -31,6 +31,39 @@ class TokenUsage:
 
 
 @dataclass(frozen=True)
+class ProviderCredential:
+    """A model provider's key and address from a user's credential (never printed)."""
+
+    id: str
+    kind: str  # openai | anthropic | openai_compatible | ollama
+    api_key: str | None = field(default=None, repr=False)
+    base_url: str | None = None
+
+
+@dataclass(frozen=True)
+class HttpAuth:
+    """What an HTTP auth credential adds to a request (never printed)."""
+
+    headers: Mapping[str, str] = field(default_factory=dict, repr=False)
+    params: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+
+class CredentialSource(Protocol):
+    """The credentials of the user a run belongs to (their own and shared ones).
+
+    Unknown ids and other users' credentials raise `relayflow.errors.NotFound`.
+    """
+
+    async def provider(self, credential_id: str) -> ProviderCredential: ...
+
+    async def http_auth(self, credential_id: str) -> HttpAuth: ...
+
+    async def secrets(self) -> Mapping[str, str]:
+        """Generic secrets by name, for templates (`{{ secrets.NAME }}`)."""
+        ...
+
+
+@dataclass(frozen=True)
 class AgentProfile:
     """An agent template resolved from the store (or built from a node's overrides)."""
 
@@ -40,6 +73,10 @@ class AgentProfile:
     model: str
     system_prompt: str | None = None
     parameters: Mapping[str, Any] = field(default_factory=dict)
+    # The provider credential picked by the node or template, and (filled in by the
+    # engine just before the run) what it holds; None: the server-wide keys.
+    credential_id: str | None = None
+    credential: ProviderCredential | None = None
 
 
 @dataclass(frozen=True)
@@ -52,6 +89,7 @@ class HttpToolSpec:
     url: str
     headers: Mapping[str, str] = field(default_factory=dict)
     body_schema: Mapping[str, Any] | None = None
+    auth: HttpAuth | None = None
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from relayflow.config import Settings
 from relayflow.domain import ExecutionStatus
 from relayflow.engine.ports import TokenUsage
 from relayflow.engine.template_limits import TemplateLimits
@@ -20,6 +19,9 @@ from relayflow.engine.template_limits import TemplateLimits
 
 @dataclass(frozen=True)
 class EngineOptions:
+    """How the engine runs; the runtime builds them from the settings
+    (`relayflow.runtime.engine_options`)."""
+
     max_parallel_nodes: int = 16
     execution_timeout_s: float = 3600.0
     subworkflow_max_depth: int = 5
@@ -35,21 +37,6 @@ class EngineOptions:
     max_events: int = 100_000
     # Nodes of child runs at work at once, over the execution's whole tree (`engine.slots`).
     max_active_child_nodes: int = 4
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> EngineOptions:
-        return cls(
-            max_parallel_nodes=settings.max_parallel_nodes,
-            execution_timeout_s=settings.execution_timeout_s,
-            subworkflow_max_depth=settings.subworkflow_max_depth,
-            http_allowlist=tuple(settings.http_allowlist),
-            templates=TemplateLimits.from_settings(settings),
-            max_node_runs=settings.max_node_runs_per_execution,
-            max_map_items=settings.max_map_items,
-            max_node_output_bytes=settings.max_node_output_bytes,
-            max_events=settings.max_events_per_execution,
-            max_active_child_nodes=settings.max_active_child_nodes,
-        )
 
 
 @dataclass(frozen=True)

@@ -114,6 +114,7 @@ class HttpToolData(BaseModel):
     url: str = Field(min_length=1)
     headers: dict[str, str] = Field(default_factory=dict)
     body_schema: dict[str, Any] | None = None
+    credential_id: str | None = None  # an HTTP auth credential
 
     @field_validator("method")
     @classmethod
@@ -145,6 +146,7 @@ def _check_model(value: str | None) -> str | None:
 class AgentData(NodeData):
     template_id: str | None = None
     model: str | None = None
+    credential_id: str | None = None  # a model provider credential
     role: str | None = None
     system_prompt: str | None = None
     parameters: dict[str, Any] = Field(default_factory=dict)
@@ -187,6 +189,7 @@ class AgentData(NodeData):
 class HttpData(NodeData):
     method: str = "GET"
     url: str = Field(min_length=1)
+    credential_id: str | None = None  # an HTTP auth credential
     headers: dict[str, str] = Field(default_factory=dict)
     body: Any = None
     fail_on_status: bool = True

@@ -384,33 +384,39 @@ def analyse_graph(
 
 
 REMEMBERED_GRAPHS = 128
-_remembered: dict[str, GraphAnalysis] = {}
 
 
-def analyse_graph_remembered(graph: Mapping[str, Any]) -> GraphAnalysis:
+class GraphAnalyses:
     """`analyse_graph`, remembered by the graph's JSON text (for the executor).
 
     Every execution of a workflow pins the same graph, and analysing it costs more
     than running a small one. Runs share the result: nothing changes a built
-    `Graph` (the executor keeps its state apart).
+    `Graph` (the executor keeps its state apart). Whoever runs executions owns one
+    (a worker keeps one for all its runs) and passes it to each `Executor`.
     """
-    try:
-        key = json.dumps(graph)
-    except (TypeError, ValueError):
-        return analyse_graph(graph)
-    analysis = _remembered.get(key)
-    if analysis is None:
-        analysis = analyse_graph(graph)
-        if len(_remembered) >= REMEMBERED_GRAPHS:
-            del _remembered[next(iter(_remembered))]  # the oldest
-        _remembered[key] = analysis
-    return analysis
+
+    def __init__(self, limit: int = REMEMBERED_GRAPHS) -> None:
+        self._limit = max(1, limit)
+        self._remembered: dict[str, GraphAnalysis] = {}
+
+    def of(self, graph: Mapping[str, Any]) -> GraphAnalysis:
+        try:
+            key = json.dumps(graph)
+        except (TypeError, ValueError):
+            return analyse_graph(graph)
+        analysis = self._remembered.get(key)
+        if analysis is None:
+            analysis = analyse_graph(graph)
+            if len(self._remembered) >= self._limit:
+                del self._remembered[next(iter(self._remembered))]  # the oldest
+            self._remembered[key] = analysis
+        return analysis
 
 
 __all__ = [
+    "GraphAnalyses",
     "GraphAnalysis",
     "GraphProblem",
     "analyse_graph",
-    "analyse_graph_remembered",
     "validate_graph",
 ]

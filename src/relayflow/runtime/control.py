@@ -13,9 +13,9 @@ from typing import Any
 
 from relayflow import errors
 from relayflow.domain import Actor, ExecutionStatus
-from relayflow.input_schema import check_input
+from relayflow.input_schema import check_input, input_schema_of
 from relayflow.runtime.events import EventBus
-from relayflow.store import executions, workflows
+from relayflow.store import executions, versions, workflows
 from relayflow.store.api_starts import start_store_for
 from relayflow.store.db import Database
 from relayflow.store.direct_pg import PendingRow
@@ -28,13 +28,22 @@ class ExecutionStarter:
     """Queues runs started over the API. One per process; safe to share."""
 
     def __init__(self, db: Database) -> None:
+        self.db = db
         self.store = start_store_for(db)
 
-    async def start(self, user_id: uuid.UUID, workflow_id: uuid.UUID, input: Any) -> PendingRow:
+    async def start(
+        self,
+        user_id: uuid.UUID,
+        workflow_id: uuid.UUID,
+        input: Any,
+        *,
+        version: int | None = None,
+    ) -> PendingRow:
         """Queue a run of a workflow the user may read; the run belongs to the user.
 
-        The user's role is read now, not taken from their token. The input is
-        checked against the JSON Schema of the workflow's `input` node
+        It runs the draft (what the editor saved last), or the saved `version`
+        asked for. The user's role is read now, not taken from their token. The
+        input is checked against the JSON Schema of the graph's `input` node
         (`InvalidInput` naming the field). Returns once the row is committed.
         """
         found = await self.store.find(user_id, workflow_id)
@@ -44,14 +53,21 @@ class ExecutionStarter:
         actor = Actor(user_id=user_id, role=found.role)
         if target is None or not workflows.may_read(actor, target.owner_id, target.is_public):
             raise errors.NotFound(f"workflow {workflow_id} not found")
-        if target.input_schema is not None:
-            check_input(target.input_schema, input)
+        schema = target.input_schema
+        if version is not None:
+            async with self.db.session() as session:
+                chosen = await versions.version_to_run(session, workflow_id, version)
+            schema = input_schema_of(chosen.graph.get("nodes"))
+        if schema is not None:
+            check_input(schema, input)
         row = PendingRow(
             execution_id=uuid.uuid4(),
             workflow_id=workflow_id,
             user_id=user_id,
             input=input,
             trigger={"type": "api", "user_id": str(user_id)},
+            # The draft by its number: the run pins exactly the version read here.
+            version=version if version is not None else target.draft_version,
         )
         await self.store.create(row)
         return row

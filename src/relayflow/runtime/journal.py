@@ -40,7 +40,7 @@ from typing import Any
 from relayflow import errors
 from relayflow.domain import ExecutionStatus, NodeRunStatus
 from relayflow.engine.ports import NodeRunRecord
-from relayflow.runtime.metrics import RuntimeMetrics, process_metrics
+from relayflow.runtime.metrics import RuntimeMetrics
 from relayflow.runtime.reconnects import ConnectionWatch
 from relayflow.store import executions
 from relayflow.store.db import Database
@@ -84,7 +84,7 @@ class Journal:
         self._db = db
         self._connection = PinnedConnection(db)
         self._on_lease_lost = on_lease_lost
-        self._metrics = metrics or process_metrics()
+        self._metrics = metrics or RuntimeMetrics()  # a worker passes its own
         self._watch = ConnectionWatch("journal", self._metrics)
         self._leases: dict[uuid.UUID, int] = {}  # execution -> token of the run writing it
         self._lost: set[tuple[uuid.UUID, int]] = set()  # (execution, token) found lost
@@ -95,6 +95,9 @@ class Journal:
         self._outcome_waiters: dict[uuid.UUID, asyncio.Future[bool]] = {}
         self._sync_waiters: list[asyncio.Future[None]] = []
         self._in_flight: RunBatch | None = None  # the batch being written (or retried)
+        self._in_flight_waiters: tuple[
+            dict[uuid.UUID, asyncio.Future[bool]], list[asyncio.Future[None]]
+        ] = ({}, [])
         self._wake = asyncio.Event()
         self._urgent = asyncio.Event()  # something queued must be written now
         self._linger_s = linger_s
@@ -145,13 +148,15 @@ class Journal:
                 len(executions_hit),
                 ", ".join(sorted(str(e) for e in executions_hit)),
             )
-        for waiter in self._outcome_waiters.values():
+        in_flight_outcomes, in_flight_syncs = self._in_flight_waiters
+        for waiter in (*self._outcome_waiters.values(), *in_flight_outcomes.values()):
             if not waiter.done():
                 waiter.set_result(False)
-        for sync_waiter in self._sync_waiters:
+        for sync_waiter in (*self._sync_waiters, *in_flight_syncs):
             if not sync_waiter.done():
                 sync_waiter.set_result(None)
         self._outcome_waiters, self._sync_waiters = {}, []
+        self._in_flight_waiters = ({}, [])
 
     # ------------------------------------------------------------ executions
     def begin(self, execution_id: uuid.UUID, lease_token: int) -> None:
@@ -320,8 +325,9 @@ class Journal:
             lost: set[uuid.UUID] = set()
             if batch:
                 self._in_flight = batch
+                self._in_flight_waiters = (outcome_waiters, sync_waiters)
                 lost = await self._write(batch)
-                self._in_flight = None
+                self._in_flight, self._in_flight_waiters = None, ({}, [])
             for execution_id, waiter in outcome_waiters.items():
                 if not waiter.done():
                     waiter.set_result(execution_id not in lost)

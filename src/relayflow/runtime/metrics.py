@@ -1,4 +1,4 @@
-"""Prometheus metrics: one registry per process, served at `GET /metrics`.
+"""Prometheus metrics: one `RuntimeMetrics` per app or worker process, served at `GET /metrics`.
 
 Two kinds of figures:
 - installation-wide gauges read from the database at scrape time (executions by
@@ -6,6 +6,10 @@ Two kinds of figures:
 - this process's counters and histograms, fed by the worker running in it
   (claim latency, node durations, provider requests and errors, tokens).
   Prometheus sums them over the processes it scrapes.
+
+Whoever assembles a process makes the one `RuntimeMetrics` and passes it on: the
+app keeps it in its state and hands it to its embedded worker; `relayflow
+worker` makes its own. Nothing is shared through module state.
 
 The worker feeds them through thin wrappers around what it already uses: its
 run store (node durations), its provider limiter (each model request holds one
@@ -155,30 +159,19 @@ def provider_of(model: str) -> str:
     return provider.lower() if name else "unknown"
 
 
-_process_metrics: RuntimeMetrics | None = None
-
-
-def process_metrics() -> RuntimeMetrics:
-    """The metrics of this process (made on first use)."""
-    global _process_metrics
-    if _process_metrics is None:
-        _process_metrics = RuntimeMetrics()
-    return _process_metrics
-
-
-def serve_process_metrics(host: str, port: int) -> None:
-    """Serve this process's figures over HTTP from a background thread (`relayflow worker`,
+def serve_metrics(metrics: RuntimeMetrics, host: str, port: int) -> None:
+    """Serve a worker's own figures over HTTP from a background thread (`relayflow worker`,
     which has no API). The database gauges are left to the API's `GET /metrics`."""
-    start_http_server(port, addr=host, registry=process_metrics().registry)
+    start_http_server(port, addr=host, registry=metrics.registry)
 
 
 # ----------------------------------------------------------------- wrappers
 class MeteredLimiter:
     """A ProviderLimiter that counts each request it admits, and the ones that fail."""
 
-    def __init__(self, inner: ProviderLimiter, metrics: RuntimeMetrics | None = None) -> None:
+    def __init__(self, inner: ProviderLimiter, metrics: RuntimeMetrics) -> None:
         self._inner = inner
-        self._metrics = metrics or process_metrics()
+        self._metrics = metrics
 
     @asynccontextmanager
     async def slot(self, provider: str) -> AsyncIterator[None]:
@@ -195,9 +188,9 @@ class MeteredLimiter:
 class MeteredAgents:
     """An AgentRunner that counts the tokens of each answer by provider."""
 
-    def __init__(self, inner: AgentRunner, metrics: RuntimeMetrics | None = None) -> None:
+    def __init__(self, inner: AgentRunner, metrics: RuntimeMetrics) -> None:
         self._inner = inner
-        self._metrics = metrics or process_metrics()
+        self._metrics = metrics
 
     async def run(self, request: AgentRequest) -> AgentResult:
         result = await self._inner.run(request)
@@ -217,12 +210,10 @@ def node_kinds(graph: Mapping[str, Any]) -> dict[str, str]:
 class MeteredRunStore:
     """A RunStore that times every finished node attempt by kind and status."""
 
-    def __init__(
-        self, inner: RunStore, graph: Mapping[str, Any], metrics: RuntimeMetrics | None = None
-    ) -> None:
+    def __init__(self, inner: RunStore, graph: Mapping[str, Any], metrics: RuntimeMetrics) -> None:
         self._inner = inner
         self._kinds = node_kinds(graph)
-        self._metrics = metrics or process_metrics()
+        self._metrics = metrics
 
     async def record(self, run: NodeRunRecord, *, fence: int | None = None) -> None:
         await self._inner.record(run, fence=fence)

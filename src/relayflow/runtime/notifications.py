@@ -120,7 +120,7 @@ class Notifications:
             except (OSError, TimeoutError, asyncpg.PostgresError):
                 conn.terminate()
         for channel, callback in self._local.items():
-            signals.local_hub.remove(self._db.url, channel, callback)
+            self._db.signals.hub.remove(channel, callback)
         self._local.clear()
 
     # ------------------------------------------------------------ internals
@@ -132,7 +132,7 @@ class Notifications:
             self._dispatch(channel, payload)
 
         self._local[channel] = dispatch
-        signals.local_hub.add(self._db.url, channel, dispatch)
+        self._db.signals.hub.add(channel, dispatch)
 
     def _dispatch(self, channel: str, payload: str) -> None:
         for callback in list(self._callbacks.get(channel, ())):

@@ -14,6 +14,7 @@ import logging
 from sqlalchemy import text
 
 from relayflow.config import Settings
+from relayflow.runtime.metrics import RuntimeMetrics
 from relayflow.runtime.reconnects import ConnectionWatch
 from relayflow.store import executions
 from relayflow.store.db import Database
@@ -26,14 +27,21 @@ MAX_INTERVAL_S = 5.0
 
 
 class Reaper:
-    def __init__(self, settings: Settings, db: Database, *, interval_s: float | None = None):
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        *,
+        interval_s: float | None = None,
+        metrics: RuntimeMetrics | None = None,
+    ):
         self.settings = settings
         self.db = db
         # Often enough that a lost execution waits at most a fraction of a lease more.
         self.interval_s = interval_s or min(MAX_INTERVAL_S, max(0.2, settings.lease_seconds / 4))
         self._task: asyncio.Task[None] | None = None
         self.reaped_total = 0
-        self._watch = ConnectionWatch("reaper")
+        self._watch = ConnectionWatch("reaper", metrics)
 
     async def start(self) -> None:
         if self._task is None:
@@ -64,6 +72,7 @@ class Reaper:
                 item.previous_owner,
                 item.lost_leases,
                 "failed" if item.failed else "back to pending",
+                extra={"execution_id": str(item.id), "worker": item.previous_owner},
             )
         self.reaped_total += len(reaped)
         return reaped

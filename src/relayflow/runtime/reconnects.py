@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from relayflow.runtime.metrics import RuntimeMetrics, process_metrics
+from relayflow.runtime.metrics import RuntimeMetrics
 
 log = logging.getLogger(__name__)
 
@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 class ConnectionWatch:
     def __init__(self, component: str, metrics: RuntimeMetrics | None = None) -> None:
         self.component = component
-        self._metrics = metrics or process_metrics()
+        self._metrics = metrics  # None: counted here (`reconnects`), not exported
         self.down = False
         self.reconnects = 0
 
@@ -31,5 +31,6 @@ class ConnectionWatch:
         if self.down:
             self.down = False
             self.reconnects += 1
-            self._metrics.reconnects.labels(self.component).inc()
+            if self._metrics is not None:
+                self._metrics.reconnects.labels(self.component).inc()
             log.info("%s: the database answers again", self.component)

@@ -10,6 +10,9 @@ Two guards, each enough on its own for correctness:
 Ticks later than `misfire_grace_s` (downtime, a stalled process) are missed and
 follow the schedule's policy: `skip` drops them, `run_once` starts one run for
 all of them. Time comes from an injectable clock so tests need not wait.
+
+The leader also runs the chores: housekeeping of short-lived rows, and retention
+(`runtime.retention`), a bounded number of small delete batches per pass.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from relayflow.config import Settings
 from relayflow.cron import CronSchedule
 from relayflow.domain import utcnow
 from relayflow.runtime.reconnects import ConnectionWatch
+from relayflow.runtime.retention import Retention
 from relayflow.store import schedules as schedule_store
 from relayflow.store.db import Database
 from relayflow.store.executions import create_pending_execution
@@ -39,6 +43,7 @@ from relayflow.store.models import Schedule, Workflow
 from relayflow.store.rate_limits import purge_rate_limit_buckets
 from relayflow.store.schedules import MissedPolicy
 from relayflow.store.seen_signatures import purge_seen_signatures
+from relayflow.store.versions import published_version
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +107,8 @@ class Scheduler:
         misfire_grace_s: float = 60.0,
         idempotency_window_s: float = 24 * 3600.0,
         name: str = "scheduler",
+        retention: Retention | None = None,
+        retention_every_s: float = 60.0,
     ) -> None:
         self.db = db
         self.clock = clock
@@ -114,6 +121,9 @@ class Scheduler:
         self._stopping = asyncio.Event()
         self._last_housekeeping: dt.datetime | None = None
         self._watch = ConnectionWatch("scheduler")
+        self.retention = retention
+        self.retention_every = dt.timedelta(seconds=retention_every_s)
+        self._next_retention: dt.datetime | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings, db: Database) -> Scheduler:
@@ -122,6 +132,8 @@ class Scheduler:
             poll_s=settings.scheduler_poll_s,
             misfire_grace_s=settings.schedule_misfire_grace_s,
             idempotency_window_s=settings.webhook_idempotency_window_s,
+            retention=Retention.from_settings(settings, db),
+            retention_every_s=settings.retention_every_s,
         )
 
     # ------------------------------------------------------------- leadership
@@ -227,6 +239,15 @@ class Scheduler:
             workflow = await session.get(Workflow, schedule.workflow_id) if plan.runs else None
             if workflow is None:
                 return []
+            published = await published_version(session, workflow)
+            if published is None:  # unpublished since the schedule was made: nothing to run
+                log.warning(
+                    "%s: schedule %s skipped: workflow %s has no published version",
+                    self.name,
+                    schedule.id,
+                    workflow.id,
+                )
+                return []
             started: list[uuid.UUID] = []
             for scheduled_for in plan.runs:
                 execution = await create_pending_execution(
@@ -242,6 +263,7 @@ class Scheduler:
                         "missed_ticks": plan.missed,
                     },
                     user_id=workflow.user_id,
+                    version=published,
                 )
                 started.append(execution.id)
             await schedule_store.record_scheduled_execution(session, schedule.id, started[-1])
@@ -259,6 +281,16 @@ class Scheduler:
                 session, before=now - dt.timedelta(seconds=self.idempotency_window_s)
             )
         self._last_housekeeping = now
+
+    async def apply_retention(self) -> int:
+        """One retention pass if one is due; how many executions it deleted."""
+        now = self.clock()
+        if self.retention is None or (self._next_retention and now < self._next_retention):
+            return 0
+        result = await self.retention.run_pass(now)
+        # Work left: the next poll goes on with it; else wait the interval.
+        self._next_retention = None if result.more else now + self.retention_every
+        return result.deleted
 
     # ------------------------------------------------------------- service
     async def start(self) -> None:
@@ -282,6 +314,7 @@ class Scheduler:
                     last = self._last_housekeeping
                     if last is None or self.clock() - last >= HOUSEKEEPING_EVERY:
                         await self.housekeeping()
+                    await self.apply_retention()
             except Exception as exc:  # the database may be briefly away; try again next poll
                 self._watch.failed(exc)
                 log.warning("%s: pass failed: %s", self.name, exc)

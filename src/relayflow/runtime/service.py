@@ -10,6 +10,7 @@ from typing import Protocol
 
 from relayflow.config import Settings
 from relayflow.runtime.events import EventBus
+from relayflow.runtime.metrics import RuntimeMetrics, serve_metrics
 from relayflow.runtime.reaper import Reaper
 from relayflow.runtime.worker import Worker
 from relayflow.store.db import Database
@@ -19,6 +20,8 @@ log = logging.getLogger(__name__)
 
 
 class Service(Protocol):
+    """What a process starts and stops around its life: workers, the reaper, the scheduler."""
+
     async def start(self) -> None: ...
     async def stop(self) -> None: ...
 
@@ -28,12 +31,13 @@ def runtime_services(
     db: Database,
     bus: EventBus,
     *,
+    metrics: RuntimeMetrics,
     concurrency: int | None = None,
     name: str | None = None,
 ) -> list[Service]:
-    """A worker and a reaper, to start after (and stop before) the bus."""
-    worker = Worker(settings, db, bus, concurrency=concurrency, name=name)
-    return [worker, Reaper(settings, db)]
+    """A worker (feeding `metrics`) and a reaper, to start after (and stop before) the bus."""
+    worker = Worker(settings, db, bus, concurrency=concurrency, name=name, metrics=metrics)
+    return [worker, Reaper(settings, db, metrics=metrics)]
 
 
 async def run_worker_process(
@@ -55,7 +59,12 @@ async def run_worker_process(
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, stop.set)
     bus = EventBus(db)
-    services = runtime_services(settings, db, bus, concurrency=concurrency, name=name)
+    metrics = RuntimeMetrics()
+    if settings.metrics_port:
+        serve_metrics(metrics, settings.metrics_host, settings.metrics_port)
+    services = runtime_services(
+        settings, db, bus, metrics=metrics, concurrency=concurrency, name=name
+    )
     try:
         if settings.migrate_on_start:
             await upgrade(db)

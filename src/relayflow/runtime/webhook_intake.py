@@ -43,6 +43,7 @@ from relayflow.store.idempotency import (
 )
 from relayflow.store.rate_limits import count_request
 from relayflow.store.seen_signatures import first_use_of_signature
+from relayflow.store.versions import never_published
 from relayflow.store.webhook_ingest import NewExecution, WebhookTarget, ingest_store_for
 
 KEY_HEADER = "x-api-key"
@@ -247,6 +248,8 @@ class WebhookIntake:
             raise errors.Unauthorized("invalid API key")
         if not webhook.enabled:
             raise errors.WebhookDisabled(f"webhook {webhook.id} is disabled")
+        if webhook.published_version is None:
+            raise never_published(webhook.workflow_id)
         await self._check_rate_limit(webhook)
         verified = self._check_signature(webhook, delivery)
         idempotency_key = _idempotency_key(delivery)

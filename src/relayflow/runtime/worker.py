@@ -30,13 +30,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import socket
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpx
@@ -47,13 +48,14 @@ from relayflow.config import Settings
 from relayflow.domain import ExecutionStatus, NodeRunStatus
 from relayflow.engine.executor import (
     ApprovalDecision,
-    EngineOptions,
     ExecutionOutcome,
     ExecutionRun,
     Executor,
 )
 from relayflow.engine.ports import AgentRunner, NodeRunRecord
+from relayflow.engine.validation import GraphAnalyses
 from relayflow.runtime.db_share import DatabaseShare, SharedTemplateCatalog, SharedWorkflowCatalog
+from relayflow.runtime.engine_options import engine_options
 from relayflow.runtime.events import EventBus
 from relayflow.runtime.journal import Journal
 from relayflow.runtime.limits import SharedProviderLimiter, provider_limiter
@@ -61,13 +63,14 @@ from relayflow.runtime.metrics import (
     MeteredAgents,
     MeteredLimiter,
     MeteredRunStore,
-    process_metrics,
+    RuntimeMetrics,
 )
+from relayflow.runtime.parallelism import ParallelNodeLimits
 from relayflow.runtime.reconnects import ConnectionWatch
+from relayflow.runtime.run_credentials import LIVE_SECRETS, Redactor, RunCredentials
 from relayflow.store import executions, node_runs, signals
 from relayflow.store.catalogs import SqlTemplateCatalog, SqlWorkflowCatalog
 from relayflow.store.db import Database
-from relayflow.store.execution_control import NodesWithChildren
 from relayflow.store.executions import ClaimedExecution, Outcome
 from relayflow.store.pinned import PinnedConnection
 from relayflow.store.transient import is_transient
@@ -99,6 +102,32 @@ class _Running:
     @property
     def token(self) -> int:
         return self.claimed.lease_token
+
+    # The secret values this execution's credentials handed out, kept out of every record.
+    redactor: Redactor = field(default_factory=Redactor)
+
+
+class RedactingRunStore:
+    """A run store that never records a secret value a credential handed out."""
+
+    def __init__(self, inner: JournalRunStore, redactor: Redactor) -> None:
+        self._inner = inner
+        self._redactor = redactor
+
+    async def record(self, run: NodeRunRecord, *, fence: int | None = None) -> None:
+        if self._redactor:
+            scrub = self._redactor.scrub
+            run = dataclasses.replace(
+                run,
+                input=scrub(run.input),
+                output=scrub(run.output),
+                error=scrub(run.error),
+                tool_calls=tuple(scrub(list(run.tool_calls))),
+            )
+        await self._inner.record(run, fence=fence)
+
+    async def finished(self, execution_id: uuid.UUID) -> list[NodeRunRecord]:
+        return await self._inner.finished(execution_id)
 
 
 class JournalRunStore:
@@ -147,21 +176,26 @@ class Worker:
         concurrency: int | None = None,
         name: str | None = None,
         agents: AgentRunner | None = None,
+        metrics: RuntimeMetrics | None = None,
     ) -> None:
         self.settings = settings
         self.db = db
         self.bus = bus
         self.concurrency = max(1, concurrency or settings.worker_concurrency)
         self.name = name or default_worker_name()
+        # The figures this worker feeds: the app's or its process's (its own by default).
+        self.metrics = metrics or RuntimeMetrics()
         self._given_agents = agents
         self._agents: AgentRunner | None = agents
         self._limiter: Any = None
         self._http: httpx.AsyncClient | None = None
-        self._options = EngineOptions.from_settings(settings)
+        self._options = engine_options(settings)
+        self._parallelism = ParallelNodeLimits.from_settings(settings, db)
         self._templates = SqlTemplateCatalog(db)
         self._workflows = SqlWorkflowCatalog(db)
         self._db_share = DatabaseShare(settings.worker_db_reads)
-        self._journal = Journal(db, on_lease_lost=self._on_lease_lost)
+        self._analyses = GraphAnalyses()  # the graphs this worker runs, analysed once each
+        self._journal = Journal(db, on_lease_lost=self._on_lease_lost, metrics=self.metrics)
         self._claim_connection = PinnedConnection(db)  # SQLite: claims run back to back
         self._running: dict[uuid.UUID, _Running] = {}
         self._wake = asyncio.Event()
@@ -173,11 +207,12 @@ class Worker:
         self._started = False
         self._stopping = False
         self.claimed_total = 0
-        self._heartbeat_watch = ConnectionWatch("heartbeat")
-        self._claim_watch = ConnectionWatch("claims")
+        self._heartbeat_watch = ConnectionWatch("heartbeat", self.metrics)
+        self._claim_watch = ConnectionWatch("claims", self.metrics)
 
     # ------------------------------------------------------------ lifecycle
     async def start(self) -> None:
+        LIVE_SECRETS.install()  # log lines never carry a running execution's secrets
         if self._started:
             return
         self._started = True
@@ -187,7 +222,9 @@ class Worker:
                 self.settings, self.db, self.bus.notifications, owner=self.name
             )
             # Metered: every model request and its failure are counted per provider.
-            self._agents = ModelAgentRunner(self.settings, limiter=MeteredLimiter(self._limiter))
+            self._agents = ModelAgentRunner(
+                self.settings, limiter=MeteredLimiter(self._limiter, self.metrics)
+            )
         self._http = httpx.AsyncClient(trust_env=False, follow_redirects=False)
         notifications = self.bus.notifications
         notifications.add(signals.WORK, self._on_work)
@@ -209,7 +246,9 @@ class Worker:
                 self.settings.heartbeat_seconds,
                 at_risk_s,
             )
-        log.info("worker %s started (concurrency %d)", self.name, self.concurrency)
+        log.info(
+            "worker %s started (concurrency %d)", self.name, self.concurrency, extra=self._fields()
+        )
 
     async def stop(self, *, grace_s: float | None = None) -> None:
         """Graceful shutdown: stop claiming, finish or hand back what runs."""
@@ -268,11 +307,18 @@ class Worker:
         if self._http is not None:
             await self._http.aclose()
         self._started = False
-        log.info("worker %s stopped", self.name)
+        log.info("worker %s stopped", self.name, extra=self._fields())
 
     @property
     def running_ids(self) -> set[uuid.UUID]:
         return set(self._running)
+
+    def _fields(self, execution_id: uuid.UUID | None = None) -> dict[str, str]:
+        """The structured fields of a log line: this worker, and the execution if any."""
+        fields = {"worker": self.name}
+        if execution_id is not None:
+            fields["execution_id"] = str(execution_id)
+        return fields
 
     # ------------------------------------------------------------ signals
     def _on_work(self, _payload: str) -> None:
@@ -283,10 +329,19 @@ class Worker:
         if not payload:  # the listener reconnected: re-read the flags
             self._tasks.append(asyncio.create_task(self._poll_cancel_once()))
             return
-        with contextlib.suppress(ValueError):
-            entry = self._running.get(uuid.UUID(payload))
-            if entry is not None:
-                entry.cancel.set()
+        try:
+            execution_id = uuid.UUID(payload)
+        except ValueError:
+            log.warning(
+                "worker %s ignored a cancel signal that names no execution: %r",
+                self.name,
+                payload[:100],
+                extra=self._fields(),
+            )
+            return
+        entry = self._running.get(execution_id)
+        if entry is not None:
+            entry.cancel.set()
 
     def _on_lease_lost(self, execution_id: uuid.UUID, lease_token: int) -> None:
         entry = self._running.get(execution_id)
@@ -303,6 +358,7 @@ class Worker:
             why,
             entry.claimed.id,
             entry.token,
+            extra=self._fields(entry.claimed.id),
         )
         if entry.task is not None:
             entry.task.cancel()
@@ -317,7 +373,9 @@ class Worker:
                 try:
                     claimed = await self._claim(free)
                 except Exception as exc:
-                    log.warning("worker %s could not claim: %s", self.name, exc)
+                    log.warning(
+                        "worker %s could not claim: %s", self.name, exc, extra=self._fields()
+                    )
                     self._claim_watch.failed(exc)
                     self._more_pending = True
                     await asyncio.sleep(CLAIM_RETRY_S)
@@ -349,7 +407,7 @@ class Worker:
         claimed = claim.executions
         self._more_pending = self._more_pending or claim.more_pending
         self.claimed_total += len(claimed)
-        process_metrics().observe_claims(claimed)
+        self.metrics.observe_claims(claimed)
         return claimed
 
     def _launch(self, claimed: ClaimedExecution) -> None:
@@ -370,7 +428,12 @@ class Worker:
             outcome = await self._run_engine(entry)
             await self._journal.finish(self._outcome_row(claimed, outcome))
         except errors.LeaseLost:
-            log.warning("worker %s: lease of %s lost; result discarded", self.name, claimed.id)
+            log.warning(
+                "worker %s: lease of %s lost; result discarded",
+                self.name,
+                claimed.id,
+                extra=self._fields(claimed.id),
+            )
         except asyncio.CancelledError:
             if not (entry.handing_back or entry.lease_lost):
                 raise
@@ -386,6 +449,7 @@ class Worker:
             else:
                 await self._fail(entry, exc)
         finally:
+            entry.redactor.release()
             self._journal.end(claimed.id, claimed.lease_token)
             if self._running.get(claimed.id) is entry:
                 self._running.pop(claimed.id, None)
@@ -395,38 +459,62 @@ class Worker:
     async def _fail(self, entry: _Running, exc: Exception) -> None:
         """A bug or the store refusing: fail the run, keep the worker."""
         claimed = entry.claimed
-        log.error("execution %s crashed in worker %s", claimed.id, self.name, exc_info=exc)
-        failed = ExecutionOutcome(
-            ExecutionStatus.FAILED, error=f"internal error in worker {self.name}: {exc}"
+        reason = entry.redactor.scrub(f"{type(exc).__name__}: {exc}")
+        # Without the traceback once a credential was used: it could quote a secret.
+        log.error(
+            "execution %s crashed in worker %s: %s",
+            claimed.id,
+            self.name,
+            reason,
+            exc_info=exc if not entry.redactor else None,
+            extra=self._fields(claimed.id),
         )
-        with contextlib.suppress(Exception):
+        failed = ExecutionOutcome(
+            ExecutionStatus.FAILED, error=f"internal error in worker {self.name}: {reason}"
+        )
+        try:
             await self._journal.finish(self._outcome_row(claimed, failed))
+        except Exception as write_error:  # its lease expires and the reaper settles it
+            log.warning(
+                "worker %s could not record execution %s as failed: %s",
+                self.name,
+                claimed.id,
+                write_error,
+                extra=self._fields(claimed.id),
+            )
 
     async def _run_engine(self, entry: _Running) -> ExecutionOutcome:
         claimed = entry.claimed
         if entry.cancel.is_set():
             return ExecutionOutcome(ExecutionStatus.CANCELLED, error="cancelled before it started")
         await self._prepare(claimed)
+        parallel = await self._parallelism.for_workflow(claimed.workflow_id)
         token = claimed.lease_token
         self._journal.event(
             claimed.id, "execution.status", {"status": "processing"}, lease_token=token
         )
         assert self._agents is not None
 
+        redactor = entry.redactor
+
         async def emit(kind: str, payload: Mapping[str, Any]) -> None:
-            self._journal.event(claimed.id, kind, payload, lease_token=token)
+            scrubbed = redactor.scrub(payload) if redactor else payload
+            self._journal.event(claimed.id, kind, scrubbed, lease_token=token)
             if self._journal.backlog >= JOURNAL_BACKLOG:
                 await self._journal.sync()
 
         async def gate() -> None:
             await self._until_lease_safe(entry)
 
-        store = JournalRunStore(
-            self._journal,
-            self.db,
-            fresh=not (claimed.resumed or claimed.rerun_of),
-            lease_token=token,
-            gate=gate,
+        store = RedactingRunStore(
+            JournalRunStore(
+                self._journal,
+                self.db,
+                fresh=not (claimed.resumed or claimed.rerun_of),
+                lease_token=token,
+                gate=gate,
+            ),
+            redactor,
         )
         # Spans of the execution, its nodes and model calls when tracing is on; log ids.
         reads = self._db_share.for_execution()
@@ -434,14 +522,16 @@ class Worker:
             claimed.id, workflow_id=claimed.workflow_id, trigger=claimed.trigger
         )
         executor = Executor(
-            store=MeteredRunStore(store, claimed.graph),  # node durations by kind and status
-            agents=trace.agents(MeteredAgents(self._agents)),  # tokens by provider
+            store=MeteredRunStore(store, claimed.graph, self.metrics),  # node durations
+            agents=trace.agents(MeteredAgents(self._agents, self.metrics)),  # tokens by provider
             # Look-ups within the worker's share of the pool (`runtime.db_share`).
             templates=SharedTemplateCatalog(self._templates.for_user(claimed.user_id), reads),
             workflows=SharedWorkflowCatalog(self._workflows, reads),
-            options=self._options,
+            options=replace(self._options, max_parallel_nodes=parallel),
             events=trace.events(emit),
             http_client=self._http,
+            analyses=self._analyses,
+            credentials=RunCredentials(self.db, self.settings, claimed.user_id, redactor),
         )
         async with trace.running():
             outcome = await executor.run(
@@ -456,33 +546,20 @@ class Worker:
                     trigger=claimed.trigger,
                 )
             )
+            if redactor:
+                outcome.output = redactor.scrub(outcome.output)
+                outcome.error = redactor.scrub(outcome.error)
             trace.finished(outcome)
         return outcome
 
     async def _prepare(self, claimed: ClaimedExecution) -> None:
-        """Before a resumed or rerun execution runs: tidy and reuse earlier node runs."""
-        if not (claimed.resumed or claimed.rerun_of):
+        """Before a resumed execution runs: mark the runs its last worker left running as
+        interrupted. (A rerun's reused results were copied when it was created.)"""
+        if not claimed.resumed:
             return
         async with self.db.transaction() as session:
             await executions.fence_one(session, claimed.id, claimed.lease_token)
-            if claimed.resumed:
-                await node_runs.interrupt_running(session, claimed.id)
-            if claimed.rerun_of is not None and not await node_runs.has_node_runs(
-                session, claimed.id
-            ):
-                excluded = (
-                    node_runs.downstream_of(claimed.graph, claimed.rerun_from_node)
-                    if claimed.rerun_from_node
-                    else None
-                )
-                if excluded is not None:  # without a node, a rerun starts from scratch
-                    await node_runs.copy_finished_runs(
-                        session,
-                        source_id=claimed.rerun_of,
-                        target_id=claimed.id,
-                        # Nested runs (`node/child`, `node[i]`) of a node that reruns rerun too.
-                        exclude_nodes=NodesWithChildren(excluded),
-                    )
+            await node_runs.interrupt_running(session, claimed.id)
 
     @staticmethod
     def _outcome_row(claimed: ClaimedExecution, outcome: ExecutionOutcome) -> Outcome:
@@ -555,7 +632,13 @@ class Worker:
                 await self._heartbeat()
             except Exception as exc:  # the next beat tries again; the lease has slack
                 self._heartbeat_watch.failed(exc)
-                log.warning("worker %s heartbeat failed: %s", self.name, exc)
+                log.warning(
+                    "worker %s heartbeat failed for %s: %s",
+                    self.name,
+                    ", ".join(str(i) for i in self._running) or "no execution",
+                    exc,
+                    extra={**self._fields(), "execution_ids": [str(i) for i in self._running]},
+                )
             else:
                 self._heartbeat_watch.succeeded()
 
@@ -582,15 +665,26 @@ class Worker:
     async def _cancel_poll_loop(self) -> None:
         while True:
             await asyncio.sleep(SQLITE_CANCEL_POLL_S)
-            with contextlib.suppress(Exception):
-                await self._poll_cancel_once()
+            await self._poll_cancel_once()
 
     async def _poll_cancel_once(self) -> None:
+        """Read the cancel flags of the running executions; a failure is logged and the
+        next poll (or heartbeat) reads them again."""
         ids = [eid for eid, e in self._running.items() if not e.cancel.is_set()]
         if not ids:
             return
-        async with self.db.session() as session:
-            wanted = await executions.cancel_requested_among(session, ids)
+        try:
+            async with self.db.session() as session:
+                wanted = await executions.cancel_requested_among(session, ids)
+        except Exception as exc:
+            log.warning(
+                "worker %s could not read the cancel requests of %s: %s",
+                self.name,
+                ", ".join(str(i) for i in ids),
+                exc,
+                extra={**self._fields(), "execution_ids": [str(i) for i in ids]},
+            )
+            return
         for execution_id in wanted:
             entry = self._running.get(execution_id)
             if entry is not None:

@@ -17,14 +17,16 @@ from sqlalchemy import or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relayflow import errors
+from relayflow.credential_kinds import PROVIDER_KINDS, CredentialKind
 from relayflow.domain import Actor
-from relayflow.store.models import AgentTemplate
+from relayflow.store.credentials import may_use
+from relayflow.store.models import AgentTemplate, Credential
 from relayflow.store.pagination import DEFAULT_LIMIT, Page, newest_first
 
 # `provider:model`, e.g. `openai:gpt-4o`, `test:echo`, `myendpoint:llama3.2:8b`.
 MODEL_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*:\S+$")
 MODEL_MAX_LENGTH = 100
-EDITABLE_FIELDS = ("name", "role", "model", "system_prompt", "parameters")
+EDITABLE_FIELDS = ("name", "role", "model", "system_prompt", "parameters", "credential_id")
 
 
 class TemplateScope(StrEnum):
@@ -105,6 +107,22 @@ def _check_model(model: str) -> None:
         )
 
 
+async def _check_credential(
+    session: AsyncSession, actor: Actor, credential_id: uuid.UUID | None
+) -> None:
+    """A template's credential: a provider credential the actor may use (admins: any)."""
+    if credential_id is None:
+        return
+    row = await session.get(Credential, credential_id)
+    if row is None or not (actor.is_admin or may_use(actor.user_id, row)):
+        raise errors.NotFound(f"credential {credential_id} not found")
+    if CredentialKind(row.kind) not in PROVIDER_KINDS:
+        message = f"a {row.kind} credential is not a model provider credential"
+        raise errors.InvalidInput(
+            f"credential_id: {message}", details=[{"field": "credential_id", "message": message}]
+        )
+
+
 async def create_template(
     session: AsyncSession,
     actor: Actor,
@@ -115,10 +133,12 @@ async def create_template(
     system_prompt: str | None = None,
     parameters: dict[str, Any] | None = None,
     is_system: bool = False,
+    credential_id: uuid.UUID | None = None,
 ) -> AgentTemplate:
     if is_system and not actor.is_admin:
         raise errors.Forbidden("only admins can create system templates (is_system=true)")
     _check_model(model)
+    await _check_credential(session, actor, credential_id)
     template = AgentTemplate(
         name=name,
         role=role,
@@ -127,6 +147,7 @@ async def create_template(
         parameters=parameters if parameters is not None else {},
         is_system=is_system,
         user_id=None if is_system else actor.user_id,
+        credential_id=credential_id,
     )
     session.add(template)
     await session.flush()
@@ -152,6 +173,8 @@ async def update_template(
         raise errors.InvalidInput(f"cannot change {', '.join(sorted(unknown))}")
     if "model" in changes:
         _check_model(changes["model"])
+    if changes.get("credential_id") is not None:
+        await _check_credential(session, actor, changes["credential_id"])
     for field in EDITABLE_FIELDS:
         if field in changes:
             value = changes[field]

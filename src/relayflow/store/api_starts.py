@@ -36,7 +36,8 @@ class StartTarget:
     workflow_id: uuid.UUID
     owner_id: uuid.UUID | None
     is_public: bool
-    input_schema: Mapping[str, Any] | None
+    input_schema: Mapping[str, Any] | None  # of the draft
+    draft_version: int | None
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,7 @@ def _role(value: str | None) -> Role:
 
 # ----------------------------------------------------------------- PostgreSQL
 FIND_SQL = """
-SELECT u.role, f.id AS workflow_id, f.user_id AS owner_id, f.is_public,
+SELECT u.role, f.id AS workflow_id, f.user_id AS owner_id, f.is_public, f.draft_version,
        jsonb_path_query_first(f.nodes, '$[*] ? (@.type == "input")') -> 'data' -> 'schema'
          AS input_schema
 FROM users u LEFT JOIN workflows f ON f.id = $2
@@ -96,6 +97,7 @@ class PostgresStartStore:
             owner_id=row["owner_id"],
             is_public=bool(row["is_public"]),
             input_schema=schema if isinstance(schema, Mapping) and schema else None,
+            draft_version=row["draft_version"],
         )
         return Starter(_role(row["role"]), target)
 
@@ -103,12 +105,12 @@ class PostgresStartStore:
         if not await self._db.direct_pg().insert_pending(row):
             raise _vanished(row.workflow_id)
         # After the commit, coalesced with every other signal of this process.
-        signals.send_committed(self._db.engine, signals.WORK)
+        self._db.signals.send_committed(signals.WORK)
 
 
 # ----------------------------------------------------------------- SQLite
 SQLITE_FIND_SQL = """
-SELECT u.role, f.id, f.user_id, f.is_public, f.nodes
+SELECT u.role, f.id, f.user_id, f.is_public, f.nodes, f.draft_version
 FROM users u LEFT JOIN workflows f ON f.id = ?2
 WHERE u.id = ?1
 """
@@ -123,7 +125,7 @@ class SqliteStartStore:
         row = await direct.fetchone(SQLITE_FIND_SQL, (bind_uuid(user_id), bind_uuid(workflow_id)))
         if row is None:
             return None
-        role, found_id, owner_id, is_public, nodes = row
+        role, found_id, owner_id, is_public, nodes, draft_version = row
         if found_id is None:
             return Starter(_role(role), None)
         target = StartTarget(
@@ -131,10 +133,11 @@ class SqliteStartStore:
             owner_id=read_uuid(owner_id),
             is_public=bool(is_public),
             input_schema=input_schema_of(read_json(nodes)),
+            draft_version=draft_version,
         )
         return Starter(_role(role), target)
 
     async def create(self, row: PendingRow) -> None:
         if not await self._db.direct_sqlite().insert_pending(row):
             raise _vanished(row.workflow_id)
-        signals.send_committed(self._db.engine, signals.WORK)
+        self._db.signals.send_committed(signals.WORK)

@@ -96,6 +96,7 @@ class SqlTemplateCatalog:
             model=row.model,
             system_prompt=row.system_prompt,
             parameters=dict(row.parameters or {}),
+            credential_id=str(row.credential_id) if row.credential_id else None,
         )
         return _CachedTemplate(profile, row.user_id, bool(row.is_system), now)
 

@@ -15,9 +15,12 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session
 
+from relayflow import errors
 from relayflow.store.direct_pg import DirectPool
 from relayflow.store.direct_sqlite import DirectSqlite
+from relayflow.store.signals import Signals
 from relayflow.stored_json import load_stored_json
 
 
@@ -81,7 +84,7 @@ def create_engine(
 
 
 class Database:
-    """Owns the engine and hands out sessions. One per process."""
+    """Owns the engine, hands out sessions and sends their signals. One per process."""
 
     def __init__(
         self,
@@ -95,7 +98,12 @@ class Database:
         self.engine = create_engine(
             url, pool_size=pool_size, sqlite_busy_timeout_s=sqlite_busy_timeout_s
         )
-        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # A session class of its own: the signal listeners apply to this database only.
+        session_class = type("DatabaseSession", (Session,), {})
+        self.sessions = async_sessionmaker(
+            self.engine, expire_on_commit=False, sync_session_class=session_class
+        )
+        self.signals = Signals(self.engine, session_class)
         self._pool_size = pool_size
         self._direct: DirectPool | None = None
         self._direct_sqlite: DirectSqlite | None = None
@@ -122,7 +130,7 @@ class Database:
     def direct_pg(self) -> DirectPool:
         """PostgreSQL: the asyncpg pool of the hot paths (opened on first use)."""
         if self.is_sqlite:
-            raise RuntimeError("the direct asyncpg pool is for PostgreSQL")
+            raise errors.InternalError("the direct asyncpg pool is for PostgreSQL")
         if self._direct is None:
             self._direct = DirectPool(self.url, size=self._pool_size)
         return self._direct
@@ -130,7 +138,7 @@ class Database:
     def direct_sqlite(self) -> DirectSqlite:
         """SQLite: the aiosqlite connection of the hot paths (opened on first use)."""
         if not self.is_sqlite:
-            raise RuntimeError("the direct aiosqlite connection is for SQLite")
+            raise errors.InternalError("the direct aiosqlite connection is for SQLite")
         if self._direct_sqlite is None:
             self._direct_sqlite = DirectSqlite(
                 self.url,
@@ -140,6 +148,7 @@ class Database:
         return self._direct_sqlite
 
     async def dispose(self) -> None:
+        self.signals.close()
         if self._direct is not None:
             await self._direct.close()
         if self._direct_sqlite is not None:

@@ -42,21 +42,28 @@ DROPPED_CONNECTION = (
     asyncpg.exceptions.InternalClientError,
 )
 
-# Mirrors create_pending_execution: the graph pinned as {nodes, edges}, the other
-# columns from their server defaults. $1..$6 are PendingRow.insert_args(); the
-# webhook intake builds its idempotent variant from the same two parts.
+# Mirrors create_pending_execution: the graph pinned as {nodes, edges} (the draft,
+# the workflow's own graph, when $7 is NULL; else version $7's), the version it
+# runs, the other columns from their server defaults. $1..$7 are
+# PendingRow.insert_args(); the webhook intake builds its idempotent variant from
+# the same parts.
 INSERT_PENDING_INTO = """
 INSERT INTO executions (id, workflow_id, status, input, graph, trigger, user_id,
-                        started_at, updated_at)
+                        started_at, updated_at, workflow_version)
 """
 PENDING_FROM_WORKFLOW = """
 SELECT $1, f.id, 'pending', $2::jsonb,
-       jsonb_build_object('nodes', COALESCE(f.nodes, '[]'::jsonb),
-                          'edges', COALESCE(f.edges, '[]'::jsonb)),
-       $3::jsonb, $6, $4, $4
+       CASE WHEN $7::integer IS NULL
+            THEN jsonb_build_object('nodes', COALESCE(f.nodes, '[]'::jsonb),
+                                    'edges', COALESCE(f.edges, '[]'::jsonb))
+            ELSE v.graph END,
+       $3::jsonb, $6, $4, $4, COALESCE($7::integer, f.draft_version)
 FROM workflows f
+LEFT JOIN workflow_versions v ON v.workflow_id = f.id AND v.number = $7::integer
 """
-INSERT_PENDING_SQL = INSERT_PENDING_INTO + PENDING_FROM_WORKFLOW + "WHERE f.id = $5"
+# A version asked for that does not exist (any more) writes nothing.
+PENDING_WHERE = "WHERE f.id = $5 AND ($7::integer IS NULL OR v.id IS NOT NULL)"
+INSERT_PENDING_SQL = INSERT_PENDING_INTO + PENDING_FROM_WORKFLOW + PENDING_WHERE
 
 
 # `:name` (not `::type`) in SQL written for SQLAlchemy's text().
@@ -91,9 +98,11 @@ class PendingRow:
     input: Any
     trigger: dict[str, Any]
     started_at: dt.datetime = field(default_factory=utcnow)
+    # The workflow version to run; None: the draft (the workflow's own graph).
+    version: int | None = None
 
     def insert_args(self) -> tuple[Any, ...]:
-        """The arguments $1..$6 of INSERT_PENDING_SQL (and the statements built on it)."""
+        """The arguments $1..$7 of INSERT_PENDING_SQL (and the statements built on it)."""
         return (
             self.execution_id,
             json.dumps(self.input),
@@ -101,6 +110,7 @@ class PendingRow:
             self.started_at,
             self.workflow_id,
             self.user_id,
+            self.version,
         )
 
 

@@ -51,11 +51,16 @@ read_uuid, read_json = _result("id"), _result("input")
 # SQLAlchemy too (inside the transaction that takes an idempotency key).
 INSERT_PENDING_SQL = """
 INSERT INTO executions (id, workflow_id, status, input, graph, trigger, user_id,
-                        started_at, updated_at)
+                        started_at, updated_at, workflow_version)
 SELECT :id, f.id, 'pending', :input,
-       json_object('nodes', json(COALESCE(f.nodes, '[]')), 'edges', json(COALESCE(f.edges, '[]'))),
-       :trigger, :user_id, :now, :now
-FROM workflows f WHERE f.id = :workflow_id
+       CASE WHEN :version IS NULL
+            THEN json_object('nodes', json(COALESCE(f.nodes, '[]')),
+                             'edges', json(COALESCE(f.edges, '[]')))
+            ELSE v.graph END,
+       :trigger, :user_id, :now, :now, COALESCE(:version, f.draft_version)
+FROM workflows f
+LEFT JOIN workflow_versions v ON v.workflow_id = f.id AND v.number = :version
+WHERE f.id = :workflow_id AND (:version IS NULL OR v.id IS NOT NULL)
 """
 
 
@@ -110,6 +115,7 @@ class DirectSqlite:
                 "now": _TIME(row.started_at),
                 "workflow_id": _UUID(row.workflow_id),
                 "user_id": bind_uuid(row.user_id),
+                "version": row.version,
             },
         )
         inserted = cursor.rowcount == 1

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from relayflow import errors
 from relayflow.domain import Actor, ExecutionStatus, NodeRunStatus, utcnow
+from relayflow.engine.naming import owner_node_id
 from relayflow.store import events, executions, node_runs
 from relayflow.store.execution_queries import get_visible_execution
 from relayflow.store.models import Execution, NodeRun, Workflow
@@ -163,10 +164,9 @@ def graph_node_ids(graph: Mapping[str, Any] | None) -> list[str]:
 
 
 class NodesWithChildren(Collection[str]):
-    """Node ids that also contain the runs recorded inside those nodes: a sub-workflow's
-    or a map's runs are recorded as `node/child`, `node@2/child`, `node[3]` or
-    `node[3]/child`. Used as `exclude_nodes` so a node that runs again reruns its
-    children too."""
+    """Node ids that also contain the runs recorded inside those nodes (a sub-workflow's,
+    a map's or an agent's tool calls: see `engine.naming`). Used as `exclude_nodes` so a
+    node that runs again reruns its children too."""
 
     def __init__(self, nodes: Collection[str]) -> None:
         self._nodes = frozenset(nodes)
@@ -174,10 +174,7 @@ class NodesWithChildren(Collection[str]):
     def __contains__(self, item: object) -> bool:
         if not isinstance(item, str):
             return False
-        if item in self._nodes:
-            return True
-        head = item.split("/", 1)[0].split("@", 1)[0].split("[", 1)[0]
-        return head in self._nodes
+        return item in self._nodes or owner_node_id(item) in self._nodes
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._nodes)
@@ -196,8 +193,9 @@ async def rerun_execution(
     """A new pending execution of the same pinned graph and input, started by the actor.
 
     With `from_node`, the finished results of every node that is not `from_node`
-    or downstream of it are copied into the new execution, so the engine reuses
-    them instead of running those nodes again. Without it the rerun starts over.
+    or downstream of it are copied into the new execution here, in the same
+    transaction (the one place they are copied), so the engine reuses them instead
+    of running those nodes again. Without it the rerun starts over.
     """
     original = await get_visible_execution(session, actor, execution_id)
     graph = original.graph
@@ -227,6 +225,7 @@ async def rerun_execution(
         rerun_from_node=from_node,
     )
     rerun.graph = dict(graph)  # the original's pinned graph, not the workflow as edited since
+    rerun.workflow_version = original.workflow_version
     await session.flush()
     await session.refresh(rerun)  # every column loaded, for the answer
     if from_node is not None:

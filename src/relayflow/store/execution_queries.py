@@ -21,6 +21,7 @@ from relayflow import errors
 from relayflow.domain import Actor, ExecutionStatus
 from relayflow.store.models import Execution, NodeRun, Workflow
 from relayflow.store.pagination import DEFAULT_LIMIT, Page, newest_first
+from relayflow.store.webhooks import webhook_for_key
 
 
 @dataclass(frozen=True)
@@ -148,6 +149,19 @@ async def get_execution_detail(
 ) -> ExecutionDetail:
     """An execution the actor may see, with every node attempt in start order."""
     execution = await get_visible_execution(session, actor, execution_id)
+    runs = await node_runs_in_start_order(session, execution_id)
+    return ExecutionDetail(execution=execution, node_runs=runs, totals=totals_of(runs))
+
+
+async def get_execution_detail_for_webhook(
+    session: AsyncSession, api_key: str, execution_id: uuid.UUID
+) -> ExecutionDetail:
+    """An execution started by the webhook whose API key this is; else `NotFound`."""
+    webhook = await webhook_for_key(session, api_key)
+    execution = await session.get(Execution, execution_id)
+    trigger = (execution.trigger or {}) if execution is not None else {}
+    if webhook is None or execution is None or trigger.get("webhook_id") != str(webhook.id):
+        raise errors.NotFound(f"execution {execution_id} not found")
     runs = await node_runs_in_start_order(session, execution_id)
     return ExecutionDetail(execution=execution, node_runs=runs, totals=totals_of(runs))
 

@@ -70,6 +70,19 @@ class PinnableWorkflow(Protocol):
     @property
     def edges(self) -> Any: ...
 
+    @property
+    def draft_version(self) -> int | None: ...
+
+
+class RunnableVersion(Protocol):
+    """A saved version to run instead of the workflow's draft."""
+
+    @property
+    def number(self) -> int: ...
+
+    @property
+    def graph(self) -> Any: ...
+
 
 async def create_pending_execution(
     session: AsyncSession,
@@ -81,8 +94,10 @@ async def create_pending_execution(
     execution_id: uuid.UUID | None = None,
     rerun_of: uuid.UUID | None = None,
     rerun_from_node: str | None = None,
+    version: RunnableVersion | None = None,
 ) -> models.Execution:
-    """Insert a `pending` execution pinning the workflow's graph, in the caller's transaction.
+    """Insert a `pending` execution pinning the workflow's graph (its draft, or
+    `version` if given), in the caller's transaction.
 
     Workers are woken when the caller commits. Nothing else is needed for the run
     to be safe: the row is the queue entry.
@@ -93,7 +108,8 @@ async def create_pending_execution(
         "workflow_id": workflow.id,
         "status": PENDING,
         "input": input,
-        "graph": {"nodes": list(workflow.nodes or []), "edges": list(workflow.edges or [])},
+        "graph": _graph_to_run(workflow, version),
+        "workflow_version": workflow.draft_version if version is None else version.number,
         "trigger": dict(trigger),
         "user_id": user_id,
         "started_at": now,
@@ -119,6 +135,13 @@ async def create_pending_execution(
     return execution
 
 
+def _graph_to_run(workflow: PinnableWorkflow, version: RunnableVersion | None) -> dict[str, Any]:
+    if version is None:
+        return {"nodes": list(workflow.nodes or []), "edges": list(workflow.edges or [])}
+    graph = version.graph if isinstance(version.graph, Mapping) else {}
+    return {"nodes": list(graph.get("nodes") or []), "edges": list(graph.get("edges") or [])}
+
+
 # `direct_sqlite.INSERT_PENDING_SQL` through SQLAlchemy (values typed as the columns):
 # for a pending row written in the caller's transaction.
 _SQLITE_COPY_TO_PENDING = text(INSERT_PENDING_SQL).bindparams(
@@ -128,6 +151,7 @@ _SQLITE_COPY_TO_PENDING = text(INSERT_PENDING_SQL).bindparams(
     bindparam("user_id", type_=_executions.c.user_id.type),
     bindparam("now", type_=_executions.c.started_at.type),
     bindparam("workflow_id", type_=_executions.c.workflow_id.type),
+    bindparam("version", type_=Integer()),
 )
 
 
@@ -143,6 +167,7 @@ async def copy_to_pending(session: AsyncSession, row: PendingRow) -> bool:
             "user_id": row.user_id,
             "now": row.started_at,
             "workflow_id": row.workflow_id,
+            "version": row.version,
         },
     )
     if not getattr(result, "rowcount", 0):

@@ -21,6 +21,7 @@ import uuid
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from relayflow import errors
 from relayflow.domain import utcnow
 from relayflow.store.db import Database
 from relayflow.store.models import Execution, IdempotencyKey
@@ -65,7 +66,7 @@ async def claim_idempotency_key(
         holder = await session.scalar(holder_query)
         if holder is not None:
             return holder
-    raise RuntimeError(f"idempotency key {key!r} could be neither taken nor read")
+    raise errors.InternalError(f"idempotency key {key!r} could be neither taken nor read")
 
 
 async def purge_idempotency_keys(session: AsyncSession, *, before: dt.datetime) -> int:

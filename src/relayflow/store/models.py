@@ -21,9 +21,13 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    UniqueConstraint,
     Uuid,
+    event,
+    insert,
     text,
 )
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, mapped_column
 
 from relayflow.domain import utcnow
@@ -85,6 +89,37 @@ class Workflow(Base):
     # and as a tool on `/mcp`.
     chat_model: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     mcp_tool: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    # Extras (migration 0012): overrides of the server's retention and node parallelism.
+    retention_days: Mapped[int | None] = mapped_column(Integer)
+    max_parallel_nodes: Mapped[int | None] = mapped_column(Integer)
+    # Extras (versions, migration 0010): the number of the version the editor last
+    # saved (its graph is `nodes`/`edges`) and of the one triggers run (None: never
+    # published). A new workflow starts as version 1, published (see store.versions).
+    draft_version: Mapped[int | None] = mapped_column(Integer, default=1)
+    published_version: Mapped[int | None] = mapped_column(Integer, default=1)
+
+
+class WorkflowVersion(Base):
+    """One saved graph of a workflow, immutable once written (migration 0010)."""
+
+    __tablename__ = "workflow_versions"
+    __table_args__ = (
+        UniqueConstraint("workflow_id", "number", name="workflow_versions_workflow_number_key"),
+    )
+
+    id: Mapped[uuid.UUID] = _id()
+    workflow_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("workflows.id", ondelete="CASCADE")
+    )
+    number: Mapped[int] = mapped_column(Integer)
+    graph: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    author_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("users.id", ondelete="SET NULL")
+    )
+    message: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(), default=utcnow, server_default=NOW_DEFAULT
+    )
 
 
 class Execution(Base):
@@ -95,6 +130,13 @@ class Execution(Base):
         # Extras (runtime): the claim query's order and per-user lookups.
         Index("ix_executions_status_started_at", "status", "started_at"),
         Index("ix_executions_user_id", "user_id"),
+        # Migration 0012: deleting an execution finds its reruns without a scan.
+        Index(
+            "ix_executions_rerun_of",
+            "rerun_of",
+            postgresql_where=text("rerun_of IS NOT NULL"),
+            sqlite_where=text("rerun_of IS NOT NULL"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = _id()
@@ -134,6 +176,8 @@ class Execution(Base):
     waiting_on: Mapped[list[Any] | None] = mapped_column(JSONType)
     # When a worker first claimed it: `claimed_at - started_at` is the queue latency.
     claimed_at: Mapped[dt.datetime | None] = mapped_column(DateTime())
+    # The workflow version it runs (migration 0010); None for runs from before versions.
+    workflow_version: Mapped[int | None] = mapped_column(Integer)
 
 
 # Descending indexes of the seed, declared on the columns once the classes exist.
@@ -161,6 +205,8 @@ class AgentTemplate(Base):
     user_id: Mapped[uuid.UUID | None] = mapped_column(
         Uuid, ForeignKey("users.id", ondelete="CASCADE")
     )
+    # Extra (migration 0009): the provider credential its agents use, by reference.
+    credential_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
 
 
 class Webhook(Base):
@@ -283,7 +329,10 @@ class IdempotencyKey(Base):
     """
 
     __tablename__ = "idempotency_keys"
-    __table_args__ = (Index("ix_idempotency_keys_created_at", "created_at"),)
+    __table_args__ = (
+        Index("ix_idempotency_keys_created_at", "created_at"),
+        Index("ix_idempotency_keys_execution_id", "execution_id"),  # migration 0012
+    )
 
     webhook_id: Mapped[uuid.UUID] = mapped_column(
         Uuid, ForeignKey("webhooks.id", ondelete="CASCADE"), primary_key=True
@@ -352,4 +401,69 @@ class Schedule(Base):
     )
     updated_at: Mapped[dt.datetime] = mapped_column(
         DateTime(), default=utcnow, onupdate=utcnow, server_default=NOW_DEFAULT
+    )
+
+
+class ApiToken(Base):
+    """A personal API token (migration 0009): only the SHA-256 of the token is kept.
+
+    `scopes` is a list of `TokenScope` values; a deleted row is a revoked token.
+    """
+
+    __tablename__ = "api_tokens"
+    __table_args__ = (Index("ix_api_tokens_user_id", "user_id"),)
+
+    id: Mapped[uuid.UUID] = _id()
+    user_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(255))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    token_prefix: Mapped[str] = mapped_column(String(16))
+    scopes: Mapped[list[Any]] = mapped_column(JSONType)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime())
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime())
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(), default=utcnow, server_default=NOW_DEFAULT
+    )
+
+
+class Credential(Base):
+    """A stored secret used by reference (migration 0009).
+
+    `config` holds what is not secret (a base URL, a header name, a user name);
+    `ciphertext` the secret values, encrypted under the credentials key. A shared
+    credential (made by an admin) is usable by everyone, readable and changeable by admins.
+    """
+
+    __tablename__ = "credentials"
+    __table_args__ = (Index("ix_credentials_user_id", "user_id"),)
+
+    id: Mapped[uuid.UUID] = _id()
+    user_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(50))
+    config: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    ciphertext: Mapped[str] = mapped_column(Text)
+    hint: Mapped[str] = mapped_column(String(32))
+    is_shared: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(), default=utcnow, server_default=NOW_DEFAULT
+    )
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(), default=utcnow, onupdate=utcnow, server_default=NOW_DEFAULT
+    )
+
+
+@event.listens_for(Workflow, "after_insert")
+def _first_version(_mapper: Any, connection: Connection, workflow: Workflow) -> None:
+    """Every new workflow starts with its graph as version 1 (published unless the
+    creator said otherwise), however it was written: the API, an import, a test."""
+    connection.execute(
+        insert(WorkflowVersion).values(
+            id=uuid.uuid4(),
+            workflow_id=workflow.id,
+            number=workflow.draft_version or 1,
+            graph={"nodes": list(workflow.nodes or []), "edges": list(workflow.edges or [])},
+            author_id=workflow.user_id,
+            created_at=workflow.created_at or utcnow(),
+        )
     )

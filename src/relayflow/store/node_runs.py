@@ -267,10 +267,3 @@ async def node_runs_of(session: AsyncSession, execution_id: uuid.UUID) -> Sequen
         .order_by(models.NodeRun.started_at, models.NodeRun.node_id, models.NodeRun.attempt)
     )
     return result.scalars().all()
-
-
-async def has_node_runs(session: AsyncSession, execution_id: uuid.UUID) -> bool:
-    result = await session.execute(
-        select(_runs.c.id).where(_runs.c.execution_id == execution_id).limit(1)
-    )
-    return result.first() is not None

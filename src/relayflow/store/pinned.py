@@ -29,7 +29,7 @@ class PinnedConnection:
         conn = self._conn
         try:
             async with (
-                AsyncSession(bind=conn, expire_on_commit=False) as session,
+                self._db.sessions(bind=conn) as session,
                 session.begin(),
             ):
                 yield session

@@ -103,7 +103,7 @@ async def write_run_batch_pg(db: Database, batch: RunBatch) -> BatchWritten:
     assert row is not None
     held = set(row["held"])
     for execution_id in sorted({eid for eid, _, _ in batch.events if eid in held}):
-        signals.send_committed(db.engine, signals.EVENTS, str(execution_id))
+        db.signals.send_committed(signals.EVENTS, str(execution_id))
     # Inserts the unique index turned away (a completion committed concurrently) count too.
     meant = sum(1 for r in batch.node_runs.inserts if r["execution_id"] in held)
     repeats = int(row["repeated"]) + meant - int(row["inserted"])

@@ -23,6 +23,7 @@ from relayflow import errors
 from relayflow.cron import CronSchedule
 from relayflow.domain import Actor, utcnow
 from relayflow.store.models import Schedule, Workflow
+from relayflow.store.versions import never_published
 from relayflow.store.workflows import get_workflow_to_change
 
 MAX_SCHEDULES_PER_WORKFLOW = 50
@@ -76,7 +77,9 @@ async def create_schedule(
     name: str | None = None,
     now: dt.datetime | None = None,
 ) -> Schedule:
-    await owned_workflow(session, actor, workflow_id)
+    workflow = await owned_workflow(session, actor, workflow_id)
+    if workflow.published_version is None:
+        raise never_published(workflow_id)
     parsed = CronSchedule.parse(cron, timezone)
     count = await session.scalar(
         select(func.count()).select_from(Schedule).where(Schedule.workflow_id == workflow_id)

@@ -29,7 +29,7 @@ from typing import Any
 
 import asyncpg
 from sqlalchemy import Engine, event
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session
 
@@ -48,31 +48,23 @@ _INFO_KEY = "relayflow.signals"
 MAX_PAYLOAD = 7900
 
 
-def database_key(url: str) -> str:
-    """Identifies one database across engines of the same process."""
-    return make_url(url).render_as_string(hide_password=True)
-
-
 class LocalHub:
-    """Callbacks per (database, channel) inside this process."""
+    """Callbacks per channel inside this process (SQLite); one per `Signals`."""
 
     def __init__(self) -> None:
-        self._callbacks: dict[tuple[str, str], list[Callback]] = defaultdict(list)
+        self._callbacks: dict[str, list[Callback]] = defaultdict(list)
 
-    def add(self, url: str, channel: str, callback: Callback) -> None:
-        self._callbacks[(database_key(url), channel)].append(callback)
+    def add(self, channel: str, callback: Callback) -> None:
+        self._callbacks[channel].append(callback)
 
-    def remove(self, url: str, channel: str, callback: Callback) -> None:
-        callbacks = self._callbacks.get((database_key(url), channel), [])
+    def remove(self, channel: str, callback: Callback) -> None:
+        callbacks = self._callbacks.get(channel, [])
         if callback in callbacks:
             callbacks.remove(callback)
 
-    def fire(self, key: str, channel: str, payload: str) -> None:
-        for callback in list(self._callbacks.get((key, channel), ())):
+    def fire(self, channel: str, payload: str) -> None:
+        for callback in list(self._callbacks.get(channel, ())):
             callback(payload)
-
-
-local_hub = LocalHub()
 
 
 class PgNotifier:
@@ -148,36 +140,67 @@ def _joined(values: set[str], *, all_or_nothing: bool) -> list[str]:
     return chunks
 
 
-# One notifier per (event loop, engine); both may come and go (tests).
-_notifiers: weakref.WeakKeyDictionary[
-    asyncio.AbstractEventLoop, weakref.WeakKeyDictionary[Engine, PgNotifier]
-] = weakref.WeakKeyDictionary()
+class Signals:
+    """The signals of one database, owned by its `Database`: the in-process hub (SQLite)
+    or the NOTIFY sender (PostgreSQL, one per event loop: its connection belongs to a
+    loop), and the listeners that send what a session raised once it commits.
 
+    The listeners are registered on `session_class`, the database's own session
+    class, so sessions of other databases in the process are left alone.
+    """
 
-def notifier_for(engine: Engine) -> PgNotifier:
-    loop = asyncio.get_running_loop()
-    per_loop = _notifiers.setdefault(loop, weakref.WeakKeyDictionary())
-    notifier = per_loop.get(engine)
-    if notifier is None:
-        notifier = per_loop[engine] = PgNotifier(engine)
-        if not event.contains(engine, "engine_disposed", _close_notifiers):
-            event.listen(engine, "engine_disposed", _close_notifiers)
-    return notifier
+    def __init__(self, engine: AsyncEngine, session_class: type[Session]) -> None:
+        self._engine = engine.sync_engine
+        self.hub = LocalHub()
+        self._notifiers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, PgNotifier] = (
+            weakref.WeakKeyDictionary()
+        )
+        event.listen(session_class, "after_commit", self._send_after_commit)
+        event.listen(session_class, "after_rollback", _drop_after_rollback)
 
+    @property
+    def is_postgres(self) -> bool:
+        return self._engine.dialect.name == "postgresql"
 
-def _close_notifiers(engine: Engine) -> None:
-    for per_loop in list(_notifiers.values()):
-        notifier = per_loop.pop(engine, None)
+    def send_committed(self, channel: str, payload: str = "") -> None:
+        """Raise `channel` for a write already committed outside a session (the direct paths)."""
+        self._send({(channel, payload)})
+
+    async def flush(self) -> None:
+        """Wait until the signals raised in this loop have been sent."""
+        notifier = self._notifiers.get(asyncio.get_running_loop())
         if notifier is not None:
+            await notifier.flush()
+
+    def close(self) -> None:
+        for notifier in list(self._notifiers.values()):
             notifier.close()
+        self._notifiers.clear()
+
+    def _notifier(self) -> PgNotifier:
+        loop = asyncio.get_running_loop()
+        notifier = self._notifiers.get(loop)
+        if notifier is None:
+            notifier = self._notifiers[loop] = PgNotifier(self._engine)
+        return notifier
+
+    def _send(self, pending: set[tuple[str, str]]) -> None:
+        if self.is_postgres:
+            notifier = self._notifier()
+            for channel, payload in sorted(pending):
+                notifier.send(channel, payload)
+            return
+        for channel, payload in sorted(pending):
+            self.hub.fire(channel, payload)
+
+    def _send_after_commit(self, session: Session) -> None:
+        pending: set[tuple[str, str]] | None = session.info.pop(_INFO_KEY, None)
+        if pending:
+            self._send(pending)
 
 
-async def flush_notifications(engine: AsyncEngine) -> None:
-    """Wait until the signals raised through `engine` in this loop have been sent."""
-    per_loop = _notifiers.get(asyncio.get_running_loop())
-    notifier = per_loop.get(engine.sync_engine) if per_loop is not None else None
-    if notifier is not None:
-        await notifier.flush()
+def _drop_after_rollback(session: Session, *_: Any) -> None:
+    session.info.pop(_INFO_KEY, None)
 
 
 def _engine_of(session: AsyncSession | Session) -> Engine:
@@ -194,31 +217,3 @@ async def signal(session: AsyncSession, channel: str, payload: str = "") -> None
     """Raise `channel` once the session's transaction commits."""
     pending: set[tuple[str, str]] = session.sync_session.info.setdefault(_INFO_KEY, set())
     pending.add((channel, payload))
-
-
-def send_committed(engine: AsyncEngine | Engine, channel: str, payload: str = "") -> None:
-    """Raise `channel` for a write already committed outside a session (the direct paths)."""
-    _send(engine.sync_engine if isinstance(engine, AsyncEngine) else engine, {(channel, payload)})
-
-
-def _send(engine: Engine, pending: set[tuple[str, str]]) -> None:
-    if engine.dialect.name == "postgresql":
-        notifier = notifier_for(engine)
-        for channel, payload in sorted(pending):
-            notifier.send(channel, payload)
-        return
-    key = database_key(engine.url.render_as_string(hide_password=False))
-    for channel, payload in sorted(pending):
-        local_hub.fire(key, channel, payload)
-
-
-@event.listens_for(Session, "after_commit")
-def _send_after_commit(session: Session) -> None:
-    pending: set[tuple[str, str]] | None = session.info.pop(_INFO_KEY, None)
-    if pending:
-        _send(_engine_of(session), pending)
-
-
-@event.listens_for(Session, "after_rollback")
-def _drop_after_rollback(session: Session, *_: Any) -> None:
-    session.info.pop(_INFO_KEY, None)

@@ -35,6 +35,7 @@ from relayflow.store.direct_pg import (
     DROPPED_CONNECTION,
     INSERT_PENDING_INTO,
     PENDING_FROM_WORKFLOW,
+    PENDING_WHERE,
     PendingRow,
 )
 from relayflow.store.direct_sqlite import bind_uuid, read_json, read_uuid
@@ -55,7 +56,8 @@ class WebhookTarget:
     require_signature: bool
     signing_secret_salt: str | None
     rate_limit_per_minute: int | None
-    input_schema: Mapping[str, Any] | None
+    input_schema: Mapping[str, Any] | None  # of the published version
+    published_version: int | None  # what a delivery runs; None: never published
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,12 @@ def _schema(value: Any) -> Mapping[str, Any] | None:
     return value if isinstance(value, Mapping) and value else None
 
 
+def _published(target: WebhookTarget) -> int:
+    if target.published_version is None:  # the intake refuses these before creating
+        raise errors.Conflict(f"workflow {target.workflow_id} has no published version")
+    return target.published_version
+
+
 def _vanished(target: WebhookTarget) -> errors.NotFound:
     # The workflow (and with it the webhook) was deleted while the request ran.
     return errors.NotFound(f"webhook {target.id} not found")
@@ -102,10 +110,13 @@ def _vanished(target: WebhookTarget) -> errors.NotFound:
 FIND_SQL = """
 SELECT w.id, w.workflow_id, f.user_id AS owner_id, w.api_key, w.enabled, w.allow_query_key,
        w.require_signature, w.signing_secret_salt, w.rate_limit_per_minute,
+       p.number AS published_version,
        CASE WHEN w.api_key = $2 THEN
-         jsonb_path_query_first(f.nodes, '$[*] ? (@.type == "input")') -> 'data' -> 'schema'
+         jsonb_path_query_first(p.graph -> 'nodes', '$[*] ? (@.type == "input")')
+           -> 'data' -> 'schema'
        END AS input_schema
 FROM webhooks w JOIN workflows f ON f.id = w.workflow_id
+LEFT JOIN workflow_versions p ON p.workflow_id = f.id AND p.number = f.published_version
 WHERE w.id = $1
 """
 
@@ -116,13 +127,13 @@ WHERE w.id = $1
 CLAIM_AND_INSERT_SQL = f"""
 WITH claim AS (
   INSERT INTO idempotency_keys (webhook_id, key, execution_id, created_at)
-  VALUES ($7, $8, $1, $4)
+  VALUES ($8, $9, $1, $4)
   ON CONFLICT (webhook_id, key) DO UPDATE
     SET execution_id = EXCLUDED.execution_id, created_at = EXCLUDED.created_at
-    WHERE idempotency_keys.created_at < $9
+    WHERE idempotency_keys.created_at < $10
   RETURNING execution_id
 ), created AS (
-  {INSERT_PENDING_INTO} {PENDING_FROM_WORKFLOW} JOIN claim ON true WHERE f.id = $5
+  {INSERT_PENDING_INTO} {PENDING_FROM_WORKFLOW} JOIN claim ON true {PENDING_WHERE}
   RETURNING id
 )
 SELECT (SELECT execution_id FROM claim) AS taken, (SELECT id FROM created) AS created
@@ -139,11 +150,11 @@ class PostgresIngestStore:
 
     async def close(self) -> None:
         # The pool is the database's; only the wake-ups still in flight are ours.
-        await signals.flush_notifications(self._db.engine)
+        await self._db.signals.flush()
 
     def _wake_workers(self) -> None:
         # After the commit, coalesced with every other signal of this process.
-        signals.send_committed(self._db.engine, signals.WORK)
+        self._db.signals.send_committed(signals.WORK)
 
     async def find(self, webhook_id: uuid.UUID, key_digest: str) -> WebhookTarget | None:
         row = await self._db.direct_pg().fetchrow(FIND_SQL, webhook_id, key_digest)
@@ -161,6 +172,7 @@ class PostgresIngestStore:
             signing_secret_salt=row["signing_secret_salt"],
             rate_limit_per_minute=row["rate_limit_per_minute"],
             input_schema=_schema(json.loads(schema)) if schema is not None else None,
+            published_version=row["published_version"],
         )
 
     async def create(self, target: WebhookTarget, new: NewExecution) -> Created:
@@ -170,6 +182,7 @@ class PostgresIngestStore:
             user_id=target.owner_id,  # a webhook's runs belong to the workflow's owner
             input=new.input,
             trigger=dict(new.trigger),
+            version=_published(target),
         )
         direct = self._db.direct_pg()
         if new.idempotency_key is None:
@@ -201,15 +214,18 @@ class PostgresIngestStore:
             holder = await pool.fetchval(KEY_HOLDER_SQL, target.id, new.idempotency_key)
             if holder is not None:
                 return Created(holder, replayed=holder != new.execution_id)
-        raise RuntimeError(f"idempotency key {new.idempotency_key!r}: neither taken nor readable")
+        raise errors.InternalError(
+            f"idempotency key {new.idempotency_key!r}: neither taken nor readable"
+        )
 
 
 # ----------------------------------------------------------------- SQLite
 SQLITE_FIND_SQL = """
 SELECT w.id, w.workflow_id, f.user_id, w.api_key, w.enabled, w.allow_query_key,
-       w.require_signature, w.signing_secret_salt, w.rate_limit_per_minute,
-       CASE WHEN w.api_key = ?2 THEN f.nodes END
+       w.require_signature, w.signing_secret_salt, w.rate_limit_per_minute, p.number,
+       CASE WHEN w.api_key = ?2 THEN json_extract(p.graph, '$.nodes') END
 FROM webhooks w JOIN workflows f ON f.id = w.workflow_id
+LEFT JOIN workflow_versions p ON p.workflow_id = f.id AND p.number = f.published_version
 WHERE w.id = ?1
 """
 
@@ -231,7 +247,7 @@ class SqliteIngestStore:
         if row is None:
             return None
         (found_id, workflow_id, owner_id, api_key, enabled, allow_query_key) = row[:6]
-        require_signature, salt, rate_limit, nodes = row[6:]
+        require_signature, salt, rate_limit, published, nodes = row[6:]
         return WebhookTarget(
             id=read_uuid(found_id),
             workflow_id=read_uuid(workflow_id),
@@ -244,6 +260,7 @@ class SqliteIngestStore:
             rate_limit_per_minute=rate_limit,
             # The graph only for the right key: a wrong key costs what an unknown id does.
             input_schema=input_schema_of(read_json(nodes)),
+            published_version=published,
         )
 
     async def create(self, target: WebhookTarget, new: NewExecution) -> Created:
@@ -253,11 +270,12 @@ class SqliteIngestStore:
             user_id=target.owner_id,
             input=new.input,
             trigger=dict(new.trigger),
+            version=_published(target),
         )
         if new.idempotency_key is None:
             if not await self.db.direct_sqlite().insert_pending(pending):
                 raise _vanished(target)
-            signals.send_committed(self.db.engine, signals.WORK)
+            self.db.signals.send_committed(signals.WORK)
             return Created(new.execution_id, replayed=False)
         try:
             return await self._create_once(target, new, pending)

@@ -91,7 +91,12 @@ class ExecutionTrace:
 
     def finished(self, outcome: ExecutionOutcome) -> None:
         logs.bind_node(None)
-        log.info("execution %s %s", self.execution_id, outcome.status.value)
+        log.info(
+            "execution %s %s",
+            self.execution_id,
+            outcome.status.value,
+            extra={"execution_id": str(self.execution_id)},
+        )
         if self.span is None:
             return
         from opentelemetry.trace import Status, StatusCode
@@ -119,6 +124,9 @@ class ExecutionTrace:
 
         return traced
 
+    def _fields(self, node_id: str) -> dict[str, str]:
+        return {"execution_id": str(self.execution_id), "node_id": node_id}
+
     def _on_event(self, kind: str, payload: Mapping[str, Any]) -> None:
         node_id = payload.get("node_id")
         if not isinstance(node_id, str):
@@ -126,10 +134,18 @@ class ExecutionTrace:
         if kind == "node.started":
             logs.bind_node(node_id)  # the node's own task: its log lines carry its id
         elif kind == "node.failed":
-            log.warning("node %s failed: %s", node_id, payload.get("error"))
+            log.warning(
+                "node %s failed: %s", node_id, payload.get("error"), extra=self._fields(node_id)
+            )
         elif kind == "node.retrying":
             error, delay = payload.get("error"), payload.get("delay_s")
-            log.info("node %s will retry in %s s: %s", node_id, delay, error)
+            log.info(
+                "node %s will retry in %s s: %s",
+                node_id,
+                delay,
+                error,
+                extra=self._fields(node_id),
+            )
         if self.tracer is None:
             return
         if kind == "node.started":

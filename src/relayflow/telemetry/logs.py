@@ -3,7 +3,9 @@ it belongs to when known.
 
 The runtime sets `execution_id` for an execution's task and `node_id` for a node's
 task (`bind_execution`, `bind_node`); a record's own `extra={"execution_id": ...}`
-wins. Secrets never reach a log line from here: only the message and these ids.
+wins. A record may also name its `worker` and, for lines about several
+executions, their `execution_ids`. Secrets never reach a log line from here: only
+the message and these ids.
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ from relayflow.config import Settings
 
 execution_id_var: ContextVar[str | None] = ContextVar("relayflow_execution_id", default=None)
 node_id_var: ContextVar[str | None] = ContextVar("relayflow_node_id", default=None)
+
+# Fields a record carries only in its own `extra`.
+RECORD_FIELDS = ("worker", "execution_ids")
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -48,6 +53,10 @@ class JsonFormatter(logging.Formatter):
             value = getattr(record, key, None) or var.get()
             if value:
                 line[key] = str(value)
+        for key in RECORD_FIELDS:
+            value = getattr(record, key, None)
+            if value:
+                line[key] = value
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
         return json.dumps(line, ensure_ascii=False, default=str)

@@ -3,6 +3,12 @@ import { api, call } from "./client";
 import type {
   AgentTemplate,
   AgentTemplateCreate,
+  ApiToken,
+  ApiTokenCreate,
+  ApiTokenCreated,
+  Credential,
+  CredentialChange,
+  CredentialCreate,
   Execution,
   ExecutionStatus,
   ExecutionPage,
@@ -10,7 +16,11 @@ import type {
   LoginAnswer,
   ScheduleCreate,
   User,
+  VersionDetail,
+  VersionDiff,
+  VersionList,
   Workflow,
+  WorkflowVersion,
   WorkflowCreate,
   WorkflowPage,
 } from "./types";
@@ -51,6 +61,33 @@ export const workflows = {
     call(api.POST("/api/v1/workflows/validate", { body: graph })),
 };
 
+// ------------------------------------------------------------------ versions
+const versionPath = (id: string, number: number) => ({ path: { workflow_id: id, number } });
+
+export const versions = {
+  list: (id: string): Promise<VersionList> =>
+    call(
+      api.GET("/api/v1/workflows/{workflow_id}/versions", {
+        params: { path: { workflow_id: id }, query: { limit: 200 } },
+      }),
+    ),
+  get: (id: string, number: number): Promise<VersionDetail> =>
+    call(api.GET("/api/v1/workflows/{workflow_id}/versions/{number}", { params: versionPath(id, number) })),
+  /** Publishes the draft, or `version` if given. */
+  publish: (id: string, body: { version?: number; message?: string } = {}): Promise<WorkflowVersion> =>
+    call(api.POST("/api/v1/workflows/{workflow_id}/publish", { params: { path: { workflow_id: id } }, body })),
+  restore: (id: string, number: number): Promise<VersionDetail> =>
+    call(
+      api.POST("/api/v1/workflows/{workflow_id}/versions/{number}/restore", { params: versionPath(id, number) }),
+    ),
+  diff: (id: string, a: number, b: number): Promise<VersionDiff> =>
+    call(
+      api.GET("/api/v1/workflows/{workflow_id}/versions/{a}/diff/{b}", {
+        params: { path: { workflow_id: id, a, b } },
+      }),
+    ),
+};
+
 // ------------------------------------------------------------------ agent templates
 export const templates = {
   list: (scope?: "system" | "mine"): Promise<AgentTemplate[]> =>
@@ -72,6 +109,29 @@ export const templates = {
         params: { path: { template_id: id } },
       }),
     ),
+};
+
+// ------------------------------------------------------------------ credentials and API tokens
+export const credentials = {
+  list: (): Promise<Credential[]> => call(api.GET("/api/v1/credentials")),
+  get: (id: string): Promise<Credential> =>
+    call(api.GET("/api/v1/credentials/{credential_id}", { params: { path: { credential_id: id } } })),
+  create: (body: CredentialCreate): Promise<Credential> => call(api.POST("/api/v1/credentials", { body })),
+  update: (id: string, body: CredentialChange): Promise<Credential> =>
+    call(
+      api.PATCH("/api/v1/credentials/{credential_id}", {
+        params: { path: { credential_id: id } },
+        body,
+      }),
+    ),
+  remove: (id: string) =>
+    call(api.DELETE("/api/v1/credentials/{credential_id}", { params: { path: { credential_id: id } } })),
+};
+
+export const apiTokens = {
+  list: (): Promise<ApiToken[]> => call(api.GET("/api/v1/tokens")),
+  create: (body: ApiTokenCreate): Promise<ApiTokenCreated> => call(api.POST("/api/v1/tokens", { body })),
+  revoke: (id: string) => call(api.DELETE("/api/v1/tokens/{token_id}", { params: { path: { token_id: id } } })),
 };
 
 // ------------------------------------------------------------------ executions

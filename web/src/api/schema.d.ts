@@ -122,6 +122,58 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/credentials": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Credentials
+         * @description Yours and the shared ones, by name.
+         */
+        get: operations["list_credentials_api_v1_credentials_get"];
+        put?: never;
+        /**
+         * Create Credential
+         * @description The value is stored encrypted and never shown again (only masked).
+         */
+        post: operations["create_credential_api_v1_credentials_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/credentials/{credential_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Credential
+         * @description One credential (masked) and where your workflows and templates use it.
+         */
+        get: operations["get_credential_api_v1_credentials__credential_id__get"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete Credential
+         * @description Runs that reference it fail from now on, naming it.
+         */
+        delete: operations["delete_credential_api_v1_credentials__credential_id__delete"];
+        options?: never;
+        head?: never;
+        /**
+         * Change Credential
+         * @description Rename, change settings, or replace the value (the old one is gone).
+         */
+        patch: operations["change_credential_api_v1_credentials__credential_id__patch"];
+        trace?: never;
+    };
     "/api/v1/executions": {
         parameters: {
             query?: never;
@@ -151,7 +203,8 @@ export interface paths {
         };
         /**
          * Get Execution
-         * @description One execution with its pinned graph, every node attempt and the totals.
+         * @description One execution with its pinned graph, every node attempt and the totals. The
+         *     webhook that started it may read it too, with its own API key (its status URL).
          */
         get: operations["get_execution_api_v1_executions__execution_id__get"];
         put?: never;
@@ -241,6 +294,50 @@ export interface paths {
          */
         post: operations["rerun_execution_api_v1_executions__execution_id__rerun_post"];
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Tokens
+         * @description Your tokens (never the tokens themselves), newest first.
+         */
+        get: operations["list_tokens_api_v1_tokens_get"];
+        put?: never;
+        /**
+         * Create Token
+         * @description The answer holds the token; it is never shown again.
+         */
+        post: operations["create_token_api_v1_tokens_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tokens/{token_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke Token
+         * @description The token stops working at once.
+         */
+        delete: operations["revoke_token_api_v1_tokens__token_id__delete"];
         options?: never;
         head?: never;
         patch?: never;
@@ -383,10 +480,31 @@ export interface paths {
         put?: never;
         /**
          * Start Execution
-         * @description Queue a run of a workflow you can read (yours, or a public one). Answers 202 once
-         *     the run is safely queued, with its URL in `url` and the Location header.
+         * @description Queue a run of a workflow you can read (yours, or a public one): its draft, or
+         *     the `version` asked for. Answers 202 once the run is safely queued, with its URL
+         *     in `url` and the Location header.
          */
         post: operations["start_execution_api_v1_workflows__workflow_id__executions_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workflows/{workflow_id}/publish": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Publish
+         * @description Make the draft (or the `version` given) the one webhooks and schedules run.
+         */
+        post: operations["publish_api_v1_workflows__workflow_id__publish_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -431,6 +549,84 @@ export interface paths {
         head?: never;
         /** Change Schedule */
         patch: operations["change_schedule_api_v1_workflows__workflow_id__schedules__schedule_id__patch"];
+        trace?: never;
+    };
+    "/api/v1/workflows/{workflow_id}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Versions
+         * @description Newest first, with which one is the draft and which is published.
+         */
+        get: operations["list_versions_api_v1_workflows__workflow_id__versions_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workflows/{workflow_id}/versions/{a}/diff/{b}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Diff Versions
+         * @description What changed from version `a` to version `b`: nodes added, removed, changed (each
+         *     changed field with its old and new value) or moved; edges added and removed.
+         */
+        get: operations["diff_versions_api_v1_workflows__workflow_id__versions__a__diff__b__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workflows/{workflow_id}/versions/{number}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Version */
+        get: operations["get_version_api_v1_workflows__workflow_id__versions__number__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workflows/{workflow_id}/versions/{number}/restore": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Restore
+         * @description Make an old version the draft again: its graph is saved as a new version.
+         */
+        post: operations["restore_api_v1_workflows__workflow_id__versions__number__restore_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/workflows/{workflow_id}/webhooks": {
@@ -570,6 +766,136 @@ export interface components {
             /** Username */
             username: string;
         };
+        /** CredentialIn */
+        CredentialIn: {
+            /**
+             * Base Url
+             * @description Provider kinds: the API's base URL.
+             */
+            base_url?: string | null;
+            /**
+             * Header
+             * @description `http_header`: the header's name.
+             */
+            header?: string | null;
+            kind: components["schemas"]["CredentialKind"];
+            /** Name */
+            name: string;
+            /**
+             * Param
+             * @description `http_query`: the query parameter.
+             */
+            param?: string | null;
+            /**
+             * Shared
+             * @description Admins: usable by everyone (read-only to them).
+             * @default false
+             */
+            shared?: boolean;
+            /**
+             * Username
+             * @description `http_basic`: the user name.
+             */
+            username?: string | null;
+            /**
+             * Value
+             * @description The secret (API key, token, password). Stored encrypted; never returned.
+             */
+            value?: string | null;
+        };
+        /**
+         * CredentialKind
+         * @enum {string}
+         */
+        CredentialKind: "openai" | "anthropic" | "openai_compatible" | "ollama" | "http_bearer" | "http_basic" | "http_header" | "http_query" | "secret";
+        /** CredentialOut */
+        CredentialOut: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Has Value */
+            has_value: boolean;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            kind: components["schemas"]["CredentialKind"];
+            /** Name */
+            name: string;
+            /**
+             * Owned
+             * @description Yours to change (admins: every credential).
+             */
+            owned: boolean;
+            /**
+             * Settings
+             * @description What is not secret: base URL, user name...
+             */
+            settings: {
+                [key: string]: string;
+            };
+            /** Shared */
+            shared: boolean;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /**
+             * Used By
+             * @description Where your workflows and templates reference it (one credential).
+             */
+            used_by?: components["schemas"]["Usage"][] | null;
+            /**
+             * Value Hint
+             * @description The value masked (its last 4 characters at most).
+             */
+            value_hint: string;
+        };
+        /** CredentialPatch */
+        CredentialPatch: {
+            /**
+             * Base Url
+             * @description Provider kinds: the API's base URL.
+             */
+            base_url?: string | null;
+            /**
+             * Header
+             * @description `http_header`: the header's name.
+             */
+            header?: string | null;
+            /** Name */
+            name?: string | null;
+            /**
+             * Param
+             * @description `http_query`: the query parameter.
+             */
+            param?: string | null;
+            /**
+             * Username
+             * @description `http_basic`: the user name.
+             */
+            username?: string | null;
+            /**
+             * Value
+             * @description A new secret replacing the stored one.
+             */
+            value?: string | null;
+        };
+        /** EdgesDiffOut */
+        EdgesDiffOut: {
+            /** Added */
+            added: {
+                [key: string]: unknown;
+            }[];
+            /** Removed */
+            removed: {
+                [key: string]: unknown;
+            }[];
+        };
         /** ErrorInfo */
         ErrorInfo: {
             /**
@@ -668,6 +994,11 @@ export interface components {
             waiting_on: string[];
             /** Workflow Id */
             workflow_id: string | null;
+            /**
+             * Workflow Version
+             * @description The workflow version it ran (null for runs from before versions).
+             */
+            workflow_version: number | null;
         };
         /** ExecutionOut */
         ExecutionOut: {
@@ -729,6 +1060,11 @@ export interface components {
             waiting_on: string[];
             /** Workflow Id */
             workflow_id: string | null;
+            /**
+             * Workflow Version
+             * @description The workflow version it ran (null for runs from before versions).
+             */
+            workflow_version: number | null;
         };
         /** ExecutionStart */
         ExecutionStart: {
@@ -737,12 +1073,35 @@ export interface components {
              * @description The execution's input, checked against the input node's schema.
              */
             input?: unknown;
+            /**
+             * Version
+             * @description The workflow version to run; left out: the draft (what the editor saved).
+             */
+            version?: number | null;
         };
         /**
          * ExecutionStatus
          * @enum {string}
          */
         ExecutionStatus: "pending" | "processing" | "completed" | "failed" | "cancelled" | "waiting";
+        /** FieldChangeOut */
+        FieldChangeOut: {
+            /**
+             * Field
+             * @description A key of the node's `data`, or `type`.
+             */
+            field: string;
+            /**
+             * New
+             * @description The value in the newer version (null: not set).
+             */
+            new: unknown;
+            /**
+             * Old
+             * @description The value in the older version (null: not set).
+             */
+            old: unknown;
+        };
         /** GraphIn */
         GraphIn: {
             /**
@@ -782,6 +1141,15 @@ export interface components {
          * @enum {string}
          */
         MissedPolicy: "skip" | "run_once";
+        /** NodeChangeOut */
+        NodeChangeOut: {
+            /** Fields */
+            fields: components["schemas"]["FieldChangeOut"][];
+            /** Id */
+            id: string;
+            /** Type */
+            type: string | null;
+        };
         /**
          * NodeRunOut
          * @description One attempt of one node (per loop iteration).
@@ -830,6 +1198,24 @@ export interface components {
              * @description An agent's tool calls and delegations, in call order.
              */
             tool_calls?: components["schemas"]["ToolCallOut"][];
+        };
+        /** NodesDiffOut */
+        NodesDiffOut: {
+            /** Added */
+            added: {
+                [key: string]: unknown;
+            }[];
+            /** Changed */
+            changed: components["schemas"]["NodeChangeOut"][];
+            /**
+             * Moved
+             * @description Ids of nodes that only moved on the canvas.
+             */
+            moved: string[];
+            /** Removed */
+            removed: {
+                [key: string]: unknown;
+            }[];
         };
         /** PageOut[ExecutionOut] */
         PageOut_ExecutionOut_: {
@@ -880,6 +1266,19 @@ export interface components {
              * @description Pass as `cursor` to get the next page; null on the last page.
              */
             next_cursor: string | null;
+        };
+        /** PublishRequest */
+        PublishRequest: {
+            /**
+             * Message
+             * @description A note on this version, e.g. what changed and why.
+             */
+            message?: string | null;
+            /**
+             * Version
+             * @description The version to publish; left out: the draft.
+             */
+            version?: number | null;
         };
         /** Readiness */
         Readiness: {
@@ -1115,12 +1514,22 @@ export interface components {
             waiting_on: string[];
             /** Workflow Id */
             workflow_id: string | null;
+            /**
+             * Workflow Version
+             * @description The workflow version it ran (null for runs from before versions).
+             */
+            workflow_version: number | null;
         };
         /**
          * TemplateIn
          * @description A whole template (create, or replace with PUT).
          */
         TemplateIn: {
+            /**
+             * Credential Id
+             * @description A model provider credential its agents use (yours or shared).
+             */
+            credential_id?: string | null;
             /**
              * Is System
              * @description Admins only, and only at creation.
@@ -1148,6 +1557,8 @@ export interface components {
         TemplateOut: {
             /** Created At */
             created_at: string | null;
+            /** Credential Id */
+            credential_id?: string | null;
             /**
              * Id
              * Format: uuid
@@ -1172,6 +1583,11 @@ export interface components {
         };
         /** TemplatePatch */
         TemplatePatch: {
+            /**
+             * Credential Id
+             * @description A model provider credential its agents use (yours or shared).
+             */
+            credential_id?: string | null;
             /** Is System */
             is_system?: boolean | null;
             /** Model */
@@ -1192,22 +1608,69 @@ export interface components {
          * @enum {string}
          */
         TemplateScope: "visible" | "system" | "mine" | "all";
-        /** TokenOut */
-        TokenOut: {
-            /** Access Token */
-            access_token: string;
+        /** TokenIn */
+        TokenIn: {
             /**
-             * Expires In
-             * @description Seconds until the token expires.
+             * Expires In Days
+             * @description Days until it expires (the server's default when left out).
              */
-            expires_in: number;
+            expires_in_days?: number | null;
+            /** Name */
+            name: string;
             /**
-             * Token Type
-             * @default bearer
-             * @constant
+             * Scopes
+             * @description Any of: read; run:start, run:cancel, run:approve (or `run` for all three); write:workflows, write:webhooks, write:schedules, write:credentials (or `write`).
+             * @example [
+             *       "read",
+             *       "run"
+             *     ]
              */
-            token_type?: "bearer";
-            user: components["schemas"]["UserOut"];
+            scopes: string[];
+        };
+        /**
+         * TokenScope
+         * @description What a personal API token may do. A sign-in (login) token may do everything.
+         * @enum {string}
+         */
+        TokenScope: "read" | "run:start" | "run:cancel" | "run:approve" | "write:workflows" | "write:webhooks" | "write:schedules" | "write:credentials";
+        /** TokenWithSecret */
+        TokenWithSecret: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Expires At
+             * Format: date-time
+             */
+            expires_at: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Last Used At */
+            last_used_at: string | null;
+            /** Name */
+            name: string;
+            /**
+             * Prefix
+             * @description The token's first characters, to recognise it.
+             */
+            prefix: string;
+            /** Scopes */
+            scopes: components["schemas"]["TokenScope"][];
+            /**
+             * Token
+             * @description Send as `Authorization: Bearer <token>`; shown only now.
+             */
+            token: string;
+            /**
+             * User Id
+             * Format: uuid
+             */
+            user_id: string;
         };
         /**
          * ToolCallOut
@@ -1266,6 +1729,21 @@ export interface components {
             /** Output Tokens */
             output_tokens: number;
         };
+        /** Usage */
+        Usage: {
+            /** Field */
+            field?: string | null;
+            /** Node Id */
+            node_id?: string | null;
+            /** Template Id */
+            template_id?: string | null;
+            /** Template Name */
+            template_name?: string | null;
+            /** Workflow Id */
+            workflow_id?: string | null;
+            /** Workflow Name */
+            workflow_name?: string | null;
+        };
         /** UserOut */
         UserOut: {
             /** Created At */
@@ -1288,6 +1766,75 @@ export interface components {
             problems: components["schemas"]["GraphProblemOut"][];
             /** Valid */
             valid: boolean;
+        };
+        /** VersionDetailOut */
+        VersionDetailOut: {
+            /** Author Id */
+            author_id: string | null;
+            /** Created At */
+            created_at: string | null;
+            /** Edges */
+            edges: unknown[];
+            /**
+             * Is Draft
+             * @description The newest version: what the editor saved last.
+             */
+            is_draft: boolean;
+            /**
+             * Is Published
+             * @description What webhooks and schedules run.
+             */
+            is_published: boolean;
+            /** Message */
+            message: string | null;
+            /** Nodes */
+            nodes: unknown[];
+            /** Number */
+            number: number;
+        };
+        /**
+         * VersionDiffOut
+         * @description What turns version `from_version` into version `to_version`.
+         */
+        VersionDiffOut: {
+            edges: components["schemas"]["EdgesDiffOut"];
+            /** From Version */
+            from_version: number;
+            nodes: components["schemas"]["NodesDiffOut"];
+            /** To Version */
+            to_version: number;
+        };
+        /** VersionListOut */
+        VersionListOut: {
+            /** Draft Version */
+            draft_version: number | null;
+            /** Items */
+            items: components["schemas"]["VersionOut"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+            /** Published Version */
+            published_version: number | null;
+        };
+        /** VersionOut */
+        VersionOut: {
+            /** Author Id */
+            author_id: string | null;
+            /** Created At */
+            created_at: string | null;
+            /**
+             * Is Draft
+             * @description The newest version: what the editor saved last.
+             */
+            is_draft: boolean;
+            /**
+             * Is Published
+             * @description What webhooks and schedules run.
+             */
+            is_published: boolean;
+            /** Message */
+            message: string | null;
+            /** Number */
+            number: number;
         };
         /**
          * WebhookAcceptedOut
@@ -1482,6 +2029,11 @@ export interface components {
              */
             is_public?: boolean;
             /**
+             * Max Parallel Nodes
+             * @description Nodes one execution runs at once; null: the server's default (RELAYFLOW_MAX_PARALLEL_NODES). At most RELAYFLOW_MAX_PARALLEL_NODES_CEILING.
+             */
+            max_parallel_nodes?: number | null;
+            /**
              * Mcp Tool
              * @description Offered as a tool at `/mcp`.
              * @default false
@@ -1498,6 +2050,22 @@ export interface components {
              * @description React Flow nodes: `{id, type, position, data}`.
              */
             nodes: unknown[];
+            /**
+             * Publish
+             * @description On create: publish version 1 at once (the default), so webhooks and schedules can run it; false keeps it a draft until `POST .../publish`. Ignored on PUT.
+             * @default true
+             */
+            publish?: boolean;
+            /**
+             * Retention Days
+             * @description Finished executions older than this many days are deleted; null: the server's retention (RELAYFLOW_RETENTION_DAYS, by default keep all).
+             */
+            retention_days?: number | null;
+            /**
+             * Version Message
+             * @description A note on the version this save creates (a save makes a version only when the graph changes).
+             */
+            version_message?: string | null;
         };
         /** WorkflowOut */
         WorkflowOut: {
@@ -1507,6 +2075,11 @@ export interface components {
             created_at: string | null;
             /** Description */
             description: string | null;
+            /**
+             * Draft Version
+             * @description The version the editor saved last (its graph is `nodes`/`edges`).
+             */
+            draft_version: number | null;
             /** Edges */
             edges: unknown[];
             /**
@@ -1516,6 +2089,8 @@ export interface components {
             id: string;
             /** Is Public */
             is_public: boolean;
+            /** Max Parallel Nodes */
+            max_parallel_nodes?: number | null;
             /** Mcp Tool */
             mcp_tool: boolean;
             /** Metadata */
@@ -1531,6 +2106,13 @@ export interface components {
              * @description Whether the caller owns this workflow.
              */
             owned: boolean;
+            /**
+             * Published Version
+             * @description The version webhooks and schedules run; null: never published.
+             */
+            published_version: number | null;
+            /** Retention Days */
+            retention_days?: number | null;
             /** Updated At */
             updated_at: string | null;
             /** User Id */
@@ -1549,6 +2131,11 @@ export interface components {
             edges?: unknown[] | null;
             /** Is Public */
             is_public?: boolean | null;
+            /**
+             * Max Parallel Nodes
+             * @description Nodes one execution runs at once; null: the server's default (RELAYFLOW_MAX_PARALLEL_NODES). At most RELAYFLOW_MAX_PARALLEL_NODES_CEILING.
+             */
+            max_parallel_nodes?: number | null;
             /** Mcp Tool */
             mcp_tool?: boolean | null;
             /** Metadata */
@@ -1559,12 +2146,73 @@ export interface components {
             name?: string | null;
             /** Nodes */
             nodes?: unknown[] | null;
+            /**
+             * Retention Days
+             * @description Finished executions older than this many days are deleted; null: the server's retention (RELAYFLOW_RETENTION_DAYS, by default keep all).
+             */
+            retention_days?: number | null;
+            /**
+             * Version Message
+             * @description A note on the version this save creates (a save makes a version only when the graph changes).
+             */
+            version_message?: string | null;
         };
         /**
          * WorkflowScope
          * @enum {string}
          */
         WorkflowScope: "mine" | "public" | "all";
+        /** TokenOut */
+        relayflow__api__schemas__auth__TokenOut: {
+            /** Access Token */
+            access_token: string;
+            /**
+             * Expires In
+             * @description Seconds until the token expires.
+             */
+            expires_in: number;
+            /**
+             * Token Type
+             * @default bearer
+             * @constant
+             */
+            token_type?: "bearer";
+            user: components["schemas"]["UserOut"];
+        };
+        /** TokenOut */
+        relayflow__api__schemas__tokens__TokenOut: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Expires At
+             * Format: date-time
+             */
+            expires_at: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Last Used At */
+            last_used_at: string | null;
+            /** Name */
+            name: string;
+            /**
+             * Prefix
+             * @description The token's first characters, to recognise it.
+             */
+            prefix: string;
+            /** Scopes */
+            scopes: components["schemas"]["TokenScope"][];
+            /**
+             * User Id
+             * Format: uuid
+             */
+            user_id: string;
+        };
     };
     responses: never;
     parameters: never;
@@ -1992,7 +2640,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["TokenOut"];
+                    "application/json": components["schemas"]["relayflow__api__schemas__auth__TokenOut"];
                 };
             };
             /** @description The body cannot be parsed at all (e.g. it is not UTF-8) */
@@ -2165,7 +2813,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["TokenOut"];
+                    "application/json": components["schemas"]["relayflow__api__schemas__auth__TokenOut"];
                 };
             };
             /** @description The body cannot be parsed at all (e.g. it is not UTF-8) */
@@ -2211,6 +2859,320 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait. */
                     "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    list_credentials_api_v1_credentials_get: {
+        parameters: {
+            query?: {
+                /** @description Admins: every account's. */
+                everyone?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CredentialOut"][];
+                };
+            };
+            /** @description Not signed in, or the credentials are invalid or expired */
+            401: {
+                headers: {
+                    /** @description `Bearer` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Invalid input; `error.details` names each field and its problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    create_credential_api_v1_credentials_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CredentialIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CredentialOut"];
+                };
+            };
+            /** @description The body cannot be parsed at all (e.g. it is not UTF-8) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not signed in, or the credentials are invalid or expired */
+            401: {
+                headers: {
+                    /** @description `Bearer` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Only admins share */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The most credentials allowed */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The body is above the size limit (setting `max_body_bytes`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Invalid input; `error.details` names each field and its problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    get_credential_api_v1_credentials__credential_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                credential_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CredentialOut"];
+                };
+            };
+            /** @description Not signed in, or the credentials are invalid or expired */
+            401: {
+                headers: {
+                    /** @description `Bearer` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such credential (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Invalid input; `error.details` names each field and its problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    delete_credential_api_v1_credentials__credential_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                credential_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in, or the credentials are invalid or expired */
+            401: {
+                headers: {
+                    /** @description `Bearer` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A shared one: admins only */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such credential (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Invalid input; `error.details` names each field and its problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    change_credential_api_v1_credentials__credential_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                credential_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CredentialPatch"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CredentialOut"];
+                };
+            };
+            /** @description The body cannot be parsed at all (e.g. it is not UTF-8) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not signed in, or the credentials are invalid or expired */
+            401: {
+                headers: {
+                    /** @description `Bearer` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A shared one: admins only */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such credential (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The body is above the size limit (setting `max_body_bytes`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Invalid input; `error.details` names each field and its problem */
+            422: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -2275,7 +3237,10 @@ export interface operations {
     get_execution_api_v1_executions__execution_id__get: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A webhook's API key: reads the executions that webhook started. */
+                "X-API-Key"?: string | null;
+            };
             path: {
                 /** @description The execution's id. */
                 execution_id: string;
@@ -2609,6 +3574,196 @@ export interface operations {
                 };
             };
             /** @description Invalid input, e.g. `from_node` not in the execution's graph */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    list_tokens_api_v1_tokens_get: {
+        parameters: {
+            query?: {
+                /** @description Admins: every account's tokens, not only your own. */
+                everyone?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["relayflow__api__schemas__tokens__TokenOut"][];
+                };
+            };
+            /** @description Not signed in, or the credentials are invalid or expired */
+            401: {
+                headers: {
+                    /** @description `Bearer` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Called with an API token (tokens are managed with a sign-in token) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Invalid input; `error.details` names each field and its problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    create_token_api_v1_tokens_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TokenIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenWithSecret"];
+                };
+            };
+            /** @description The body cannot be parsed at all (e.g. it is not UTF-8) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not signed in, or the credentials are invalid or expired */
+            401: {
+                headers: {
+                    /** @description `Bearer` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Called with an API token (tokens are managed with a sign-in token) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The account holds the most tokens allowed */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The body is above the size limit (setting `max_body_bytes`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Invalid input; `error.details` names each field and its problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    revoke_token_api_v1_tokens__token_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                token_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in, or the credentials are invalid or expired */
+            401: {
+                headers: {
+                    /** @description `Bearer` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Called with an API token (tokens are managed with a sign-in token) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such token (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Invalid input; `error.details` names each field and its problem */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3431,7 +4586,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
-            /** @description No such workflow (or not readable by you) */
+            /** @description No such workflow (or not readable by you), or no such version */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3450,6 +4605,88 @@ export interface operations {
                 };
             };
             /** @description Invalid input, e.g. not matching the workflow's input schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    publish_api_v1_workflows__workflow_id__publish_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workflow_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PublishRequest"] | null;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VersionOut"];
+                };
+            };
+            /** @description The body cannot be parsed at all (e.g. it is not UTF-8) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not signed in, or the credentials are invalid or expired */
+            401: {
+                headers: {
+                    /** @description `Bearer` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A public workflow of another user: readable, not changeable */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such workflow (or not readable by you), or no such version */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The body is above the size limit (setting `max_body_bytes`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Invalid input; `error.details` names each field and its problem */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3582,7 +4819,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
-            /** @description The workflow has the most schedules allowed */
+            /** @description The workflow has the most schedules allowed, or was never published */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3796,6 +5033,232 @@ export interface operations {
             };
             /** @description The body is above the size limit (setting `max_body_bytes`) */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Invalid input; `error.details` names each field and its problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    list_versions_api_v1_workflows__workflow_id__versions_get: {
+        parameters: {
+            query?: {
+                /** @description Items per page (1 to 200). */
+                limit?: number;
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string | null;
+            };
+            header?: never;
+            path: {
+                workflow_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VersionListOut"];
+                };
+            };
+            /** @description Not signed in, or the credentials are invalid or expired */
+            401: {
+                headers: {
+                    /** @description `Bearer` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such object, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Invalid input; `error.details` names each field and its problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    diff_versions_api_v1_workflows__workflow_id__versions__a__diff__b__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workflow_id: string;
+                /** @description A version number. */
+                a: number;
+                /** @description A version number. */
+                b: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VersionDiffOut"];
+                };
+            };
+            /** @description Not signed in, or the credentials are invalid or expired */
+            401: {
+                headers: {
+                    /** @description `Bearer` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such workflow (or not readable by you), or no such version */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Invalid input; `error.details` names each field and its problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    get_version_api_v1_workflows__workflow_id__versions__number__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workflow_id: string;
+                /** @description A version number. */
+                number: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VersionDetailOut"];
+                };
+            };
+            /** @description Not signed in, or the credentials are invalid or expired */
+            401: {
+                headers: {
+                    /** @description `Bearer` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such workflow (or not readable by you), or no such version */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Invalid input; `error.details` names each field and its problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    restore_api_v1_workflows__workflow_id__versions__number__restore_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workflow_id: string;
+                /** @description A version number. */
+                number: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VersionDetailOut"];
+                };
+            };
+            /** @description Not signed in, or the credentials are invalid or expired */
+            401: {
+                headers: {
+                    /** @description `Bearer` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A public workflow of another user: readable, not changeable */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such workflow (or not readable by you), or no such version */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4044,7 +5507,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
-            /** @description This signature was already accepted (a replayed delivery) */
+            /** @description This signature was already accepted (a replayed delivery), or the workflow has no published version */
             409: {
                 headers: {
                     [name: string]: unknown;

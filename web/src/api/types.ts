@@ -36,6 +36,20 @@ export type Execution = ResponseOf<"/api/v1/executions/{execution_id}", "get">;
 export type ExecutionPage = ResponseOf<"/api/v1/executions", "get">;
 export type Schedule = ResponseOf<"/api/v1/workflows/{workflow_id}/schedules", "post">;
 export type ScheduleCreate = BodyOf<"/api/v1/workflows/{workflow_id}/schedules", "post">;
+/** A credential as the API shows it: settings in the clear, the value only masked. */
+export type Credential = ResponseOf<"/api/v1/credentials/{credential_id}", "get">;
+export type CredentialCreate = BodyOf<"/api/v1/credentials", "post">;
+export type CredentialChange = BodyOf<"/api/v1/credentials/{credential_id}", "patch">;
+export type CredentialKind = Credential["kind"];
+export type ApiToken = ResponseOf<"/api/v1/tokens", "get">[number];
+/** The answer that shows a new API token, once. */
+export type ApiTokenCreated = ResponseOf<"/api/v1/tokens", "post">;
+export type ApiTokenCreate = BodyOf<"/api/v1/tokens", "post">;
+export type VersionList = ResponseOf<"/api/v1/workflows/{workflow_id}/versions", "get">;
+/** One saved version as the history lists it (without its graph). */
+export type WorkflowVersion = VersionList["items"][number];
+export type VersionDetail = ResponseOf<"/api/v1/workflows/{workflow_id}/versions/{number}", "get">;
+export type VersionDiff = ResponseOf<"/api/v1/workflows/{workflow_id}/versions/{a}/diff/{b}", "get">;
 
 /** A React Flow node as relayflow stores it. */
 export interface GraphNode {

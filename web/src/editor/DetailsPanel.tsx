@@ -1,6 +1,6 @@
 import type { Dispatch } from "react";
 import type { GraphProblems } from "../api/errors";
-import { templates as templatesApi, workflows as workflowsApi } from "../api/resources";
+import { credentials as credentialsApi, templates as templatesApi, workflows as workflowsApi } from "../api/resources";
 import type { Workflow } from "../api/types";
 import { useLoad } from "../api/useLoad";
 import { ErrorBanner } from "../components/ErrorBanner";
@@ -27,6 +27,7 @@ interface Props {
 export function DetailsPanel({ workflow, readOnly, error, problems, selected, run, tab, onTab, dispatch }: Props) {
   // What the node forms offer to pick from; without them the fields still take typed ids.
   const templates = useLoad(() => templatesApi.list(), []);
+  const credentials = useLoad(() => credentialsApi.list(), []);
   const otherWorkflows = useLoad(
     () =>
       workflowsApi
@@ -51,6 +52,7 @@ export function DetailsPanel({ workflow, readOnly, error, problems, selected, ru
           onTab={onTab}
           templates={templates.data ?? []}
           workflows={otherWorkflows.data ?? []}
+          credentials={credentials.data ?? []}
           dispatch={dispatch}
         />
       ) : selected.length > 1 ? (

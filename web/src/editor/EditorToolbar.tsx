@@ -14,6 +14,10 @@ interface Props {
   onCheck: () => void;
   onSave: () => void;
   onExport: () => void;
+  /** Saves if needed, then publishes the draft. */
+  onPublish: () => void;
+  historyOpen: boolean;
+  onHistory: () => void;
   /** Set while the run shown can still be cancelled. */
   onCancelRun: (() => void) | null;
   onRun: () => void;
@@ -29,6 +33,7 @@ export function EditorToolbar(props: Props) {
       </Link>
       <span className="title">{workflow.name}</span>
       {readOnly ? <span className="badge plain">read-only</span> : null}
+      <VersionBadge workflow={workflow} />
       {dirty ? (
         <span className="unsaved" role="status">
           ● Unsaved changes
@@ -53,13 +58,24 @@ export function EditorToolbar(props: Props) {
           <button className="small" onClick={props.onSave} disabled={saving || !dirty} title="Save (Ctrl+S)">
             {saving ? "Saving…" : "Save"}
           </button>
+          <button
+            className="small"
+            onClick={props.onPublish}
+            disabled={saving || (!dirty && workflow.published_version === workflow.draft_version)}
+            title="Make the draft the version webhooks and schedules run"
+          >
+            Publish
+          </button>
         </>
       ) : null}
       <button className="small" onClick={props.onExport}>
         Export
       </button>
-      <Link className="button small" to={`/workflows/${workflow.id}/executions`}>
+      <button className="small" onClick={props.onHistory} aria-pressed={props.historyOpen}>
         History
+      </button>
+      <Link className="button small" to={`/workflows/${workflow.id}/executions`}>
+        Runs
       </Link>
       {!readOnly ? (
         <Link className="button small" to={`/workflows/${workflow.id}/triggers`}>
@@ -75,5 +91,22 @@ export function EditorToolbar(props: Props) {
         ▶ Run
       </button>
     </div>
+  );
+}
+
+/** Which version the draft is and which one triggers run. */
+function VersionBadge({ workflow }: { workflow: Workflow }) {
+  const { draft_version: draft, published_version: published } = workflow;
+  if (draft == null) return null;
+  const text =
+    published == null
+      ? `v${draft} · not published`
+      : published === draft
+        ? `v${draft} · published`
+        : `v${draft} draft · v${published} published`;
+  return (
+    <span className="badge plain version-badge" data-testid="version-badge">
+      {text}
+    </span>
   );
 }

@@ -37,7 +37,8 @@ const STATUS_TEXT: Record<string, string> = {
 };
 
 function FlowNodeView({ id, type, data, selected }: NodeProps<FlowNodeType>) {
-  const { problems, statuses } = useCanvasOverlay();
+  const { problems, statuses, diff } = useCanvasOverlay();
+  const change = diff?.get(id);
   const kind = type ?? "";
   const info = kindInfo(kind);
   const nodeProblems = problems.get(id) ?? [];
@@ -49,10 +50,11 @@ function FlowNodeView({ id, type, data, selected }: NodeProps<FlowNodeType>) {
     selected ? "selected" : "",
     nodeProblems.length ? "has-problems" : "",
     status ? `st-${status === "retrying" ? "running" : status}` : "",
+    change ? `diff-${change}` : "",
   ];
   const text = summary(kind, data);
   return (
-    <div className={classes.join(" ")} data-testid={`node-${id}`} data-status={status ?? ""} title={info?.description}>
+    <div className={classes.join(" ")} data-testid={`node-${id}`} data-status={status ?? ""} data-diff={change ?? ""} title={info?.description}>
       {info?.hasInput !== false ? <Handle type="target" position={Position.Left} /> : null}
       <div className="head">
         <span className="icon" aria-hidden>
@@ -65,6 +67,7 @@ function FlowNodeView({ id, type, data, selected }: NodeProps<FlowNodeType>) {
           </div>
         </div>
       </div>
+      {change ? <div className={`diff-tag diff-${change}`}>{change}</div> : null}
       {text ? <div className="summary">{text}</div> : null}
       {status ? <div className="live">● {STATUS_TEXT[status] ?? status}</div> : null}
       {nodeProblems.length ? (

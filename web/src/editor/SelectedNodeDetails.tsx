@@ -1,5 +1,5 @@
 import type { Dispatch } from "react";
-import type { AgentTemplate } from "../api/types";
+import type { AgentTemplate, Credential } from "../api/types";
 import { NodeRunDetails } from "../runs/NodeRunDetails";
 import type { LiveExecution } from "../runs/useExecutionLive";
 import type { EditorAction, FlowNode } from "./editorState";
@@ -19,11 +19,12 @@ interface Props {
   onTab: (tab: NodeTab) => void;
   templates: AgentTemplate[];
   workflows: { id: string; name: string }[];
+  credentials?: Credential[];
   dispatch: Dispatch<EditorAction>;
 }
 
 /** The selected node: its problems, its settings, and what it did in the run shown. */
-export function SelectedNodeDetails({ node, readOnly, problems, run, tab, onTab, templates, workflows, dispatch }: Props) {
+export function SelectedNodeDetails({ node, readOnly, problems, run, tab, onTab, templates, workflows, credentials, dispatch }: Props) {
   const kind = node.type ?? "";
   return (
     <>
@@ -65,6 +66,7 @@ export function SelectedNodeDetails({ node, readOnly, problems, run, tab, onTab,
           readOnly={readOnly}
           templates={templates}
           workflows={workflows}
+          credentials={credentials}
           onChange={(data, field) => dispatch({ type: "updateData", id: node.id, data, coalesceKey: field })}
         />
       )}

@@ -15,6 +15,8 @@ interface Props {
   problems: GraphProblems;
   /** Each node's state in the run shown; empty when none is. */
   statuses: Map<string, LiveStatus>;
+  /** How each node changed, while two versions are compared (the canvas is then a picture). */
+  diff: Map<string, "added" | "removed" | "changed">;
   /** A palette entry was dropped: add a node of `kind` at `position` (flow coordinates). */
   onDropKind: (kind: string, position: { x: number; y: number }) => void;
   onConnect: (connection: Connection) => void;
@@ -23,9 +25,15 @@ interface Props {
 const PROBLEM_EDGE = { stroke: "var(--danger)", strokeWidth: 2 };
 
 /** The graph being edited, with the API's problems and the run's progress drawn on it. */
-export function WorkflowCanvas({ ref, nodes, edges, dispatch, readOnly, problems, statuses, onDropKind, onConnect }: Props) {
+export function WorkflowCanvas(props: Props) {
+  const { ref, nodes, edges, dispatch, problems, statuses, diff, onDropKind, onConnect } = props;
+  const comparing = diff.size > 0;
+  const readOnly = props.readOnly || comparing;
   const flow = useReactFlow();
-  const overlay: CanvasOverlay = useMemo(() => ({ problems: problems.byNode, statuses }), [problems.byNode, statuses]);
+  const overlay: CanvasOverlay = useMemo(
+    () => ({ problems: problems.byNode, statuses, diff }),
+    [problems.byNode, statuses, diff],
+  );
 
   // Edges with a problem turn red; an edge into the node running now moves.
   const shownEdges = useMemo(
@@ -40,12 +48,13 @@ export function WorkflowCanvas({ ref, nodes, edges, dispatch, readOnly, problems
 
   const onDrop = (e: DragEvent) => {
     e.preventDefault();
+    if (readOnly) return;
     const kind = e.dataTransfer.getData(DRAG_TYPE);
     if (kind) onDropKind(kind, flow.screenToFlowPosition({ x: e.clientX - 85, y: e.clientY - 25 }));
   };
 
   return (
-    <div className="canvas" ref={ref} onDragOver={(e) => e.preventDefault()} onDrop={onDrop}>
+    <div className={comparing ? "canvas comparing" : "canvas"} ref={ref} onDragOver={(e) => e.preventDefault()} onDrop={onDrop}>
       <CanvasOverlayContext.Provider value={overlay}>
         <ReactFlow
           nodes={nodes}

@@ -27,6 +27,7 @@ const GRAPH: Graph = {
 async function openEditor(path = "/workflows/wf-1") {
   fakeApi.on("GET", WORKFLOW, { body: workflowAnswer("wf-1", GRAPH) });
   fakeApi.on("GET", "/api/v1/agent-templates", { body: { items: [], next_cursor: null } });
+  fakeApi.on("GET", "/api/v1/credentials", { body: [] });
   fakeApi.on("GET", "/api/v1/workflows", { body: { items: [], next_cursor: null } });
   const router = createMemoryRouter(
     [

@@ -1,24 +1,41 @@
-import { useReactFlow, type Connection } from "@xyflow/react";
-import { useMemo, useReducer, useRef, useState } from "react";
+import { applyNodeChanges, useReactFlow, type Connection } from "@xyflow/react";
+import { useEffect, useMemo, useReducer, useRef, useState, type Dispatch } from "react";
 import { useSearchParams } from "react-router";
 import { graphOf } from "../api/graph";
-import { executions } from "../api/resources";
-import { isFinalStatus, type Workflow } from "../api/types";
+import { executions, versions as versionsApi, workflows as workflowsApi } from "../api/resources";
+import { isFinalStatus, type VersionDiff, type Workflow } from "../api/types";
 import { RunDialog } from "../runs/RunDialog";
 import { useExecutionLive } from "../runs/useExecutionLive";
 import { downloadJson, fileSafeName, toWorkflowFile } from "../workflows/workflowFile";
 import type { LiveStatus } from "./canvasOverlay";
 import { DetailsPanel } from "./DetailsPanel";
 import { EditorToolbar } from "./EditorToolbar";
-import { connectionProblem, editorReducer, freeSpot, fromGraph, isDirty, toGraph } from "./editorState";
+import {
+  connectionProblem,
+  editorReducer,
+  freeSpot,
+  fromGraph,
+  isDirty,
+  toGraph,
+  type EditorAction,
+  type FlowNode,
+} from "./editorState";
+import { HistoryPanel } from "./HistoryPanel";
 import { Palette } from "./Palette";
 import type { NodeTab } from "./SelectedNodeDetails";
 import { UnsavedChangesGuard } from "./UnsavedChangesGuard";
 import { useEditorShortcuts } from "./useEditorShortcuts";
-import { useSaveAndCheck } from "./useSaveAndCheck";
+import { NO_PROBLEMS, useSaveAndCheck } from "./useSaveAndCheck";
+import { diffCanvas, type DiffCanvas, type DiffMark } from "./versionDiff";
 import { WorkflowCanvas } from "./WorkflowCanvas";
 
 const NO_STATUSES = new Map<string, LiveStatus>();
+const NO_DIFF = new Map<string, DiffMark>();
+
+interface Comparison extends DiffCanvas {
+  number: number;
+  diff: VersionDiff;
+}
 
 /** The canvas of one workflow with its toolbar, palette and side panel; runs show live on it. */
 export function WorkflowEditor({ workflow, onSaved }: { workflow: Workflow; onSaved: (w: Workflow) => void }) {
@@ -36,6 +53,13 @@ export function WorkflowEditor({ workflow, onSaved }: { workflow: Workflow; onSa
   const runId = searchParams.get("run");
   const nodeIds = useMemo(() => nodes.map((n) => n.id), [nodes]);
   const live = useExecutionLive(runId, nodeIds);
+  // History: `?history=N` (a run's version link) opens it comparing version N with the draft.
+  const historyParam = Number(searchParams.get("history"));
+  const [historyOpen, setHistoryOpen] = useState(searchParams.has("history"));
+  const [compared, setCompared] = useState<number | null>(historyParam > 0 ? historyParam : null);
+  const [comparison, setComparison] = useState<Comparison | null>(null);
+  const [versionBusy, setVersionBusy] = useState(false);
+  const [versionError, setVersionError] = useState<unknown>(null);
 
   const saver = useSaveAndCheck({
     workflowId: workflow.id,
@@ -51,6 +75,73 @@ export function WorkflowEditor({ workflow, onSaved }: { workflow: Workflow; onSa
     undo: () => dispatch({ type: "undo" }),
     redo: () => dispatch({ type: "redo" }),
   });
+
+  // Loads the selected version and its diff to the draft, and draws them.
+  const draft = workflow.draft_version;
+  useEffect(() => {
+    if (!historyOpen || compared === null || draft == null) {
+      setComparison(null);
+      return;
+    }
+    let current = true;
+    setVersionError(null);
+    Promise.all([versionsApi.get(workflow.id, compared), versionsApi.diff(workflow.id, compared, draft)]).then(
+      ([older, diff]) => {
+        if (!current) return;
+        const canvas = diffCanvas(graphOf(older), graphOf(workflow), diff);
+        setComparison({ ...canvas, number: compared, diff });
+      },
+      (err: unknown) => current && setVersionError(err),
+    );
+    return () => {
+      current = false;
+    };
+    // The draft's graph changes only with its number.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [historyOpen, compared, draft, workflow.id]);
+  // While comparing, the canvas is a picture: only React Flow's own measuring applies.
+  const comparisonDispatch: Dispatch<EditorAction> = (action) => {
+    if (action.type !== "nodeChanges") return;
+    setComparison((c) => (c ? { ...c, nodes: applyNodeChanges(action.changes, c.nodes) as FlowNode[] } : c));
+  };
+  const refreshWorkflow = async (): Promise<Workflow> => {
+    const fresh = await workflowsApi.get(workflow.id);
+    onSaved(fresh);
+    return fresh;
+  };
+  const versionAction = async (act: () => Promise<void>) => {
+    setVersionBusy(true);
+    setVersionError(null);
+    try {
+      await act();
+    } catch (err) {
+      setVersionError(err);
+      saver.showError(err);
+    } finally {
+      setVersionBusy(false);
+    }
+  };
+  const publish = (number?: number) =>
+    versionAction(async () => {
+      if (number === undefined && dirty && !(await saver.save())) return;
+      const published = await versionsApi.publish(workflow.id, number === undefined ? {} : { version: number });
+      await refreshWorkflow();
+      saver.showNotice(`Published v${published.number}`);
+    });
+  const restore = (number: number) =>
+    versionAction(async () => {
+      if (dirty) throw new Error("Save or undo your changes before restoring a version.");
+      const restored = await versionsApi.restore(workflow.id, number);
+      const fresh = await refreshWorkflow();
+      dispatch({ type: "load", graph: graphOf(fresh) });
+      setCompared(null);
+      saver.showNotice(`Restored v${number} as v${restored.number}`);
+    });
+  const toggleHistory = () => {
+    setHistoryOpen((open) => !open);
+    setCompared(null);
+  };
+  const shown = historyOpen && comparison ? comparison : null;
 
   const addAt = (kind: string, position: { x: number; y: number }) => {
     if (readOnly) return;
@@ -105,6 +196,9 @@ export function WorkflowEditor({ workflow, onSaved }: { workflow: Workflow; onSa
             toWorkflowFile({ ...workflow, ...toGraph(nodes, edges) }),
           )
         }
+        onPublish={() => void publish()}
+        historyOpen={historyOpen}
+        onHistory={toggleHistory}
         onCancelRun={cancelRun}
         onRun={() => void run()}
       />
@@ -115,15 +209,30 @@ export function WorkflowEditor({ workflow, onSaved }: { workflow: Workflow; onSa
       )}
       <WorkflowCanvas
         ref={canvasRef}
-        nodes={nodes}
-        edges={edges}
-        dispatch={dispatch}
+        nodes={shown ? shown.nodes : nodes}
+        edges={shown ? shown.edges : edges}
+        dispatch={shown ? comparisonDispatch : dispatch}
         readOnly={readOnly}
-        problems={saver.problems}
-        statuses={runId ? live.statuses : NO_STATUSES}
+        problems={shown ? NO_PROBLEMS : saver.problems}
+        statuses={runId && !shown ? live.statuses : NO_STATUSES}
+        diff={shown ? shown.marks : NO_DIFF}
         onDropKind={addAt}
         onConnect={connect}
       />
+      {historyOpen ? (
+        <HistoryPanel
+          workflow={workflow}
+          readOnly={readOnly}
+          selected={compared}
+          diff={shown ? shown.diff : null}
+          busy={versionBusy}
+          error={versionError}
+          onSelect={setCompared}
+          onRestore={(n) => void restore(n)}
+          onPublish={(n) => void publish(n)}
+          onClose={toggleHistory}
+        />
+      ) : (
       <DetailsPanel
         workflow={workflow}
         readOnly={readOnly}
@@ -135,6 +244,7 @@ export function WorkflowEditor({ workflow, onSaved }: { workflow: Workflow; onSa
         onTab={setTab}
         dispatch={dispatch}
       />
+      )}
       {runDialog ? (
         <RunDialog
           schema={nodes.find((n) => n.type === "input")?.data?.schema}

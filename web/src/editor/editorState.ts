@@ -33,6 +33,8 @@ export interface EditorState {
 export type EditorAction =
   /** The server stored `graph`: the graph as it was when the save was sent. */
   | { type: "markSaved"; graph: Graph }
+  /** The server's graph replaces the canvas (a restored version): a fresh start. */
+  | { type: "load"; graph: Graph }
   | { type: "addNode"; kind: string; position: { x: number; y: number }; id?: string }
   | { type: "connect"; connection: Connection }
   | { type: "remove"; nodeIds: string[]; edgeIds: string[] }
@@ -133,6 +135,8 @@ function remember(state: EditorState, coalesceKey: string | null = null): Editor
 
 export function editorReducer(state: EditorState, action: EditorAction): EditorState {
   switch (action.type) {
+    case "load":
+      return fromGraph(action.graph);
     case "markSaved":
       // Edits made while the save was on its way stay unsaved.
       return { ...state, saved: JSON.stringify(action.graph), coalesceKey: null };

@@ -11,7 +11,7 @@ import { StatusBadge } from "../components/StatusBadge";
 import { durationBetween, formatCost, formatDuration, formatTime } from "../components/format";
 import { CanvasOverlayContext } from "../editor/canvasOverlay";
 import { nodeTypes } from "../editor/nodeTypes";
-import { triggerLabel } from "./ExecutionsPage";
+import { triggerLabel, VersionLink } from "./ExecutionsPage";
 import { NodeRunDetails } from "./NodeRunDetails";
 import { useExecutionLive } from "./useExecutionLive";
 
@@ -138,6 +138,10 @@ function ExecutionView({ executionId }: { executionId: string }) {
         <dl className="stat-grid">
           <dt>Trigger</dt>
           <dd>{triggerLabel(execution.trigger)}</dd>
+          <dt>Version</dt>
+          <dd>
+            <VersionLink workflowId={execution.workflow_id} version={execution.workflow_version} />
+          </dd>
           <dt>Started</dt>
           <dd>{formatTime(execution.started_at)}</dd>
           <dt>Duration</dt>

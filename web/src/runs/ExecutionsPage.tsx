@@ -92,6 +92,7 @@ export function ExecutionsPage() {
                 <th>Status</th>
                 {!workflowId ? <th>Workflow</th> : null}
                 <th>Trigger</th>
+                <th>Version</th>
                 <th>Started</th>
                 <th>Duration</th>
                 <th>Cost</th>
@@ -114,6 +115,9 @@ export function ExecutionsPage() {
                   {!workflowId ? <td>{(e.workflow_id && names.data?.get(e.workflow_id)) || <span className="mono small">{e.workflow_id?.slice(0, 8)}</span>}</td> : null}
                   <td>{triggerLabel(e.trigger)}</td>
                   <td>
+                    <VersionLink workflowId={e.workflow_id} version={e.workflow_version} />
+                  </td>
+                  <td>
                     <Link to={`/executions/${e.id}`} onClick={(ev) => ev.stopPropagation()}>
                       {formatTime(e.started_at)}
                     </Link>
@@ -132,5 +136,16 @@ export function ExecutionsPage() {
         ) : null}
       </div>
     </main>
+  );
+}
+
+/** The version a run ran, linking to the editor's History comparing it with the draft. */
+export function VersionLink({ workflowId, version }: { workflowId: string | null; version: number | null }) {
+  if (version == null) return <span className="muted">—</span>;
+  if (!workflowId) return <span>v{version}</span>;
+  return (
+    <Link to={`/workflows/${workflowId}?history=${version}`} title="Open this version in the editor's History">
+      v{version}
+    </Link>
   );
 }

@@ -17,6 +17,8 @@ export function workflowAnswer(id: string, graph: Graph, changes: Partial<Workfl
     user_id: "u-1",
     created_at: "2025-01-01T00:00:00Z",
     updated_at: "2025-01-01T00:00:00Z",
+    draft_version: 1,
+    published_version: 1,
     ...changes,
   };
 }
@@ -60,6 +62,7 @@ export function executionAnswer(id: string, workflowId: string, changes: Partial
     cancel_requested: false,
     rerun_of: null,
     rerun_from_node: null,
+    workflow_version: 1,
     user_id: "u-1",
     started_at: "2025-01-01T00:00:00Z",
     completed_at: null,

@@ -10,7 +10,14 @@ import { EmptyState } from "../components/EmptyState";
 import { ErrorBanner } from "../components/ErrorBanner";
 import { formatTime } from "../components/format";
 import { UseAsToolDialog } from "./UseAsToolDialog";
-import { downloadJson, fileSafeName, parseWorkflowFile, starterGraph, toWorkflowFile } from "./workflowFile";
+import {
+  downloadJson,
+  fileSafeName,
+  importMessage,
+  parseWorkflowFile,
+  starterGraph,
+  toWorkflowFile,
+} from "./workflowFile";
 
 type Editing =
   | { mode: "create" }
@@ -72,7 +79,9 @@ export function WorkflowsPage() {
     setActionError(null);
     try {
       const parsed = parseWorkflowFile(await file.text(), file.name.replace(/\.(relayflow\.)?json$/i, ""));
-      const created = await workflows.create(parsed);
+      // Always a new workflow (version 1): an import never rewrites an existing history.
+      const { workflow_version: _exported, ...body } = parsed;
+      const created = await workflows.create({ ...body, version_message: importMessage(parsed) });
       navigate(`/workflows/${created.id}`);
     } catch (err) {
       setActionError(err);

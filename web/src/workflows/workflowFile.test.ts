@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseWorkflowFile, toWorkflowFile } from "./workflowFile";
+import { importMessage, parseWorkflowFile, toWorkflowFile } from "./workflowFile";
 
 describe("workflow files", () => {
   it("round-trips an export", () => {
@@ -14,6 +14,16 @@ describe("workflow files", () => {
     expect(parsed.name).toBe("Triage");
     expect(parsed.nodes).toHaveLength(1);
     expect(parsed.metadata).toEqual({ tag: "x" });
+  });
+
+  it("carries the exported version, which an import names in its first version's note", () => {
+    const file = toWorkflowFile({ name: "Triage", nodes: [], edges: [], draft_version: 7 });
+    const parsed = parseWorkflowFile(JSON.stringify(file), "fallback");
+
+    expect(file.workflow_version).toBe(7);
+    expect(parsed.workflow_version).toBe(7);
+    expect(importMessage(parsed)).toBe('Imported from version 7 of "Triage"');
+    expect(importMessage(parseWorkflowFile('{"nodes": [], "edges": []}', "x"))).toBe("Imported from a file");
   });
 
   it("names the problem in a broken file", () => {

@@ -11,6 +11,8 @@ export interface WorkflowFile extends Graph {
   name: string;
   description: string | null;
   metadata: Record<string, unknown>;
+  /** The workflow version exported (its draft); an import records where it came from. */
+  workflow_version: number | null;
 }
 
 export function toWorkflowFile(workflow: {
@@ -19,6 +21,7 @@ export function toWorkflowFile(workflow: {
   nodes: unknown;
   edges: unknown;
   metadata?: unknown;
+  draft_version?: number | null;
 }): WorkflowFile {
   return {
     format: FILE_FORMAT,
@@ -27,7 +30,15 @@ export function toWorkflowFile(workflow: {
     description: workflow.description ?? null,
     ...graphOf(workflow),
     metadata: isRecord(workflow.metadata) ? workflow.metadata : {},
+    workflow_version: workflow.draft_version ?? null,
   };
+}
+
+/** The note on version 1 of a workflow made from an imported file. */
+export function importMessage(file: { name: string; workflow_version: number | null }): string {
+  return file.workflow_version
+    ? `Imported from version ${file.workflow_version} of "${file.name}"`
+    : `Imported from a file`;
 }
 
 /** Reads an exported file (or any `{name?, nodes, edges}` JSON); throws a readable Error. */
@@ -58,6 +69,8 @@ export function parseWorkflowFile(text: string, fallbackName: string): Omit<Work
     nodes,
     edges,
     metadata: isRecord(value.metadata) ? value.metadata : {},
+    workflow_version:
+      typeof value.workflow_version === "number" && Number.isInteger(value.workflow_version) ? value.workflow_version : null,
   };
 }
 

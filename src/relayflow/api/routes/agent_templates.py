@@ -6,13 +6,14 @@ import uuid
 
 from fastapi import APIRouter
 
-from relayflow.api.auth import CurrentActor
+from relayflow.api.auth import CurrentActor, needs
 from relayflow.api.body_parsing import CheckedRoute
 from relayflow.api.deps import SessionDep
 from relayflow.api.errors import errors_for
 from relayflow.api.pagination import PageDep
 from relayflow.api.schemas.agent_templates import TemplateIn, TemplateOut, TemplatePatch
 from relayflow.api.schemas.common import PageOut
+from relayflow.domain import TokenScope
 from relayflow.store import agent_templates
 from relayflow.store.agent_templates import TemplateScope
 
@@ -41,6 +42,7 @@ async def list_templates(
 
 @router.post(
     "",
+    openapi_extra=needs(TokenScope.WRITE_WORKFLOWS),
     status_code=201,
     responses=errors_for(401, 403, 422, notes={403: "`is_system` is for admins"}),
 )
@@ -59,7 +61,11 @@ async def get_template(
     return TemplateOut.model_validate(template)
 
 
-@router.put(ONE, responses=errors_for(401, 403, 404, 422, notes=SYSTEM))
+@router.put(
+    ONE,
+    openapi_extra=needs(TokenScope.WRITE_WORKFLOWS),
+    responses=errors_for(401, 403, 404, 422, notes=SYSTEM),
+)
 async def replace_template(
     template_id: uuid.UUID, body: TemplateIn, session: SessionDep, actor: CurrentActor
 ) -> TemplateOut:
@@ -67,7 +73,11 @@ async def replace_template(
     return TemplateOut.model_validate(template)
 
 
-@router.patch(ONE, responses=errors_for(401, 403, 404, 422, notes=SYSTEM))
+@router.patch(
+    ONE,
+    openapi_extra=needs(TokenScope.WRITE_WORKFLOWS),
+    responses=errors_for(401, 403, 404, 422, notes=SYSTEM),
+)
 async def change_template(
     template_id: uuid.UUID, body: TemplatePatch, session: SessionDep, actor: CurrentActor
 ) -> TemplateOut:
@@ -77,6 +87,11 @@ async def change_template(
     return TemplateOut.model_validate(template)
 
 
-@router.delete(ONE, status_code=204, responses=errors_for(401, 403, 404, 422, notes=SYSTEM))
+@router.delete(
+    ONE,
+    openapi_extra=needs(TokenScope.WRITE_WORKFLOWS),
+    status_code=204,
+    responses=errors_for(401, 403, 404, 422, notes=SYSTEM),
+)
 async def delete_template(template_id: uuid.UUID, session: SessionDep, actor: CurrentActor) -> None:
     await agent_templates.delete_template(session, actor, template_id)

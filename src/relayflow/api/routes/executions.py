@@ -13,13 +13,22 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relayflow.api.auth import ClaimedActor, actor_of, bearer_token, current_user
+from relayflow import security
+from relayflow.api.auth import (
+    ClaimedActor,
+    CurrentActor,
+    actor_of,
+    bearer_token,
+    needs,
+    resolve_user,
+)
 from relayflow.api.body_parsing import CheckedRoute
 from relayflow.api.deps import StateDep, get_session
 from relayflow.api.errors import errors_for
@@ -35,7 +44,7 @@ from relayflow.api.schemas.executions import (
     StartedExecutionOut,
 )
 from relayflow.api.sse import MAX_EVENT_ID, event_stream_response, parse_last_event_id
-from relayflow.domain import Actor, ExecutionStatus
+from relayflow.domain import Actor, ExecutionStatus, TokenScope
 from relayflow.runtime import control
 from relayflow.store import execution_control, execution_queries
 from relayflow.store.execution_queries import ExecutionFilter
@@ -44,15 +53,40 @@ router = APIRouter(tags=["executions"], route_class=CheckedRoute)
 MAX_WAIT_S = 60.0
 
 
-async def caller(state: StateDep, token: Annotated[str | None, Depends(bearer_token)]) -> Actor:
-    """The signed-in caller, read with a session that is closed again at once."""
-    async with state.db.session() as session:
-        user = await current_user(session, state.settings, token)
+@dataclass(frozen=True)
+class WebhookKey:
+    """A webhook's API key, presented to read an execution that webhook started."""
+
+    key: str
+
+
+async def reader(
+    request: Request,
+    state: StateDep,
+    token: Annotated[str | None, Depends(bearer_token)],
+    x_api_key: Annotated[
+        str | None,
+        Header(
+            alias="X-API-Key",
+            description="A webhook's API key: reads the executions that webhook started.",
+        ),
+    ] = None,
+) -> Actor | WebhookKey:
+    """The signed-in caller, or the webhook key that started the execution (its status URL)."""
+    if x_api_key:
+        return WebhookKey(x_api_key)
+    if token and token.startswith(security.API_KEY_PREFIX):
+        return WebhookKey(token)
+    async with state.db.session() as session:  # closed again at once
+        user = await resolve_user(state, session, token, request.scope.get("route"))
     return actor_of(user)
 
 
-Caller = Annotated[Actor, Depends(caller)]
-# Committed when the route function returns, before the answer is sent.
+Reader = Annotated[Actor | WebhookKey, Depends(reader)]
+# Committed when the route function returns, before the answer is sent. The caller
+# (`CurrentActor`) is read in this same session. Starting a run takes the caller as
+# the token claims them (`ClaimedActor`): the starter reads the account in the
+# statements it runs anyway, one round trip fewer on the busiest route.
 Tx = Annotated[AsyncSession, Depends(get_session, scope="function")]
 ExecutionId = Annotated[uuid.UUID, Path(description="The execution's id.")]
 
@@ -73,6 +107,7 @@ NOT_YOURS = {404: "No such execution (or not yours)"}
 
 @router.post(
     "/api/v1/workflows/{workflow_id:uuid}/executions",
+    openapi_extra=needs(TokenScope.RUN_START),
     status_code=202,
     responses={
         200: {"model": StartedExecutionOut, "description": "Finished within `wait` seconds"},
@@ -81,7 +116,7 @@ NOT_YOURS = {404: "No such execution (or not yours)"}
             404,
             422,
             notes={
-                404: "No such workflow (or not readable by you)",
+                404: "No such workflow (or not readable by you), or no such version",
                 422: "Invalid input, e.g. not matching the workflow's input schema",
             },
         ),
@@ -104,9 +139,15 @@ async def start_execution(
         ),
     ] = 0,
 ) -> StartedExecutionOut:
-    """Queue a run of a workflow you can read (yours, or a public one). Answers 202 once
-    the run is safely queued, with its URL in `url` and the Location header."""
-    queued = await state.starter.start(claimed.user_id, workflow_id, body.input if body else None)
+    """Queue a run of a workflow you can read (yours, or a public one): its draft, or
+    the `version` asked for. Answers 202 once the run is safely queued, with its URL
+    in `url` and the Location header."""
+    queued = await state.starter.start(
+        claimed.user_id,
+        workflow_id,
+        body.input if body else None,
+        version=body.version if body else None,
+    )
     url = execution_url(request, queued.execution_id)
     response.headers["Location"] = url
     if wait > 0:
@@ -120,7 +161,7 @@ async def start_execution(
 @router.get("/api/v1/executions", responses=errors_for(401, 422))
 async def list_executions(
     session: Tx,
-    actor: Caller,
+    actor: CurrentActor,
     page: PageDep,
     workflow_id: Annotated[uuid.UUID | None, Query(description="Only this workflow's.")] = None,
     status: Annotated[ExecutionStatus | None, Query(description="Only in this status.")] = None,
@@ -145,18 +186,27 @@ async def list_executions(
 
 @router.get(ONE, responses=errors_for(401, 404, 422, notes=NOT_YOURS))
 async def get_execution(
-    execution_id: ExecutionId, session: Tx, actor: Caller
+    execution_id: ExecutionId, session: Tx, actor: Reader
 ) -> ExecutionDetailOut:
-    """One execution with its pinned graph, every node attempt and the totals."""
-    found = await execution_queries.get_execution_detail(session, actor, execution_id)
+    """One execution with its pinned graph, every node attempt and the totals. The
+    webhook that started it may read it too, with its own API key (its status URL)."""
+    if isinstance(actor, WebhookKey):
+        found = await execution_queries.get_execution_detail_for_webhook(
+            session, actor.key, execution_id
+        )
+    else:
+        found = await execution_queries.get_execution_detail(session, actor, execution_id)
     return ExecutionDetailOut.detail(found)
 
 
 @router.post(
     ONE + "/cancel",
+    openapi_extra=needs(TokenScope.RUN_CANCEL),
     responses=errors_for(401, 404, 409, 422, notes={**NOT_YOURS, 409: "It has already finished"}),
 )
-async def cancel_execution(execution_id: ExecutionId, session: Tx, actor: Caller) -> ExecutionOut:
+async def cancel_execution(
+    execution_id: ExecutionId, session: Tx, actor: CurrentActor
+) -> ExecutionOut:
     """Pending and waiting executions are cancelled at once; a running one is stopped by its
     worker within about a second (`cancel_requested` is true until then)."""
     return ExecutionOut.of(await execution_control.cancel_execution(session, actor, execution_id))
@@ -164,6 +214,7 @@ async def cancel_execution(execution_id: ExecutionId, session: Tx, actor: Caller
 
 @router.post(
     ONE + "/rerun",
+    openapi_extra=needs(TokenScope.RUN_START),
     status_code=202,
     responses=errors_for(
         401,
@@ -182,7 +233,7 @@ async def rerun_execution(
     request: Request,
     response: Response,
     session: Tx,
-    actor: Caller,
+    actor: CurrentActor,
     body: RerunRequest | None = None,
 ) -> StartedExecutionOut:
     """A new execution of the same pinned graph and input, started by you. With `from_node`
@@ -197,6 +248,7 @@ async def rerun_execution(
 
 @router.post(
     ONE + "/approvals/{node_id:path}",
+    openapi_extra=needs(TokenScope.RUN_APPROVE),
     responses=errors_for(
         401,
         404,
@@ -217,7 +269,7 @@ async def decide_approval(
     ],
     body: ApprovalRequest,
     session: Tx,
-    actor: Caller,
+    actor: CurrentActor,
 ) -> ExecutionOut:
     """Approve or reject an approval the execution waits on; the run then resumes."""
     decision = execution_control.Decision(approved=body.approved, comment=body.comment)
@@ -244,7 +296,7 @@ async def follow_events(
     execution_id: ExecutionId,
     state: StateDep,
     session: Tx,
-    actor: Caller,
+    actor: CurrentActor,
     last_event_id_header: Annotated[
         str | None,
         Header(alias="Last-Event-ID", description="Resume after this event id."),

@@ -67,7 +67,8 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
             401: "Missing or wrong API key, or a bad signature",
             403: "The webhook is disabled",
             404: "No such webhook",
-            409: "This signature was already accepted (a replayed delivery)",
+            409: "This signature was already accepted (a replayed delivery), or the "
+            "workflow has no published version",
             422: "The body breaks an input limit or the workflow's input schema, or "
             "the Idempotency-Key was used with a different request",
             429: "Past the webhook's rate limit; see Retry-After",

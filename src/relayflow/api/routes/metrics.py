@@ -4,7 +4,8 @@ Open like the probes unless `RELAYFLOW_METRICS_TOKEN` is set; then a scrape must
 send `Authorization: Bearer <token>` (compared in constant time; 401 otherwise).
 
 The installation-wide gauges (executions by status, queue depth) are read from
-the database on each scrape; the rest are this process's own figures, see
+the database on each scrape; the rest are this app's own figures (its embedded
+worker's), see
 `relayflow.runtime.metrics`.
 """
 
@@ -21,7 +22,7 @@ from relayflow.api.body_parsing import CheckedRoute
 from relayflow.api.deps import StateDep
 from relayflow.api.errors import errors_for
 from relayflow.config import Settings
-from relayflow.runtime.metrics import CONTENT_TYPE, process_metrics
+from relayflow.runtime.metrics import CONTENT_TYPE
 
 router = APIRouter(tags=["health"], route_class=CheckedRoute)
 log = logging.getLogger(__name__)
@@ -52,7 +53,7 @@ async def metrics(state: StateDep, request: Request) -> Response:
     """Executions by status, queue depth, claim latency, node durations, provider requests
     and errors, tokens. Needs `Authorization: Bearer <token>` when a metrics token is set."""
     check_metrics_token(state.settings, request.headers.get("authorization"))
-    figures = process_metrics()
+    figures = state.metrics
     try:
         await figures.refresh_from_database(state.db)
     except Exception as exc:  # still serve this process's figures; the gauges go stale

@@ -24,13 +24,13 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from relayflow import errors
-from relayflow.api.auth import actor_of, bearer_token, current_user
+from relayflow.api.auth import actor_of, bearer_token, needs, resolve_user
 from relayflow.api.body_parsing import CheckedRoute
 from relayflow.api.deps import StateDep
 from relayflow.api.errors import RefusedBody, status_for
 from relayflow.api.state import AppState
 from relayflow.api.workflow_calls import RunNotFinished, output_text, run_and_wait
-from relayflow.domain import Actor
+from relayflow.domain import Actor, TokenScope
 from relayflow.store import workflows
 from relayflow.store.models import Execution
 
@@ -102,9 +102,10 @@ async def answer_openai_style(work: Callable[[], Awaitable[Any]]) -> Any:
         return error_answer(exc)
 
 
-async def signed_in(state: AppState, token: str | None) -> Actor:
+async def signed_in(state: AppState, token: str | None, request: Request) -> Actor:
+    # A sign-in token, or a personal API token with the scope the route declares.
     async with state.db.session() as session:
-        return actor_of(await current_user(session, state.settings, token))
+        return actor_of(await resolve_user(state, session, token, request.scope.get("route")))
 
 
 def model_name(workflow_id: uuid.UUID) -> str:
@@ -154,10 +155,10 @@ def completion_id(execution: Execution) -> str:
     return f"chatcmpl-{execution.id}"
 
 
-@router.get("/models")
-async def list_models(state: StateDep, token: Token) -> Any:
+@router.get("/models", openapi_extra=needs(TokenScope.READ))
+async def list_models(request: Request, state: StateDep, token: Token) -> Any:
     async def work() -> Any:
-        actor = await signed_in(state, token)
+        actor = await signed_in(state, token, request)
         async with state.db.session() as session:
             offered = await workflows.offered_workflows(session, actor, chat_model=True)
         return {
@@ -178,10 +179,10 @@ async def list_models(state: StateDep, token: Token) -> Any:
     return await answer_openai_style(work)
 
 
-@router.get("/models/{model:path}")
-async def get_model(model: str, state: StateDep, token: Token) -> Any:
+@router.get("/models/{model:path}", openapi_extra=needs(TokenScope.READ))
+async def get_model(model: str, request: Request, state: StateDep, token: Token) -> Any:
     async def work() -> Any:
-        actor = await signed_in(state, token)
+        actor = await signed_in(state, token, request)
         async with state.db.session() as session:
             w = await workflows.get_offered_workflow(
                 session, actor, workflow_id_of(model), chat_model=True
@@ -202,10 +203,10 @@ async def parse_request(request: Request) -> ChatRequest:
         raise errors.InvalidInput(f"{field}: {problem['msg']}") from exc
 
 
-@router.post("/chat/completions")
+@router.post("/chat/completions", openapi_extra=needs(TokenScope.RUN_START))
 async def chat_completions(request: Request, state: StateDep, token: Token) -> Any:
     async def work() -> Any:
-        actor = await signed_in(state, token)
+        actor = await signed_in(state, token, request)
         chat = await parse_request(request)
         workflow_id = workflow_id_of(chat.model)
         async with state.db.session() as session:

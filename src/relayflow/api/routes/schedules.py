@@ -6,12 +6,13 @@ import uuid
 
 from fastapi import APIRouter
 
-from relayflow.api.auth import CurrentActor
+from relayflow.api.auth import CurrentActor, needs
 from relayflow.api.body_parsing import CheckedRoute
 from relayflow.api.deps import SessionDep
 from relayflow.api.errors import errors_for
 from relayflow.api.schemas.common import PageOut
 from relayflow.api.schemas.schedules import ScheduleIn, ScheduleOut, SchedulePatch
+from relayflow.domain import TokenScope
 from relayflow.store import schedules
 
 router = APIRouter(
@@ -34,6 +35,7 @@ async def list_schedules(
 
 @router.post(
     "",
+    openapi_extra=needs(TokenScope.WRITE_SCHEDULES),
     status_code=201,
     responses=errors_for(
         401,
@@ -41,7 +43,10 @@ async def list_schedules(
         404,
         409,
         422,
-        notes={**NOT_OWNER, 409: "The workflow has the most schedules allowed"},
+        notes={
+            **NOT_OWNER,
+            409: "The workflow has the most schedules allowed, or was never published",
+        },
     ),
 )
 async def create_schedule(
@@ -68,7 +73,11 @@ async def get_schedule(
     return ScheduleOut.of(await schedules.get_schedule(session, actor, workflow_id, schedule_id))
 
 
-@router.patch(ONE, responses=errors_for(401, 403, 404, 422, notes=NOT_OWNER))
+@router.patch(
+    ONE,
+    openapi_extra=needs(TokenScope.WRITE_SCHEDULES),
+    responses=errors_for(401, 403, 404, 422, notes=NOT_OWNER),
+)
 async def change_schedule(
     workflow_id: uuid.UUID,
     schedule_id: uuid.UUID,
@@ -82,7 +91,12 @@ async def change_schedule(
     return ScheduleOut.of(schedule)
 
 
-@router.delete(ONE, status_code=204, responses=errors_for(401, 403, 404, 422, notes=NOT_OWNER))
+@router.delete(
+    ONE,
+    openapi_extra=needs(TokenScope.WRITE_SCHEDULES),
+    status_code=204,
+    responses=errors_for(401, 403, 404, 422, notes=NOT_OWNER),
+)
 async def delete_schedule(
     workflow_id: uuid.UUID, schedule_id: uuid.UUID, session: SessionDep, actor: CurrentActor
 ) -> None:

@@ -7,10 +7,11 @@ import uuid
 from fastapi import APIRouter
 from pydantic import BaseModel, Field, StrictBool
 
-from relayflow.api.auth import CurrentActor
+from relayflow.api.auth import CurrentActor, needs
 from relayflow.api.body_parsing import CheckedRoute
 from relayflow.api.deps import SessionDep, SettingsDep
 from relayflow.api.errors import errors_for
+from relayflow.domain import TokenScope
 from relayflow.signatures import DEFAULT_TOLERANCE_S
 from relayflow.store import webhook_triggers
 
@@ -40,7 +41,12 @@ class SigningSecretOut(BaseModel):
     tolerance_s: int = DEFAULT_TOLERANCE_S
 
 
-@router.post("", status_code=201, responses=errors_for(401, 404, 422))
+@router.post(
+    "",
+    openapi_extra=needs(TokenScope.WRITE_WEBHOOKS),
+    status_code=201,
+    responses=errors_for(401, 404, 422),
+)
 async def issue_signing_secret(
     webhook_id: uuid.UUID,
     session: SessionDep,
@@ -64,7 +70,12 @@ async def issue_signing_secret(
     )
 
 
-@router.delete("", status_code=204, responses=errors_for(401, 404, 422))
+@router.delete(
+    "",
+    openapi_extra=needs(TokenScope.WRITE_WEBHOOKS),
+    status_code=204,
+    responses=errors_for(401, 404, 422),
+)
 async def remove_signing_secret(
     webhook_id: uuid.UUID, session: SessionDep, actor: CurrentActor
 ) -> None:

@@ -6,13 +6,14 @@ import uuid
 
 from fastapi import APIRouter, Request
 
-from relayflow.api.auth import CurrentActor
+from relayflow.api.auth import CurrentActor, needs
 from relayflow.api.body_parsing import CheckedRoute
 from relayflow.api.deps import SessionDep
 from relayflow.api.errors import errors_for
 from relayflow.api.pagination import PageDep
 from relayflow.api.schemas.common import PageOut
 from relayflow.api.schemas.webhooks import WebhookIn, WebhookOut, WebhookPatch, WebhookWithKey
+from relayflow.domain import TokenScope
 from relayflow.store import webhook_triggers, webhooks
 
 router = APIRouter(prefix="/api/v1", tags=["webhooks"], route_class=CheckedRoute)
@@ -22,7 +23,10 @@ NOT_OWNER = {403: "Not the workflow's owner (a public workflow's webhooks are no
 
 
 @router.post(
-    OF_WORKFLOW, status_code=201, responses=errors_for(401, 403, 404, 422, notes=NOT_OWNER)
+    OF_WORKFLOW,
+    openapi_extra=needs(TokenScope.WRITE_WEBHOOKS),
+    status_code=201,
+    responses=errors_for(401, 403, 404, 422, notes=NOT_OWNER),
 )
 async def create_webhook(
     workflow_id: uuid.UUID,
@@ -56,6 +60,7 @@ async def list_webhooks(
 
 @router.patch(
     ONE,
+    openapi_extra=needs(TokenScope.WRITE_WEBHOOKS),
     responses=errors_for(
         401, 404, 409, 422, notes={409: "`require_signature` needs a signing secret first"}
     ),
@@ -85,7 +90,11 @@ async def change_webhook(
     return WebhookOut.of(webhook, base_url=str(request.base_url))
 
 
-@router.post(ONE + "/rotate", responses=errors_for(401, 404, 422))
+@router.post(
+    ONE + "/rotate",
+    openapi_extra=needs(TokenScope.WRITE_WEBHOOKS),
+    responses=errors_for(401, 404, 422),
+)
 async def rotate_webhook_key(
     webhook_id: uuid.UUID, session: SessionDep, actor: CurrentActor, request: Request
 ) -> WebhookWithKey:
@@ -94,6 +103,11 @@ async def rotate_webhook_key(
     return WebhookWithKey.issued(issued.webhook, issued.api_key, base_url=str(request.base_url))
 
 
-@router.delete(ONE, status_code=204, responses=errors_for(401, 404, 422))
+@router.delete(
+    ONE,
+    openapi_extra=needs(TokenScope.WRITE_WEBHOOKS),
+    status_code=204,
+    responses=errors_for(401, 404, 422),
+)
 async def delete_webhook(webhook_id: uuid.UUID, session: SessionDep, actor: CurrentActor) -> None:
     await webhooks.delete_webhook(session, actor, webhook_id)

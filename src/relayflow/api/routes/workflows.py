@@ -1,4 +1,7 @@
-"""Workflows: create, list, read, replace, change and delete."""
+"""Workflows: create, list, read, replace, change and delete.
+
+A save whose graph differs from the draft writes a new version (api/routes/versions.py).
+"""
 
 from __future__ import annotations
 
@@ -7,14 +10,15 @@ from functools import partial
 
 from fastapi import APIRouter
 
-from relayflow.api.auth import CurrentActor
+from relayflow.api.auth import CurrentActor, needs
 from relayflow.api.body_parsing import CheckedRoute
-from relayflow.api.deps import SessionDep
+from relayflow.api.deps import SessionDep, SettingsDep
 from relayflow.api.errors import errors_for
 from relayflow.api.graph_check import check_graph_for
 from relayflow.api.pagination import PageDep
 from relayflow.api.schemas.common import PageOut
 from relayflow.api.schemas.workflows import WorkflowIn, WorkflowOut, WorkflowPatch
+from relayflow.domain import TokenScope
 from relayflow.store import workflows
 from relayflow.store.workflows import WorkflowScope
 
@@ -24,9 +28,14 @@ ONE = "/{workflow_id:uuid}"
 NOT_OWNER = {403: "A public workflow of another user: readable, not writable"}
 
 
-@router.post("", status_code=201, responses=errors_for(401, 422))
+@router.post(
+    "",
+    openapi_extra=needs(TokenScope.WRITE_WORKFLOWS),
+    status_code=201,
+    responses=errors_for(401, 422),
+)
 async def create_workflow(
-    body: WorkflowIn, session: SessionDep, actor: CurrentActor
+    body: WorkflowIn, session: SessionDep, actor: CurrentActor, settings: SettingsDep
 ) -> WorkflowOut:
     workflow = await workflows.create_workflow(
         session,
@@ -39,7 +48,12 @@ async def create_workflow(
         is_public=body.is_public,
         chat_model=body.chat_model,
         mcp_tool=body.mcp_tool,
-        check_graph=partial(check_graph_for, session, actor),
+        retention_days=body.retention_days,
+        max_parallel_nodes=body.max_parallel_nodes,
+        parallel_ceiling=settings.max_parallel_nodes_ceiling,
+        check_graph=partial(check_graph_for, session, actor, settings),
+        publish=body.publish,
+        version_message=body.version_message,
     )
     return WorkflowOut.of(workflow, actor)
 
@@ -67,34 +81,61 @@ async def get_workflow(
     return WorkflowOut.of(await workflows.get_workflow(session, actor, workflow_id), actor)
 
 
-@router.put(ONE, responses=errors_for(401, 403, 404, 422, notes=NOT_OWNER))
+@router.put(
+    ONE,
+    openapi_extra=needs(TokenScope.WRITE_WORKFLOWS),
+    responses=errors_for(401, 403, 404, 422, notes=NOT_OWNER),
+)
 async def replace_workflow(
-    workflow_id: uuid.UUID, body: WorkflowIn, session: SessionDep, actor: CurrentActor
+    workflow_id: uuid.UUID,
+    body: WorkflowIn,
+    session: SessionDep,
+    actor: CurrentActor,
+    settings: SettingsDep,
 ) -> WorkflowOut:
     workflow = await workflows.update_workflow(
         session,
         actor,
         workflow_id,
-        body.model_dump(),
-        check_graph=partial(check_graph_for, session, actor),
+        body.model_dump(exclude={"publish", "version_message"}),
+        parallel_ceiling=settings.max_parallel_nodes_ceiling,
+        check_graph=partial(check_graph_for, session, actor, settings),
+        version_message=body.version_message,
+        keep_unpublished=settings.versions_keep_unpublished,
     )
     return WorkflowOut.of(workflow, actor)
 
 
-@router.patch(ONE, responses=errors_for(401, 403, 404, 422, notes=NOT_OWNER))
+@router.patch(
+    ONE,
+    openapi_extra=needs(TokenScope.WRITE_WORKFLOWS),
+    responses=errors_for(401, 403, 404, 422, notes=NOT_OWNER),
+)
 async def change_workflow(
-    workflow_id: uuid.UUID, body: WorkflowPatch, session: SessionDep, actor: CurrentActor
+    workflow_id: uuid.UUID,
+    body: WorkflowPatch,
+    session: SessionDep,
+    actor: CurrentActor,
+    settings: SettingsDep,
 ) -> WorkflowOut:
     workflow = await workflows.update_workflow(
         session,
         actor,
         workflow_id,
-        body.model_dump(exclude_unset=True),
-        check_graph=partial(check_graph_for, session, actor),
+        body.model_dump(exclude_unset=True, exclude={"version_message"}),
+        parallel_ceiling=settings.max_parallel_nodes_ceiling,
+        check_graph=partial(check_graph_for, session, actor, settings),
+        version_message=body.version_message,
+        keep_unpublished=settings.versions_keep_unpublished,
     )
     return WorkflowOut.of(workflow, actor)
 
 
-@router.delete(ONE, status_code=204, responses=errors_for(401, 403, 404, 422, notes=NOT_OWNER))
+@router.delete(
+    ONE,
+    openapi_extra=needs(TokenScope.WRITE_WORKFLOWS),
+    status_code=204,
+    responses=errors_for(401, 403, 404, 422, notes=NOT_OWNER),
+)
 async def delete_workflow(workflow_id: uuid.UUID, session: SessionDep, actor: CurrentActor) -> None:
     await workflows.delete_workflow(session, actor, workflow_id)

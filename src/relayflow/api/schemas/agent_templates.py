@@ -39,6 +39,9 @@ class TemplateIn(BaseModel):
     system_prompt: str | None = None
     parameters: dict[str, Any] | None = None
     is_system: StrictBool = Field(False, description="Admins only, and only at creation.")
+    credential_id: uuid.UUID | None = Field(
+        None, description="A model provider credential its agents use (yours or shared)."
+    )
 
     _model = field_validator("model")(_model_string)
 
@@ -50,6 +53,9 @@ class TemplatePatch(BaseModel):
     system_prompt: str | None = None
     parameters: dict[str, Any] | None = None
     is_system: StrictBool | None = None
+    credential_id: uuid.UUID | None = Field(
+        None, description="A model provider credential its agents use (yours or shared)."
+    )
 
     _not_null = field_validator("name", "role", "model", "is_system", mode="before")(not_null)
     _model = field_validator("model")(_model_string)
@@ -66,4 +72,5 @@ class TemplateOut(BaseModel):
     parameters: dict[str, Any] | None
     is_system: bool | None
     user_id: uuid.UUID | None
+    credential_id: uuid.UUID | None = None
     created_at: UtcDateTime | None

@@ -26,6 +26,11 @@ class ExecutionStart(BaseModel):
     input: Any = Field(
         default=None, description="The execution's input, checked against the input node's schema."
     )
+    version: int | None = Field(
+        default=None,
+        ge=1,
+        description="The workflow version to run; left out: the draft (what the editor saved).",
+    )
 
 
 class RerunRequest(BaseModel):
@@ -70,6 +75,9 @@ class ExecutionOut(BaseModel):
     input_tokens: int
     output_tokens: int
     cost_usd: float
+    workflow_version: int | None = Field(
+        description="The workflow version it ran (null for runs from before versions)."
+    )
 
     @classmethod
     def of(cls, execution: Execution) -> ExecutionOut:
@@ -98,6 +106,7 @@ def _execution_fields(execution: Execution) -> dict[str, Any]:
         "input_tokens": execution.input_tokens or 0,
         "output_tokens": execution.output_tokens or 0,
         "cost_usd": execution.cost_usd or 0.0,
+        "workflow_version": execution.workflow_version,
     }
 
 
@@ -120,6 +129,7 @@ class StartedExecutionOut(ExecutionOut):
             updated_at=row.started_at,
             user_id=row.user_id,
             trigger=row.trigger,
+            workflow_version=row.version,
         )
         return cls.started(execution, url)
 

@@ -17,10 +17,16 @@ from typing import Any
 
 from relayflow.engine.naming import tool_call_key
 from relayflow.engine.nodes.base import NodeContext, NodeOutcome, child_result
-from relayflow.engine.nodes.input import schema_problems
-from relayflow.engine.ports import AgentProfile, AgentRequest, HttpToolSpec, SubworkflowToolSpec
+from relayflow.engine.ports import (
+    AgentProfile,
+    AgentRequest,
+    HttpAuth,
+    HttpToolSpec,
+    SubworkflowToolSpec,
+)
 from relayflow.engine.spec import AgentData
 from relayflow.errors import InvalidInput, NodeFailed, NotFound
+from relayflow.input_schema import schema_problems, summary
 
 
 async def load_profile(ctx: NodeContext, template_id: str, field_name: str) -> AgentProfile:
@@ -48,40 +54,74 @@ async def resolve_profile(ctx: NodeContext, data: AgentData) -> AgentProfile:
         model=data.model or base.model,
         system_prompt=system_prompt,
         parameters=parameters,
+        credential_id=data.credential_id or base.credential_id,
     )
+
+
+async def with_credential(ctx: NodeContext, profile: AgentProfile, field_name: str) -> AgentProfile:
+    """The profile with its provider credential read for this run's user (if it names one)."""
+    if not profile.credential_id:
+        return profile
+    source = ctx.credential_source(field_name)
+    try:
+        credential = await source.provider(profile.credential_id)
+    except NotFound as exc:
+        raise NodeFailed(f"{ctx.where(field_name)}: {exc.message} (or not yours)") from exc
+    return dataclasses.replace(profile, credential=credential)
+
+
+async def http_auth(
+    ctx: NodeContext, credential_id: str | None, field_name: str
+) -> HttpAuth | None:
+    if not credential_id:
+        return None
+    try:
+        return await ctx.credential_source(field_name).http_auth(credential_id)
+    except NotFound as exc:
+        raise NodeFailed(f"{ctx.where(field_name)}: {exc.message} (or not yours)") from exc
 
 
 def check_output(ctx: NodeContext, output: Any, schema: Mapping[str, Any] | None) -> None:
     if schema is None:
         return
-    problems = schema_problems(output, dict(schema), name="output")
+    problems = schema_problems(schema, output, name="output")
     if problems:
         raise NodeFailed(
             f"{ctx.where('data.output_schema')}: the agent's answer does not match it: "
-            + "; ".join(problems)
+            + summary(problems),
+            details=problems,
         )
 
 
 async def run(ctx: NodeContext) -> NodeOutcome:
     data: AgentData = ctx.data
     profile = await resolve_profile(ctx, data)
+    field_name = "data.credential_id" if data.credential_id else "data.template_id"
+    profile = await with_credential(ctx, profile, field_name)
     prompt = await ctx.render_text(data.prompt, "data.prompt")
     delegates = tuple(
         [
-            await load_profile(ctx, template_id, f"data.delegates[{index}]")
+            await with_credential(
+                ctx,
+                await load_profile(ctx, template_id, f"data.delegates[{index}]"),
+                f"data.delegates[{index}]",
+            )
             for index, template_id in enumerate(data.delegates)
         ]
     )
     http_tools = tuple(
-        HttpToolSpec(
-            name=tool.name,
-            description=tool.description,
-            method=tool.method,
-            url=tool.url,
-            headers=tool.headers,
-            body_schema=tool.body_schema,
-        )
-        for tool in data.tools
+        [
+            HttpToolSpec(
+                name=tool.name,
+                description=tool.description,
+                method=tool.method,
+                url=tool.url,
+                headers=tool.headers,
+                body_schema=tool.body_schema,
+                auth=await http_auth(ctx, tool.credential_id, f"data.tools[{index}].credential_id"),
+            )
+            for index, tool in enumerate(data.tools)
+        ]
     )
     workflow_tools = tuple(
         SubworkflowToolSpec(name=t.name, description=t.description, workflow_id=t.workflow_id)

@@ -18,6 +18,7 @@ from relayflow.engine import templating
 from relayflow.engine.budget import RunBudget
 from relayflow.engine.ports import (
     AgentRunner,
+    CredentialSource,
     EventSink,
     NodeRunRecord,
     TemplateCatalog,
@@ -77,6 +78,7 @@ class NodeContext:
     decision: ApprovalDecision | None = None
     events: EventSink | None = None
     http_client: httpx.AsyncClient | None = None
+    credentials: CredentialSource | None = None
     # What the node reports as its input in its run record (set by the handler).
     input: Any = None
     # When this attempt times out (time.monotonic(); set by the attempt's policy).
@@ -87,6 +89,11 @@ class NodeContext:
 
     def render_budget(self) -> RenderBudget:
         return node_budget(self.options.templates, self.deadline, self.data.timeout_s)
+
+    def credential_source(self, field_name: str) -> CredentialSource:
+        if self.credentials is None:
+            raise NodeFailed(f"{self.where(field_name)}: credentials are not available here")
+        return self.credentials
 
     # Renders run off the event loop within the budget (engine.templating).
     async def render(self, value: Any, field_name: str, **extra: Any) -> Any:

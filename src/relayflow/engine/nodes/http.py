@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 
 from relayflow import netguard
+from relayflow.engine.nodes.agent import http_auth
 from relayflow.engine.nodes.base import NodeContext, NodeOutcome
 from relayflow.engine.spec import HttpData
 from relayflow.errors import NodeFailed
@@ -37,6 +38,11 @@ async def run(ctx: NodeContext) -> NodeOutcome:
     data: HttpData = ctx.data
     url = await ctx.render_text(data.url, "data.url")
     headers = {k: await ctx.render_text(v, f"data.headers.{k}") for k, v in data.headers.items()}
+    shown_url = url  # the record never holds a query key
+    auth = await http_auth(ctx, data.credential_id, "data.credential_id")
+    if auth is not None:
+        headers.update(auth.headers)
+        url = str(httpx.URL(url).copy_merge_params(dict(auth.params)))
     body = await ctx.render(data.body, "data.body") if data.body is not None else None
     content: bytes | None = None
     json_body: Any = None
@@ -44,7 +50,12 @@ async def run(ctx: NodeContext) -> NodeOutcome:
         content = body.encode()
     elif body is not None:
         json_body = body
-    ctx.input = {"method": data.method, "url": url, "headers": redacted(headers), "body": body}
+    ctx.input = {
+        "method": data.method,
+        "url": shown_url,
+        "headers": redacted(headers),
+        "body": body,
+    }
     if ctx.http_client is not None:
         response = await _send(ctx.http_client, data, url, headers, content, json_body, ctx)
     else:

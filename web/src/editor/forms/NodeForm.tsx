@@ -1,6 +1,6 @@
 // The side panel's form for the selected node's `data`, one form per node kind.
 import { isRecord } from "../../api/errors";
-import type { AgentTemplate } from "../../api/types";
+import type { AgentTemplate, Credential } from "../../api/types";
 import { kindInfo } from "../nodeKinds";
 import { JsonField, NumberField, SelectField, TextField } from "./fields";
 
@@ -13,7 +13,41 @@ export interface NodeFormProps {
   onChange: (data: NodeData, field: string) => void;
   templates: AgentTemplate[];
   workflows: { id: string; name: string }[];
+  /** The credentials the user may pick (their own and shared ones). */
+  credentials?: Credential[];
   readOnly?: boolean;
+}
+
+const PROVIDER_KINDS = ["openai", "anthropic", "openai_compatible", "ollama"];
+const HTTP_KINDS = ["http_bearer", "http_basic", "http_header", "http_query"];
+
+/** A credential picker: only the kinds that suit the field; the value is the credential's id. */
+function CredentialSelect(props: {
+  label: string;
+  hint: string;
+  kinds: string[];
+  credentials: Credential[];
+  value: string;
+  onChange: (value: unknown) => void;
+}) {
+  const options = props.credentials.filter((c) => props.kinds.includes(c.kind));
+  const known = options.some((c) => c.id === props.value);
+  return (
+    <label className="field">
+      {props.label}
+      <span className="hint">{props.hint}</span>
+      <select value={props.value} onChange={(e) => props.onChange(e.target.value)}>
+        <option value="">— none —</option>
+        {options.map((c) => (
+          <option key={c.id} value={c.id}>
+            {c.name}
+            {c.shared ? " (shared)" : ""}
+          </option>
+        ))}
+        {props.value && !known ? <option value={props.value}>{props.value} (not yours)</option> : null}
+      </select>
+    </label>
+  );
 }
 
 const str = (v: unknown) => (typeof v === "string" ? v : "");
@@ -72,6 +106,14 @@ function KindFields(props: NodeFormProps & { set: (key: string) => (value: unkno
             options={["GET", "POST", "PUT", "PATCH", "DELETE"].map((m) => [m, m])}
           />
           <TextField label="URL" hint="a template: {{ input.id }} works" value={str(data.url)} onChange={set("url")} />
+          <CredentialSelect
+            label="Authentication"
+            hint="an HTTP auth credential from your account"
+            kinds={HTTP_KINDS}
+            credentials={props.credentials ?? []}
+            value={str(data.credential_id)}
+            onChange={set("credential_id")}
+          />
           <JsonField label="Headers" hint='an object, e.g. {"Accept": "application/json"}' value={data.headers} onChange={set("headers")} />
           <TextField label="Body" hint="a template; JSON when it renders to an object" multiline value={str(data.body)} onChange={set("body")} />
         </>
@@ -110,7 +152,7 @@ function KindFields(props: NodeFormProps & { set: (key: string) => (value: unkno
   }
 }
 
-function AgentFields({ data, set, templates }: NodeFormProps & { set: (key: string) => (value: unknown) => void }) {
+function AgentFields({ data, set, templates, credentials }: NodeFormProps & { set: (key: string) => (value: unknown) => void }) {
   const template = templates.find((t) => t.id === data.template_id);
   const parameters = isRecord(data.parameters) ? data.parameters : {};
   return (
@@ -135,6 +177,14 @@ function AgentFields({ data, set, templates }: NodeFormProps & { set: (key: stri
         value={str(data.model)}
         onChange={set("model")}
         placeholder={template?.model ?? "test:echo"}
+      />
+      <CredentialSelect
+        label="Credential"
+        hint="the provider key to use (else the template's, else the server's)"
+        kinds={PROVIDER_KINDS}
+        credentials={credentials ?? []}
+        value={str(data.credential_id)}
+        onChange={set("credential_id")}
       />
       <TextField
         label="System prompt"

@@ -5,7 +5,7 @@ Two flags on workflows, both off by default: `chat_model` (served as the model
 tool at `/mcp`).
 
 Revision ID: 0011
-Revises: 0007 (the head on main when this was written)
+Revises: 0010 (the head on main when this was written)
 Create Date: 2026-11-30
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0011"
-down_revision = "0007"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
