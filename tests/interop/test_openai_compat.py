@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 import httpx
@@ -10,11 +11,12 @@ import pytest
 from sqlalchemy import select
 
 from relayflow.config import Settings
-from relayflow.store import models
+from relayflow.domain import TokenScope
+from relayflow.store import api_tokens, models
 from relayflow.store.db import Database
 from tests.support.rows import chain_graph
 
-from .conftest import new_user, offered_workflow
+from .conftest import User, new_user, offered_workflow
 
 ECHO_GRAPH = chain_graph(
     ("input", {}),
@@ -136,3 +138,37 @@ async def test_errors_have_openais_shape(base_url: str, db: Database, settings: 
     assert failed.headers["x-should-retry"] == "false"  # one call never starts two runs
     (run,) = await executions_of(db, failing.id)
     assert str(run.id) in failed.json()["error"]["message"]
+
+
+async def personal_token(db: Database, user: User, *scopes: TokenScope) -> str:
+    async with db.transaction() as session:
+        issued = await api_tokens.create_token(
+            session,
+            user.id,
+            name="sdk",
+            scopes=frozenset(scopes),
+            expires_at=dt.datetime.now(dt.UTC).replace(tzinfo=None) + dt.timedelta(days=1),
+            max_per_user=10,
+        )
+    return issued.token
+
+
+async def test_a_personal_api_token_with_run_start_gets_a_completion(
+    base_url: str, db: Database, settings: Settings
+) -> None:
+    alice = await new_user(db, settings)
+    workflow = await offered_workflow(db, alice, graph=ECHO_GRAPH, chat_model=True)
+    model = f"workflow/{workflow.id}"
+    message: list[openai.types.chat.ChatCompletionMessageParam] = [
+        {"role": "user", "content": "hi"}
+    ]
+
+    runner = client_for(base_url, await personal_token(db, alice, TokenScope.RUN_START))
+    completion = await runner.chat.completions.create(model=model, messages=message)
+    assert "echo: hi (1)" in (completion.choices[0].message.content or "")
+
+    reader = client_for(base_url, await personal_token(db, alice, TokenScope.READ))
+    assert [m.id for m in (await reader.models.list()).data] == [model]
+    with pytest.raises(openai.PermissionDeniedError):
+        await reader.chat.completions.create(model=model, messages=message)
+    assert len(await executions_of(db, workflow.id)) == 1
