@@ -46,6 +46,8 @@ async def create_workflow(
         edges=body.edges,
         metadata=body.metadata,
         is_public=body.is_public,
+        chat_model=body.chat_model,
+        mcp_tool=body.mcp_tool,
         retention_days=body.retention_days,
         max_parallel_nodes=body.max_parallel_nodes,
         parallel_ceiling=settings.max_parallel_nodes_ceiling,
