@@ -41,6 +41,7 @@ TEMPLATES = {
         "- {{ item.name }} ({{ item.score * 10 }}%): {{ item.tags|join(', ') }}\n{% endfor %}"
     ),
     "lone expression": "{{ nodes.a.output.score + input.n }}",
+    "lookup (inline)": "Hello {{ input.name }}: {{ nodes.a.output.text }}",
     "condition": "{{ nodes.a.output.score > 5 and input.name == 'Ada' }}",
     "numeric loop": "{% for i in range(2000) %}{{ i * 2 }},{% endfor %}",
 }
@@ -96,7 +97,7 @@ async def timer_lag(duration_s: float) -> list[float]:
 
 
 async def lag_during_hostile_render(budget_s: float) -> tuple[list[float], str]:
-    budget = RenderBudget(TemplateLimits(), budget_s=budget_s)
+    budget = RenderBudget(TemplateLimits(), budget_s=budget_s, time_limit=f"{budget_s:g} s")
     render = asyncio.ensure_future(
         templating.render_async(HOSTILE, CONTEXT, where="bench", budget=budget)
     )

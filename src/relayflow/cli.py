@@ -291,6 +291,38 @@ def user_create(
     typer.echo(f"created {role.value} account {email.strip().lower()}")
 
 
+@user_app.command("set-password")
+def user_set_password(
+    email: str = typer.Option(..., help="The account's email."),
+    password_stdin: bool = typer.Option(
+        False, "--password-stdin", help="Read the password from standard input."
+    ),
+) -> None:
+    """Give an account a new password (prompted for, or from RELAYFLOW_USER_PASSWORD, or
+    standard input with --password-stdin)."""
+    from relayflow.errors import RelayflowError
+    from relayflow.store.db import Database
+    from relayflow.store.users import set_password
+
+    settings = load_settings()
+    password = _read_password(password_stdin)
+
+    async def _run() -> None:
+        db = Database(settings.resolved_database_url)
+        try:
+            async with db.transaction() as session:
+                await set_password(session, email, password)
+        finally:
+            await db.dispose()
+
+    try:
+        asyncio.run(_run())
+    except RelayflowError as exc:
+        typer.secho(f"error: {exc.message}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"password changed for {email.strip().lower()}")
+
+
 @app.command("run")
 def run_file(
     file: Path = typer.Argument(..., help="A workflow JSON file ({nodes, edges, ...})."),

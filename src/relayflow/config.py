@@ -136,6 +136,11 @@ class Settings(BaseSettings):
     provider_concurrency: dict[str, int] = Field(default_factory=dict)
     default_provider_concurrency: int = 8
 
+    # --- interoperability (docs/interop.md)
+    # How long `/v1/chat/completions` and an MCP tool call wait for the run; past it
+    # the caller gets an error naming the execution, which keeps running in the history.
+    interop_wait_s: float = Field(300.0, gt=0)
+
     # --- runtime
     worker_concurrency: int = 8
     user_concurrency: int = 32

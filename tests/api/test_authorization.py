@@ -24,16 +24,18 @@ from relayflow.domain import TokenScope
 from relayflow.store.db import Database
 from relayflow.store.models import (
     AgentTemplate,
+    ApiToken,
     Credential,
     Execution,
     Schedule,
     Webhook,
     Workflow,
+    WorkflowVersion,
 )
 from relayflow.store.queue.pending import create_pending_execution
 from tests.api.conftest import SignedIn, table_snapshot, template_body, workflow_body
 
-TABLES = (Workflow, AgentTemplate, Webhook, Schedule, Credential)
+TABLES = (Workflow, WorkflowVersion, AgentTemplate, Webhook, Schedule, Credential, ApiToken)
 
 
 @dataclass(frozen=True)
@@ -174,7 +176,14 @@ ENDPOINTS: list[Endpoint] = [
         public_ok=200,
         fixed=(("a", "1"), ("b", "1")),
     ),
-    Endpoint("POST", WF + "/publish", body={}, target="workflow", owner_only=True),
+    Endpoint(
+        "POST",
+        WF + "/publish",
+        body={"message": "reviewed"},  # the published version's note changes
+        target="workflow",
+        owner_only=True,
+        scope=W_WF,
+    ),
     Endpoint(
         "POST",
         WF + "/versions/{number}/restore",
@@ -182,6 +191,7 @@ ENDPOINTS: list[Endpoint] = [
         owner_only=True,
         ok=201,
         fixed=VERSION,
+        scope=W_WF,
     ),
     Endpoint("GET", "/api/v1/executions"),
     Endpoint("GET", EXE, target="execution"),

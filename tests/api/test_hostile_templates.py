@@ -23,8 +23,13 @@ from tests.api.conftest import SignedIn
 from tests.support.live_server import serve_in_process
 from tests.support.rows import chain_graph
 
+# Measures how fast another user is answered: run apart from the busy shards.
+pytestmark = pytest.mark.timing
+
 VALIDATE = "/api/v1/workflows/validate"
 PROBE_LIMIT_S = 0.5
+STALL_S = 2.0
+MIN_PROBES = 10
 
 NESTED_LOOPS = "{% for i in range(20000) %}{% for j in range(20000) %}{% endfor %}{% endfor %}x"
 
@@ -40,12 +45,14 @@ async def probe_during(
     base_url: str, attack: Awaitable[httpx.Response], prober: SignedIn
 ) -> tuple[httpx.Response, list[float]]:
     """Run `attack`; meanwhile time another user's `GET /api/v1/auth/me`, one after the
-    other, until the attack's answer is in."""
+    other, until the attack's answer is in (and at least MIN_PROBES times)."""
     probes: list[float] = []
     async with httpx.AsyncClient(base_url=base_url, timeout=60) as others:
         assert (await others.get("/api/v1/auth/me", headers=prober.headers)).status_code == 200
         hostile = asyncio.ensure_future(attack)
-        while not hostile.done():
+        # At least MIN_PROBES, so one slow answer of a loaded machine is not the verdict
+        # when the attack is refused within milliseconds.
+        while not hostile.done() or len(probes) < MIN_PROBES:
             started = time.perf_counter()
             answer = await others.get("/api/v1/auth/me", headers=prober.headers)
             probes.append(time.perf_counter() - started)
@@ -54,8 +61,14 @@ async def probe_during(
 
 
 def assert_served(probes: list[float]) -> None:
+    """Nine probes in ten answer within 0.5 s and none stalls (the rule of the other
+    hardening tests: a loaded machine's idle server has its own slow outliers; before
+    budgets, the stall under these templates lasted the whole render, 6 to 12 s)."""
     assert probes, "no probe ran while the hostile request was in flight"
-    assert max(probes) < PROBE_LIMIT_S, f"another user's request waited {max(probes):.2f} s"
+    ordered = sorted(probes)
+    typical = ordered[(len(ordered) * 9) // 10 - (len(ordered) >= 10)]
+    assert typical < PROBE_LIMIT_S, f"another user's requests took up to {typical:.2f} s"
+    assert ordered[-1] < STALL_S, f"another user's request waited {ordered[-1]:.2f} s"
 
 
 async def assert_histories_answer(client: httpx.AsyncClient, *users: SignedIn) -> None:

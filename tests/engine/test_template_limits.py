@@ -237,10 +237,10 @@ def transform_graph(value: str, **data: Any) -> dict[str, Any]:
 
 
 async def test_a_node_render_stops_at_the_nodes_timeout_naming_field_and_limit() -> None:
-    outcome = await Harness().run(transform_graph(NESTED_LOOPS, timeout_s=0.5), {})
+    outcome = await Harness().run(transform_graph(NESTED_LOOPS, timeout_s=1), {})
     assert outcome.status is ExecutionStatus.FAILED
     assert outcome.error == (
-        "node 't': data.value: the template ran out of time, over the node's timeout_s (0.5 s)"
+        "node 't': data.value: the template ran out of time, over the node's timeout_s (1 s)"
     )
 
 
@@ -252,3 +252,40 @@ async def test_a_node_render_uses_the_engines_limits() -> None:
         "node 't': data.value: a string repeated 101 times would be 101 characters, "
         "over RELAYFLOW_TEMPLATE_MAX_CHARS (100)"
     )
+
+
+def test_passing_existing_data_through_is_not_counted() -> None:
+    big = {"rows": ["x" * 1000] * 3000}  # 3 MB as JSON: an HTTP response, say
+    context = {"nodes": {"fetch": {"output": big}}}
+    value = {"all": "{{ nodes.fetch.output }}", "rows": "{{ nodes['fetch'].output.rows }}"}
+    assert render(value, context, where="w") == {"all": big, "rows": big["rows"]}
+
+
+def test_what_all_the_fields_of_a_value_produce_counts_together() -> None:
+    value = {f"f{i}": "{{ 'x' * 600000 }}" for i in range(4)}
+    with pytest.raises(TemplateLimitError) as caught:
+        render(value, {}, where="node 'h': data.body", budget=RenderBudget(TemplateLimits()))
+    assert caught.value.message == (
+        "node 'h': data.body.f3: the value would make this render's results 2,400,000 "
+        "characters, over RELAYFLOW_TEMPLATE_MAX_CHARS (2,000,000)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "inline"),
+    [
+        ("plain text", True),
+        ("{{ nodes.a.output }}", True),
+        ("step {{ iteration }} of {{ input['name'] }}", True),
+        ({"a": "{{ input.x }}", "b": ["{{ input.y == 1 and not input.z }}"]}, True),
+        ("{{ input.items|length }}", False),
+        ("{{ input.n * 2 }}", False),
+        ("{{ lipsum(1) }}", False),
+        (NESTED_LOOPS, False),
+        ("{{ input.x }}" + " " * 600, False),  # too long to look at on the loop
+    ],
+)
+def test_only_templates_that_just_read_data_render_on_the_event_loop(
+    value: Any, inline: bool
+) -> None:
+    assert templating._renders_inline(value) is inline

@@ -19,6 +19,9 @@ from relayflow.store.db import Database
 from tests.support.live_server import serve_in_process
 from tests.triggers.conftest import Hook, MakeOwner, Owner, count_executions
 
+# Measures how fast another user is answered: run apart from the busy shards.
+pytestmark = pytest.mark.timing
+
 FIELDS = 160_000  # `a=&` each: 480 kB, well under the body limit
 FORM = "application/x-www-form-urlencoded"
 

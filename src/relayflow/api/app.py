@@ -6,11 +6,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.routing import Route
 
 from relayflow import __version__
 from relayflow.api.body_limit import BodyLimitMiddleware
 from relayflow.api.docs import install_api_docs
 from relayflow.api.errors import install_error_handlers
+from relayflow.api.mcp_tools import MCP_PATH, McpEndpoint
 from relayflow.api.openapi import install_contract_document
 from relayflow.api.routes import ROUTERS
 from relayflow.api.state import AppState
@@ -25,6 +27,7 @@ from relayflow.store.migrate import upgrade
 def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
     """Build the app. Pass `db` to share a database the caller owns (tests, CLI)."""
     settings.signing_secret()  # refuse to start without a usable secret
+    mcp_endpoint = McpEndpoint()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -46,7 +49,8 @@ def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
         app.state.relayflow = state
         await state.start()
         try:
-            yield
+            async with mcp_endpoint.running(state):
+                yield
         finally:
             await state.stop()
             if owns_db:
@@ -65,6 +69,8 @@ def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
     install_api_docs(app)
     for router in ROUTERS:
         app.include_router(router)
+    # Workflows as MCP tools (api/mcp_tools.py); MCP checks its own messages.
+    app.router.routes.append(Route(MCP_PATH, mcp_endpoint, methods=["GET", "POST", "DELETE"]))
     mount_web_app(app, settings)  # last: its catch-all must not shadow API routes
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     return app

@@ -7,7 +7,11 @@ Semantics (DESIGN.md, "Execution semantics"):
   `merge` with `mode: any` runs on its first active input. Edges leaving a
   `condition` or `approval` are active only from the chosen handle.
 - Ready nodes run concurrently as asyncio tasks, at most `max_parallel_nodes` at a
-  time per execution (and per sub-workflow).
+  time per execution (and per sub-workflow); the nodes of all child runs together
+  at most `max_active_child_nodes` (`engine.slots`).
+- Budgets (`engine.budget`): node runs and events per execution, child runs
+  included, items per map and output size per node. Running out of node runs or
+  events stops the whole execution at once, failing with the reason.
 - Each attempt is recorded through `RunStore.record`: RUNNING when it starts, then
   COMPLETED, FAILED, WAITING or CANCELLED with input, output, error, times, token
   usage and cost; a skipped node is recorded SKIPPED. Failures are retried
@@ -37,8 +41,8 @@ run, e.g. a loop's head reading a later member on the first pass, or when X was
 skipped), `nodes.X.status` its state, and `iteration` the node's current iteration.
 
 Sub-workflows (and `map` over a workflow) run as child executions inside the same
-execution: their node runs are recorded with ids prefixed by the parent node
-(`sub/child_node`), so they resume too. Usage is carried by the rows that spent
+execution (`engine.children`): their node runs are recorded with ids prefixed by
+the parent node (`sub/child_node`), so they resume too. Usage is carried by the rows that spent
 it (agent nodes and map items), never by the parent row as well; the outcome's
 usage is the sum over every row of the execution, reused ones included.
 """
@@ -484,6 +488,8 @@ class _Runner:
             else:
                 await self._finish_attempt(node_id, ctx, outcome, base, started)
                 return
+            if state.settled:
+                return  # recorded cancelled meanwhile: its row is closed
             error = error_text(failure)
             finished = time.time()
             state.row_open = False
@@ -520,6 +526,8 @@ class _Runner:
     ) -> None:
         finished = time.time()
         state = self.state[node_id]
+        if state.settled:
+            return  # recorded cancelled meanwhile: its row is closed
         state.row_open, state.settled = False, True
         await self._record(
             NodeRunRecord(
@@ -732,11 +740,14 @@ class _Runner:
             state = self.state[node_id]
             state.state = NodeState.CANCELLED
             if state.settled:
-                continue
-            if not state.row_open:  # not started, or waiting to retry: a row of its own
+                continue  # its last row is written (its outcome is on the way)
+            if not state.row_open:
+                if state.attempt > 0:
+                    continue  # waiting to retry: its failed attempt's row stands
                 if not self.shared.budget.has_node_runs_left():
-                    continue
+                    continue  # never started: a row of its own would pass the budget
                 self.budget.charge_node_run(node_id)
+            state.row_open, state.settled = False, True
             await self._record(
                 NodeRunRecord(
                     self.run.execution_id,

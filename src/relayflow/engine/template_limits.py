@@ -79,7 +79,7 @@ class LimitBreach(Exception):
 class RenderBudget:
     """The limits and the deadline of one render; `tick()` at every step."""
 
-    __slots__ = ("deadline", "limits", "next_yield", "stopped", "time_limit")
+    __slots__ = ("deadline", "limits", "next_yield", "produced", "stopped", "time_limit")
 
     def __init__(
         self,
@@ -94,6 +94,7 @@ class RenderBudget:
         self.time_limit = time_limit or f"{SETTING['max_render_s']} ({limits.max_render_s:g} s)"
         self.deadline = time.monotonic() + budget_s
         self.next_yield = time.monotonic() + YIELD_EVERY_S
+        self.produced = 0  # characters of the results rendered so far
         self.stopped = False
 
     def tick(self) -> None:
@@ -133,6 +134,21 @@ class RenderBudget:
         if json_weight(value, limit, self.tick) > limit:
             raise self.breach(f"{what} is larger than {limit:,} characters", "max_chars", limit)
 
+    def count_produced(self, value: Any, what: str) -> None:
+        """Add a rendered result to what this render produced (every field of a JSON
+        value renders within one budget): the total must fit max_chars too."""
+        limit = self.limits.max_chars
+        if isinstance(value, str):
+            self.produced += len(value)
+        elif isinstance(value, list | tuple | Mapping):
+            self.produced += json_weight(value, limit - self.produced, self.tick)
+        if self.produced > limit:
+            raise self.breach(
+                f"{what} would make this render's results {self.produced:,} characters",
+                "max_chars",
+                limit,
+            )
+
     def check_int_bits(self, bits: float, what: str) -> None:
         if bits > self.limits.max_int_bits:
             raise self.breach(
@@ -163,7 +179,7 @@ def node_budget(
     remaining = deadline - time.monotonic()
     if remaining >= limits.max_render_s:
         return RenderBudget(limits)
-    margin = min(0.25, 0.05 * timeout_s)
+    margin = min(0.25, 0.2 * timeout_s)  # room to hand the error back on a busy machine
     return RenderBudget(
         limits,
         budget_s=max(remaining - margin, 0.0),

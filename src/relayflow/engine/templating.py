@@ -105,7 +105,7 @@ GLOBAL_NAMES = frozenset(ENV.globals)
 class _Compiled:
     kind: Literal["text", "value", "template"]
     text: str = ""
-    expression: Callable[..., Any] | None = None
+    expression: _Expression | None = None
     template: Template | None = None
 
 
@@ -132,10 +132,29 @@ def _compile_template(source: str) -> _Compiled:
     return _Compiled("template", template=ENV.from_string(source))
 
 
+@dataclass(frozen=True, slots=True)
+class _Expression:
+    function: Callable[..., Any]
+    # Only reads the context (`nodes.a.output`, `input["k"]`): what it yields exists
+    # already and is not counted against the size limit; anything else is.
+    lookup: bool
+
+
 @lru_cache(maxsize=8192)
-def _compile_expression(source: str) -> Callable[..., Any]:
+def _compile_expression(source: str) -> _Expression:
     inner = single_expression(source)
-    return ENV.compile_expression(inner if inner is not None else source, undefined_to_none=False)
+    text = inner if inner is not None else source
+    function = ENV.compile_expression(text, undefined_to_none=False)
+    return _Expression(function, _is_lookup(text))
+
+
+def _is_lookup(expression: str) -> bool:
+    node = Parser(ENV, expression, state="variable").parse_expression()
+    while isinstance(node, ast.Getattr | ast.Getitem):
+        if isinstance(node, ast.Getitem) and not isinstance(node.arg, ast.Const):
+            return False
+        node = node.node
+    return isinstance(node, ast.Name)
 
 
 # ----------------------------------------------------------------- rendering
@@ -156,8 +175,13 @@ def _fail(where: str, exc: Exception) -> TemplateError:
 def _defined(value: Any) -> Any:
     if isinstance(value, Undefined):
         value._fail_with_undefined_error()
-    if isinstance(value, dict | list | tuple):
-        current_budget().check_value(value, "the value")
+    return value
+
+
+def _value_of(expression: _Expression, context: Mapping[str, Any]) -> Any:
+    value = _defined(expression.function(**context))
+    if not expression.lookup:
+        current_budget().count_produced(value, "the value")
     return value
 
 
@@ -173,17 +197,7 @@ def render(
     value: Any, context: Mapping[str, Any], *, where: str, budget: RenderBudget | None = None
 ) -> Any:
     """Render every string inside a JSON value; a lone `{{ expr }}` keeps its type."""
-    return _within(budget, _render_checked, value, context, where)
-
-
-def _render_checked(value: Any, context: Mapping[str, Any], where: str) -> Any:
-    result = _render_value(value, context, where)
-    if isinstance(value, dict | list):
-        try:
-            current_budget().check_value(result, "the rendered value")
-        except LimitBreach as exc:
-            raise _fail(where, exc) from None
-    return result
+    return _within(budget, _render_value, value, context, where)
 
 
 def _render_value(value: Any, context: Mapping[str, Any], where: str) -> Any:
@@ -209,9 +223,11 @@ def _render_string(source: str, context: Mapping[str, Any], where: str) -> Any:
             return compiled.text
         if compiled.kind == "value":
             assert compiled.expression is not None
-            return _defined(compiled.expression(**context))
+            return _value_of(compiled.expression, context)
         assert compiled.template is not None
-        return compiled.template.render(context)
+        text = compiled.template.render(context)
+        current_budget().count_produced(text, "the rendered text")
+        return text
     except TemplateError:
         raise
     except Exception as exc:
@@ -241,7 +257,7 @@ def evaluate(
 
 def _evaluate(expression: str, context: Mapping[str, Any], where: str) -> Any:
     try:
-        return _defined(_compile_expression(expression)(**context))
+        return _value_of(_compile_expression(expression), context)
     except TemplateError:
         raise
     except Exception as exc:
@@ -270,6 +286,61 @@ def has_templates(value: Any) -> bool:
     return False
 
 
+# Short templates whose expressions only read and compare data (`Hi {{ input.name }}`,
+# `{{ nodes.a.output }}`, `input.score > 5`) cost next to nothing: they render on the
+# event loop, sparing the thread hop (most prompts, outputs and conditions do).
+_CHEAP = (
+    ast.Name, ast.Const, ast.Getattr, ast.Getitem, ast.Compare, ast.Operand, ast.And,
+    ast.Or, ast.Not, ast.CondExpr, ast.List, ast.Tuple, ast.Dict, ast.Pair, ast.Neg, ast.Pos,
+)  # fmt: skip
+INLINE_MAX_SOURCE = 500  # characters; longer sources are not even looked at on the loop
+
+
+@lru_cache(maxsize=8192)
+def _is_cheap_expression(expression: str) -> bool:
+    try:
+        node = Parser(ENV, expression, state="variable").parse_expression()
+    except Exception:
+        return False  # its error is reported when it runs
+    return isinstance(node, _CHEAP) and all(isinstance(n, _CHEAP) for n in node.find_all(ast.Node))
+
+
+@lru_cache(maxsize=8192)
+def _is_cheap_template(source: str) -> bool:
+    try:
+        tree = ENV.parse(source)
+    except Exception:
+        return False
+    for output in tree.body:
+        if not isinstance(output, ast.Output):
+            return False  # a block: {% for %}, {% set %}, {% macro %}...
+        for node in output.nodes:
+            if isinstance(node, ast.TemplateData):
+                continue
+            if not isinstance(node, _CHEAP) or not all(
+                isinstance(n, _CHEAP) for n in node.find_all(ast.Node)
+            ):
+                return False
+    return True
+
+
+def _renders_inline(value: Any, *, expression: bool = False) -> bool:
+    if isinstance(value, str):
+        if not expression and not has_templates(value):
+            return True
+        if len(value) > INLINE_MAX_SOURCE:
+            return False
+        if expression:
+            inner = single_expression(value)
+            return _is_cheap_expression(inner if inner is not None else value)
+        return _is_cheap_template(value)
+    if isinstance(value, dict):
+        return all(_renders_inline(v) for v in value.values())
+    if isinstance(value, list):
+        return all(_renders_inline(v) for v in value)
+    return True
+
+
 async def _off_loop(budget: RenderBudget, function: Callable[..., Any], *args: Any) -> Any:
     loop = asyncio.get_running_loop()
     pool = _render_pool(budget.limits.render_threads)
@@ -284,23 +355,25 @@ async def _off_loop(budget: RenderBudget, function: Callable[..., Any], *args: A
 async def render_async(
     value: Any, context: Mapping[str, Any], *, where: str, budget: RenderBudget
 ) -> Any:
-    """`render` in a thread, so the event loop stays free; plain data stays inline."""
-    if not has_templates(value):
-        return value
-    return await _off_loop(budget, _render_checked, value, context, where)
+    """`render` in a thread, so the event loop stays free; cheap ones stay inline."""
+    if _renders_inline(value):
+        return run_within(budget, _render_value, value, context, where)
+    return await _off_loop(budget, _render_value, value, context, where)
 
 
 async def render_text_async(
     source: str, context: Mapping[str, Any], *, where: str, budget: RenderBudget
 ) -> str:
-    if not has_templates(source):
-        return source
+    if _renders_inline(source):
+        return str(run_within(budget, _render_text, source, context, where))
     return str(await _off_loop(budget, _render_text, source, context, where))
 
 
 async def evaluate_async(
     expression: str, context: Mapping[str, Any], *, where: str, budget: RenderBudget
 ) -> Any:
+    if _renders_inline(expression, expression=True):
+        return run_within(budget, _evaluate, expression, context, where)
     return await _off_loop(budget, _evaluate, expression, context, where)
 
 

@@ -88,6 +88,9 @@ class Journal:
         self._outcome_waiters: dict[uuid.UUID, asyncio.Future[bool]] = {}
         self._sync_waiters: list[asyncio.Future[None]] = []
         self._in_flight: RunBatch | None = None  # the batch being written (or retried)
+        self._in_flight_waiters: tuple[
+            dict[uuid.UUID, asyncio.Future[bool]], list[asyncio.Future[None]]
+        ] = ({}, [])
         self._wake = asyncio.Event()
         self._urgent = asyncio.Event()  # something queued must be written now
         self._linger_s = linger_s
@@ -136,13 +139,15 @@ class Journal:
                 len(executions_hit),
                 ", ".join(sorted(str(e) for e in executions_hit)),
             )
-        for waiter in self._outcome_waiters.values():
+        in_flight_outcomes, in_flight_syncs = self._in_flight_waiters
+        for waiter in (*self._outcome_waiters.values(), *in_flight_outcomes.values()):
             if not waiter.done():
                 waiter.set_result(False)
-        for sync_waiter in self._sync_waiters:
+        for sync_waiter in (*self._sync_waiters, *in_flight_syncs):
             if not sync_waiter.done():
                 sync_waiter.set_result(None)
         self._outcome_waiters, self._sync_waiters = {}, []
+        self._in_flight_waiters = ({}, [])
 
     # ------------------------------------------------------------ executions
     def begin(self, execution_id: uuid.UUID, lease_token: int) -> None:
@@ -309,8 +314,9 @@ class Journal:
             lost: set[uuid.UUID] = set()
             if batch:
                 self._in_flight = batch
+                self._in_flight_waiters = (outcome_waiters, sync_waiters)
                 lost = await self._write(batch)
-                self._in_flight = None
+                self._in_flight, self._in_flight_waiters = None, ({}, [])
             for execution_id, waiter in outcome_waiters.items():
                 if not waiter.done():
                     waiter.set_result(execution_id not in lost)

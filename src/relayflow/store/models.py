@@ -85,6 +85,10 @@ class Workflow(Base):
     updated_at: Mapped[dt.datetime | None] = mapped_column(
         DateTime(), default=utcnow, onupdate=utcnow, server_default=NOW_DEFAULT
     )
+    # Revision 0011 (interop): offered as the chat model `workflow/<id>` on `/v1`,
+    # and as a tool on `/mcp`.
+    chat_model: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    mcp_tool: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     # Extras (migration 0012): overrides of the server's retention and node parallelism.
     retention_days: Mapped[int | None] = mapped_column(Integer)
     max_parallel_nodes: Mapped[int | None] = mapped_column(Integer)

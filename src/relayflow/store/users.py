@@ -58,6 +58,17 @@ async def get_user_by_email(session: AsyncSession, email: str) -> User | None:
     return await session.scalar(select(User).where(User.email == email.strip().lower()))
 
 
+async def set_password(session: AsyncSession, email: str, password: str) -> User:
+    """Give an account a new password (an operator's reset); NotFound for an unknown email."""
+    check_password_policy(password)
+    user = await get_user_by_email(session, email)
+    if user is None:
+        raise errors.NotFound(f"no account with the email {email.strip().lower()}")
+    user.password_hash = security.hash_password(password)
+    await session.flush()
+    return user
+
+
 async def _lock_account_creation(session: AsyncSession) -> None:
     # SQLite serialises writers already; PostgreSQL needs a lock so two
     # simultaneous first registrations cannot both become admin.

@@ -33,6 +33,8 @@ EDITABLE_FIELDS = {
     "edges": "edges",
     "metadata": "meta",
     "is_public": "is_public",
+    "chat_model": "chat_model",
+    "mcp_tool": "mcp_tool",
     "retention_days": "retention_days",
     "max_parallel_nodes": "max_parallel_nodes",
 }
@@ -122,6 +124,8 @@ async def create_workflow(
     description: str | None = None,
     metadata: dict[str, Any] | None = None,
     is_public: bool = False,
+    chat_model: bool = False,
+    mcp_tool: bool = False,
     retention_days: int | None = None,
     max_parallel_nodes: int | None = None,
     parallel_ceiling: int | None = None,
@@ -142,6 +146,8 @@ async def create_workflow(
         edges=edges,
         meta=metadata if metadata is not None else {},
         is_public=is_public,
+        chat_model=chat_model,
+        mcp_tool=mcp_tool,
         retention_days=retention_days,
         max_parallel_nodes=max_parallel_nodes,
         draft_version=1,
@@ -218,6 +224,42 @@ async def delete_workflow(session: AsyncSession, actor: Actor, workflow_id: uuid
     )
     await session.delete(workflow)
     await session.flush()
+
+
+async def offered_workflows(
+    session: AsyncSession, actor: Actor, *, chat_model: bool = False, mcp_tool: bool = False
+) -> list[Workflow]:
+    """The actor's own workflows offered to other programs (as chat models or MCP tools).
+
+    Only the caller's own: another user's workflow never appears, even a public one,
+    so a token never widens what an outside client can run by surprise.
+    """
+    query = select(Workflow).where(Workflow.user_id == actor.user_id)
+    if chat_model:
+        query = query.where(Workflow.chat_model == true())
+    if mcp_tool:
+        query = query.where(Workflow.mcp_tool == true())
+    return list((await session.scalars(query.order_by(Workflow.created_at, Workflow.id))).all())
+
+
+async def get_offered_workflow(
+    session: AsyncSession,
+    actor: Actor,
+    workflow_id: uuid.UUID,
+    *,
+    chat_model: bool = False,
+    mcp_tool: bool = False,
+) -> Workflow:
+    """One of `offered_workflows`; anything else is `NotFound`, like an unknown id."""
+    workflow = await session.get(Workflow, workflow_id)
+    if (
+        workflow is None
+        or workflow.user_id != actor.user_id
+        or (chat_model and not workflow.chat_model)
+        or (mcp_tool and not workflow.mcp_tool)
+    ):
+        raise errors.NotFound(f"workflow {workflow_id} not found")
+    return workflow
 
 
 async def parallel_limits(

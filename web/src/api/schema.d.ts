@@ -2010,6 +2010,12 @@ export interface components {
          * @description A whole workflow (create, or replace with PUT: left-out fields get their defaults).
          */
         WorkflowIn: {
+            /**
+             * Chat Model
+             * @description Offered as the chat model `workflow/<id>` at `/v1` (docs/interop.md).
+             * @default false
+             */
+            chat_model?: boolean;
             /** Description */
             description?: string | null;
             /**
@@ -2027,6 +2033,12 @@ export interface components {
              * @description Nodes one execution runs at once; null: the server's default (RELAYFLOW_MAX_PARALLEL_NODES). At most RELAYFLOW_MAX_PARALLEL_NODES_CEILING.
              */
             max_parallel_nodes?: number | null;
+            /**
+             * Mcp Tool
+             * @description Offered as a tool at `/mcp`.
+             * @default false
+             */
+            mcp_tool?: boolean;
             /** Metadata */
             metadata?: {
                 [key: string]: unknown;
@@ -2057,6 +2069,8 @@ export interface components {
         };
         /** WorkflowOut */
         WorkflowOut: {
+            /** Chat Model */
+            chat_model: boolean;
             /** Created At */
             created_at: string | null;
             /** Description */
@@ -2077,6 +2091,8 @@ export interface components {
             is_public: boolean;
             /** Max Parallel Nodes */
             max_parallel_nodes?: number | null;
+            /** Mcp Tool */
+            mcp_tool: boolean;
             /** Metadata */
             metadata: {
                 [key: string]: unknown;
@@ -2107,6 +2123,8 @@ export interface components {
          * @description Only the fields given change.
          */
         WorkflowPatch: {
+            /** Chat Model */
+            chat_model?: boolean | null;
             /** Description */
             description?: string | null;
             /** Edges */
@@ -2118,6 +2136,8 @@ export interface components {
              * @description Nodes one execution runs at once; null: the server's default (RELAYFLOW_MAX_PARALLEL_NODES). At most RELAYFLOW_MAX_PARALLEL_NODES_CEILING.
              */
             max_parallel_nodes?: number | null;
+            /** Mcp Tool */
+            mcp_tool?: boolean | null;
             /** Metadata */
             metadata?: {
                 [key: string]: unknown;
@@ -2301,6 +2321,15 @@ export interface operations {
             };
             /** @description `is_system` is for admins */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such credential (or not yours) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4155,6 +4184,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description A credential the graph names is not yours */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description The body is above the size limit (setting `max_body_bytes`) */
             413: {
                 headers: {
@@ -4211,6 +4249,15 @@ export interface operations {
                 headers: {
                     /** @description `Bearer` */
                     "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A credential the graph names is not yours */
+            404: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {

@@ -11,6 +11,8 @@ export function workflowAnswer(id: string, graph: Graph, changes: Partial<Workfl
     edges: graph.edges,
     metadata: {},
     is_public: false,
+    chat_model: false,
+    mcp_tool: false,
     owned: true,
     user_id: "u-1",
     created_at: "2025-01-01T00:00:00Z",

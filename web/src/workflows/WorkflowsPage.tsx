@@ -9,6 +9,7 @@ import { Dialog } from "../components/Dialog";
 import { EmptyState } from "../components/EmptyState";
 import { ErrorBanner } from "../components/ErrorBanner";
 import { formatTime } from "../components/format";
+import { UseAsToolDialog } from "./UseAsToolDialog";
 import {
   downloadJson,
   fileSafeName,
@@ -18,7 +19,11 @@ import {
   toWorkflowFile,
 } from "./workflowFile";
 
-type Editing = { mode: "create" } | { mode: "rename"; workflow: Workflow } | { mode: "delete"; workflow: Workflow };
+type Editing =
+  | { mode: "create" }
+  | { mode: "rename"; workflow: Workflow }
+  | { mode: "delete"; workflow: Workflow }
+  | { mode: "tool"; workflow: Workflow };
 
 export function WorkflowsPage() {
   const { user } = useAuth();
@@ -185,6 +190,11 @@ export function WorkflowsPage() {
                           Rename
                         </button>
                       ) : null}
+                      {wf.owned ? (
+                        <button className="small" onClick={() => setEditing({ mode: "tool", workflow: wf })}>
+                          Use as a tool
+                        </button>
+                      ) : null}
                       <button className="small" onClick={() => duplicate(wf)}>
                         Duplicate
                       </button>
@@ -250,6 +260,17 @@ export function WorkflowsPage() {
             be undone.
           </p>
         </ConfirmDialog>
+      ) : null}
+      {editing?.mode === "tool" ? (
+        <UseAsToolDialog
+          workflow={editing.workflow}
+          origin={window.location.origin}
+          update={(changes) => workflows.update(editing.workflow.id, changes)}
+          onClose={() => {
+            setEditing(null);
+            void list.reload();
+          }}
+        />
       ) : null}
     </main>
   );

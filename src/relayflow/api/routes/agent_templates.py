@@ -44,7 +44,13 @@ async def list_templates(
     "",
     openapi_extra=needs(TokenScope.WRITE_WORKFLOWS),
     status_code=201,
-    responses=errors_for(401, 403, 422, notes={403: "`is_system` is for admins"}),
+    responses=errors_for(
+        401,
+        403,
+        404,
+        422,
+        notes={403: "`is_system` is for admins", 404: "No such credential (or not yours)"},
+    ),
 )
 async def create_template(
     body: TemplateIn, session: SessionDep, actor: CurrentActor

@@ -19,7 +19,13 @@ router = APIRouter(prefix="/api/v1/workflows", tags=["workflows"], route_class=C
     "/validate",
     openapi_extra=needs(TokenScope.READ),
     responses=errors_for(
-        401, 422, notes={422: "The graph is invalid; `error.details` lists every problem."}
+        401,
+        404,
+        422,
+        notes={
+            404: "A credential the graph names is not yours",
+            422: "The graph is invalid; `error.details` lists every problem.",
+        },
     ),
 )
 async def validate_workflow_graph(

@@ -12,7 +12,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from relayflow.api.auth import CurrentActor
+from relayflow.api.auth import CurrentActor, needs
 from relayflow.api.body_parsing import CheckedRoute
 from relayflow.api.deps import SessionDep, SettingsDep
 from relayflow.api.errors import errors_for
@@ -24,6 +24,7 @@ from relayflow.api.schemas.versions import (
     VersionListOut,
     VersionOut,
 )
+from relayflow.domain import TokenScope
 from relayflow.graph_diff import diff_graphs
 from relayflow.store import versions
 
@@ -62,7 +63,9 @@ async def get_version(
 
 
 @router.post(
-    "/publish", responses=errors_for(401, 403, 404, 422, notes={**NOT_OWNER, **NO_VERSION})
+    "/publish",
+    openapi_extra=needs(TokenScope.WRITE_WORKFLOWS),
+    responses=errors_for(401, 403, 404, 422, notes={**NOT_OWNER, **NO_VERSION}),
 )
 async def publish(
     workflow_id: uuid.UUID,
@@ -80,6 +83,7 @@ async def publish(
 
 @router.post(
     "/versions/{number}/restore",
+    openapi_extra=needs(TokenScope.WRITE_WORKFLOWS),
     status_code=201,
     responses=errors_for(401, 403, 404, 422, notes={**NOT_OWNER, **NO_VERSION}),
 )

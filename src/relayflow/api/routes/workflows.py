@@ -32,7 +32,7 @@ NOT_OWNER = {403: "A public workflow of another user: readable, not writable"}
     "",
     openapi_extra=needs(TokenScope.WRITE_WORKFLOWS),
     status_code=201,
-    responses=errors_for(401, 422),
+    responses=errors_for(401, 404, 422, notes={404: "A credential the graph names is not yours"}),
 )
 async def create_workflow(
     body: WorkflowIn, session: SessionDep, actor: CurrentActor, settings: SettingsDep
@@ -46,6 +46,8 @@ async def create_workflow(
         edges=body.edges,
         metadata=body.metadata,
         is_public=body.is_public,
+        chat_model=body.chat_model,
+        mcp_tool=body.mcp_tool,
         retention_days=body.retention_days,
         max_parallel_nodes=body.max_parallel_nodes,
         parallel_ceiling=settings.max_parallel_nodes_ceiling,

@@ -49,6 +49,10 @@ class WorkflowIn(BaseModel):
     edges: Edges
     metadata: dict[str, Any] | None = None
     is_public: StrictBool = False
+    chat_model: StrictBool = Field(
+        False, description="Offered as the chat model `workflow/<id>` at `/v1` (docs/interop.md)."
+    )
+    mcp_tool: StrictBool = Field(False, description="Offered as a tool at `/mcp`.")
     retention_days: RetentionDays = None
     max_parallel_nodes: MaxParallelNodes = None
     publish: StrictBool = Field(
@@ -69,11 +73,15 @@ class WorkflowPatch(BaseModel):
     edges: Edges | None = None
     metadata: dict[str, Any] | None = None
     is_public: StrictBool | None = None
+    chat_model: StrictBool | None = None
+    mcp_tool: StrictBool | None = None
     retention_days: RetentionDays = None
     max_parallel_nodes: MaxParallelNodes = None
     version_message: str | None = VersionMessage
 
-    _not_null = field_validator("name", "nodes", "edges", "is_public", mode="before")(not_null)
+    _not_null = field_validator(
+        "name", "nodes", "edges", "is_public", "chat_model", "mcp_tool", mode="before"
+    )(not_null)
 
 
 class WorkflowOut(BaseModel):
@@ -85,6 +93,8 @@ class WorkflowOut(BaseModel):
     edges: list[Any]
     metadata: dict[str, Any]
     is_public: bool
+    chat_model: bool
+    mcp_tool: bool
     retention_days: int | None = None
     max_parallel_nodes: int | None = None
     created_at: UtcDateTime | None
@@ -108,6 +118,8 @@ class WorkflowOut(BaseModel):
             edges=workflow.edges,
             metadata=workflow.meta or {},
             is_public=bool(workflow.is_public),
+            chat_model=bool(workflow.chat_model),
+            mcp_tool=bool(workflow.mcp_tool),
             retention_days=workflow.retention_days,
             max_parallel_nodes=workflow.max_parallel_nodes,
             created_at=workflow.created_at,

@@ -12,7 +12,7 @@ burst is cleaned up and re-planned promptly on a table with a long history.
 The seed's indexes stay as they are.
 
 Revision ID: 0008
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-04
 """
 
@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
-down_revision = "0010"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 

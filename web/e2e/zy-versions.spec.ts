@@ -1,7 +1,7 @@
 import { expect, test } from "@playwright/test";
 import { ACCOUNT, screenshot, signIn, watchConsole } from "./support";
 
-// Runs after workflow.spec.ts (name order), whose first test signs the account up; run
+// Runs after workflow.spec.ts (name order: "zy-"), whose first test signs the account up; run
 // alone, the account is made here.
 test("edit, save, publish, edit again, compare in History and restore", async ({ page, request }) => {
   await request.post("/api/v1/auth/register", {
