@@ -7,8 +7,10 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 PYTEST="${PYTEST:-.venv/bin/pytest}"
+API_HEAVY="tests/api/test_authorization.py tests/api/test_openapi_fuzz.py"
 SHARDS=(
-  "tests/api tests/interop"
+  "$API_HEAVY"
+  "tests/api tests/interop ${API_HEAVY//tests/--ignore=tests}"
   "tests/runtime"
   "tests/triggers tests/engine tests/agents tests/store tests/telemetry tests/test_*.py"
 )

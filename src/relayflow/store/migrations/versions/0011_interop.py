@@ -23,14 +23,14 @@ FLAGS = ("chat_model", "mcp_tool")
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("workflows") as batch:
-        for flag in FLAGS:
-            batch.add_column(
-                sa.Column(flag, sa.Boolean(), nullable=False, server_default=sa.false())
-            )
+    for flag in FLAGS:
+        op.add_column(
+            "workflows", sa.Column(flag, sa.Boolean(), nullable=False, server_default=sa.false())
+        )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("workflows") as batch:
-        for flag in FLAGS:
-            batch.drop_column(flag)
+    # In place, also on SQLite (>= 3.35): copying `workflows` would cascade-delete the
+    # executions and versions that reference it.
+    for flag in FLAGS:
+        op.drop_column("workflows", flag)
