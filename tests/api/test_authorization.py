@@ -28,11 +28,12 @@ from relayflow.store.models import (
     Credential,
     Execution,
     Schedule,
+    User,
     Webhook,
     Workflow,
     WorkflowVersion,
 )
-from tests.api.conftest import SignedIn, table_snapshot, template_body, workflow_body
+from tests.api.conftest import PASSWORD, SignedIn, table_snapshot, template_body, workflow_body
 
 TABLES = (Workflow, WorkflowVersion, AgentTemplate, Webhook, Schedule, Credential)
 
@@ -87,6 +88,12 @@ VERSION = (("number", "1"),)
 
 ENDPOINTS: list[Endpoint] = [
     Endpoint("GET", "/api/v1/auth/me"),
+    Endpoint(
+        "POST",
+        "/api/v1/auth/password",
+        body={"current_password": PASSWORD, "new_password": "a new passphrase"},
+        scope=None,
+    ),
     Endpoint("GET", "/api/v1/workflows"),
     Endpoint("POST", "/api/v1/workflows", body=workflow_body(), ok=201, scope=W_WF),
     Endpoint("POST", "/api/v1/workflows/validate", body=workflow_body()),
@@ -434,12 +441,12 @@ async def test_admin_may_use_every_endpoint_on_anyones_objects(
 ) -> None:
     url = endpoint.url(alices.ids)
     owners_view = await client.get(url, headers=alice.headers) if endpoint.target else None
-    before = await table_snapshot(db, *TABLES, Execution)
+    before = await table_snapshot(db, *TABLES, Execution, User)
 
     response = await client.request(endpoint.method, url, json=endpoint.body, headers=admin.headers)
 
     assert response.status_code == endpoint.ok, response.text
-    changed = await table_snapshot(db, *TABLES, Execution) != before
+    changed = await table_snapshot(db, *TABLES, Execution, User) != before
     if endpoint.method == "GET":
         assert not changed
         if owners_view is not None:  # the admin sees alice's object as she does
