@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from relayflow.store.db import Database
 from relayflow.store.models import User
-from tests.api.conftest import PASSWORD, SignedIn
+from tests.api.conftest import PASSWORD, SignedIn, workflow_body
 
 CHANGE = "/api/v1/auth/password"
 ME = "/api/v1/auth/me"
@@ -101,3 +101,21 @@ async def test_api_tokens_cannot_change_the_password_and_survive_a_change(
 async def test_without_a_token_the_change_is_refused(client: httpx.AsyncClient) -> None:
     response = await client.post(CHANGE, json={"current_password": PASSWORD, "new_password": NEW})
     assert response.status_code == 401
+
+
+async def test_a_token_from_before_the_change_cannot_start_runs(
+    client: httpx.AsyncClient, alice: SignedIn
+) -> None:
+    made = await client.post("/api/v1/workflows", json=workflow_body(), headers=alice.headers)
+    start = f"/api/v1/workflows/{made.json()['id']}/executions"
+    changed = await client.post(
+        CHANGE, json={"current_password": PASSWORD, "new_password": NEW}, headers=alice.headers
+    )
+
+    stale = await client.post(start, json={"input": {}}, headers=alice.headers)
+    fresh = await client.post(
+        start, json={"input": {}}, headers=bearer(changed.json()["access_token"])
+    )
+
+    assert stale.status_code == 401
+    assert fresh.status_code == 202, fresh.text

@@ -19,6 +19,8 @@ once. Personal API tokens are not tied to the password.
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -128,20 +130,35 @@ async def current_actor(user: CurrentUser) -> Actor:
 CurrentActor = Annotated[Actor, Depends(current_actor)]
 
 
+@dataclass(frozen=True)
+class Claimed:
+    """The caller as their token claims them; `session_generation` is None for a
+    personal token (already looked up), else still to check against the account."""
+
+    actor: Actor
+    session_generation: int | None
+
+    @property
+    def user_id(self) -> uuid.UUID:
+        return self.actor.user_id
+
+
 async def claimed_actor(
     request: Request,
     state: StateDep,
     settings: SettingsDep,
     token: Annotated[str | None, Depends(bearer_token)],
-) -> Actor:
+) -> Claimed:
     if token and security.is_personal_token(token):
         holder = await api_tokens.authenticate(state.db, token)
         check_scope(request.scope.get("route"), holder.scopes)
-        return actor_of(holder.user)
-    return token_actor(settings, token)
+        return Claimed(actor_of(holder.user), None)
+    sign_in = token_sign_in(settings, token)
+    return Claimed(sign_in.actor, sign_in.session_generation)
 
 
 # The caller as a sign-in token claims them, without reading their account: for routes
-# that read it themselves in the statements they run anyway (starting executions).
+# that read it themselves in the statements they run anyway (starting executions),
+# checking the session generation there.
 # A personal token is always looked up (it is only a digest until then).
-ClaimedActor = Annotated[Actor, Depends(claimed_actor)]
+ClaimedActor = Annotated[Claimed, Depends(claimed_actor)]

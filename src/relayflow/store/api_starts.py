@@ -46,6 +46,7 @@ class Starter:
 
     role: Role
     target: StartTarget | None
+    session_generation: int = 0  # see `users.session_generation`
 
 
 class StartStore(Protocol):
@@ -73,7 +74,8 @@ def _role(value: str | None) -> Role:
 
 # ----------------------------------------------------------------- PostgreSQL
 FIND_SQL = """
-SELECT u.role, f.id AS workflow_id, f.user_id AS owner_id, f.is_public, f.draft_version,
+SELECT u.role, u.session_generation,
+       f.id AS workflow_id, f.user_id AS owner_id, f.is_public, f.draft_version,
        jsonb_path_query_first(f.nodes, '$[*] ? (@.type == "input")') -> 'data' -> 'schema'
          AS input_schema
 FROM users u LEFT JOIN workflows f ON f.id = $2
@@ -89,8 +91,9 @@ class PostgresStartStore:
         row = await self._db.direct_pg().fetchrow(FIND_SQL, user_id, workflow_id)
         if row is None:
             return None
+        generation = int(row["session_generation"] or 0)
         if row["workflow_id"] is None:
-            return Starter(_role(row["role"]), None)
+            return Starter(_role(row["role"]), None, generation)
         schema = json.loads(row["input_schema"]) if row["input_schema"] is not None else None
         target = StartTarget(
             workflow_id=row["workflow_id"],
@@ -99,7 +102,7 @@ class PostgresStartStore:
             input_schema=schema if isinstance(schema, Mapping) and schema else None,
             draft_version=row["draft_version"],
         )
-        return Starter(_role(row["role"]), target)
+        return Starter(_role(row["role"]), target, generation)
 
     async def create(self, row: PendingRow) -> None:
         if not await self._db.direct_pg().insert_pending(row):
@@ -110,7 +113,7 @@ class PostgresStartStore:
 
 # ----------------------------------------------------------------- SQLite
 SQLITE_FIND_SQL = """
-SELECT u.role, f.id, f.user_id, f.is_public, f.nodes, f.draft_version
+SELECT u.role, u.session_generation, f.id, f.user_id, f.is_public, f.nodes, f.draft_version
 FROM users u LEFT JOIN workflows f ON f.id = ?2
 WHERE u.id = ?1
 """
@@ -125,9 +128,9 @@ class SqliteStartStore:
         row = await direct.fetchone(SQLITE_FIND_SQL, (bind_uuid(user_id), bind_uuid(workflow_id)))
         if row is None:
             return None
-        role, found_id, owner_id, is_public, nodes, draft_version = row
+        role, generation, found_id, owner_id, is_public, nodes, draft_version = row
         if found_id is None:
-            return Starter(_role(role), None)
+            return Starter(_role(role), None, int(generation or 0))
         target = StartTarget(
             workflow_id=read_uuid(found_id),
             owner_id=read_uuid(owner_id),
@@ -135,7 +138,7 @@ class SqliteStartStore:
             input_schema=input_schema_of(read_json(nodes)),
             draft_version=draft_version,
         )
-        return Starter(_role(role), target)
+        return Starter(_role(role), target, int(generation or 0))
 
     async def create(self, row: PendingRow) -> None:
         if not await self._db.direct_sqlite().insert_pending(row):

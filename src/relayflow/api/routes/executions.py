@@ -147,6 +147,7 @@ async def start_execution(
         workflow_id,
         body.input if body else None,
         version=body.version if body else None,
+        session_generation=claimed.session_generation,
     )
     url = execution_url(request, queued.execution_id)
     response.headers["Location"] = url
