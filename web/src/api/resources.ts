@@ -32,6 +32,9 @@ export const accounts = {
   login: (body: { email: string; password: string }): Promise<LoginAnswer> =>
     call(api.POST("/api/v1/auth/login", { body })),
   me: (): Promise<User> => call(api.GET("/api/v1/auth/me")),
+  /** Ends every other sign-in; the answer carries this session's new token. */
+  changePassword: (body: { current_password: string; new_password: string }): Promise<LoginAnswer> =>
+    call(api.POST("/api/v1/auth/password", { body })),
 };
 
 // ------------------------------------------------------------------ workflows
