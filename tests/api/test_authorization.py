@@ -231,6 +231,9 @@ ENDPOINTS: list[Endpoint] = [
         scope=TokenScope.WRITE_CREDENTIALS,
     ),
     Endpoint("GET", CRED, target="credential"),
+    # Alice's credential has no base URL: the check goes out to the provider (or fails
+    # to), answering 200 either way.
+    Endpoint("POST", CRED + "/test", target="credential"),
     Endpoint(
         "PATCH",
         CRED,
@@ -427,7 +430,7 @@ def as_seen(response: httpx.Response) -> Any:
 
 
 # Changes nothing stored, whoever calls it.
-NOTHING_STORED = {("POST", "/api/v1/workflows/validate")}
+NOTHING_STORED = {("POST", "/api/v1/workflows/validate"), ("POST", CRED + "/test")}
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS, ids=ids_of(ENDPOINTS))

@@ -196,6 +196,27 @@ export interface paths {
         patch: operations["change_credential_api_v1_credentials__credential_id__patch"];
         trace?: never;
     };
+    "/api/v1/credentials/{credential_id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Check Credential
+         * @description Try the credential: one request to the provider's models listing with the stored
+         *     key (through the same address guard as HTTP nodes). Never answers the key.
+         */
+        post: operations["check_credential_api_v1_credentials__credential_id__test_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/executions": {
         parameters: {
             query?: never;
@@ -787,6 +808,16 @@ export interface components {
             scope?: string;
             /** Username */
             username: string;
+        };
+        /**
+         * CheckOut
+         * @description Whether a credential's provider took it; `message` never carries the secret.
+         */
+        CheckOut: {
+            /** Message */
+            message: string;
+            /** Ok */
+            ok: boolean;
         };
         /** CredentialIn */
         CredentialIn: {
@@ -3271,6 +3302,57 @@ export interface operations {
                 };
             };
             /** @description Invalid input; `error.details` names each field and its problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    check_credential_api_v1_credentials__credential_id__test_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                credential_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CheckOut"];
+                };
+            };
+            /** @description Not signed in, or the credentials are invalid or expired */
+            401: {
+                headers: {
+                    /** @description `Bearer` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such credential (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A kind that cannot be tested (only model providers can) */
             422: {
                 headers: {
                     [name: string]: unknown;
