@@ -129,6 +129,9 @@ export const credentials = {
     ),
   remove: (id: string) =>
     call(api.DELETE("/api/v1/credentials/{credential_id}", { params: { path: { credential_id: id } } })),
+  /** Model providers only: tries the stored key against the provider's models listing. */
+  test: (id: string): Promise<{ ok: boolean; message: string }> =>
+    call(api.POST("/api/v1/credentials/{credential_id}/test", { params: { path: { credential_id: id } } })),
 };
 
 export const apiTokens = {
