@@ -92,6 +92,12 @@ class RateLimited(RelayflowError):
         self.retry_after = retry_after
 
 
+class WrongPassword(Forbidden):
+    """The current password is wrong."""
+
+    code = "wrong_password"
+
+
 class RegistrationClosed(Forbidden):
     """Self-registration is switched off on this installation."""
 

@@ -68,8 +68,15 @@ class AccessToken:
     expires_in: int  # seconds
 
 
+SESSION_CLAIM = "gen"  # the account's session generation the token was issued under
+
+
 def issue_access_token(
-    settings: Settings, actor: Actor, *, now: dt.datetime | None = None
+    settings: Settings,
+    actor: Actor,
+    *,
+    now: dt.datetime | None = None,
+    session_generation: int = 0,
 ) -> AccessToken:
     issued = now or dt.datetime.now(dt.UTC)
     lifetime = dt.timedelta(minutes=settings.access_token_minutes)
@@ -78,13 +85,25 @@ def issue_access_token(
         "role": actor.role.value,
         "iat": issued,
         "exp": issued + lifetime,
+        SESSION_CLAIM: session_generation,
     }
     token = jwt.encode(claims, settings.signing_secret(), algorithm=JWT_ALGORITHM)
     return AccessToken(token=token, expires_in=int(lifetime.total_seconds()))
 
 
+@dataclass(frozen=True)
+class SignIn:
+    actor: Actor
+    session_generation: int  # see `users.session_generation`
+
+
 def read_access_token(settings: Settings, token: str) -> Actor:
     """The actor a token was issued to; `Unauthorized` if it is expired, tampered or malformed."""
+    return read_sign_in(settings, token).actor
+
+
+def read_sign_in(settings: Settings, token: str) -> SignIn:
+    """A sign-in token's actor and session generation (0 for tokens from before generations)."""
     try:
         claims = jwt.decode(
             token,
@@ -99,9 +118,10 @@ def read_access_token(settings: Settings, token: str) -> Actor:
     try:
         user_id = uuid.UUID(str(claims["sub"]))
         role = Role(claims.get("role", Role.USER.value))
-    except ValueError as exc:
+        generation = int(claims.get(SESSION_CLAIM, 0))
+    except (TypeError, ValueError) as exc:
         raise errors.Unauthorized("the access token is invalid") from exc
-    return Actor(user_id=user_id, role=role)
+    return SignIn(actor=Actor(user_id=user_id, role=role), session_generation=generation)
 
 
 # ------------------------------------------------------------------ API keys

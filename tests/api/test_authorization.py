@@ -28,12 +28,13 @@ from relayflow.store.models import (
     Credential,
     Execution,
     Schedule,
+    User,
     Webhook,
     Workflow,
     WorkflowVersion,
 )
 from relayflow.store.queue.pending import create_pending_execution
-from tests.api.conftest import SignedIn, table_snapshot, template_body, workflow_body
+from tests.api.conftest import PASSWORD, SignedIn, table_snapshot, template_body, workflow_body
 
 TABLES = (Workflow, WorkflowVersion, AgentTemplate, Webhook, Schedule, Credential, ApiToken)
 
@@ -88,6 +89,12 @@ VERSION = (("number", "1"),)
 
 ENDPOINTS: list[Endpoint] = [
     Endpoint("GET", "/api/v1/auth/me"),
+    Endpoint(
+        "POST",
+        "/api/v1/auth/password",
+        body={"current_password": PASSWORD, "new_password": "a new passphrase"},
+        scope=None,
+    ),
     Endpoint("GET", "/api/v1/workflows"),
     Endpoint("POST", "/api/v1/workflows", body=workflow_body(), ok=201, scope=W_WF),
     Endpoint("POST", "/api/v1/workflows/validate", body=workflow_body()),
@@ -225,6 +232,9 @@ ENDPOINTS: list[Endpoint] = [
         scope=TokenScope.WRITE_CREDENTIALS,
     ),
     Endpoint("GET", CRED, target="credential"),
+    # Alice's credential has no base URL: the check goes out to the provider (or fails
+    # to), answering 200 either way.
+    Endpoint("POST", CRED + "/test", target="credential"),
     Endpoint(
         "PATCH",
         CRED,
@@ -421,7 +431,7 @@ def as_seen(response: httpx.Response) -> Any:
 
 
 # Changes nothing stored, whoever calls it.
-NOTHING_STORED = {("POST", "/api/v1/workflows/validate")}
+NOTHING_STORED = {("POST", "/api/v1/workflows/validate"), ("POST", CRED + "/test")}
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS, ids=ids_of(ENDPOINTS))
@@ -435,12 +445,12 @@ async def test_admin_may_use_every_endpoint_on_anyones_objects(
 ) -> None:
     url = endpoint.url(alices.ids)
     owners_view = await client.get(url, headers=alice.headers) if endpoint.target else None
-    before = await table_snapshot(db, *TABLES, Execution)
+    before = await table_snapshot(db, *TABLES, Execution, User)
 
     response = await client.request(endpoint.method, url, json=endpoint.body, headers=admin.headers)
 
     assert response.status_code == endpoint.ok, response.text
-    changed = await table_snapshot(db, *TABLES, Execution) != before
+    changed = await table_snapshot(db, *TABLES, Execution, User) != before
     if endpoint.method == "GET":
         assert not changed
         if owners_view is not None:  # the admin sees alice's object as she does

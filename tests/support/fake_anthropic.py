@@ -87,6 +87,10 @@ class FakeAnthropic:
 
     # ------------------------------------------------------------ serving
     async def _handle(self, request: ReceivedRequest) -> Reply:
+        if request.method == "GET" and request.path == "/v1/models":
+            if sent_key(request.headers) != API_KEY:
+                return error_reply(401, "invalid x-api-key")
+            return Reply.json({"data": [{"id": "claude-3-5-haiku-latest", "type": "model"}]})
         if request.method != "POST" or request.path != "/v1/messages":
             return error_reply(404, f"no route {request.path}")
         self.requests.append(request)

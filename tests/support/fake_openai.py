@@ -88,6 +88,8 @@ class FakeOpenAI:
 
     # ------------------------------------------------------------ serving
     async def _handle(self, request: ReceivedRequest) -> Reply:
+        if request.method == "GET" and request.path == "/v1/models":
+            return self._models(request)
         if request.method != "POST" or request.path != "/v1/chat/completions":
             return Reply.json({"error": {"message": f"no route {request.path}"}}, status=404)
         self.requests.append(request)
@@ -131,6 +133,12 @@ class FakeOpenAI:
     def refuse(self, request: ReceivedRequest) -> Reply | None:
         """An answer that refuses the request before the script is read, or None."""
         return None
+
+    def _models(self, request: ReceivedRequest) -> Reply:
+        """The models listing (`GET /v1/models`), behind the same key check."""
+        if self.api_key and request.headers.get("authorization") != f"Bearer {self.api_key}":
+            return Reply.json({"error": {"message": "bad key", "code": "invalid_api_key"}}, 401)
+        return Reply.json({"object": "list", "data": [{"id": "gpt-4o-mini", "object": "model"}]})
 
 
 def _usage(scripted: Scripted) -> dict[str, int]:

@@ -36,18 +36,23 @@ class ExecutionStarter:
         *,
         version: int | None = None,
         wait: bool = False,
+        session_generation: int | None = None,
     ) -> PendingRow:
         """Queue a run of a workflow the user may read; the run belongs to the user.
 
         It runs the draft (what the editor saved last), or the saved `version`
         asked for. The user's role is read now, not taken from their token. The
         input is checked against the JSON Schema of the graph's `input` node
-        (`InvalidInput` naming the field). Returns once the row is committed.
+        (`InvalidInput` naming the field). `session_generation`: the one a sign-in
+        token carries (None for a personal token, already checked); a token from
+        before a password change is refused. Returns once the row is committed.
         `wait`: the request waits for the outcome (`Queue.start`).
         """
         found = await self.queue.find_starter(user_id, workflow_id)
         if found is None:
             raise errors.Unauthorized("the access token's account no longer exists")
+        if session_generation is not None and session_generation != found.session_generation:
+            raise errors.Unauthorized("the password was changed since this sign-in; sign in again")
         target = found.target
         actor = Actor(user_id=user_id, role=found.role)
         if target is None or not workflows.may_read(actor, target.owner_id, target.is_public):

@@ -60,6 +60,9 @@ class User(Base):
     updated_at: Mapped[dt.datetime | None] = mapped_column(
         DateTime(), default=utcnow, onupdate=utcnow, server_default=NOW_DEFAULT
     )
+    # Not in the seed (migration 0013): bumped on a password change, which ends every
+    # sign-in token issued before it.
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
 
 
 class Workflow(Base):

@@ -65,8 +65,49 @@ async def set_password(session: AsyncSession, email: str, password: str) -> User
     if user is None:
         raise errors.NotFound(f"no account with the email {email.strip().lower()}")
     user.password_hash = security.hash_password(password)
+    user.session_generation = (user.session_generation or 0) + 1  # ends its sign-ins
     await session.flush()
     return user
+
+
+async def change_password(
+    db: Database,
+    user: User,
+    *,
+    current_password: str,
+    new_password: str,
+    throttle: LoginThrottle,
+    client_address: str | None = None,
+) -> int:
+    """The account's own password change: `WrongPassword` unless `current_password` is it.
+
+    A wrong current password counts as a failed sign-in (the same throttle), so a
+    stolen sign-in token cannot be used to guess the password. On success the
+    session generation moves on: every sign-in token issued before now stops working.
+    Answers the new generation (for the caller's fresh token).
+    """
+    check_password_policy(new_password)
+    reservation = await login_failures.reserve_attempt(
+        db, email=user.email, address=client_address, throttle=throttle, now=utcnow()
+    )
+    delay = reservation.delay_s(throttle)
+    if delay > 0:
+        await asyncio.sleep(delay)
+    valid = await asyncio.to_thread(security.verify_password, user.password_hash, current_password)
+    if not valid:
+        raise errors.WrongPassword()  # the reservation stays: one more failure
+    new_hash = await asyncio.to_thread(security.hash_password, new_password)
+    async with db.transaction() as session:
+        await login_failures.attempt_succeeded(session, reservation)
+        await session.execute(
+            update(User)
+            .where(User.id == user.id)
+            .values(password_hash=new_hash, session_generation=User.session_generation + 1)
+        )
+        generation = await session.scalar(select(User.session_generation).where(User.id == user.id))
+    if generation is None:
+        raise errors.Unauthorized("the access token's account no longer exists")
+    return int(generation)
 
 
 async def _lock_account_creation(session: AsyncSession) -> None:

@@ -1,4 +1,5 @@
 import { useState, type FormEvent } from "react";
+import { errorMessage } from "../api/errors";
 import { credentials } from "../api/resources";
 import type { Credential, CredentialKind } from "../api/types";
 import { useLoad } from "../api/useLoad";
@@ -107,6 +108,15 @@ function CredentialRow(props: {
   const { credential: c } = props;
   const [replacing, setReplacing] = useState(false);
   const [value, setValue] = useState("");
+  const [checked, setChecked] = useState<{ ok: boolean; message: string } | null>(null);
+  const test = async () => {
+    setChecked({ ok: true, message: "Testing…" });
+    try {
+      setChecked(await credentials.test(c.id));
+    } catch (err) {
+      setChecked({ ok: false, message: errorMessage(err) });
+    }
+  };
   return (
     <tr>
       <td>
@@ -141,6 +151,16 @@ function CredentialRow(props: {
         )}
       </td>
       <td className="row">
+        {KINDS[c.kind]?.group === "provider" ? (
+          <button className="small" onClick={test}>
+            Test
+          </button>
+        ) : null}
+        {checked ? (
+          <span className={checked.ok ? "small" : "small error"} role="status">
+            {checked.message}
+          </span>
+        ) : null}
         <button className="small" onClick={props.onUsage}>
           Where used
         </button>

@@ -32,6 +32,9 @@ export const accounts = {
   login: (body: { email: string; password: string }): Promise<LoginAnswer> =>
     call(api.POST("/api/v1/auth/login", { body })),
   me: (): Promise<User> => call(api.GET("/api/v1/auth/me")),
+  /** Ends every other sign-in; the answer carries this session's new token. */
+  changePassword: (body: { current_password: string; new_password: string }): Promise<LoginAnswer> =>
+    call(api.POST("/api/v1/auth/password", { body })),
 };
 
 // ------------------------------------------------------------------ workflows
@@ -126,6 +129,9 @@ export const credentials = {
     ),
   remove: (id: string) =>
     call(api.DELETE("/api/v1/credentials/{credential_id}", { params: { path: { credential_id: id } } })),
+  /** Model providers only: tries the stored key against the provider's models listing. */
+  test: (id: string): Promise<{ ok: boolean; message: string }> =>
+    call(api.POST("/api/v1/credentials/{credential_id}/test", { params: { path: { credential_id: id } } })),
 };
 
 export const apiTokens = {

@@ -1,4 +1,4 @@
-"""Accounts: register, sign in (JSON or the OAuth2 form), and who am I."""
+"""Accounts: register, sign in (JSON or the OAuth2 form), who am I, change my password."""
 
 from __future__ import annotations
 
@@ -8,11 +8,17 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
 
 from relayflow import security
-from relayflow.api.auth import CurrentUser, actor_of
+from relayflow.api.auth import CurrentUser, SignedInUser, actor_of, needs
 from relayflow.api.body_parsing import CheckedRoute
 from relayflow.api.deps import SessionDep, SettingsDep, StateDep
 from relayflow.api.errors import errors_for
-from relayflow.api.schemas.auth import LoginIn, RegisterIn, TokenOut, UserOut
+from relayflow.api.schemas.auth import (
+    LoginIn,
+    PasswordChangeIn,
+    RegisterIn,
+    TokenOut,
+    UserOut,
+)
 from relayflow.api.state import AppState
 from relayflow.config import Settings
 from relayflow.store import users
@@ -26,8 +32,12 @@ SIGN_IN = {
 }
 
 
-def _token_for(settings: Settings, user: User) -> TokenOut:
-    issued = security.issue_access_token(settings, actor_of(user))
+def _token_for(settings: Settings, user: User, generation: int | None = None) -> TokenOut:
+    issued = security.issue_access_token(
+        settings,
+        actor_of(user),
+        session_generation=user.session_generation or 0 if generation is None else generation,
+    )
     return TokenOut(
         access_token=issued.token,
         expires_in=issued.expires_in,
@@ -92,3 +102,35 @@ async def token(
 @router.get("/me", responses=errors_for(401))
 async def me(user: CurrentUser) -> UserOut:
     return UserOut.model_validate(user)
+
+
+@router.post(
+    "/password",
+    openapi_extra=needs(None),
+    responses=errors_for(
+        401,
+        403,
+        422,
+        429,
+        notes={
+            403: "The current password is wrong (`wrong_password`), or an API token was used",
+            422: "The new password breaks the password rules",
+            429: "Too many wrong passwords for this account or address; see Retry-After",
+        },
+    ),
+)
+async def change_password(
+    body: PasswordChangeIn, request: Request, user: SignedInUser, state: StateDep
+) -> TokenOut:
+    """Change your password. Every sign-in token issued before stops working at once
+    (other browsers are signed out); the answer carries a fresh token for this one.
+    Personal API tokens keep working."""
+    generation = await users.change_password(
+        state.db,
+        user,
+        current_password=body.current_password,
+        new_password=body.new_password,
+        throttle=LoginThrottle.from_settings(state.settings),
+        client_address=client_address(request),
+    )
+    return _token_for(state.settings, user, generation)

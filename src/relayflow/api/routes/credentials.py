@@ -15,7 +15,14 @@ from relayflow.api.auth import CurrentActor, needs
 from relayflow.api.body_parsing import CheckedRoute
 from relayflow.api.deps import SessionDep, SettingsDep, StateDep
 from relayflow.api.errors import errors_for
-from relayflow.api.schemas.credentials import CredentialIn, CredentialOut, CredentialPatch, Usage
+from relayflow.api.schemas.credentials import (
+    CheckOut,
+    CredentialIn,
+    CredentialOut,
+    CredentialPatch,
+    Usage,
+)
+from relayflow.credential_check import check_connection
 from relayflow.domain import TokenScope
 from relayflow.store import credentials
 
@@ -109,3 +116,29 @@ async def delete_credential(
 ) -> None:
     """Runs that reference it fail from now on, naming it."""
     await credentials.delete_credential(session, actor, credential_id)
+
+
+@router.post(
+    ONE + "/test",
+    openapi_extra=needs(TokenScope.READ),
+    responses=errors_for(
+        401,
+        404,
+        422,
+        notes={
+            404: NOT_YOURS[404],
+            422: "A kind that cannot be tested (only model providers can)",
+        },
+    ),
+)
+async def check_credential(
+    credential_id: uuid.UUID, session: SessionDep, state: StateDep, actor: CurrentActor
+) -> CheckOut:
+    """Try the credential: one request to the provider's models listing with the stored
+    key (through the same address guard as HTTP nodes). Never answers the key."""
+    row = await credentials.get_credential(session, actor, credential_id)
+    usable = await credentials.usable_credential(session, state.vault, row.user_id, str(row.id))
+    result = await check_connection(
+        usable.kind, usable.settings, usable.value, allowlist=state.settings.http_allowlist
+    )
+    return CheckOut(ok=result.ok, message=result.message)

@@ -148,6 +148,7 @@ async def start_execution(
         body.input if body else None,
         version=body.version if body else None,
         wait=wait > 0,
+        session_generation=claimed.session_generation,
     )
     url = execution_url(request, queued.execution_id)
     response.headers["Location"] = url

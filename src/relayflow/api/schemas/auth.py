@@ -35,6 +35,13 @@ class LoginIn(BaseModel):
     password: str = Field(max_length=security.MAX_PASSWORD_LENGTH)
 
 
+class PasswordChangeIn(BaseModel):
+    current_password: str = Field(max_length=security.MAX_PASSWORD_LENGTH)
+    new_password: str = Field(
+        min_length=security.MIN_PASSWORD_LENGTH, max_length=security.MAX_PASSWORD_LENGTH
+    )
+
+
 class UserOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 

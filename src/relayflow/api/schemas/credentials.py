@@ -82,3 +82,10 @@ class CredentialOut(BaseModel):
             updated_at=row.updated_at,
             used_by=used_by,
         )
+
+
+class CheckOut(BaseModel):
+    """Whether a credential's provider took it; `message` never carries the secret."""
+
+    ok: bool
+    message: str

@@ -64,6 +64,7 @@ class Starter:
 
     role: Role
     target: StartTarget | None
+    session_generation: int = 0  # see `users.session_generation`
 
 
 def role_of(value: str | None) -> Role:

@@ -166,7 +166,7 @@ class PostgresQueue:
         if row is None:
             return None
         if row["workflow_id"] is None:
-            return Starter(role_of(row["role"]), None)
+            return Starter(role_of(row["role"]), None, int(row["session_generation"] or 0))
         target = StartTarget(
             workflow_id=row["workflow_id"],
             owner_id=row["owner_id"],
@@ -174,7 +174,7 @@ class PostgresQueue:
             input_schema=schema_of(_json(row["input_schema"])),
             draft_version=row["draft_version"],
         )
-        return Starter(role_of(row["role"]), target)
+        return Starter(role_of(row["role"]), target, int(row["session_generation"] or 0))
 
     async def start(self, row: PendingRow, *, wait: bool = False) -> None:
         if not await self._insert_pending(row):

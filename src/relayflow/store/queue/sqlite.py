@@ -198,9 +198,9 @@ class SqliteQueue:
         )
         if row is None:
             return None
-        role, found_id, owner_id, is_public, nodes, draft_version = row
+        role, found_id, owner_id, is_public, nodes, draft_version, generation = row
         if found_id is None:
-            return Starter(role_of(role), None)
+            return Starter(role_of(role), None, int(generation or 0))
         target = StartTarget(
             workflow_id=read_uuid(found_id),
             owner_id=read_uuid(owner_id),
@@ -208,7 +208,7 @@ class SqliteQueue:
             input_schema=input_schema_of(read_json(nodes)),
             draft_version=draft_version,
         )
-        return Starter(role_of(role), target)
+        return Starter(role_of(role), target, int(generation or 0))
 
     async def start(self, row: PendingRow, *, wait: bool = False) -> None:
         if wait and await self._hand_over(row):

@@ -149,14 +149,15 @@ LEFT JOIN workflow_versions p ON p.workflow_id = f.id AND p.number = f.published
 WHERE w.id = ?1
 """
 PG_FIND_STARTER = """
-SELECT u.role, f.id AS workflow_id, f.user_id AS owner_id, f.is_public, f.draft_version,
+SELECT u.role, u.session_generation,
+       f.id AS workflow_id, f.user_id AS owner_id, f.is_public, f.draft_version,
        jsonb_path_query_first(f.nodes, '$[*] ? (@.type == "input")') -> 'data' -> 'schema'
          AS input_schema
 FROM users u LEFT JOIN workflows f ON f.id = $2
 WHERE u.id = $1
 """
 SQLITE_FIND_STARTER = """
-SELECT u.role, f.id, f.user_id, f.is_public, f.nodes, f.draft_version
+SELECT u.role, f.id, f.user_id, f.is_public, f.nodes, f.draft_version, u.session_generation
 FROM users u LEFT JOIN workflows f ON f.id = ?2
 WHERE u.id = ?1
 """
