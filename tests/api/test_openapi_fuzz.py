@@ -36,7 +36,7 @@ from schemathesis.specs.openapi.checks import (
 from relayflow.api.app import create_app
 from relayflow.config import Settings
 from tests.api.conftest import FUZZ_SUMMARY, PASSWORD, template_body, workflow_body
-from tests.conftest import TEST_SECRET
+from tests.conftest import TEST_CREDENTIALS_KEY, TEST_SECRET
 from tests.support.databases import BACKEND, DatabaseFactory
 
 pytestmark = pytest.mark.fuzz
@@ -106,6 +106,7 @@ def fuzz_app(
         database_url=url,
         data_dir=data_dir,
         jwt_secret=TEST_SECRET,  # type: ignore[arg-type]
+        credentials_key=TEST_CREDENTIALS_KEY,
         migrate_on_start=False,
         login_delay_max_s=0.05,
         web_dist=data_dir / "no-web-build",
