@@ -136,6 +136,14 @@ class Settings(BaseSettings):
     provider_concurrency: dict[str, int] = Field(default_factory=dict)
     default_provider_concurrency: int = 8
 
+    # --- MCP servers as agent tools (docs/interop.md)
+    # The stdio MCP servers agents may start, by name: `{"files": ["npx", "-y", "srv"]}`.
+    # Only these commands ever run; a workflow names one, it never gives a command line.
+    mcp_stdio_servers: dict[str, list[str]] = Field(default_factory=dict)
+    mcp_max_servers_per_agent: int = Field(8, ge=1)
+    mcp_connect_timeout_s: float = Field(10.0, gt=0)  # start (stdio) or connect, and handshake
+    mcp_call_timeout_s: float = Field(60.0, gt=0)  # one tool call or tool listing
+
     # --- interoperability (docs/interop.md)
     # How long `/v1/chat/completions` and an MCP tool call wait for the run; past it
     # the caller gets an error naming the execution, which keeps running in the history.

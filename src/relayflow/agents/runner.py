@@ -4,7 +4,8 @@ Per request it builds a pydantic-ai Agent: the system prompt from the profile's
 role and system prompt, model settings from its parameters (see
 `parameters.py`), text output or JSON validated against the output schema (see
 `structured.py`), and tools: the node's HTTP tools, its sub-workflows, and one
-`ask_<name>` tool per delegate (see `tools.py`).
+`ask_<name>` tool per delegate (see `tools.py`), and the tools of the node's MCP
+servers (`mcp_servers.py`, connected once for the whole request).
 
 Delegation: a colleague answers with its own model, role, prompt and parameters,
 and may itself ask the other colleagues, never one already in the chain of
@@ -45,7 +46,7 @@ from pydantic_ai.messages import (
 )
 
 from relayflow import errors
-from relayflow.agents import offline, parameters, pricing, structured, tools
+from relayflow.agents import mcp_servers, offline, parameters, pricing, structured, tools
 from relayflow.agents.limits import LocalProviderLimiter, ProviderLimiter, SlotLimitedModel
 from relayflow.agents.models import ModelResolver, parse_model_string
 from relayflow.agents.provider_errors import provider_error
@@ -84,6 +85,8 @@ class _Turn:
     request: AgentRequest
     log: tools.ToolCallLog
     ledger: _Ledger = field(default_factory=_Ledger)
+    # The node's MCP servers, connected for the whole request (the node's agent only).
+    mcp_toolsets: list[Any] = field(default_factory=list)
 
 
 def identity(profile: AgentProfile) -> str:
@@ -115,14 +118,21 @@ class ModelAgentRunner:
 
     async def run(self, request: AgentRequest) -> AgentResult:
         turn = _Turn(request, tools.ToolCallLog(request.node_id, request.on_event))
-        output = await self._answer(
-            turn,
-            request.profile,
-            request.prompt,
-            chain=(identity(request.profile),),
-            output_schema=request.output_schema,
-            root=True,
-        )
+        async with mcp_servers.open_servers(
+            request.mcp_servers,
+            settings=self._settings,
+            agent=request.profile.name,
+            log=turn.log,
+        ) as toolsets:
+            turn.mcp_toolsets = toolsets
+            output = await self._answer(
+                turn,
+                request.profile,
+                request.prompt,
+                chain=(identity(request.profile),),
+                output_schema=request.output_schema,
+                root=True,
+            )
         return AgentResult(
             output=output,
             model=request.profile.model,
@@ -156,8 +166,14 @@ class ModelAgentRunner:
         if output_schema is not None:
             schema = structured.structured_output(output_schema, agent=profile.name)
         agent_tools = self._tools(turn, profile, chain=chain, root=root)
+        toolsets = turn.mcp_toolsets if root else []
         try:
-            if ref.provider == offline.PROVIDER and not agent_tools and schema is None:
+            if (
+                ref.provider == offline.PROVIDER
+                and not agent_tools
+                and not toolsets
+                and schema is None
+            ):
                 return await self._answer_offline(turn, profile, prompt, ref.provider)
             _, model = self._resolver.resolve(
                 profile.model, role=profile.role or profile.name, credential=profile.credential
@@ -180,6 +196,7 @@ class ModelAgentRunner:
                 output_type=schema.tool_output if schema else str,
                 system_prompt=system_prompt_for(profile),
                 tools=agent_tools,
+                toolsets=toolsets,
                 retries={"output": OUTPUT_RETRIES},
                 name=profile.name,
             )

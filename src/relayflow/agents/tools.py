@@ -1,4 +1,5 @@
-"""The tools an agent may call: HTTP requests, colleagues (delegates), sub-workflows.
+"""The tools an agent may call: HTTP requests, colleagues (delegates), sub-workflows
+(MCP servers' tools are in `mcp_servers.py`).
 
 Each tool call is logged (for the node's record and as `agent.tool_call`
 events: one when it starts, one when it ends).
@@ -61,8 +62,11 @@ class ToolCallLog:
         kind: str,
         args: Mapping[str, Any],
         body: Callable[[], Awaitable[Any]],
+        *,
+        extra: Mapping[str, Any] | None = None,
     ) -> Any:
-        record: dict[str, Any] = {"agent": agent, "tool": tool, "kind": kind, "args": dict(args)}
+        record: dict[str, Any] = {"agent": agent, "tool": tool, "kind": kind, **(extra or {})}
+        record["args"] = dict(args)
         self.calls.append(record)
         await self._emit({**record, "status": "started"})
         started = time.perf_counter()

@@ -99,6 +99,18 @@ class SubworkflowToolSpec:
     workflow_id: str
 
 
+@dataclass(frozen=True)
+class McpServerSpec:
+    """An MCP server offering tools: `url` (streamable HTTP) or `stdio` (a name from the
+    admin's list); `tools` keeps only the named ones (None: all of them)."""
+
+    name: str
+    url: str | None = None
+    stdio: str | None = None
+    tools: tuple[str, ...] | None = None
+    auth: HttpAuth | None = None
+
+
 # An event the agent emits while it runs (token deltas, tool calls), for live views.
 AgentEventSink = Callable[[str, Mapping[str, Any]], Awaitable[None]]
 
@@ -116,6 +128,7 @@ class AgentRequest:
     delegates: tuple[AgentProfile, ...] = ()
     subworkflow_tools: tuple[SubworkflowToolSpec, ...] = ()
     call_subworkflow: SubworkflowCaller | None = None
+    mcp_servers: tuple[McpServerSpec, ...] = ()
     on_event: AgentEventSink | None = None
     timeout_s: float | None = None
 

@@ -130,6 +130,45 @@ class SubworkflowToolData(BaseModel):
     workflow_id: str = Field(min_length=1)
 
 
+class McpServerData(BaseModel):
+    """An MCP server whose tools the agent may call: a streamable HTTP `url` (with an
+    optional HTTP auth credential) or `stdio`, the name of a command the admin listed
+    in `RELAYFLOW_MCP_STDIO_SERVERS` (users never give a command line). `tools`, when
+    given, offers only those of the server's tools."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")
+    url: str | None = None
+    stdio: str | None = None
+    credential_id: str | None = None  # an HTTP auth credential, sent as headers
+    tools: list[str] | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is not None:
+            scheme, sep, rest = value.partition("://")
+            if not sep or scheme.lower() not in ("http", "https") or not rest.strip("/"):
+                raise ValueError("must be an http:// or https:// URL")
+        return value
+
+    @field_validator("tools")
+    @classmethod
+    def _tools(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and not all(isinstance(n, str) and n for n in value):
+            raise ValueError("tool names must be non-empty strings")
+        return value
+
+    @model_validator(mode="after")
+    def _one_transport(self) -> McpServerData:
+        if (self.url is None) == (self.stdio is None):
+            raise ValueError("give exactly one of url (streamable HTTP) or stdio (a listed name)")
+        if self.stdio is not None and self.credential_id is not None:
+            raise ValueError("credential_id applies to url servers only")
+        return self
+
+
 def _check_method(value: str) -> str:
     method = value.upper()
     if method not in HTTP_METHODS:
@@ -155,6 +194,15 @@ class AgentData(NodeData):
     tools: list[HttpToolData] = Field(default_factory=list)
     delegates: list[str] = Field(default_factory=list)
     workflows: list[SubworkflowToolData] = Field(default_factory=list)
+    mcp_servers: list[McpServerData] = Field(default_factory=list)
+
+    @field_validator("mcp_servers")
+    @classmethod
+    def _distinct_servers(cls, value: list[McpServerData]) -> list[McpServerData]:
+        names = [s.name for s in value]
+        if len(set(names)) != len(names):
+            raise ValueError("two MCP servers have the same name")
+        return value
 
     @field_validator("model")
     @classmethod

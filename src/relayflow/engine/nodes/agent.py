@@ -4,7 +4,9 @@ The node's template (from the `TemplateCatalog`) gives the defaults; the node's
 `model`, `role`, `system_prompt` and `parameters` override them (parameters are
 merged key by key). `prompt` and `system_prompt` are templates. `tools` are HTTP
 tools, `delegates` are other agent templates the agent may ask (the supervisor
-pattern), `workflows` are sub-workflows offered as tools. With `output_schema`
+pattern), `workflows` are sub-workflows offered as tools, `mcp_servers` are MCP
+servers whose tools the agent may call (the template's, in its parameters, unless
+the node lists its own). With `output_schema`
 the output is a JSON value checked against it.
 """
 
@@ -22,9 +24,10 @@ from relayflow.engine.ports import (
     AgentRequest,
     HttpAuth,
     HttpToolSpec,
+    McpServerSpec,
     SubworkflowToolSpec,
 )
-from relayflow.engine.spec import AgentData
+from relayflow.engine.spec import AgentData, McpServerData
 from relayflow.errors import InvalidInput, NodeFailed, NotFound
 from relayflow.input_schema import schema_problems, summary
 
@@ -79,6 +82,38 @@ async def http_auth(
         return await ctx.credential_source(field_name).http_auth(credential_id)
     except NotFound as exc:
         raise NodeFailed(f"{ctx.where(field_name)}: {exc.message} (or not yours)") from exc
+
+
+def template_mcp_servers(ctx: NodeContext, profile: AgentProfile) -> list[McpServerData]:
+    """The MCP servers a template lists (in its parameters, checked when it was saved)."""
+    raw = profile.parameters.get("mcp_servers")
+    if not raw:
+        return []
+    try:
+        return [McpServerData.model_validate(item) for item in raw]
+    except (ValueError, TypeError) as exc:
+        raise NodeFailed(
+            f"{ctx.where('data.template_id')}: the template's mcp_servers are invalid: {exc}"
+        ) from exc
+
+
+async def mcp_server_specs(
+    ctx: NodeContext, servers: list[McpServerData], field_prefix: str
+) -> tuple[McpServerSpec, ...]:
+    return tuple(
+        [
+            McpServerSpec(
+                name=server.name,
+                url=server.url,
+                stdio=server.stdio,
+                tools=tuple(server.tools) if server.tools is not None else None,
+                auth=await http_auth(
+                    ctx, server.credential_id, f"{field_prefix}[{index}].credential_id"
+                ),
+            )
+            for index, server in enumerate(servers)
+        ]
+    )
 
 
 def check_output(ctx: NodeContext, output: Any, schema: Mapping[str, Any] | None) -> None:
@@ -138,10 +173,19 @@ async def run(ctx: NodeContext) -> NodeOutcome:
         outcome = await ctx.run_child(workflow_id, value, key)
         return child_result(outcome, f"sub-workflow {workflow_id!r}").output
 
+    # The node's MCP servers replace the template's (kept in its parameters).
+    if data.mcp_servers:
+        mcp_servers = await mcp_server_specs(ctx, data.mcp_servers, "data.mcp_servers")
+    else:
+        mcp_servers = await mcp_server_specs(
+            ctx, template_mcp_servers(ctx, profile), "data.template_id.mcp_servers"
+        )
     # A template may carry its output schema in its parameters (the seeded extractor does).
     output_schema = data.output_schema or profile.parameters.get("output_schema")
-    if "output_schema" in profile.parameters:
-        parameters = {k: v for k, v in profile.parameters.items() if k != "output_schema"}
+    if {"output_schema", "mcp_servers"} & set(profile.parameters):
+        parameters = {
+            k: v for k, v in profile.parameters.items() if k not in ("output_schema", "mcp_servers")
+        }
         profile = dataclasses.replace(profile, parameters=parameters)
     ctx.input = {"model": profile.model, "prompt": prompt}
     result = await ctx.agents.run(
@@ -154,6 +198,7 @@ async def run(ctx: NodeContext) -> NodeOutcome:
             delegates=delegates,
             subworkflow_tools=workflow_tools,
             call_subworkflow=call_subworkflow if workflow_tools else None,
+            mcp_servers=mcp_servers,
             on_event=ctx.emit if ctx.events is not None else None,
             timeout_s=data.timeout_s,
         )
