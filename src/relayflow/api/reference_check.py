@@ -1,4 +1,4 @@
-"""The check at save of what a graph's nodes use: credentials and model providers.
+"""The check at save of what a graph's nodes use: credentials, model providers, MCP servers.
 
 A credential a node names must be one the saver may use (their own or a shared
 one; admins: any): anything else is NotFound, exactly like an unknown id. Its kind
@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from relayflow import errors
 from relayflow.agents.models import ModelResolver
+from relayflow.api.mcp_server_check import setting_problems
 from relayflow.config import Settings
 from relayflow.credential_kinds import HTTP_KINDS, PROVIDER_KINDS, CredentialKind
 from relayflow.domain import Actor
@@ -67,18 +68,23 @@ async def check_references(
                 problem = resolver.check_model(model, kind.value if kind else None)
                 if problem:
                     problems.append(_problem(node_id, "data.model", problem))
-            tools = data.get("tools")
-            for index, tool in enumerate(tools if isinstance(tools, list) else []):
-                tool_ref = tool.get("credential_id") if isinstance(tool, dict) else None
-                tool_kind = kinds.get(tool_ref) if isinstance(tool_ref, str) else None
-                if tool_kind is not None and tool_kind not in HTTP_KINDS:
-                    problems.append(
-                        _problem(
-                            node_id,
-                            f"data.tools[{index}].credential_id",
-                            f"a {tool_kind.value} credential is not an HTTP auth credential",
+            for list_field in ("tools", "mcp_servers"):
+                listed = data.get(list_field)
+                for index, tool in enumerate(listed if isinstance(listed, list) else []):
+                    tool_ref = tool.get("credential_id") if isinstance(tool, dict) else None
+                    tool_kind = kinds.get(tool_ref) if isinstance(tool_ref, str) else None
+                    if tool_kind is not None and tool_kind not in HTTP_KINDS:
+                        problems.append(
+                            _problem(
+                                node_id,
+                                f"data.{list_field}[{index}].credential_id",
+                                f"a {tool_kind.value} credential is not an HTTP auth credential",
+                            )
                         )
-                    )
+            for field, message in setting_problems(
+                data.get("mcp_servers"), settings, "data.mcp_servers"
+            ):
+                problems.append(_problem(node_id, field, message))
         elif kind is not None and kind not in HTTP_KINDS:
             problems.append(
                 _problem(

@@ -223,10 +223,12 @@ def references(nodes: Any) -> Iterator[tuple[str, str, str]]:
         data, node_id = node["data"], str(node.get("id"))
         if isinstance(data.get("credential_id"), str):
             yield node_id, "data.credential_id", data["credential_id"]
-        tools = data.get("tools")
-        for index, tool in enumerate(tools if isinstance(tools, list) else []):
-            if isinstance(tool, dict) and isinstance(tool.get("credential_id"), str):
-                yield node_id, f"data.tools[{index}].credential_id", tool["credential_id"]
+        for list_field in ("tools", "mcp_servers"):
+            listed = data.get(list_field)
+            for index, tool in enumerate(listed if isinstance(listed, list) else []):
+                if isinstance(tool, dict) and isinstance(tool.get("credential_id"), str):
+                    ref = tool["credential_id"]
+                    yield node_id, f"data.{list_field}[{index}].credential_id", ref
 
 
 async def where_used(

@@ -8,8 +8,9 @@ from fastapi import APIRouter
 
 from relayflow.api.auth import CurrentActor, needs
 from relayflow.api.body_parsing import CheckedRoute
-from relayflow.api.deps import SessionDep
+from relayflow.api.deps import SessionDep, SettingsDep
 from relayflow.api.errors import errors_for
+from relayflow.api.mcp_server_check import check_template_servers
 from relayflow.api.pagination import PageDep
 from relayflow.api.schemas.agent_templates import TemplateIn, TemplateOut, TemplatePatch
 from relayflow.api.schemas.common import PageOut
@@ -53,8 +54,9 @@ async def list_templates(
     ),
 )
 async def create_template(
-    body: TemplateIn, session: SessionDep, actor: CurrentActor
+    body: TemplateIn, session: SessionDep, actor: CurrentActor, settings: SettingsDep
 ) -> TemplateOut:
+    check_template_servers(body.parameters, settings)
     template = await agent_templates.create_template(session, actor, **body.model_dump())
     return TemplateOut.model_validate(template)
 
@@ -73,8 +75,13 @@ async def get_template(
     responses=errors_for(401, 403, 404, 422, notes=SYSTEM),
 )
 async def replace_template(
-    template_id: uuid.UUID, body: TemplateIn, session: SessionDep, actor: CurrentActor
+    template_id: uuid.UUID,
+    body: TemplateIn,
+    session: SessionDep,
+    actor: CurrentActor,
+    settings: SettingsDep,
 ) -> TemplateOut:
+    check_template_servers(body.parameters, settings)
     template = await agent_templates.update_template(session, actor, template_id, body.model_dump())
     return TemplateOut.model_validate(template)
 
@@ -85,8 +92,13 @@ async def replace_template(
     responses=errors_for(401, 403, 404, 422, notes=SYSTEM),
 )
 async def change_template(
-    template_id: uuid.UUID, body: TemplatePatch, session: SessionDep, actor: CurrentActor
+    template_id: uuid.UUID,
+    body: TemplatePatch,
+    session: SessionDep,
+    actor: CurrentActor,
+    settings: SettingsDep,
 ) -> TemplateOut:
+    check_template_servers(body.parameters, settings)
     template = await agent_templates.update_template(
         session, actor, template_id, body.model_dump(exclude_unset=True)
     )

@@ -139,7 +139,8 @@ class ToolCallOut(BaseModel):
 
     agent: str = Field(description="The agent that called it (the node's, or a colleague's).")
     tool: str
-    kind: str = Field(description="`http`, `delegate` or `subworkflow`.")
+    kind: str = Field(description="`http`, `delegate`, `subworkflow` or `mcp`.")
+    server: str | None = Field(default=None, description="The MCP server (`mcp` calls).")
     args: dict[str, Any] = Field(default_factory=dict)
     status: str | None = Field(default=None, description="`completed` or `failed`.")
     result: Any = Field(default=None, description="What the tool answered (clipped).")
