@@ -74,6 +74,18 @@ def error_result(message: str) -> types.CallToolResult:
     )
 
 
+def _progress_to(ctx: ServerRequestContext[Any, Any]) -> Any:
+    """MCP progress notifications for the call (sent only if the client gave a token)."""
+
+    async def report(done: int, total: int | None, message: str) -> None:
+        try:
+            await ctx.session.report_progress(done, total, message)
+        except Exception:
+            return
+
+    return report
+
+
 def build_server(state: AppState) -> Server[Any]:
     async def offered(actor: Actor) -> list[Workflow]:
         async with state.db.session() as session:
@@ -97,7 +109,14 @@ def build_server(state: AppState) -> Server[Any]:
             schema = input_schema_of(workflow.nodes)
             if schema is not None:
                 check_input(schema, arguments)
-            execution = await run_and_wait(state, actor, workflow.id, arguments)
+            execution = await run_and_wait(
+                state,
+                actor,
+                workflow.id,
+                arguments,
+                on_progress=_progress_to(ctx),
+                node_count=len(workflow.nodes) if isinstance(workflow.nodes, list) else None,
+            )
         except errors.RelayflowError as exc:
             details = f" {exc.details}" if exc.details else ""
             return error_result(f"{exc.message}{details}")
@@ -126,7 +145,7 @@ class McpEndpoint:
     async def running(self, state: AppState) -> AsyncIterator[None]:
         # Stateless: every request stands alone, so any process behind a balancer answers.
         manager = StreamableHTTPSessionManager(
-            build_server(state), stateless=True, json_response=True
+            build_server(state), stateless=True, json_response=False
         )
         ready, stop = asyncio.Event(), asyncio.Event()
 

@@ -3,12 +3,16 @@
 The run goes through the normal start path: it is queued durably, recorded in the
 history and executed by a worker, so a client that goes away loses nothing. The
 caller gets the settled execution, or an error naming it when it did not finish.
+While it waits, `on_progress` (if given) hears of each node that finishes.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from relayflow import errors
@@ -29,13 +33,57 @@ class RunNotFinished(errors.RelayflowError):
         self.timed_out = timed_out
 
 
+# `(nodes done, nodes in the graph or None, what happened)`, e.g. `(2, 5, "node n1 finished")`.
+ProgressSink = Callable[[int, int | None, str], Awaitable[None]]
+PROGRESS_EVENTS = frozenset({"node.finished", "node.skipped"})
+
+
+async def _report_progress(
+    state: AppState, execution_id: uuid.UUID, total: int | None, on_progress: ProgressSink
+) -> None:
+    done = 0
+    async for event in state.bus.subscribe(execution_id):
+        if event.kind in PROGRESS_EVENTS:
+            done += 1
+            node = event.payload.get("node_id", "?")
+            # Loops and sub-workflows finish more nodes than the graph has: no total then.
+            shown_total = total if total is not None and done <= total else None
+            await on_progress(done, shown_total, f"node {node} {event.kind.split('.')[1]}")
+
+
 async def run_and_wait(
-    state: AppState, actor: Actor, workflow_id: uuid.UUID, input: Any
+    state: AppState,
+    actor: Actor,
+    workflow_id: uuid.UUID,
+    input: Any,
+    *,
+    on_progress: ProgressSink | None = None,
+    node_count: int | None = None,
 ) -> Execution:
-    """The completed execution of `workflow_id` on `input`; `RunNotFinished` otherwise."""
+    """The completed execution of `workflow_id` on `input`; `RunNotFinished` otherwise.
+
+    The run is queued before anything else: if the caller goes away (this coroutine
+    is cancelled), the run goes on and stays in the history."""
     queued = await state.starter.start(actor.user_id, workflow_id, input)
     wait_s = state.settings.interop_wait_s
-    execution = await control.wait_until_settled(state.db, state.bus, queued.execution_id, wait_s)
+    reporter = None
+    if on_progress is not None:
+        reporter = asyncio.create_task(
+            _report_progress(state, queued.execution_id, node_count, on_progress)
+        )
+    try:
+        execution = await control.wait_until_settled(
+            state.db, state.bus, queued.execution_id, wait_s
+        )
+    finally:
+        if reporter is not None:
+            if not reporter.done():
+                # Let the last node's event through before the answer overtakes it.
+                with contextlib.suppress(Exception, TimeoutError):
+                    await asyncio.wait_for(asyncio.shield(reporter), timeout=0.5)
+            reporter.cancel()
+            with contextlib.suppress(BaseException):
+                await reporter
     status = ExecutionStatus(execution.status)
     if status is ExecutionStatus.COMPLETED:
         return execution
