@@ -1752,7 +1752,7 @@ export interface components {
             error?: string | null;
             /**
              * Kind
-             * @description `http`, `delegate` or `subworkflow`.
+             * @description `http`, `delegate`, `subworkflow` or `mcp`.
              */
             kind: string;
             /**
@@ -1760,6 +1760,11 @@ export interface components {
              * @description What the tool answered (clipped).
              */
             result?: unknown;
+            /**
+             * Server
+             * @description The MCP server (`mcp` calls).
+             */
+            server?: string | null;
             /**
              * Status
              * @description `completed` or `failed`.

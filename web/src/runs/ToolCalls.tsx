@@ -9,6 +9,7 @@ const KIND_LABEL: Record<string, string> = {
   http: "HTTP tool",
   delegate: "asked a colleague",
   subworkflow: "sub-workflow",
+  mcp: "MCP tool",
 };
 
 /** An agent's tool calls and delegations in one attempt, in call order. */
@@ -24,6 +25,7 @@ export function ToolCalls({ calls, nodeId }: { calls: ToolCall[]; nodeId: string
               <strong>{call.tool}</strong>
               <span className="muted small">
                 {KIND_LABEL[call.kind] ?? call.kind}
+                {call.server ? ` on ${call.server}` : ""}
                 {call.agent ? ` · by ${call.agent}` : ""}
                 {call.duration_ms != null ? ` · ${formatDuration(call.duration_ms)}` : ""}
               </span>

@@ -7,6 +7,7 @@ import { useAuth } from "../auth/AuthContext";
 import { ConfirmDialog } from "../components/ConfirmDialog";
 import { Dialog } from "../components/Dialog";
 import { EmptyState } from "../components/EmptyState";
+import { McpServersField, mcpServerProblems } from "../editor/forms/McpServersField";
 import { ErrorBanner } from "../components/ErrorBanner";
 
 type Editing = { template: AgentTemplate | null } | null;
@@ -134,7 +135,10 @@ function TemplateDialog({ template, onClose, onSaved }: { template: AgentTemplat
   const [role, setRole] = useState(template?.role ?? "");
   const [model, setModel] = useState(template?.model ?? "test:echo");
   const [systemPrompt, setSystemPrompt] = useState(template?.system_prompt ?? "");
-  const [parameters, setParameters] = useState(template?.parameters ? JSON.stringify(template.parameters, null, 2) : "{}");
+  // The MCP servers live in the parameters (`mcp_servers`) but get a field of their own.
+  const { mcp_servers: savedServers, ...otherParameters } = template?.parameters ?? {};
+  const [parameters, setParameters] = useState(template?.parameters ? JSON.stringify(otherParameters, null, 2) : "{}");
+  const [mcpServers, setMcpServers] = useState<unknown>(savedServers);
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   const editingExisting = Boolean(template?.id);
@@ -149,6 +153,12 @@ function TemplateDialog({ template, onClose, onSaved }: { template: AgentTemplat
       setError(new Error(`Parameters: not a JSON object (${errorMessage(err)}).`));
       return;
     }
+    const serverProblems = mcpServerProblems(mcpServers);
+    if (serverProblems.length) {
+      setError(new Error(`MCP servers: ${serverProblems.join("; ")}.`));
+      return;
+    }
+    if (mcpServers !== undefined) params = { ...params, mcp_servers: mcpServers };
     const body = { name, role, model, system_prompt: systemPrompt || null, parameters: params };
     setBusy(true);
     setError(null);
@@ -190,6 +200,7 @@ function TemplateDialog({ template, onClose, onSaved }: { template: AgentTemplat
           <span className="hint">JSON object: temperature, max_tokens, output_schema…</span>
           <textarea rows={4} value={parameters} onChange={(e) => setParameters(e.target.value)} />
         </label>
+        <McpServersField value={mcpServers} onChange={setMcpServers} />
         <div className="row" style={{ justifyContent: "flex-end" }}>
           <button type="button" onClick={onClose}>
             Cancel

@@ -3,6 +3,7 @@ import { isRecord } from "../../api/errors";
 import type { AgentTemplate, Credential } from "../../api/types";
 import { kindInfo } from "../nodeKinds";
 import { JsonField, NumberField, SelectField, TextField } from "./fields";
+import { McpServersField } from "./McpServersField";
 
 export type NodeData = Record<string, unknown>;
 
@@ -219,6 +220,7 @@ function AgentFields({ data, set, templates, credentials }: NodeFormProps & { se
         </select>
       </label>
       <JsonField label="Tools" hint="HTTP tools: a list of {name, description, method, url}" value={data.tools} onChange={set("tools")} />
+      <McpServersField value={data.mcp_servers} onChange={set("mcp_servers")} />
     </>
   );
 }
