@@ -124,7 +124,9 @@ async def test_an_unlisted_stdio_name_fails_the_node_for_good(
     make_settings: SettingsFactory,
 ) -> None:
     server = McpServerSpec(name="local", stdio="rm-everything")
-    with pytest.raises(errors.NodeFailed, match=r"'rm-everything' is not in RELAYFLOW_MCP_STDIO"):
+    with pytest.raises(
+        mcp_servers.McpServerRefused, match=r"'rm-everything' is not in RELAYFLOW_MCP_STDIO"
+    ):
         await run(make_settings(), ask(OFFLINE, "hi", server))
 
 
@@ -147,7 +149,7 @@ async def test_a_filter_naming_a_missing_tool_fails_the_node_for_good(
     make_settings: SettingsFactory, mcp_http: LocalMcpServer
 ) -> None:
     server = McpServerSpec(name="calc", url=mcp_http.url, tools=("add", "divide"))
-    with pytest.raises(errors.NodeFailed, match=r"'calc' has no tool named 'divide'"):
+    with pytest.raises(mcp_servers.McpServerRefused, match=r"'calc' has no tool named 'divide'"):
         await run(make_settings(http_allowlist=LOOPBACK), ask(OFFLINE, "hi", server))
 
 
@@ -155,7 +157,9 @@ async def test_a_private_address_is_refused_by_default(
     make_settings: SettingsFactory, mcp_http: LocalMcpServer
 ) -> None:
     server = McpServerSpec(name="calc", url=mcp_http.url)
-    with pytest.raises(errors.NodeFailed, match=r"MCP server 'calc': refusing to connect"):
+    with pytest.raises(
+        mcp_servers.McpServerRefused, match=r"MCP server 'calc': refusing to connect"
+    ):
         await run(make_settings(), ask(OFFLINE, "hi", server))
     assert mcp_http.authorizations == []  # nothing reached it
 
@@ -182,5 +186,5 @@ async def test_a_redirect_to_a_refused_address_is_refused(
 
 async def test_too_many_servers_fail_naming_the_setting(make_settings: SettingsFactory) -> None:
     servers = [McpServerSpec(name=f"s{i}", url=f"http://127.0.0.1:9/{i}") for i in range(3)]
-    with pytest.raises(errors.NodeFailed, match="RELAYFLOW_MCP_MAX_SERVERS_PER_AGENT"):
+    with pytest.raises(mcp_servers.McpServerRefused, match="RELAYFLOW_MCP_MAX_SERVERS_PER_AGENT"):
         await run(make_settings(mcp_max_servers_per_agent=2), ask(OFFLINE, "hi", *servers))

@@ -103,14 +103,52 @@ async def test_a_down_server_fails_the_node_naming_it(
 ) -> None:
     async with LocalMcpServer() as gone:
         url = gone.url
-    workflow_id = await create_workflow(
-        client, alice.headers, agent_graph(mcp_servers=[{"name": "weather", "url": url}])
-    )
+    graph = agent_graph(mcp_servers=[{"name": "weather", "url": url}], retries=1, retry_backoff_s=0)
+    workflow_id = await create_workflow(client, alice.headers, graph)
 
     detail = await run(client, alice, workflow_id)
 
     assert detail["status"] == "failed"
-    assert "MCP server 'weather': connecting failed" in agent_run(detail)["error"]
+    attempts = [r for r in detail["node_runs"] if r["node_id"] == "n1"]
+    assert len(attempts) == 2  # retryable: the node's retry applied
+    assert all("MCP server 'weather': connecting failed" in r["error"] for r in attempts)
+
+
+async def test_a_missing_tool_in_the_filter_fails_without_retrying(
+    client: httpx.AsyncClient, alice: SignedIn, mcp_http: LocalMcpServer
+) -> None:
+    server = {"name": "calc", "url": mcp_http.url, "tools": ["divide"]}
+    graph = agent_graph(mcp_servers=[server], retries=2, retry_backoff_s=0)
+    workflow_id = await create_workflow(client, alice.headers, graph)
+
+    detail = await run(client, alice, workflow_id)
+
+    assert detail["status"] == "failed"
+    [attempt] = [r for r in detail["node_runs"] if r["node_id"] == "n1"]
+    assert "MCP server 'calc' has no tool named 'divide'" in attempt["error"]
+
+
+async def test_another_users_credential_cannot_be_named(
+    client: httpx.AsyncClient, alice: SignedIn, bob: SignedIn
+) -> None:
+    credential = await client.post(
+        "/api/v1/credentials",
+        json={"name": "mine", "kind": "http_bearer", "value": "bob-secret-123456"},
+        headers=bob.headers,
+    )
+    server = {"name": "x", "url": "https://mcp.example.com/mcp"}
+    server["credential_id"] = credential.json()["id"]
+    on_node = await client.post(
+        "/api/v1/workflows",
+        json={"name": "f", **agent_graph(mcp_servers=[server])},
+        headers=alice.headers,
+    )
+    on_template = await client.post(
+        "/api/v1/agent-templates",
+        json=template_body(parameters={"mcp_servers": [server]}),
+        headers=alice.headers,
+    )
+    assert (on_node.status_code, on_template.status_code) == (404, 404)
 
 
 async def test_bad_mcp_servers_are_refused_at_save_naming_the_field(

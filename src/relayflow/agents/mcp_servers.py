@@ -12,7 +12,8 @@ names) and yields the toolsets; they close when the request ends.
 - Every tool call is recorded in the `ToolCallLog` (kind `mcp`, with the server).
 - Failures name the server. Refused or timed-out connections and a server that dies
   are transient (`TransientAgentError`: node retries apply); a blocked address, an
-  unknown stdio name, a filter naming a tool the server lacks are not (`NodeFailed`).
+  unknown stdio name, a filter naming a tool the server lacks are not
+  (`McpServerRefused`, never retried).
   Errors the server reports for a tool call go back to the model.
 """
 
@@ -38,6 +39,13 @@ from relayflow.engine.ports import McpServerSpec
 from relayflow.netguard import DEFAULT_PORTS, resolve_allowed
 
 MAX_REDIRECTS = 5
+
+
+class McpServerRefused(errors.InvalidInput):
+    """An MCP server that no retry can fix: a refused address, a stdio name not
+    listed, a missing command, a tool filter naming a tool the server lacks."""
+
+    code = "mcp_server_refused"
 
 
 # ----------------------------------------------------------------- the network guard
@@ -123,16 +131,15 @@ def _causes(exc: BaseException) -> list[BaseException]:
 
 
 def server_error(server: str, doing: str, exc: BaseException) -> errors.RelayflowError:
-    """The error a failed connection or call raises: permanent for a refused address or a
-    command that does not exist, transient otherwise (refused, timed out, hung up)."""
+    """The error a failed connection or call raises: permanent (`McpServerRefused`) for a
+    refused address or a command that does not exist, transient otherwise (refused,
+    timed out, hung up)."""
     chain = _causes(exc)
     for cause in chain:
-        if isinstance(cause, errors.RelayflowError) and not isinstance(
-            cause, errors.TransientAgentError
-        ):
-            return errors.NodeFailed(f"MCP server {server!r}: {cause.message}")
+        if isinstance(cause, errors.InvalidInput | errors.ConfigError):
+            return McpServerRefused(f"MCP server {server!r}: {cause.message}")
         if isinstance(cause, FileNotFoundError | PermissionError):
-            return errors.NodeFailed(f"MCP server {server!r} could not start: {cause}")
+            return McpServerRefused(f"MCP server {server!r} could not start: {cause}")
     detail = "; ".join(dict.fromkeys(str(c) or type(c).__name__ for c in chain[:4]))
     if any(isinstance(c, TimeoutError | httpx2.TimeoutException) for c in chain):
         detail = f"timed out ({detail})"
@@ -187,7 +194,7 @@ def _toolset(settings: Settings, spec: McpServerSpec, client: httpx2.AsyncClient
 
     argv = settings.mcp_stdio_servers.get(spec.stdio or "")
     if not argv:
-        raise errors.NodeFailed(
+        raise McpServerRefused(
             f"MCP server {spec.name!r}: stdio server {spec.stdio!r} is not in "
             "RELAYFLOW_MCP_STDIO_SERVERS"
         )
@@ -207,7 +214,7 @@ async def open_servers(
 ) -> AsyncIterator[list[AbstractToolset[Any]]]:
     """Connected toolsets for `specs` (empty when there are none), closed on exit."""
     if len(specs) > settings.mcp_max_servers_per_agent:
-        raise errors.NodeFailed(
+        raise McpServerRefused(
             f"agent {agent!r} lists {len(specs)} MCP servers; at most "
             f"{settings.mcp_max_servers_per_agent} (RELAYFLOW_MCP_MAX_SERVERS_PER_AGENT)"
         )
@@ -243,7 +250,7 @@ async def _connect(
         raise server_error(spec.name, "connecting", exc) from exc
     missing = [name for name in spec.tools or () if name not in offered]
     if missing:
-        raise errors.NodeFailed(
+        raise McpServerRefused(
             f"MCP server {spec.name!r} has no tool named {', '.join(map(repr, missing))} "
             f"(it offers {', '.join(sorted(offered)) or 'none'})"
         )

@@ -11,10 +11,14 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from relayflow import errors
 from relayflow.config import Settings
+from relayflow.credential_kinds import HTTP_KINDS
+from relayflow.domain import Actor
 from relayflow.engine.spec import McpServerData
+from relayflow.store import credentials
 
 
 def setting_problems(raw: Any, settings: Settings, field: str) -> list[tuple[str, str]]:
@@ -44,8 +48,11 @@ def setting_problems(raw: Any, settings: Settings, field: str) -> list[tuple[str
     return problems
 
 
-def check_template_servers(parameters: dict[str, Any] | None, settings: Settings) -> None:
-    """Raise InvalidInput naming each bad field of a template's `parameters.mcp_servers`."""
+async def check_template_servers(
+    session: AsyncSession, actor: Actor, parameters: dict[str, Any] | None, settings: Settings
+) -> None:
+    """Raise InvalidInput naming each bad field of a template's `parameters.mcp_servers`,
+    NotFound for a credential the saver may not use (like an unknown one)."""
     if not parameters or "mcp_servers" not in parameters:
         return
     field = "parameters.mcp_servers"
@@ -66,6 +73,23 @@ def check_template_servers(parameters: dict[str, Any] | None, settings: Settings
         if len(set(names)) != len(names):
             problems.append((field, "two MCP servers have the same name"))
         problems += setting_problems(raw, settings, field)
+        refs = [
+            (index, server["credential_id"])
+            for index, server in enumerate(raw)
+            if isinstance(server, dict) and isinstance(server.get("credential_id"), str)
+        ]
+        kinds = await credentials.usable_kinds(session, actor.user_id) if refs else {}
+        for index, ref in refs:
+            kind = kinds.get(ref)
+            if kind is None and not actor.is_admin:
+                raise errors.NotFound(f"credential {ref} not found")
+            if kind is not None and kind not in HTTP_KINDS:
+                problems.append(
+                    (
+                        f"{field}[{index}].credential_id",
+                        f"a {kind.value} credential is not an HTTP auth credential",
+                    )
+                )
     if problems:
         summary = "; ".join(f"{f}: {m}" for f, m in problems[:5])
         raise errors.InvalidInput(

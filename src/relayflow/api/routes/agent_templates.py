@@ -56,7 +56,7 @@ async def list_templates(
 async def create_template(
     body: TemplateIn, session: SessionDep, actor: CurrentActor, settings: SettingsDep
 ) -> TemplateOut:
-    check_template_servers(body.parameters, settings)
+    await check_template_servers(session, actor, body.parameters, settings)
     template = await agent_templates.create_template(session, actor, **body.model_dump())
     return TemplateOut.model_validate(template)
 
@@ -81,7 +81,7 @@ async def replace_template(
     actor: CurrentActor,
     settings: SettingsDep,
 ) -> TemplateOut:
-    check_template_servers(body.parameters, settings)
+    await check_template_servers(session, actor, body.parameters, settings)
     template = await agent_templates.update_template(session, actor, template_id, body.model_dump())
     return TemplateOut.model_validate(template)
 
@@ -98,7 +98,7 @@ async def change_template(
     actor: CurrentActor,
     settings: SettingsDep,
 ) -> TemplateOut:
-    check_template_servers(body.parameters, settings)
+    await check_template_servers(session, actor, body.parameters, settings)
     template = await agent_templates.update_template(
         session, actor, template_id, body.model_dump(exclude_unset=True)
     )
