@@ -120,6 +120,19 @@ async def test_a_listed_stdio_server_is_started_and_its_tool_called(
     assert {c["server"] for c in (*offline.tool_calls, *on_the_wire.tool_calls)} == {"local"}
 
 
+async def test_a_stdio_server_does_not_inherit_our_secrets(
+    make_settings: SettingsFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RELAYFLOW_JWT_SECRET", "do-not-leak-" + "x" * 32)
+    settings = make_settings(mcp_stdio_servers={"calc": STDIO_ARGV})
+    server = McpServerSpec(name="local", stdio="calc")
+
+    result = await run(settings, ask(OFFLINE, '@tool env {"name": "RELAYFLOW_JWT_SECRET"}', server))
+
+    [call] = result.tool_calls
+    assert (call["status"], call["result"]) == ("completed", "")
+
+
 async def test_an_unlisted_stdio_name_fails_the_node_for_good(
     make_settings: SettingsFactory,
 ) -> None:

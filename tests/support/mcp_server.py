@@ -1,7 +1,8 @@
 """A small MCP server for tests, written with the official `mcp` package.
 
-Tools: `add(a, b)` and `shout(text)`. `LocalMcpServer` serves it over streamable HTTP
-on 127.0.0.1 (recording the `Authorization` headers it receives); run this module
+Tools: `add(a, b)`, `shout(text)` and `env(name)` (what a stdio child inherits).
+`LocalMcpServer` serves it over streamable HTTP on 127.0.0.1 (recording the
+`Authorization` headers it receives); run this module
 (`python -m tests.support.mcp_server`) to serve it over stdio.
 """
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import socket
 import sys
 from typing import Any
@@ -32,6 +34,11 @@ def build() -> MCPServer[Any]:
     def shout(text: str) -> str:
         """The text in capitals."""
         return text.upper()
+
+    @server.tool()
+    def env(name: str) -> str:
+        """An environment variable of the server's process ("" when unset)."""
+        return os.environ.get(name, "")
 
     return server
 
