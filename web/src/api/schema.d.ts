@@ -246,7 +246,7 @@ export interface paths {
         };
         /**
          * Get Execution
-         * @description One execution with its pinned graph, every node attempt and the totals. The
+         * @description One execution with its pinned graph, its node attempts and the totals. The
          *     webhook that started it may read it too, with its own API key (its status URL).
          */
         get: operations["get_execution_api_v1_executions__execution_id__get"];
@@ -313,6 +313,27 @@ export interface paths {
          *     `Last-Event-ID` is replayed first, so a reconnecting client misses nothing.
          */
         get: operations["follow_events_api_v1_executions__execution_id__events_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/executions/{execution_id}/node-runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Node Runs
+         * @description An execution's node attempts in start order, a page at a time (the execution's
+         *     `node_runs_next_cursor` continues where its first page stopped).
+         */
+        get: operations["list_node_runs_api_v1_executions__execution_id__node_runs_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1011,9 +1032,14 @@ export interface components {
             input_tokens: number;
             /**
              * Node Runs
-             * @description Every node attempt, in start order.
+             * @description Node attempts in start order: all of them, or the first `RELAYFLOW_EXECUTION_DETAIL_NODE_RUNS` (500) when `node_runs_next_cursor` is set.
              */
             node_runs: components["schemas"]["NodeRunOut"][];
+            /**
+             * Node Runs Next Cursor
+             * @description Set when more attempts follow: pass it as `cursor` to `GET /api/v1/executions/{execution_id}/node-runs`.
+             */
+            node_runs_next_cursor: string | null;
             /** Output */
             output: unknown;
             /** Output Tokens */
@@ -1025,6 +1051,7 @@ export interface components {
             /** Started At */
             started_at: string | null;
             status: components["schemas"]["ExecutionStatus"];
+            /** @description Over every attempt, not only those listed here. */
             totals: components["schemas"]["TotalsOut"];
             /**
              * Trigger
@@ -1274,6 +1301,16 @@ export interface components {
         PageOut_ExecutionOut_: {
             /** Items */
             items: components["schemas"]["ExecutionOut"][];
+            /**
+             * Next Cursor
+             * @description Pass as `cursor` to get the next page; null on the last page.
+             */
+            next_cursor: string | null;
+        };
+        /** PageOut[NodeRunOut] */
+        PageOut_NodeRunOut_: {
+            /** Items */
+            items: components["schemas"]["NodeRunOut"][];
             /**
              * Next Cursor
              * @description Pass as `cursor` to get the next page; null on the last page.
@@ -3693,6 +3730,66 @@ export interface operations {
                 };
             };
             /** @description Invalid input, e.g. `Last-Event-ID` not an event id */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    list_node_runs_api_v1_executions__execution_id__node_runs_get: {
+        parameters: {
+            query?: {
+                /** @description Attempts per page (1 to 1000). */
+                limit?: number;
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string | null;
+            };
+            header?: {
+                /** @description A webhook's API key: reads the executions that webhook started. */
+                "X-API-Key"?: string | null;
+            };
+            path: {
+                /** @description The execution's id. */
+                execution_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PageOut_NodeRunOut_"];
+                };
+            };
+            /** @description Not signed in, or the credentials are invalid or expired */
+            401: {
+                headers: {
+                    /** @description `Bearer` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such execution (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Invalid input; `error.details` names each field and its problem */
             422: {
                 headers: {
                     [name: string]: unknown;
