@@ -202,6 +202,7 @@ ENDPOINTS: list[Endpoint] = [
     ),
     Endpoint("GET", "/api/v1/executions"),
     Endpoint("GET", EXE, target="execution"),
+    Endpoint("GET", EXE + "/node-runs", target="execution"),
     Endpoint("POST", EXE + "/cancel", target="execution", scope=TokenScope.RUN_CANCEL),
     Endpoint(
         "POST", EXE + "/rerun", body={}, target="execution", ok=202, scope=TokenScope.RUN_START
