@@ -37,12 +37,56 @@ export interface paths {
         /** Replace Template */
         put: operations["replace_template_api_v1_agent_templates__template_id__put"];
         post?: never;
-        /** Delete Template */
+        /**
+         * Delete Template
+         * @description Refused (409) while workflows use it, unless `force=true`.
+         */
         delete: operations["delete_template_api_v1_agent_templates__template_id__delete"];
         options?: never;
         head?: never;
         /** Change Template */
         patch: operations["change_template_api_v1_agent_templates__template_id__patch"];
+        trace?: never;
+    };
+    "/api/v1/agent-templates/{template_id}/copy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Copy Template
+         * @description A copy of a system template or one of yours, as your own, named `<name> (copy)`
+         *     (or `(copy 2)`, ...: a name none of the templates you see has).
+         */
+        post: operations["copy_template_api_v1_agent_templates__template_id__copy_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/agent-templates/{template_id}/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Template Usage
+         * @description The workflows that use it: those you may see by name, other users' only counted.
+         */
+        get: operations["get_template_usage_api_v1_agent_templates__template_id__usage_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/auth/login": {
@@ -1675,6 +1719,12 @@ export interface components {
             role: string;
             /** System Prompt */
             system_prompt: string | null;
+            /**
+             * Used By
+             * @description How many workflows use it (their draft or published graph names its id): those you may see and, for a system template, every other user's too.
+             * @default 0
+             */
+            used_by?: number;
             /** User Id */
             user_id: string | null;
         };
@@ -1705,6 +1755,24 @@ export interface components {
          * @enum {string}
          */
         TemplateScope: "visible" | "system" | "mine" | "all";
+        /** TemplateUsageOut */
+        TemplateUsageOut: {
+            /**
+             * Others
+             * @description Other users' private workflows using it (system templates only), unnamed.
+             */
+            others: number;
+            /**
+             * Used By
+             * @description Every workflow counted in `workflows` and `others`.
+             */
+            used_by: number;
+            /**
+             * Workflows
+             * @description The workflows using it that you may see, by name.
+             */
+            workflows: components["schemas"]["UsingWorkflowOut"][];
+        };
         /** TokenIn */
         TokenIn: {
             /**
@@ -1856,6 +1924,16 @@ export interface components {
             name: string | null;
             /** Role */
             role: string;
+        };
+        /** UsingWorkflowOut */
+        UsingWorkflowOut: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Name */
+            name: string;
         };
         /** ValidationOut */
         ValidationOut: {
@@ -2589,7 +2667,10 @@ export interface operations {
     };
     delete_template_api_v1_agent_templates__template_id__delete: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Delete even if workflows use it (their agent nodes will then fail). */
+                force?: boolean;
+            };
             header?: never;
             path: {
                 template_id: string;
@@ -2627,6 +2708,15 @@ export interface operations {
             };
             /** @description No such object, or not visible to the caller */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Workflows use it: `error.details` has `workflows` (those you may see, `{id, name}`) and `others` (a count); repeat with `force=true` to delete anyway */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2709,6 +2799,117 @@ export interface operations {
             };
             /** @description The body is above the size limit (setting `max_body_bytes`) */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Invalid input; `error.details` names each field and its problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    copy_template_api_v1_agent_templates__template_id__copy_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                template_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TemplateOut"];
+                };
+            };
+            /** @description Not signed in, or the credentials are invalid or expired */
+            401: {
+                headers: {
+                    /** @description `Bearer` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such object, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Invalid input; `error.details` names each field and its problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    get_template_usage_api_v1_agent_templates__template_id__usage_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                template_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TemplateUsageOut"];
+                };
+            };
+            /** @description Not signed in, or the credentials are invalid or expired */
+            401: {
+                headers: {
+                    /** @description `Bearer` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such object, or not visible to the caller */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
