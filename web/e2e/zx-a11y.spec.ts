@@ -80,6 +80,8 @@ test("every main screen has no serious or critical accessibility violations", as
   await dialog.getByLabel(/topic/).fill("accessible interfaces");
   await dialog.getByRole("button", { name: "Start run" }).click();
   await expect(page.getByTestId("node-result")).toHaveAttribute("data-status", "finished", { timeout: 60_000 });
+  await expect(page.locator(".side .badge.s-completed").first()).toBeVisible();
+  await audit(page, "editor after a run", findings);
 
   await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Executions" }).click();
   const table = page.getByRole("table", { name: "Executions" });
@@ -92,7 +94,11 @@ test("every main screen has no serious or critical accessibility violations", as
 
   await page.goto(`${workflowUrl}/triggers`);
   await expect(page.getByRole("heading", { name: "Webhooks & schedules" })).toBeVisible();
-  await expect(page.getByText("No webhooks")).toBeVisible();
+  await page.getByRole("button", { name: "New webhook" }).click();
+  await expect(page.getByTestId("webhook-key")).toBeVisible();
+  await audit(page, "new webhook dialog", findings);
+  await page.getByRole("button", { name: "Done" }).click();
+  await expect(page.getByRole("table", { name: "Webhooks" })).toBeVisible();
   await audit(page, "triggers", findings);
 
   await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Agent templates" }).click();

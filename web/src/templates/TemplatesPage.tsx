@@ -30,7 +30,7 @@ export function TemplatesPage() {
           <th>Name</th>
           <th>Role</th>
           <th>Model</th>
-          <th aria-label="Actions" />
+          <th><span className="sr-only">Actions</span></th>
         </tr>
       </thead>
       <tbody>
