@@ -6,7 +6,7 @@
 // its own, so it also runs alone.
 import AxeBuilder from "@axe-core/playwright";
 import { expect, test, type Page } from "@playwright/test";
-import { watchConsole } from "./support";
+import { screenshot, watchConsole } from "./support";
 
 const ACCOUNT = { name: "Axel Auditor", email: "axe@example.com", password: "accessible horse battery" };
 const DEMO = "Demo: Research, write, review";
@@ -51,6 +51,7 @@ test("every main screen has no serious or critical accessibility violations", as
   await page.goto("/signin");
   await expect(page.getByRole("heading", { name: "Sign in" })).toBeVisible();
   await audit(page, "sign-in", findings);
+  await screenshot(page, "a11y-sign-in");
 
   await page.getByRole("link", { name: "Create one" }).click();
   await expect(page.getByRole("heading", { name: "Create your account" })).toBeVisible();
@@ -82,11 +83,13 @@ test("every main screen has no serious or critical accessibility violations", as
   await expect(page.getByTestId("node-result")).toHaveAttribute("data-status", "finished", { timeout: 60_000 });
   await expect(page.locator(".side .badge.s-completed").first()).toBeVisible();
   await audit(page, "editor after a run", findings);
+  await screenshot(page, "a11y-editor-after-run");
 
   await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Executions" }).click();
   const table = page.getByRole("table", { name: "Executions" });
   await expect(table.locator(".badge.s-completed")).toBeVisible();
   await audit(page, "executions", findings);
+  await screenshot(page, "a11y-executions");
 
   await table.locator("tbody tr").first().click();
   await expect(page.getByLabel("Execution output")).toBeVisible();
