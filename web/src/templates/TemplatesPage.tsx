@@ -50,7 +50,7 @@ export function TemplatesPage() {
           <th>Role</th>
           <th>Model</th>
           <th>Used by</th>
-          <th aria-label="Actions" />
+          <th><span className="sr-only">Actions</span></th>
         </tr>
       </thead>
       <tbody>
