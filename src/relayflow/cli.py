@@ -1,22 +1,29 @@
 """The `relayflow` command line.
 
-Each command imports what it uses inside its function, so `relayflow run` on a file
-starts without the database layer, the web framework or the provider SDKs.
+Each command imports what it uses inside its function, so `relayflow --help` loads
+only typer, and `relayflow run` on a file starts without the database layer, the web
+framework, the settings loader's dependencies until it reads them, or (for a graph
+without agents) the model library. `bench/cli_startup.py` measures both;
+tests/test_cli_imports.py keeps the module light.
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
-from relayflow.config import Settings
-from relayflow.errors import ConfigError
+if TYPE_CHECKING:
+    from relayflow.config import Settings
 
-app = typer.Typer(help="relayflow: durable multi-agent AI workflows.", no_args_is_help=True)
-db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+# Plain help and error text (rich_markup_mode=None): typer's rich formatting imports
+# rich and markdown-it, about 0.2 s, for every `--help`.
+app = typer.Typer(
+    help="relayflow: durable multi-agent AI workflows.", no_args_is_help=True, rich_markup_mode=None
+)
+db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(db_app, name="db")
 
 
@@ -31,6 +38,9 @@ def start_observability(settings: Settings) -> None:
 
 
 def load_settings() -> Settings:
+    from relayflow.config import Settings
+    from relayflow.errors import ConfigError
+
     try:
         settings = Settings()
         settings.signing_secret()
@@ -43,6 +53,8 @@ def load_settings() -> Settings:
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply pending database migrations."""
+    import asyncio
+
     from relayflow.store.db import Database
     from relayflow.store.migrate import upgrade
 
@@ -73,6 +85,8 @@ def db_prune(
     Executions still pending, processing or waiting are never deleted, nor those tied
     to a live rerun. Runs in small transactions, safe while relayflow is serving.
     """
+    import asyncio
+
     from relayflow.domain import utcnow
     from relayflow.runtime.retention import parse_duration, prune_older_than
     from relayflow.store.db import Database
@@ -163,6 +177,8 @@ def _serve_here(settings: Settings, *, fd: int | None) -> None:
 
 def _serve_supervised(settings: Settings) -> int:
     """API processes and a worker process, started and watched by this one."""
+    import asyncio
+
     from relayflow.runtime.supervisor import Supervisor, listening_socket, serve_children
     from relayflow.store.db import Database
     from relayflow.store.migrate import upgrade
@@ -212,6 +228,8 @@ def worker_command(
     ),
 ) -> None:
     """Run executions from the queue until SIGTERM (then finish or hand back running ones)."""
+    import asyncio
+
     from relayflow.runtime.service import run_worker_process
 
     settings = load_settings()
@@ -229,7 +247,7 @@ def worker_command(
     asyncio.run(run_worker_process(settings, concurrency=concurrency, name=name))
 
 
-user_app = typer.Typer(help="Accounts.", no_args_is_help=True)
+user_app = typer.Typer(help="Accounts.", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(user_app, name="user")
 
 
@@ -254,6 +272,8 @@ def user_create(
 ) -> None:
     """Create an account. The password is prompted for (hidden), or read from
     RELAYFLOW_USER_PASSWORD, or from standard input with --password-stdin."""
+    import asyncio
+
     from relayflow.domain import Role
     from relayflow.errors import RelayflowError
     from relayflow.store.db import Database
@@ -300,6 +320,8 @@ def user_set_password(
 ) -> None:
     """Give an account a new password (prompted for, or from RELAYFLOW_USER_PASSWORD, or
     standard input with --password-stdin)."""
+    import asyncio
+
     from relayflow.errors import RelayflowError
     from relayflow.store.db import Database
     from relayflow.store.users import set_password
@@ -332,8 +354,10 @@ def run_file(
     reject: list[str] = typer.Option([], "--reject", help="Reject this approval node."),
 ) -> None:
     """Run a workflow file in-process and print each node's status, timing and the output."""
+    import asyncio
     import json
 
+    from relayflow.config import Settings
     from relayflow.engine.executor import ApprovalDecision
     from relayflow.errors import RelayflowError
     from relayflow.local_run import format_report, run_workflow_file

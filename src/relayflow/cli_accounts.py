@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
-import datetime as dt
+from typing import TYPE_CHECKING
 
 import typer
 
-from relayflow.config import CREDENTIALS_KEY_FILE, Settings
+if TYPE_CHECKING:
+    from relayflow.config import Settings
 
-credentials_app = typer.Typer(help="The credentials key.", no_args_is_help=True)
-token_app = typer.Typer(help="Personal API tokens.", no_args_is_help=True)
+credentials_app = typer.Typer(
+    help="The credentials key.", no_args_is_help=True, rich_markup_mode=None
+)
+token_app = typer.Typer(help="Personal API tokens.", no_args_is_help=True, rich_markup_mode=None)
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
@@ -34,6 +36,7 @@ async def rotate(settings: Settings) -> int:
     key file) a new key is made here: written first alongside the old ones, so a
     crash midway leaves every value readable, and alone once all are re-encrypted.
     """
+    from relayflow.config import CREDENTIALS_KEY_FILE
     from relayflow.store import credentials
     from relayflow.store.db import Database
     from relayflow.vault import Vault
@@ -60,6 +63,8 @@ async def rotate(settings: Settings) -> int:
 @credentials_app.command("rotate-key")
 def rotate_key() -> None:
     """Re-encrypt every credential under the current key (a new one on SQLite)."""
+    import asyncio
+
     from relayflow.cli import load_settings
     from relayflow.errors import RelayflowError
 
@@ -83,6 +88,9 @@ def token_create(
     days: int | None = typer.Option(None, help="Days until it expires."),
 ) -> None:
     """Print a new personal API token (shown only now)."""
+    import asyncio
+    import datetime as dt
+
     from relayflow.cli import load_settings
     from relayflow.domain import expand_scopes, utcnow
     from relayflow.errors import RelayflowError

@@ -119,6 +119,8 @@ class Settings(BaseSettings):
     max_map_items: int = Field(1_000, ge=1)  # per map node
     max_node_output_bytes: int = Field(1_048_576, ge=1)  # a node's output as stored JSON
     max_events_per_execution: int = Field(100_000, ge=1)
+    # Node attempts in `GET /executions/{id}`; the rest are paged at `.../node-runs`.
+    execution_detail_node_runs: int = Field(500, ge=1, le=1000)
     # Nodes of sub-workflows and workflow maps at work at once, over an execution's tree.
     max_active_child_nodes: int = Field(4, ge=1)
     # At most this many database reads (workflow and template look-ups) of the worker's

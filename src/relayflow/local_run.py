@@ -13,8 +13,10 @@ read as a JSON file path relative to the workflow file.
 
 Node runs are kept in memory (`InMemoryRunStore`); agents run through the real
 `ModelAgentRunner`, so `test:` models work offline and provider models use the
-keys from the environment. With `RELAYFLOW_OTEL_ENDPOINT` set, the run's spans are
-exported like a worker's (`telemetry/`).
+keys from the environment. The model library behind it takes most of a short run's
+time to import, so it is imported when the first agent runs, not before. With
+`RELAYFLOW_OTEL_ENDPOINT` set, the run's spans are exported like a worker's
+(`telemetry/`).
 """
 
 from __future__ import annotations
@@ -25,11 +27,10 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from relayflow.agents.runner import ModelAgentRunner
 from relayflow.config import Settings
 from relayflow.domain import NodeRunStatus
 from relayflow.engine.executor import (
@@ -39,11 +40,14 @@ from relayflow.engine.executor import (
     Executor,
 )
 from relayflow.engine.memory import InMemoryRunStore
-from relayflow.engine.ports import AgentProfile, NodeRunRecord
+from relayflow.engine.ports import AgentProfile, AgentRequest, AgentResult, NodeRunRecord
 from relayflow.errors import InvalidInput
 from relayflow.runtime.engine_options import engine_options
 from relayflow.store.seed import DEFAULT_MODEL, SYSTEM_TEMPLATES
 from relayflow.telemetry.execution import ExecutionTrace
+
+if TYPE_CHECKING:
+    from relayflow.agents.runner import ModelAgentRunner
 
 
 @dataclass
@@ -140,6 +144,25 @@ class FileWorkflowCatalog:
         return load_workflow_file(candidate).graph
 
 
+class AgentsOnFirstUse:
+    """The `ModelAgentRunner`, made (and its module imported) when an agent first runs."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.runner: ModelAgentRunner | None = None
+
+    async def run(self, request: AgentRequest) -> AgentResult:
+        if self.runner is None:
+            from relayflow.agents.runner import ModelAgentRunner
+
+            self.runner = ModelAgentRunner(self.settings)
+        return await self.runner.run(request)
+
+    async def aclose(self) -> None:
+        if self.runner is not None:
+            await self.runner.aclose()
+
+
 @dataclass
 class LocalRunResult:
     execution_id: uuid.UUID
@@ -193,7 +216,7 @@ async def run_workflow_file(
 ) -> LocalRunResult:
     workflow_file = load_workflow_file(path)
     store = InMemoryRunStore()
-    agents = ModelAgentRunner(settings)
+    agents = AgentsOnFirstUse(settings)
     execution_id = uuid.uuid4()
     started = time.perf_counter()
     try:

@@ -59,6 +59,9 @@ class Endpoint:
     scope: TokenScope | None = TokenScope.READ
     # Path placeholders that are not ids (a version number): (placeholder, value).
     fixed: tuple[tuple[str, str], ...] = ()
+    # On a system template, what a user who may not change it gets instead of 403 from
+    # an action that makes something of their own (a copy).
+    system_ok: int | None = None
 
     @property
     def key(self) -> tuple[str, str]:
@@ -165,6 +168,8 @@ ENDPOINTS: list[Endpoint] = [
         "PATCH", TPL, body={"name": "Renamed"}, target="template", owner_only=True, scope=W_WF
     ),
     Endpoint("DELETE", TPL, target="template", owner_only=True, ok=204, scope=W_WF),
+    Endpoint("GET", TPL + "/usage", target="template"),
+    Endpoint("POST", TPL + "/copy", target="template", ok=201, system_ok=201, scope=W_WF),
     Endpoint(
         "POST",
         WF + "/executions",
@@ -202,6 +207,7 @@ ENDPOINTS: list[Endpoint] = [
     ),
     Endpoint("GET", "/api/v1/executions"),
     Endpoint("GET", EXE, target="execution"),
+    Endpoint("GET", EXE + "/node-runs", target="execution"),
     Endpoint("POST", EXE + "/cancel", target="execution", scope=TokenScope.RUN_CANCEL),
     Endpoint(
         "POST", EXE + "/rerun", body={}, target="execution", ok=202, scope=TokenScope.RUN_START
@@ -506,12 +512,18 @@ async def test_system_templates_are_readable_but_not_changeable_by_users(
         endpoint.method, endpoint.url(ids), json=endpoint.body, headers=bob.headers
     )
 
+    if endpoint.system_ok is not None:  # bob's own copy; the system template is unchanged
+        assert response.status_code == endpoint.system_ok, response.text
+        assert response.json()["user_id"] == str(bob.id)
+        after = await table_snapshot(db, *TABLES)
+        assert all(row in after["agent_templates"] for row in before["agent_templates"])
+        return
     if endpoint.owner_only:
         assert response.status_code == 403, response.text
         assert "only admins" in response.json()["error"]["message"]
     else:
         assert response.status_code == 200, response.text
-        assert response.json()["is_system"] is True
+        assert response.json().get("is_system", True) is True
     assert await table_snapshot(db, *TABLES) == before
 
 

@@ -28,7 +28,6 @@ from typing import Any
 
 import httpx2
 from pydantic_ai import ModelRetry, RunContext, ToolFailed
-from pydantic_ai.mcp import MCPToolset
 from pydantic_ai.toolsets import AbstractToolset, ToolsetTool, WrapperToolset
 
 from relayflow import errors
@@ -188,9 +187,13 @@ def _toolset(settings: Settings, spec: McpServerSpec, client: httpx2.AsyncClient
         "init_timeout": settings.mcp_connect_timeout_s,
         "read_timeout": settings.mcp_call_timeout_s,
     }
+    # Imported here: the MCP client library takes a second to import, and most
+    # processes (and agents) never need it.
+    from fastmcp.client.transports import StdioTransport
+    from pydantic_ai.mcp import MCPToolset
+
     if spec.url is not None:
         return MCPToolset(spec.url, http_client=client, **common)
-    from fastmcp.client.transports import StdioTransport
 
     argv = settings.mcp_stdio_servers.get(spec.stdio or "")
     if not argv:

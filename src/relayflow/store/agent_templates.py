@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Mapping
+from copy import deepcopy as copy_json
 from enum import StrEnum
 from typing import Any
 
@@ -22,10 +23,12 @@ from relayflow.domain import Actor
 from relayflow.store.credentials import may_use
 from relayflow.store.models import AgentTemplate, Credential
 from relayflow.store.pagination import DEFAULT_LIMIT, Page, newest_first
+from relayflow.store.template_usage import describe, usage_of_one
 
 # `provider:model`, e.g. `openai:gpt-4o`, `test:echo`, `myendpoint:llama3.2:8b`.
 MODEL_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*:\S+$")
 MODEL_MAX_LENGTH = 100
+NAME_MAX_LENGTH = 255
 EDITABLE_FIELDS = ("name", "role", "model", "system_prompt", "parameters", "credential_id")
 
 
@@ -184,7 +187,66 @@ async def update_template(
     return template
 
 
-async def delete_template(session: AsyncSession, actor: Actor, template_id: uuid.UUID) -> None:
+async def delete_template(
+    session: AsyncSession, actor: Actor, template_id: uuid.UUID, *, force: bool = False
+) -> None:
+    """Delete a template; one still in use only with `force` (its agents then fail)."""
     template = await get_template_to_change(session, actor, template_id)
+    if not force:
+        usage = await usage_of_one(session, actor, template)
+        if usage.count:
+            raise errors.Conflict(
+                f"agent template {template.name!r} is used by {describe(usage)}; their agent "
+                "nodes would fail without it (delete with force=true to delete it anyway)",
+                details={
+                    "workflows": [{"id": str(w.id), "name": w.name} for w in usage.workflows],
+                    "others": usage.others,
+                },
+            )
     await session.delete(template)
     await session.flush()
+
+
+def copy_name(name: str, taken: set[str]) -> str:
+    """`name (copy)`, else `name (copy 2)`, ...: a name not in `taken`, within 255 chars."""
+    for number in range(1, len(taken) + 2):
+        suffix = " (copy)" if number == 1 else f" (copy {number})"
+        candidate = name[: NAME_MAX_LENGTH - len(suffix)] + suffix
+        if candidate not in taken:
+            return candidate
+    raise errors.InternalError("no free copy name")  # unreachable: len(taken) + 1 tries
+
+
+async def copy_template(
+    session: AsyncSession, actor: Actor, template_id: uuid.UUID
+) -> AgentTemplate:
+    """A copy of a template the actor may read, as the actor's own, under a fresh name.
+
+    The credential goes with it only if the actor may use it themselves."""
+    source = await get_template(session, actor, template_id)
+    taken = set(
+        await session.scalars(
+            select(AgentTemplate.name).where(
+                or_(AgentTemplate.is_system == true(), AgentTemplate.user_id == actor.user_id)
+            )
+        )
+    )
+    credential_id = source.credential_id
+    if credential_id is not None:
+        row = await session.get(Credential, credential_id)
+        if row is None or not (actor.is_admin or may_use(actor.user_id, row)):
+            credential_id = None
+    copy = AgentTemplate(
+        name=copy_name(source.name, taken),
+        role=source.role,
+        model=source.model,
+        system_prompt=source.system_prompt,
+        parameters=copy_json(source.parameters or {}),
+        is_system=False,
+        user_id=actor.user_id,
+        credential_id=credential_id,
+    )
+    session.add(copy)
+    await session.flush()
+    await session.refresh(copy)
+    return copy

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, func, or_, select
@@ -19,7 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from relayflow import errors
 from relayflow.domain import Actor, ExecutionStatus
-from relayflow.store.models import Execution, NodeRun, Workflow
+from relayflow.store.models import Execution, Workflow
+from relayflow.store.node_run_reads import NodeRunPage, RunTotals, node_runs_page, run_totals
 from relayflow.store.pagination import DEFAULT_LIMIT, Page, newest_first
 from relayflow.store.webhooks import webhook_for_key
 
@@ -35,20 +35,9 @@ class ExecutionFilter:
 
 
 @dataclass(frozen=True)
-class RunTotals:
-    """Sums over every node attempt recorded so far (reused ones included)."""
-
-    attempts: int = 0
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cost_usd: float = 0.0
-    by_status: dict[str, int] = field(default_factory=dict)  # latest attempt per node
-
-
-@dataclass(frozen=True)
 class ExecutionDetail:
     execution: Execution
-    node_runs: Sequence[NodeRun]
+    node_runs: NodeRunPage  # the first page, in start order
     totals: RunTotals
 
 
@@ -125,66 +114,40 @@ async def list_executions(
     )
 
 
-def totals_of(runs: Sequence[NodeRun]) -> RunTotals:
-    latest: dict[tuple[str, int], NodeRun] = {}
-    for run in runs:
-        key = (run.node_id, run.iteration)
-        current = latest.get(key)
-        if current is None or run.attempt >= current.attempt:
-            latest[key] = run
-    by_status: dict[str, int] = {}
-    for run in latest.values():
-        by_status[run.status] = by_status.get(run.status, 0) + 1
-    return RunTotals(
-        attempts=len(runs),
-        input_tokens=sum(r.input_tokens or 0 for r in runs),
-        output_tokens=sum(r.output_tokens or 0 for r in runs),
-        cost_usd=sum(r.cost_usd or 0.0 for r in runs),
-        by_status=by_status,
-    )
-
-
 async def get_execution_detail(
-    session: AsyncSession, actor: Actor, execution_id: uuid.UUID
+    session: AsyncSession, actor: Actor, execution_id: uuid.UUID, *, node_runs: int
 ) -> ExecutionDetail:
-    """An execution the actor may see, with every node attempt in start order."""
+    """An execution the actor may see, with its first `node_runs` attempts in start order."""
     execution = await get_visible_execution(session, actor, execution_id)
-    runs = await node_runs_in_start_order(session, execution_id)
-    return ExecutionDetail(execution=execution, node_runs=runs, totals=totals_of(runs))
+    return await _detail(session, execution, node_runs)
 
 
 async def get_execution_detail_for_webhook(
-    session: AsyncSession, api_key: str, execution_id: uuid.UUID
+    session: AsyncSession, api_key: str, execution_id: uuid.UUID, *, node_runs: int
 ) -> ExecutionDetail:
+    """An execution started by the webhook whose API key this is; else `NotFound`."""
+    execution = await get_execution_for_webhook(session, api_key, execution_id)
+    return await _detail(session, execution, node_runs)
+
+
+async def get_execution_for_webhook(
+    session: AsyncSession, api_key: str, execution_id: uuid.UUID
+) -> Execution:
     """An execution started by the webhook whose API key this is; else `NotFound`."""
     webhook = await webhook_for_key(session, api_key)
     execution = await session.get(Execution, execution_id)
     trigger = (execution.trigger or {}) if execution is not None else {}
     if webhook is None or execution is None or trigger.get("webhook_id") != str(webhook.id):
         raise errors.NotFound(f"execution {execution_id} not found")
-    runs = await node_runs_in_start_order(session, execution_id)
-    return ExecutionDetail(execution=execution, node_runs=runs, totals=totals_of(runs))
+    return execution
 
 
-async def node_runs_in_start_order(
-    session: AsyncSession, execution_id: uuid.UUID
-) -> Sequence[NodeRun]:
-    """Every attempt of an execution by start time; never-started ones (skipped) last,
-    by when they were settled. The same order on both databases."""
-    when = func.coalesce(NodeRun.started_at, NodeRun.finished_at)
-    result = await session.execute(
-        select(NodeRun)
-        .where(NodeRun.execution_id == execution_id)
-        .order_by(
-            NodeRun.started_at.is_(None),
-            when.is_(None),
-            when,
-            NodeRun.node_id,
-            NodeRun.iteration,
-            NodeRun.attempt,
-        )
+async def _detail(session: AsyncSession, execution: Execution, node_runs: int) -> ExecutionDetail:
+    return ExecutionDetail(
+        execution=execution,
+        node_runs=await node_runs_page(session, execution.id, limit=node_runs),
+        totals=await run_totals(session, execution.id),
     )
-    return result.scalars().all()
 
 
 async def count_by_status(session: AsyncSession) -> dict[str, int]:

@@ -11,7 +11,7 @@ export function AccountPage() {
     <main className="page">
       <div className="page-narrow stack">
         <h1>Account</h1>
-        <dl className="small" aria-label="Profile" style={{ margin: 0 }}>
+        <dl className="profile" aria-label="Profile">
           {user?.name ? (
             <>
               <dt>Name</dt>

@@ -168,8 +168,24 @@ export const executions = {
         },
       }),
     ),
-  get: (id: string): Promise<Execution> =>
-    call(api.GET("/api/v1/executions/{execution_id}", { params: { path: { execution_id: id } } })),
+  /** One execution with every node run: the detail holds the first page, the rest follow. */
+  get: async (id: string): Promise<Execution> => {
+    const execution = await call(
+      api.GET("/api/v1/executions/{execution_id}", { params: { path: { execution_id: id } } }),
+    );
+    let cursor = execution.node_runs_next_cursor;
+    const runs = [...execution.node_runs];
+    while (cursor) {
+      const page = await call(
+        api.GET("/api/v1/executions/{execution_id}/node-runs", {
+          params: { path: { execution_id: id }, query: { cursor, limit: 1000 } },
+        }),
+      );
+      runs.push(...page.items);
+      cursor = page.next_cursor;
+    }
+    return { ...execution, node_runs: runs, node_runs_next_cursor: null };
+  },
   cancel: (id: string) =>
     call(
       api.POST("/api/v1/executions/{execution_id}/cancel", {

@@ -37,12 +37,56 @@ export interface paths {
         /** Replace Template */
         put: operations["replace_template_api_v1_agent_templates__template_id__put"];
         post?: never;
-        /** Delete Template */
+        /**
+         * Delete Template
+         * @description Refused (409) while workflows use it, unless `force=true`.
+         */
         delete: operations["delete_template_api_v1_agent_templates__template_id__delete"];
         options?: never;
         head?: never;
         /** Change Template */
         patch: operations["change_template_api_v1_agent_templates__template_id__patch"];
+        trace?: never;
+    };
+    "/api/v1/agent-templates/{template_id}/copy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Copy Template
+         * @description A copy of a system template or one of yours, as your own, named `<name> (copy)`
+         *     (or `(copy 2)`, ...: a name none of the templates you see has).
+         */
+        post: operations["copy_template_api_v1_agent_templates__template_id__copy_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/agent-templates/{template_id}/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Template Usage
+         * @description The workflows that use it: those you may see by name, other users' only counted.
+         */
+        get: operations["get_template_usage_api_v1_agent_templates__template_id__usage_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/auth/login": {
@@ -246,7 +290,7 @@ export interface paths {
         };
         /**
          * Get Execution
-         * @description One execution with its pinned graph, every node attempt and the totals. The
+         * @description One execution with its pinned graph, its node attempts and the totals. The
          *     webhook that started it may read it too, with its own API key (its status URL).
          */
         get: operations["get_execution_api_v1_executions__execution_id__get"];
@@ -313,6 +357,27 @@ export interface paths {
          *     `Last-Event-ID` is replayed first, so a reconnecting client misses nothing.
          */
         get: operations["follow_events_api_v1_executions__execution_id__events_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/executions/{execution_id}/node-runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Node Runs
+         * @description An execution's node attempts in start order, a page at a time (the execution's
+         *     `node_runs_next_cursor` continues where its first page stopped).
+         */
+        get: operations["list_node_runs_api_v1_executions__execution_id__node_runs_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1011,9 +1076,14 @@ export interface components {
             input_tokens: number;
             /**
              * Node Runs
-             * @description Every node attempt, in start order.
+             * @description Node attempts in start order: all of them, or the first `RELAYFLOW_EXECUTION_DETAIL_NODE_RUNS` (500) when `node_runs_next_cursor` is set.
              */
             node_runs: components["schemas"]["NodeRunOut"][];
+            /**
+             * Node Runs Next Cursor
+             * @description Set when more attempts follow: pass it as `cursor` to `GET /api/v1/executions/{execution_id}/node-runs`.
+             */
+            node_runs_next_cursor: string | null;
             /** Output */
             output: unknown;
             /** Output Tokens */
@@ -1025,6 +1095,7 @@ export interface components {
             /** Started At */
             started_at: string | null;
             status: components["schemas"]["ExecutionStatus"];
+            /** @description Over every attempt, not only those listed here. */
             totals: components["schemas"]["TotalsOut"];
             /**
              * Trigger
@@ -1274,6 +1345,16 @@ export interface components {
         PageOut_ExecutionOut_: {
             /** Items */
             items: components["schemas"]["ExecutionOut"][];
+            /**
+             * Next Cursor
+             * @description Pass as `cursor` to get the next page; null on the last page.
+             */
+            next_cursor: string | null;
+        };
+        /** PageOut[NodeRunOut] */
+        PageOut_NodeRunOut_: {
+            /** Items */
+            items: components["schemas"]["NodeRunOut"][];
             /**
              * Next Cursor
              * @description Pass as `cursor` to get the next page; null on the last page.
@@ -1638,6 +1719,12 @@ export interface components {
             role: string;
             /** System Prompt */
             system_prompt: string | null;
+            /**
+             * Used By
+             * @description How many workflows use it (their draft or published graph names its id): those you may see and, for a system template, every other user's too.
+             * @default 0
+             */
+            used_by?: number;
             /** User Id */
             user_id: string | null;
         };
@@ -1668,6 +1755,24 @@ export interface components {
          * @enum {string}
          */
         TemplateScope: "visible" | "system" | "mine" | "all";
+        /** TemplateUsageOut */
+        TemplateUsageOut: {
+            /**
+             * Others
+             * @description Other users' private workflows using it (system templates only), unnamed.
+             */
+            others: number;
+            /**
+             * Used By
+             * @description Every workflow counted in `workflows` and `others`.
+             */
+            used_by: number;
+            /**
+             * Workflows
+             * @description The workflows using it that you may see, by name.
+             */
+            workflows: components["schemas"]["UsingWorkflowOut"][];
+        };
         /** TokenIn */
         TokenIn: {
             /**
@@ -1824,6 +1929,16 @@ export interface components {
             name: string | null;
             /** Role */
             role: string;
+        };
+        /** UsingWorkflowOut */
+        UsingWorkflowOut: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Name */
+            name: string;
         };
         /** ValidationOut */
         ValidationOut: {
@@ -2557,7 +2672,10 @@ export interface operations {
     };
     delete_template_api_v1_agent_templates__template_id__delete: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Delete even if workflows use it (their agent nodes will then fail). */
+                force?: boolean;
+            };
             header?: never;
             path: {
                 template_id: string;
@@ -2595,6 +2713,15 @@ export interface operations {
             };
             /** @description No such object, or not visible to the caller */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Workflows use it: `error.details` has `workflows` (those you may see, `{id, name}`) and `others` (a count); repeat with `force=true` to delete anyway */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2677,6 +2804,117 @@ export interface operations {
             };
             /** @description The body is above the size limit (setting `max_body_bytes`) */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Invalid input; `error.details` names each field and its problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    copy_template_api_v1_agent_templates__template_id__copy_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                template_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TemplateOut"];
+                };
+            };
+            /** @description Not signed in, or the credentials are invalid or expired */
+            401: {
+                headers: {
+                    /** @description `Bearer` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such object, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Invalid input; `error.details` names each field and its problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    get_template_usage_api_v1_agent_templates__template_id__usage_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                template_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TemplateUsageOut"];
+                };
+            };
+            /** @description Not signed in, or the credentials are invalid or expired */
+            401: {
+                headers: {
+                    /** @description `Bearer` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such object, or not visible to the caller */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3698,6 +3936,66 @@ export interface operations {
                 };
             };
             /** @description Invalid input, e.g. `Last-Event-ID` not an event id */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    list_node_runs_api_v1_executions__execution_id__node_runs_get: {
+        parameters: {
+            query?: {
+                /** @description Attempts per page (1 to 1000). */
+                limit?: number;
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string | null;
+            };
+            header?: {
+                /** @description A webhook's API key: reads the executions that webhook started. */
+                "X-API-Key"?: string | null;
+            };
+            path: {
+                /** @description The execution's id. */
+                execution_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PageOut_NodeRunOut_"];
+                };
+            };
+            /** @description Not signed in, or the credentials are invalid or expired */
+            401: {
+                headers: {
+                    /** @description `Bearer` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such execution (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Invalid input; `error.details` names each field and its problem */
             422: {
                 headers: {
                     [name: string]: unknown;

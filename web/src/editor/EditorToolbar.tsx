@@ -31,7 +31,7 @@ export function EditorToolbar(props: Props) {
       <Link to="/workflows" className="small">
         ← Workflows
       </Link>
-      <span className="title">{workflow.name}</span>
+      <h1 className="title">{workflow.name}</h1>
       {readOnly ? <span className="badge plain">read-only</span> : null}
       <VersionBadge workflow={workflow} />
       {dirty ? (

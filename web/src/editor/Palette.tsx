@@ -21,9 +21,9 @@ export function Palette({ onAdd }: { onAdd: (kind: string) => void }) {
           }}
           onClick={() => onAdd(info.kind)}
         >
-          <span className="icon" aria-hidden>
-            {info.icon}
-          </span>
+          {/* Drawn by CSS: a glyph such as "ƒ" in the text would read as part of the
+              visible label, which the accessible name "Add … node" must contain. */}
+          <span className="icon" aria-hidden data-icon={info.icon} />
           {info.label}
         </button>
       ))}

@@ -30,7 +30,7 @@ export function RunSummary({ runId, live, nodeSelected, onClose }: Props) {
       {isFinalStatus(live.status) && live.execution?.output !== undefined ? (
         <details open={live.status === "completed"}>
           <summary className="small">Output</summary>
-          <pre className="json" aria-label="Execution output">
+          <pre className="json" tabIndex={0} role="region" aria-label="Execution output">
             {JSON.stringify(live.execution.output, null, 2)}
           </pre>
         </details>

@@ -177,7 +177,7 @@ export function WorkflowEditor({ workflow, onSaved }: { workflow: Workflow; onSa
       : null;
 
   return (
-    <div className="editor">
+    <main className="editor">
       <EditorToolbar
         workflow={workflow}
         readOnly={readOnly}
@@ -253,6 +253,6 @@ export function WorkflowEditor({ workflow, onSaved }: { workflow: Workflow; onSa
         />
       ) : null}
       <UnsavedChangesGuard dirty={dirty} save={saver.save} />
-    </div>
+    </main>
   );
 }

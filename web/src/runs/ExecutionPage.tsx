@@ -86,12 +86,12 @@ function ExecutionView({ executionId }: { executionId: string }) {
   const running = !isFinalStatus(live.status);
 
   return (
-    <div className="editor" style={{ gridTemplateColumns: "1fr 380px" }}>
+    <main className="editor" style={{ gridTemplateColumns: "1fr 380px" }}>
       <div className="editor-toolbar">
         <Link className="small" to={execution.workflow_id ? `/workflows/${execution.workflow_id}/executions` : "/executions"}>
           ← History
         </Link>
-        <span className="title">Execution</span>
+        <h1 className="title">Execution</h1>
         <code className="muted small">{execution.id}</code>
         {live.status ? <StatusBadge status={live.status} /> : null}
         <span className="spacer" />
@@ -178,9 +178,9 @@ function ExecutionView({ executionId }: { executionId: string }) {
           </>
         ) : (
           <>
-            <h3>Output</h3>
+            <h2 className="subhead">Output</h2>
             <JsonView value={execution.output ?? null} label="Execution output" />
-            <h3>Input</h3>
+            <h2 className="subhead">Input</h2>
             <JsonView value={execution.input ?? null} label="Execution input" />
             <p className="muted small">Click a node to see its input, output, attempts and cost.</p>
           </>
@@ -189,7 +189,7 @@ function ExecutionView({ executionId }: { executionId: string }) {
       {rerunFrom !== undefined ? (
         <RerunDialog fromNode={rerunFrom} onClose={() => setRerunFrom(undefined)} onConfirm={() => rerun(rerunFrom)} />
       ) : null}
-    </div>
+    </main>
   );
 }
 

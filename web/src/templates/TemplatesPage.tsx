@@ -1,14 +1,14 @@
-import { useState, type FormEvent } from "react";
+import { useState } from "react";
 import { errorMessage } from "../api/errors";
 import { templates } from "../api/resources";
 import type { AgentTemplate } from "../api/types";
 import { useLoad } from "../api/useLoad";
 import { useAuth } from "../auth/AuthContext";
-import { ConfirmDialog } from "../components/ConfirmDialog";
-import { Dialog } from "../components/Dialog";
 import { EmptyState } from "../components/EmptyState";
-import { McpServersField, mcpServerProblems } from "../editor/forms/McpServersField";
 import { ErrorBanner } from "../components/ErrorBanner";
+import { DeleteTemplateDialog } from "./DeleteTemplateDialog";
+import { TemplateDialog } from "./TemplateDialog";
+import { templateActions, usedByLabel } from "./templateApi";
 
 type Editing = { template: AgentTemplate | null } | null;
 
@@ -19,24 +19,43 @@ export function TemplatesPage() {
   const items = loaded.data;
   const [editing, setEditing] = useState<Editing>(null);
   const [deleting, setDeleting] = useState<AgentTemplate | null>(null);
+  const [copying, setCopying] = useState<string | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+  const [actionError, setActionError] = useState<unknown>(null);
   const isAdmin = user?.role === "admin";
 
   const system = (items ?? []).filter((t) => t.is_system);
   const mine = (items ?? []).filter((t) => !t.is_system);
 
-  const list = (rows: AgentTemplate[], editable: boolean) => (
+  const copy = async (t: AgentTemplate) => {
+    setCopying(t.id);
+    setActionError(null);
+    setNotice(null);
+    try {
+      const made = await templateActions.copy(t.id);
+      await loaded.reload();
+      setNotice(`Copied to your templates as “${made.name}”.`);
+    } catch (err) {
+      setActionError(new Error(`Could not copy ${t.name}: ${errorMessage(err)}`));
+    } finally {
+      setCopying(null);
+    }
+  };
+
+  const list = (rows: AgentTemplate[], changeable: boolean) => (
     <table className="table">
       <thead>
         <tr>
           <th>Name</th>
           <th>Role</th>
           <th>Model</th>
-          <th aria-label="Actions" />
+          <th>Used by</th>
+          <th><span className="sr-only">Actions</span></th>
         </tr>
       </thead>
       <tbody>
         {rows.map((t) => (
-          <tr key={t.id}>
+          <tr key={t.id} aria-label={t.name}>
             <td>
               <strong>{t.name}</strong>
               {t.system_prompt ? <div className="muted small" style={{ maxWidth: 460 }}>{t.system_prompt.slice(0, 140)}{t.system_prompt.length > 140 ? "…" : ""}</div> : null}
@@ -45,9 +64,13 @@ export function TemplatesPage() {
             <td>
               <code>{t.model}</code>
             </td>
+            <td className="small">{usedByLabel(t.used_by ?? 0)}</td>
             <td>
               <div className="row" style={{ justifyContent: "flex-end" }}>
-                {editable ? (
+                <button className="small" disabled={copying === t.id} onClick={() => copy(t)}>
+                  {t.is_system ? "Copy to mine" : "Duplicate"}
+                </button>
+                {changeable ? (
                   <>
                     <button className="small" onClick={() => setEditing({ template: t })}>
                       Edit
@@ -56,11 +79,7 @@ export function TemplatesPage() {
                       Delete
                     </button>
                   </>
-                ) : (
-                  <button className="small" onClick={() => setEditing({ template: { ...t, id: "", is_system: false, name: `${t.name} (mine)` } })}>
-                    Copy to mine
-                  </button>
-                )}
+                ) : null}
               </div>
             </td>
           </tr>
@@ -83,6 +102,12 @@ export function TemplatesPage() {
           A template gives an agent node its role, model, system prompt and parameters; each node can override them.
         </p>
         <ErrorBanner error={loaded.error} />
+        <ErrorBanner error={actionError} />
+        {notice ? (
+          <p role="status" className="small">
+            {notice}
+          </p>
+        ) : null}
         {items === undefined ? (
           loaded.error ? null : <p className="muted">Loading…</p>
         ) : (
@@ -111,105 +136,15 @@ export function TemplatesPage() {
         />
       ) : null}
       {deleting ? (
-        <ConfirmDialog
-          title="Delete template?"
-          confirmLabel="Delete"
+        <DeleteTemplateDialog
+          template={deleting}
           onClose={() => setDeleting(null)}
-          onConfirm={async () => {
-            await templates.remove(deleting.id);
+          onDeleted={async () => {
             setDeleting(null);
             await loaded.reload();
           }}
-        >
-          <p>
-            <strong>{deleting.name}</strong> will be deleted. Agent nodes that use it will fail until they pick another.
-          </p>
-        </ConfirmDialog>
+        />
       ) : null}
     </main>
-  );
-}
-
-function TemplateDialog({ template, onClose, onSaved }: { template: AgentTemplate | null; onClose: () => void; onSaved: () => Promise<void> }) {
-  const [name, setName] = useState(template?.name ?? "");
-  const [role, setRole] = useState(template?.role ?? "");
-  const [model, setModel] = useState(template?.model ?? "test:echo");
-  const [systemPrompt, setSystemPrompt] = useState(template?.system_prompt ?? "");
-  // The MCP servers live in the parameters (`mcp_servers`) but get a field of their own.
-  const { mcp_servers: savedServers, ...otherParameters } = template?.parameters ?? {};
-  const [parameters, setParameters] = useState(template?.parameters ? JSON.stringify(otherParameters, null, 2) : "{}");
-  const [mcpServers, setMcpServers] = useState<unknown>(savedServers);
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
-  const editingExisting = Boolean(template?.id);
-
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
-    let params: Record<string, unknown>;
-    try {
-      params = parameters.trim() ? JSON.parse(parameters) : {};
-      if (typeof params !== "object" || params === null || Array.isArray(params)) throw new Error("must be an object");
-    } catch (err) {
-      setError(new Error(`Parameters: not a JSON object (${errorMessage(err)}).`));
-      return;
-    }
-    const serverProblems = mcpServerProblems(mcpServers);
-    if (serverProblems.length) {
-      setError(new Error(`MCP servers: ${serverProblems.join("; ")}.`));
-      return;
-    }
-    if (mcpServers !== undefined) params = { ...params, mcp_servers: mcpServers };
-    const body = { name, role, model, system_prompt: systemPrompt || null, parameters: params };
-    setBusy(true);
-    setError(null);
-    try {
-      if (editingExisting && template) await templates.update(template.id, body);
-      else await templates.create(body);
-      await onSaved();
-    } catch (err) {
-      setError(err);
-      setBusy(false);
-    }
-  };
-
-  return (
-    <Dialog title={editingExisting ? "Edit template" : "New template"} onClose={onClose} wide>
-      <form className="stack" onSubmit={submit}>
-        <ErrorBanner error={error} />
-        <div className="row" style={{ alignItems: "stretch" }}>
-          <label className="field" style={{ flex: 1 }}>
-            Name
-            <input required value={name} onChange={(e) => setName(e.target.value)} />
-          </label>
-          <label className="field" style={{ flex: 1 }}>
-            Role
-            <input required value={role} onChange={(e) => setRole(e.target.value)} placeholder="researcher" />
-          </label>
-        </div>
-        <label className="field">
-          Model
-          <span className="hint">provider:model, e.g. openai:gpt-4o, anthropic:claude-sonnet-4-5, ollama:llama3.2, test:echo</span>
-          <input required value={model} onChange={(e) => setModel(e.target.value)} />
-        </label>
-        <label className="field">
-          System prompt
-          <textarea rows={5} value={systemPrompt} onChange={(e) => setSystemPrompt(e.target.value)} />
-        </label>
-        <label className="field">
-          Parameters
-          <span className="hint">JSON object: temperature, max_tokens, output_schema…</span>
-          <textarea rows={4} value={parameters} onChange={(e) => setParameters(e.target.value)} />
-        </label>
-        <McpServersField value={mcpServers} onChange={setMcpServers} />
-        <div className="row" style={{ justifyContent: "flex-end" }}>
-          <button type="button" onClick={onClose}>
-            Cancel
-          </button>
-          <button className="primary" type="submit" disabled={busy}>
-            {editingExisting ? "Save" : "Create"}
-          </button>
-        </div>
-      </form>
-    </Dialog>
   );
 }

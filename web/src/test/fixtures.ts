@@ -56,6 +56,7 @@ export function executionAnswer(id: string, workflowId: string, changes: Partial
     error: null,
     graph: null,
     node_runs: [],
+    node_runs_next_cursor: null,
     trigger: { type: "manual" },
     decisions: {},
     waiting_on: [],

@@ -101,7 +101,7 @@ export function TriggersPage() {
                   <th>Enabled</th>
                   <th>Signatures</th>
                   <th>Created</th>
-                  <th aria-label="Actions" />
+                  <th><span className="sr-only">Actions</span></th>
                 </tr>
               </thead>
               <tbody>
@@ -205,7 +205,7 @@ export function TriggersPage() {
                   <th>Next runs</th>
                   <th>Last run</th>
                   <th>Enabled</th>
-                  <th aria-label="Actions" />
+                  <th><span className="sr-only">Actions</span></th>
                 </tr>
               </thead>
               <tbody>

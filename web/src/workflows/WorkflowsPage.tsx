@@ -154,7 +154,7 @@ export function WorkflowsPage() {
                 <th>Nodes</th>
                 <th>Visibility</th>
                 <th>Updated</th>
-                <th aria-label="Actions" />
+                <th><span className="sr-only">Actions</span></th>
               </tr>
             </thead>
             <tbody>

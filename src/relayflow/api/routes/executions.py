@@ -32,7 +32,7 @@ from relayflow.api.auth import (
 from relayflow.api.body_parsing import CheckedRoute
 from relayflow.api.deps import StateDep, get_session
 from relayflow.api.errors import errors_for
-from relayflow.api.pagination import PageDep
+from relayflow.api.pagination import CURSOR_MAX_LENGTH, PageDep
 from relayflow.api.schemas.common import PageOut, QueryDateTime
 from relayflow.api.schemas.executions import (
     EVENT_STREAM_RESPONSE,
@@ -40,6 +40,7 @@ from relayflow.api.schemas.executions import (
     ExecutionDetailOut,
     ExecutionOut,
     ExecutionStart,
+    NodeRunOut,
     RerunRequest,
     StartedExecutionOut,
 )
@@ -48,6 +49,10 @@ from relayflow.domain import Actor, ExecutionStatus, TokenScope
 from relayflow.runtime import control
 from relayflow.store import execution_control, execution_queries
 from relayflow.store.execution_queries import ExecutionFilter
+from relayflow.store.node_run_reads import node_runs_page
+
+# A node-runs page; an execution holds at most `max_node_runs_per_execution` (10,000).
+NODE_RUNS_MAX_LIMIT = 1000
 
 router = APIRouter(tags=["executions"], route_class=CheckedRoute)
 MAX_WAIT_S = 60.0
@@ -188,17 +193,43 @@ async def list_executions(
 
 @router.get(ONE, responses=errors_for(401, 404, 422, notes=NOT_YOURS))
 async def get_execution(
-    execution_id: ExecutionId, session: Tx, actor: Reader
+    execution_id: ExecutionId, state: StateDep, session: Tx, actor: Reader
 ) -> ExecutionDetailOut:
-    """One execution with its pinned graph, every node attempt and the totals. The
+    """One execution with its pinned graph, its node attempts and the totals. The
     webhook that started it may read it too, with its own API key (its status URL)."""
+    first_page = state.settings.execution_detail_node_runs
     if isinstance(actor, WebhookKey):
         found = await execution_queries.get_execution_detail_for_webhook(
-            session, actor.key, execution_id
+            session, actor.key, execution_id, node_runs=first_page
         )
     else:
-        found = await execution_queries.get_execution_detail(session, actor, execution_id)
+        found = await execution_queries.get_execution_detail(
+            session, actor, execution_id, node_runs=first_page
+        )
     return ExecutionDetailOut.detail(found)
+
+
+@router.get(ONE + "/node-runs", responses=errors_for(401, 404, 422, notes=NOT_YOURS))
+async def list_node_runs(
+    execution_id: ExecutionId,
+    session: Tx,
+    actor: Reader,
+    limit: Annotated[
+        int, Query(ge=1, le=NODE_RUNS_MAX_LIMIT, description="Attempts per page (1 to 1000).")
+    ] = NODE_RUNS_MAX_LIMIT,
+    cursor: Annotated[
+        str | None,
+        Query(max_length=CURSOR_MAX_LENGTH, description="`next_cursor` of the previous page."),
+    ] = None,
+) -> PageOut[NodeRunOut]:
+    """An execution's node attempts in start order, a page at a time (the execution's
+    `node_runs_next_cursor` continues where its first page stopped)."""
+    if isinstance(actor, WebhookKey):
+        await execution_queries.get_execution_for_webhook(session, actor.key, execution_id)
+    else:
+        await execution_queries.get_visible_execution(session, actor, execution_id)
+    page = await node_runs_page(session, execution_id, limit=limit, cursor=cursor or None)
+    return PageOut(items=[NodeRunOut.of(run) for run in page.items], next_cursor=page.next_cursor)
 
 
 @router.post(

@@ -74,3 +74,25 @@ class TemplateOut(BaseModel):
     user_id: uuid.UUID | None
     credential_id: uuid.UUID | None = None
     created_at: UtcDateTime | None
+    used_by: int = Field(
+        0,
+        description="How many workflows use it (their draft or published graph names its id): "
+        "those you may see and, for a system template, every other user's too.",
+    )
+
+
+class UsingWorkflowOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    name: str
+
+
+class TemplateUsageOut(BaseModel):
+    used_by: int = Field(description="Every workflow counted in `workflows` and `others`.")
+    workflows: list[UsingWorkflowOut] = Field(
+        description="The workflows using it that you may see, by name."
+    )
+    others: int = Field(
+        description="Other users' private workflows using it (system templates only), unnamed."
+    )

@@ -14,8 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from relayflow.api.schemas.common import UtcDateTime
 from relayflow.domain import ExecutionStatus
-from relayflow.store.execution_queries import ExecutionDetail, RunTotals
+from relayflow.store.execution_queries import ExecutionDetail
 from relayflow.store.models import Execution, NodeRun
+from relayflow.store.node_run_reads import RunTotals
 from relayflow.store.queue.rows import PendingRow
 from relayflow.stored_json import servable
 
@@ -222,15 +223,23 @@ class TotalsOut(BaseModel):
 
 class ExecutionDetailOut(ExecutionOut):
     graph: dict[str, Any] | None = Field(description="The pinned `{nodes, edges}` it runs.")
-    node_runs: list[NodeRunOut] = Field(description="Every node attempt, in start order.")
-    totals: TotalsOut
+    node_runs: list[NodeRunOut] = Field(
+        description="Node attempts in start order: all of them, or the first "
+        "`RELAYFLOW_EXECUTION_DETAIL_NODE_RUNS` (500) when `node_runs_next_cursor` is set."
+    )
+    node_runs_next_cursor: str | None = Field(
+        description="Set when more attempts follow: pass it as `cursor` to "
+        "`GET /api/v1/executions/{execution_id}/node-runs`."
+    )
+    totals: TotalsOut = Field(description="Over every attempt, not only those listed here.")
 
     @classmethod
     def detail(cls, found: ExecutionDetail) -> ExecutionDetailOut:
         return cls(
             **_execution_fields(found.execution),
             graph=servable(found.execution.graph),
-            node_runs=[NodeRunOut.of(run) for run in found.node_runs],
+            node_runs=[NodeRunOut.of(run) for run in found.node_runs.items],
+            node_runs_next_cursor=found.node_runs.next_cursor,
             totals=TotalsOut.of(found.totals),
         )
 

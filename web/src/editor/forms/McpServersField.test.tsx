@@ -1,6 +1,10 @@
-import { fireEvent, render, screen } from "@testing-library/react";
+import { fireEvent, render, screen, waitFor } from "@testing-library/react";
 import { useState } from "react";
 import { describe, expect, it } from "vitest";
+import { setToken } from "../../api/session";
+import type { AgentTemplate } from "../../api/types";
+import { TemplateDialog } from "../../templates/TemplateDialog";
+import { fakeApi } from "../../test/fakeApi";
 import { mcpServerProblems } from "./McpServersField";
 import { NodeForm, type NodeData } from "./NodeForm";
 
@@ -55,5 +59,36 @@ describe("MCP servers field", () => {
       'server 2: another server is named "a"',
       'server 2: "tools" must be a list of tool names',
     ]);
+  });
+});
+
+describe("template dialog: MCP servers", () => {
+  it("shows the template's servers in their own field and saves them in its parameters", async () => {
+    setToken("token");
+    const saved: AgentTemplate = {
+      id: "t-1",
+      name: "Researcher",
+      role: "researcher",
+      model: "test:echo",
+      system_prompt: null,
+      parameters: { temperature: 0.2, mcp_servers: [{ name: "docs", url: "https://docs.example.com/mcp" }] },
+      is_system: false,
+      user_id: "u1",
+      credential_id: null,
+      created_at: null,
+      used_by: 0,
+    };
+    fakeApi.on("PATCH", "/api/v1/agent-templates/t-1", { body: saved });
+    let closed = false;
+    render(<TemplateDialog template={saved} onClose={() => undefined} onSaved={async () => void (closed = true)} />);
+
+    expect(screen.getByLabelText(/^Parameters/)).toHaveValue(JSON.stringify({ temperature: 0.2 }, null, 2));
+    const servers = [{ name: "local", stdio: "git", tools: ["log"] }];
+    fireEvent.change(screen.getByLabelText(/^MCP servers/), { target: { value: JSON.stringify(servers) } });
+    fireEvent.click(screen.getByRole("button", { name: "Save" }));
+
+    const request = await fakeApi.received("PATCH", "/api/v1/agent-templates/t-1");
+    expect(request.body).toMatchObject({ parameters: { temperature: 0.2, mcp_servers: servers } });
+    await waitFor(() => expect(closed).toBe(true));
   });
 });
