@@ -153,6 +153,45 @@ async def test_a_body_is_optional(client: httpx.AsyncClient, alice: SignedIn) ->
     assert response.json()["input"] is None
 
 
+async def test_a_run_started_from_the_editor_is_named_so_in_the_list(
+    client: httpx.AsyncClient, alice: SignedIn
+) -> None:
+    workflow_id = await create_workflow(client, alice.headers, identity_graph())
+    url = f"/api/v1/workflows/{workflow_id}/executions"
+
+    from_editor = await client.post(
+        url, json={"input": {"n": 1}, "trigger": "editor"}, headers=alice.headers
+    )
+    from_script = await client.post(url, json={"input": {"n": 2}}, headers=alice.headers)
+
+    assert from_editor.status_code == 202, from_editor.text
+    assert from_editor.json()["trigger"] == {"type": "editor", "user_id": str(alice.id)}
+    assert from_script.json()["trigger"]["type"] == "api"
+    listed = await client.get(
+        "/api/v1/executions", params={"workflow_id": workflow_id}, headers=alice.headers
+    )
+    by_input = {e["input"]["n"]: e["trigger"]["type"] for e in listed.json()["items"]}
+    assert by_input == {1: "editor", 2: "api"}
+
+
+@pytest.mark.parametrize("trigger", ["webhook", "schedule", "EDITOR", ""])
+async def test_a_run_cannot_claim_another_trigger(
+    client: httpx.AsyncClient, alice: SignedIn, db: Database, trigger: str
+) -> None:
+    # Webhooks and schedules start runs themselves: the API cannot pose as them.
+    workflow_id = await create_workflow(client, alice.headers, identity_graph())
+
+    response = await client.post(
+        f"/api/v1/workflows/{workflow_id}/executions",
+        json={"input": 1, "trigger": trigger},
+        headers=alice.headers,
+    )
+
+    assert response.status_code == 422
+    assert response.json()["error"]["details"][0]["field"] == "trigger"
+    assert await count_executions(db) == 0
+
+
 async def test_others_private_workflows_cannot_be_started(
     client: httpx.AsyncClient, alice: SignedIn, bob: SignedIn, db: Database
 ) -> None:

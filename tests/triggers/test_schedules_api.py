@@ -78,6 +78,7 @@ async def test_a_workflow_may_have_several_schedules(client: httpx.AsyncClient, 
         ({"cron": "0 9 * * *", "timezone": "Europe/Atlantis"}, "timezone"),
         ({"cron": "0 9 * * *", "missed_policy": "catch_up_all"}, "missed_policy"),
         ({}, "cron"),
+        ({"cron": "0 9 * * *", "time_zone": "UTC"}, "time_zone"),
     ],
 )
 async def test_bad_schedules_are_422_naming_the_field(
@@ -143,3 +144,91 @@ async def test_a_schedule_of_another_workflow_is_not_found(
     assert (await client.get(wrong, headers=first.owner.headers)).status_code == 404
     missing = f"{schedules_url(first)}/{uuid.uuid4()}"
     assert (await client.get(missing, headers=first.owner.headers)).status_code == 404
+
+
+async def test_a_schedule_is_edited_in_place(client: httpx.AsyncClient, hook: Hook) -> None:
+    headers = hook.owner.headers
+    created = await client.post(
+        schedules_url(hook), json={"cron": "0 9 * * *", "input": {"topic": "a"}}, headers=headers
+    )
+    schedule = created.json()
+    assert schedule["description"] == "every day at 09:00, UTC"
+    one = f"{schedules_url(hook)}/{schedule['id']}"
+
+    changed = await client.patch(
+        one,
+        json={
+            "name": "weekday digest",
+            "cron": "30 7 * * 1-5",
+            "timezone": "America/New_York",
+            "input": {"topic": "b"},
+            "missed_policy": "run_once",
+        },
+        headers=headers,
+    )
+
+    assert changed.status_code == 200, changed.text
+    edited = changed.json()
+    assert edited["id"] == schedule["id"]
+    assert (edited["name"], edited["cron"], edited["timezone"]) == (
+        "weekday digest",
+        "30 7 * * 1-5",
+        "America/New_York",
+    )
+    assert edited["input"] == {"topic": "b"}
+    assert edited["missed_policy"] == "run_once"
+    assert edited["description"] == "every weekday at 07:30, America/New_York"
+    # The next ticks follow the new timing, read in the new zone.
+    new_york = ZoneInfo("America/New_York")
+    runs = [dt.datetime.fromisoformat(t).astimezone(new_york) for t in edited["next_runs"]]
+    assert all((t.hour, t.minute, t.isoweekday() <= 5) == (7, 30, True) for t in runs)
+    assert dt.datetime.fromisoformat(edited["next_run_at"]) == runs[0]
+    again = (await client.get(one, headers=headers)).json()
+    assert again == edited
+    listed = await client.get(schedules_url(hook), headers=headers)
+    assert [s["id"] for s in listed.json()["items"]] == [schedule["id"]]
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"cron": "61 * * * *"}, "cron"),
+        ({"cron": "0 9 * *"}, "cron"),
+        ({"cron": None}, "cron"),
+        ({"cron": ""}, "cron"),
+        ({"timezone": "Mars/Base"}, "timezone"),
+        ({"timezone": None}, "timezone"),
+        ({"enabled": "yes"}, "enabled"),
+        ({"missed_policy": "always"}, "missed_policy"),
+        ({"name": "x" * 256}, "name"),
+        ({"crom": "* * * * *"}, "crom"),
+    ],
+)
+async def test_a_bad_edit_is_422_naming_the_field_and_changes_nothing(
+    client: httpx.AsyncClient, hook: Hook, change: dict[str, object], field: str
+) -> None:
+    created = await client.post(
+        schedules_url(hook), json={"cron": "0 9 * * *"}, headers=hook.owner.headers
+    )
+    one = f"{schedules_url(hook)}/{created.json()['id']}"
+
+    response = await client.patch(one, json=change, headers=hook.owner.headers)
+
+    assert response.status_code == 422
+    assert field in response.json()["error"]["message"]
+    assert (await client.get(one, headers=hook.owner.headers)).json() == created.json()
+
+
+async def test_another_users_schedule_cannot_be_edited(
+    client: httpx.AsyncClient, hook: Hook, make_owner: MakeOwner
+) -> None:
+    created = await client.post(
+        schedules_url(hook), json={"cron": "0 9 * * *"}, headers=hook.owner.headers
+    )
+    one = f"{schedules_url(hook)}/{created.json()['id']}"
+    stranger = await make_owner()
+
+    refused = await client.patch(one, json={"cron": "* * * * *"}, headers=stranger.headers)
+
+    assert refused.status_code == 404
+    assert (await client.get(one, headers=hook.owner.headers)).json() == created.json()

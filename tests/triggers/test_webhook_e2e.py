@@ -81,20 +81,70 @@ async def test_webhook_to_output_over_http(
     assert replayed.json()["output"] == outcome["output"]
 
 
+# Required fields of several types, nested objects, arrays, formats, bounds, enums:
+# the curl's example body must pass it, not answer 422.
+ORDER_SCHEMA = {
+    "type": "object",
+    "required": ["customer", "items", "priority", "due"],
+    "additionalProperties": False,
+    "properties": {
+        "customer": {
+            "type": "object",
+            "required": ["email", "name"],
+            "properties": {
+                "email": {"type": "string", "format": "email"},
+                "name": {"type": "string", "minLength": 2, "examples": ["Ada"]},
+            },
+        },
+        "items": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "required": ["sku", "qty"],
+                "properties": {
+                    "sku": {
+                        "type": "string",
+                        "pattern": "^[A-Z]{3}-[0-9]+$",
+                        "examples": ["ABC-1"],
+                    },
+                    "qty": {"type": "integer", "minimum": 1, "maximum": 99},
+                },
+            },
+        },
+        "priority": {"enum": ["low", "normal", "high"]},
+        "due": {"type": "string", "format": "date"},
+        "note": {"type": ["string", "null"], "maxLength": 5},
+        "gift": {"type": "boolean", "default": False},
+    },
+}
+
+
 async def test_the_curl_line_of_the_api_works_as_given(
     server_url: str, make_hook: MakeHook
 ) -> None:
-    hook = await make_hook()
+    hook = await make_hook(schema=ORDER_SCHEMA)
     async with httpx.AsyncClient(base_url=server_url) as client:
         listed = await client.get(
             f"/api/v1/workflows/{hook.workflow_id}/webhooks", headers=hook.owner.headers
         )
     [webhook] = listed.json()["items"]
+    assert webhook["example_input"]["customer"] == {"email": "user@example.com", "name": "Ada"}
+    assert webhook["example_input"]["priority"] == "low"
     env = {**os.environ, "RELAYFLOW_WEBHOOK_KEY": hook.key}
     process = await asyncio.create_subprocess_exec(
-        "bash", "-c", webhook["curl"] + " -sS", env=env, stdout=asyncio.subprocess.PIPE
+        "bash",
+        "-c",
+        webhook["curl"] + " -sS -w '\\n%{http_code}'",
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
     )
     stdout, _ = await process.communicate()
     assert process.returncode == 0
-    answer = json.loads(stdout)
+    body, status = stdout.decode().rsplit("\n", 1)
+    assert status == "202", body
+    answer = json.loads(body)
     assert set(answer) == {"execution_id", "status_url"}
+    async with httpx.AsyncClient(base_url=server_url) as client:
+        run = await client.get(answer["status_url"], headers={"X-API-Key": hook.key})
+    assert run.json()["input"] == webhook["example_input"]

@@ -138,6 +138,8 @@ test.describe.serial("relayflow in a browser", () => {
     await page.getByRole("link", { name: "Runs" }).click();
     const table = page.getByRole("table", { name: "Executions" });
     await expect(table.locator("tr", { hasText: "webhook" })).toHaveCount(1);
+    // The first test's run, started with the editor's Run button, is named so.
+    await expect(table.locator("tr", { hasText: "editor" })).toHaveCount(1);
     await expect(table.locator("tr", { hasText: "webhook" }).locator(".badge.s-completed")).toBeVisible({ timeout: 30_000 });
     await screenshot(page, "execution-history");
     await table.locator("tr", { hasText: "webhook" }).click();

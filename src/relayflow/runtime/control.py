@@ -8,6 +8,7 @@ safely queued, and waiting holds no database connection between events.
 from __future__ import annotations
 
 import uuid
+from enum import StrEnum
 from typing import Any
 
 from relayflow import errors
@@ -19,6 +20,13 @@ from relayflow.store.db import Database
 from relayflow.store.models import Execution
 from relayflow.store.queue.pending import get_execution
 from relayflow.store.queue.rows import PendingRow
+
+
+class StartTrigger(StrEnum):
+    """Where a run started over the API says it came from (the trigger's `type`)."""
+
+    API = "api"  # a script, the CLI, another system
+    EDITOR = "editor"  # the Run button of the web editor
 
 
 class ExecutionStarter:
@@ -37,6 +45,7 @@ class ExecutionStarter:
         version: int | None = None,
         wait: bool = False,
         session_generation: int | None = None,
+        trigger: StartTrigger = StartTrigger.API,
     ) -> PendingRow:
         """Queue a run of a workflow the user may read; the run belongs to the user.
 
@@ -46,7 +55,8 @@ class ExecutionStarter:
         (`InvalidInput` naming the field). `session_generation`: the one a sign-in
         token carries (None for a personal token, already checked); a token from
         before a password change is refused. Returns once the row is committed.
-        `wait`: the request waits for the outcome (`Queue.start`).
+        `wait`: the request waits for the outcome (`Queue.start`). `trigger`: what the
+        caller says started it, recorded as the trigger's `type`.
         """
         found = await self.queue.find_starter(user_id, workflow_id)
         if found is None:
@@ -69,7 +79,7 @@ class ExecutionStarter:
             workflow_id=workflow_id,
             user_id=user_id,
             input=input,
-            trigger={"type": "api", "user_id": str(user_id)},
+            trigger={"type": StartTrigger(trigger).value, "user_id": str(user_id)},
             # The draft by its number: the run pins exactly the version read here.
             version=version if version is not None else target.draft_version,
         )

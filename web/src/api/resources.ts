@@ -10,11 +10,13 @@ import type {
   CredentialChange,
   CredentialCreate,
   Execution,
+  ExecutionStart,
   ExecutionStatus,
   ExecutionPage,
   Graph,
   LoginAnswer,
   ScheduleCreate,
+  SchedulePatch,
   User,
   VersionDetail,
   VersionDiff,
@@ -148,11 +150,12 @@ export interface ExecutionFilter {
 }
 
 export const executions = {
-  start: (workflowId: string, input: unknown) =>
+  /** `trigger`: where the run is started from, shown in the executions list. */
+  start: (workflowId: string, input: unknown, trigger: ExecutionStart["trigger"] = "api") =>
     call(
       api.POST("/api/v1/workflows/{workflow_id}/executions", {
         params: { path: { workflow_id: workflowId } },
-        body: { input },
+        body: { input, trigger },
       }),
     ),
   list: (filter: ExecutionFilter): Promise<ExecutionPage> =>
@@ -263,6 +266,14 @@ export const schedules = {
     call(
       api.POST("/api/v1/workflows/{workflow_id}/schedules", {
         params: { path: { workflow_id: workflowId } },
+        body,
+      }),
+    ),
+  /** Changes only the fields given; the answer has the new next runs and description. */
+  update: (workflowId: string, id: string, body: SchedulePatch) =>
+    call(
+      api.PATCH("/api/v1/workflows/{workflow_id}/schedules/{schedule_id}", {
+        params: { path: { workflow_id: workflowId, schedule_id: id } },
         body,
       }),
     ),

@@ -1099,7 +1099,7 @@ export interface components {
             totals: components["schemas"]["TotalsOut"];
             /**
              * Trigger
-             * @description What started it: `{type: api|webhook|schedule|rerun, ...}`.
+             * @description What started it: `{type: api|editor|webhook|schedule|rerun, ...}`.
              */
             trigger: {
                 [key: string]: unknown;
@@ -1165,7 +1165,7 @@ export interface components {
             status: components["schemas"]["ExecutionStatus"];
             /**
              * Trigger
-             * @description What started it: `{type: api|webhook|schedule|rerun, ...}`.
+             * @description What started it: `{type: api|editor|webhook|schedule|rerun, ...}`.
              */
             trigger: {
                 [key: string]: unknown;
@@ -1197,6 +1197,11 @@ export interface components {
              * @description The execution's input, checked against the input node's schema.
              */
             input?: unknown;
+            /**
+             * @description Where the run is started from, recorded as its trigger's `type`: `api` (scripts and other systems, the default) or `editor` (the web editor's Run button).
+             * @default api
+             */
+            trigger?: components["schemas"]["StartTrigger"];
             /**
              * Version
              * @description The workflow version to run; left out: the draft (what the editor saved).
@@ -1489,6 +1494,11 @@ export interface components {
             created_at: string;
             /** Cron */
             cron: string;
+            /**
+             * Description
+             * @description The cron in plain words with its time zone, e.g. `every weekday at 09:00, Europe/Paris`; `custom schedule, <zone>` for shapes it does not phrase.
+             */
+            description: string;
             /** Enabled */
             enabled: boolean;
             /**
@@ -1590,6 +1600,12 @@ export interface components {
              */
             webhook_id: string;
         };
+        /**
+         * StartTrigger
+         * @description Where a run started over the API says it came from (the trigger's `type`).
+         * @enum {string}
+         */
+        StartTrigger: "api" | "editor";
         /** StartedExecutionOut */
         StartedExecutionOut: {
             /** Cancel Requested */
@@ -1631,7 +1647,7 @@ export interface components {
             status: components["schemas"]["ExecutionStatus"];
             /**
              * Trigger
-             * @description What started it: `{type: api|webhook|schedule|rerun, ...}`.
+             * @description What started it: `{type: api|editor|webhook|schedule|rerun, ...}`.
              */
             trigger: {
                 [key: string]: unknown;
@@ -2045,12 +2061,17 @@ export interface components {
             created_at: string | null;
             /**
              * Curl
-             * @description A ready command to try it (the key is a shell variable).
+             * @description A ready command to try it (the key is a shell variable), sending `example_input`.
              * @default
              */
             curl?: string;
             /** Enabled */
             enabled: boolean;
+            /**
+             * Example Input
+             * @description An input the workflow's input schema accepts (from its examples, defaults, enums, else a value by type): the body of the try-it command.
+             */
+            example_input?: unknown;
             /**
              * Has Signing Secret
              * @default false
@@ -2145,12 +2166,17 @@ export interface components {
             created_at: string | null;
             /**
              * Curl
-             * @description A ready command to try it (the key is a shell variable).
+             * @description A ready command to try it (the key is a shell variable), sending `example_input`.
              * @default
              */
             curl?: string;
             /** Enabled */
             enabled: boolean;
+            /**
+             * Example Input
+             * @description An input the workflow's input schema accepts (from its examples, defaults, enums, else a value by type): the body of the try-it command.
+             */
+            example_input?: unknown;
             /**
              * Has Signing Secret
              * @default false

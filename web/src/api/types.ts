@@ -36,6 +36,8 @@ export type Execution = ResponseOf<"/api/v1/executions/{execution_id}", "get">;
 export type ExecutionPage = ResponseOf<"/api/v1/executions", "get">;
 export type Schedule = ResponseOf<"/api/v1/workflows/{workflow_id}/schedules", "post">;
 export type ScheduleCreate = BodyOf<"/api/v1/workflows/{workflow_id}/schedules", "post">;
+export type ExecutionStart = NonNullable<BodyOf<"/api/v1/workflows/{workflow_id}/executions", "post">>;
+export type SchedulePatch = BodyOf<"/api/v1/workflows/{workflow_id}/schedules/{schedule_id}", "patch">;
 /** A credential as the API shows it: settings in the clear, the value only masked. */
 export type Credential = ResponseOf<"/api/v1/credentials/{credential_id}", "get">;
 export type CredentialCreate = BodyOf<"/api/v1/credentials", "post">;

@@ -162,7 +162,7 @@ export function WorkflowEditor({ workflow, onSaved }: { workflow: Workflow; onSa
   };
 
   const startRun = async (input: unknown) => {
-    const started = await executions.start(workflow.id, input);
+    const started = await executions.start(workflow.id, input, "editor");
     setRunDialog(false);
     setSearchParams({ run: started.id });
     setTab("run");

@@ -23,7 +23,7 @@ describe("SigningSecretDialog", () => {
   it("creates a secret that requires signatures by default, then shows it once with how to sign", async () => {
     const issue = vi.fn((required: boolean) => Promise.resolve(answer(required)));
     const onClose = vi.fn();
-    render(<SigningSecretDialog webhook={{ url: URL }} issue={issue} onClose={onClose} />);
+    render(<SigningSecretDialog webhook={{ url: URL, example_input: { customer: "Ada" } }} issue={issue} onClose={onClose} />);
     expect(screen.getByRole("dialog", { name: "Create signing secret" })).toBeInTheDocument();
     expect(screen.getByLabelText(/Require signatures/)).toBeChecked();
     await userEvent.click(screen.getByRole("button", { name: "Create secret" }));
@@ -40,6 +40,8 @@ describe("SigningSecretDialog", () => {
     const example = screen.getByTestId("signing-example").textContent ?? "";
     expect(example).toContain("SECRET='whsec_shown_once'");
     expect(example).toContain(`curl -X POST '${URL}'`);
+    // It signs and sends the webhook's example input, which the workflow's schema accepts.
+    expect(example).toContain(`BODY='{"customer":"Ada"}'`);
     expect(example).toContain('-H "X-Relayflow-Signature: sha256=$SIG"');
     expect(screen.getAllByRole("button", { name: "Copy to clipboard" })).toHaveLength(2);
 

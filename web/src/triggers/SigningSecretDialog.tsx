@@ -4,6 +4,7 @@ import { Dialog } from "../components/Dialog";
 import { SecretField } from "../components/SecretField";
 import { ErrorBanner } from "../components/ErrorBanner";
 import { KEY_VARIABLE } from "./curl";
+import { exampleBodyOf } from "./curl";
 import { SCHEME, signedCurlScript, SIGNATURE_HEADER, TIMESTAMP_HEADER } from "./signedCurl";
 import type { SigningSecret } from "../api/types";
 
@@ -11,6 +12,8 @@ export interface SignedWebhook {
   url: string;
   has_signing_secret?: boolean;
   require_signature?: boolean;
+  /** An input the workflow accepts: the example's body. */
+  example_input?: unknown;
 }
 
 interface Props {
@@ -80,6 +83,7 @@ function RevealedSecret({ webhook, issued, onClose }: { webhook: SignedWebhook; 
   const example = signedCurlScript({
     url: webhook.url,
     secret: issued.signing_secret,
+    body: exampleBodyOf(webhook),
     signatureHeader,
     timestampHeader,
   });

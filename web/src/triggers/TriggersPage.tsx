@@ -1,8 +1,8 @@
-import { useState, type FormEvent } from "react";
+import { Fragment, useState } from "react";
 import { Link, useParams } from "react-router";
-import { errorMessage } from "../api/errors";
+import { isRecord } from "../api/errors";
 import { schedules, webhooks, workflows } from "../api/resources";
-import type { Schedule, ScheduleCreate, Webhook } from "../api/types";
+import type { Schedule, Webhook } from "../api/types";
 import { useLoad } from "../api/useLoad";
 import { CopyButton } from "../components/CopyButton";
 import { ConfirmDialog } from "../components/ConfirmDialog";
@@ -11,16 +11,18 @@ import { SecretField } from "../components/SecretField";
 import { EmptyState } from "../components/EmptyState";
 import { ErrorBanner } from "../components/ErrorBanner";
 import { formatTime } from "../components/format";
-import { curlLine } from "./curl";
+import { curlLine, exampleBodyOf } from "./curl";
+import { exampleInput } from "./inputExample";
+import { ScheduleForm, type ScheduleValues } from "./ScheduleForm";
 import { SigningControls } from "./SigningControls";
 import { SigningSecretDialog } from "./SigningSecretDialog";
-
-type MissedPolicy = NonNullable<ScheduleCreate["missed_policy"]>;
 
 interface Revealed {
   title: string;
   key: string;
   url: string;
+  /** The webhook's example input as JSON: a body its workflow accepts. */
+  body: string;
 }
 
 /** A workflow's webhooks and cron schedules. */
@@ -33,6 +35,7 @@ export function TriggersPage() {
   const [revealed, setRevealed] = useState<Revealed | null>(null);
   const [confirm, setConfirm] = useState<{ title: string; text: string; run: () => Promise<unknown> } | null>(null);
   const [scheduleForm, setScheduleForm] = useState(false);
+  const [editing, setEditing] = useState<string | null>(null);
   const [signing, setSigning] = useState<Webhook | null>(null);
   const error = actionError ?? workflow.error ?? hooks.error ?? plans.error;
 
@@ -50,7 +53,7 @@ export function TriggersPage() {
     setActionError(null);
     try {
       const created = await webhooks.create(workflowId, null);
-      setRevealed({ title: "Webhook created", key: created.api_key, url: created.url });
+      setRevealed({ title: "Webhook created", key: created.api_key, url: created.url, body: exampleBodyOf(created) });
       await hooks.reload();
     } catch (err) {
       setActionError(err);
@@ -59,7 +62,7 @@ export function TriggersPage() {
 
   const rotate = async (hook: Webhook) => {
     const rotated = await webhooks.rotate(hook.id);
-    setRevealed({ title: "New key issued", key: rotated.api_key, url: rotated.url });
+    setRevealed({ title: "New key issued", key: rotated.api_key, url: rotated.url, body: exampleBodyOf(rotated) });
   };
 
   return (
@@ -101,7 +104,9 @@ export function TriggersPage() {
                   <th>Enabled</th>
                   <th>Signatures</th>
                   <th>Created</th>
-                  <th><span className="sr-only">Actions</span></th>
+                  <th>
+                    <span className="sr-only">Actions</span>
+                  </th>
                 </tr>
               </thead>
               <tbody>
@@ -149,7 +154,7 @@ export function TriggersPage() {
                     </td>
                     <td>
                       <div className="row" style={{ justifyContent: "flex-end", flexWrap: "nowrap" }}>
-                        <CopyButton text={curlLine(hook.url)} label="Copy curl" />
+                        <CopyButton text={curlLine(hook.url, null, exampleBodyOf(hook))} label="Copy curl" />
                         <button
                           className="small"
                           onClick={() =>
@@ -200,52 +205,85 @@ export function TriggersPage() {
             <table className="table" aria-label="Schedules">
               <thead>
                 <tr>
-                  <th>Cron</th>
-                  <th>Time zone</th>
+                  <th>Schedule</th>
                   <th>Next runs</th>
                   <th>Last run</th>
                   <th>Enabled</th>
-                  <th><span className="sr-only">Actions</span></th>
+                  <th>
+                    <span className="sr-only">Actions</span>
+                  </th>
                 </tr>
               </thead>
               <tbody>
                 {plans.data.map((plan) => (
-                  <tr key={plan.id}>
-                    <td>
-                      <code>{plan.cron}</code>
-                    </td>
-                    <td>{plan.timezone}</td>
-                    <td className="small">
-                      {nextRuns(plan).map((t) => (
-                        <div key={t}>{formatTime(t)}</div>
-                      ))}
-                    </td>
-                    <td className="small muted">{formatTime(plan.last_run_at)}</td>
-                    <td>
-                      <label className="check small">
-                        <input
-                          type="checkbox"
-                          checked={Boolean(plan.enabled)}
-                          onChange={(e) => act(() => schedules.setEnabled(workflowId, plan.id, e.target.checked), plans.reload)}
-                        />
-                        {plan.enabled ? "on" : "off"}
-                      </label>
-                    </td>
-                    <td>
-                      <button
-                        className="small danger"
-                        onClick={() =>
-                          setConfirm({
-                            title: "Delete schedule?",
-                            text: `${plan.cron} will no longer start runs.`,
-                            run: () => schedules.remove(workflowId, plan.id).then(plans.reload),
-                          })
-                        }
-                      >
-                        Delete
-                      </button>
-                    </td>
-                  </tr>
+                  <Fragment key={plan.id}>
+                    <tr data-schedule={plan.id}>
+                      <td>
+                        {plan.name ? <div>{plan.name}</div> : null}
+                        <code>{plan.cron}</code>
+                        <div className="small muted" data-testid="schedule-description">
+                          {plan.description}
+                        </div>
+                      </td>
+                      <td className="small">
+                        {nextRuns(plan).map((t) => (
+                          <div key={t}>{formatTime(t)}</div>
+                        ))}
+                      </td>
+                      <td className="small muted">{formatTime(plan.last_run_at)}</td>
+                      <td>
+                        <label className="check small">
+                          <input
+                            type="checkbox"
+                            checked={Boolean(plan.enabled)}
+                            onChange={(e) => act(() => schedules.setEnabled(workflowId, plan.id, e.target.checked), plans.reload)}
+                          />
+                          {plan.enabled ? "on" : "off"}
+                        </label>
+                      </td>
+                      <td>
+                        <div className="row" style={{ justifyContent: "flex-end", flexWrap: "nowrap" }}>
+                          <button
+                            className="small"
+                            aria-expanded={editing === plan.id}
+                            aria-label={`Edit schedule ${plan.name ?? plan.cron}`}
+                            onClick={() => setEditing(editing === plan.id ? null : plan.id)}
+                          >
+                            Edit
+                          </button>
+                          <button
+                            className="small danger"
+                            aria-label={`Delete schedule ${plan.name ?? plan.cron}`}
+                            onClick={() =>
+                              setConfirm({
+                                title: "Delete schedule?",
+                                text: `${plan.cron} will no longer start runs.`,
+                                run: () => schedules.remove(workflowId, plan.id).then(plans.reload),
+                              })
+                            }
+                          >
+                            Delete
+                          </button>
+                        </div>
+                      </td>
+                    </tr>
+                    {editing === plan.id ? (
+                      <tr>
+                        <td colSpan={5}>
+                          <ScheduleForm
+                            initial={plan}
+                            submitLabel="Save"
+                            onCancel={() => setEditing(null)}
+                            onSubmit={async (values) => {
+                              const saved = await schedules.update(workflowId, plan.id, values);
+                              plans.update((list) => list.map((p) => (p.id === saved.id ? saved : p)));
+                              setEditing(null);
+                            }}
+                          />
+                        </td>
+                      </tr>
+                    ) : null}
+                  </Fragment>
                 ))}
               </tbody>
             </table>
@@ -263,9 +301,9 @@ export function TriggersPage() {
             Try it
             <div className="secret" style={{ alignItems: "flex-start" }}>
               <pre className="mono" data-testid="webhook-curl" style={{ flex: 1 }}>
-                {curlLine(revealed.url, revealed.key)}
+                {curlLine(revealed.url, revealed.key, revealed.body)}
               </pre>
-              <CopyButton text={curlLine(revealed.url, revealed.key)} />
+              <CopyButton text={curlLine(revealed.url, revealed.key, revealed.body)} />
             </div>
           </label>
         </Dialog>
@@ -296,14 +334,18 @@ export function TriggersPage() {
         </ConfirmDialog>
       ) : null}
       {scheduleForm ? (
-        <ScheduleDialog
-          onClose={() => setScheduleForm(false)}
-          onCreate={async (body) => {
-            await schedules.create(workflowId, body);
-            setScheduleForm(false);
-            await plans.reload();
-          }}
-        />
+        <Dialog title="New schedule" onClose={() => setScheduleForm(false)}>
+          <ScheduleForm
+            initial={newSchedule(workflow.data?.nodes)}
+            submitLabel="Create"
+            onCancel={() => setScheduleForm(false)}
+            onSubmit={async (values) => {
+              await schedules.create(workflowId, { ...values, enabled: true });
+              setScheduleForm(false);
+              await plans.reload();
+            }}
+          />
+        </Dialog>
       ) : null}
     </main>
   );
@@ -314,60 +356,15 @@ function nextRuns(plan: Schedule): string[] {
   return plan.next_run_at ? [plan.next_run_at] : [];
 }
 
-function ScheduleDialog({ onClose, onCreate }: { onClose: () => void; onCreate: (body: ScheduleCreate) => Promise<void> }) {
-  const [cron, setCron] = useState("0 9 * * 1-5");
-  const [timezone, setTimezone] = useState(() => Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC");
-  const [input, setInput] = useState("{}");
-  const [missed, setMissed] = useState<MissedPolicy>("skip");
-  const [error, setError] = useState<unknown>(null);
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
-    let parsed: unknown;
-    try {
-      parsed = input.trim() ? JSON.parse(input) : null;
-    } catch (err) {
-      setError(new Error(`Input: not valid JSON (${errorMessage(err)}).`));
-      return;
-    }
-    try {
-      await onCreate({ cron, timezone, input: parsed, enabled: true, missed_policy: missed });
-    } catch (err) {
-      setError(err);
-    }
+/** A new schedule's fields: weekday mornings here, with an input the workflow accepts. */
+function newSchedule(nodes: unknown[] | undefined): ScheduleValues {
+  const input = nodes?.find((n) => isRecord(n) && n.type === "input");
+  const schema = isRecord(input) && isRecord(input.data) ? input.data.schema : undefined;
+  return {
+    name: null,
+    cron: "0 9 * * 1-5",
+    timezone: Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC",
+    input: exampleInput(schema),
+    missed_policy: "skip",
   };
-  return (
-    <Dialog title="New schedule" onClose={onClose}>
-      <form className="stack" onSubmit={submit}>
-        <ErrorBanner error={error} />
-        <label className="field">
-          Cron expression
-          <span className="hint">minute hour day-of-month month day-of-week, e.g. 0 9 * * 1-5 (9:00 on weekdays)</span>
-          <input className="mono" required value={cron} onChange={(e) => setCron(e.target.value)} />
-        </label>
-        <label className="field">
-          Time zone
-          <input required value={timezone} onChange={(e) => setTimezone(e.target.value)} />
-        </label>
-        <label className="field">
-          Input (JSON)
-          <textarea value={input} onChange={(e) => setInput(e.target.value)} />
-        </label>
-        <label className="field">
-          After downtime
-          <select value={missed} onChange={(e) => setMissed(e.target.value === "run_once" ? "run_once" : "skip")}>
-            <option value="skip">skip missed runs</option>
-            <option value="run_once">run once for the missed ones</option>
-          </select>
-        </label>
-        <div className="row" style={{ justifyContent: "flex-end" }}>
-          <button type="button" onClick={onClose}>
-            Cancel
-          </button>
-          <button className="primary" type="submit">
-            Create
-          </button>
-        </div>
-      </form>
-    </Dialog>
-  );
 }

@@ -8,12 +8,18 @@ export function keyHeader(key?: string | null): string {
   return key ? `-H ${shellQuote(`X-API-Key: ${key}`)}` : `-H "X-API-Key: $${KEY_VARIABLE}"`;
 }
 
+/** The body a try-it command sends: the webhook's example input (built by the server from
+ * the workflow's input schema), as compact JSON; `{}` when there is none. */
+export function exampleBodyOf(webhook: { example_input?: unknown }): string {
+  return JSON.stringify(webhook.example_input ?? {});
+}
+
 /** A ready-to-paste curl line for a webhook; `key` is left as a placeholder when unknown. */
-export function curlLine(url: string, key?: string | null): string {
+export function curlLine(url: string, key?: string | null, body = "{}"): string {
   return [
     `curl -X POST ${shellQuote(absoluteUrl(url))}`,
     keyHeader(key),
     `-H 'Content-Type: application/json'`,
-    `-d '{"topic": "hello"}'`,
+    `-d ${shellQuote(body)}`,
   ].join(" \\\n  ");
 }

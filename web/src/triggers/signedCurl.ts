@@ -6,7 +6,8 @@ export const SECRET_VARIABLE = "RELAYFLOW_SIGNING_SECRET";
 export const SIGNATURE_HEADER = "X-Relayflow-Signature";
 export const TIMESTAMP_HEADER = "X-Relayflow-Timestamp";
 export const SCHEME = "sha256=hex(HMAC-SHA256(signing_secret, '{timestamp}.{body}'))";
-export const EXAMPLE_BODY = '{"topic": "hello"}';
+/** The body when none is given (the webhook's example input is usually passed). */
+export const EXAMPLE_BODY = "{}";
 
 export interface SignedCurlOptions {
   /** The webhook's URL, absolute or relative to this origin. */

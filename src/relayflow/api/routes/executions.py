@@ -47,6 +47,7 @@ from relayflow.api.schemas.executions import (
 from relayflow.api.sse import MAX_EVENT_ID, event_stream_response, parse_last_event_id
 from relayflow.domain import Actor, ExecutionStatus, TokenScope
 from relayflow.runtime import control
+from relayflow.runtime.control import StartTrigger
 from relayflow.store import execution_control, execution_queries
 from relayflow.store.execution_queries import ExecutionFilter
 from relayflow.store.node_run_reads import node_runs_page
@@ -154,6 +155,7 @@ async def start_execution(
         version=body.version if body else None,
         wait=wait > 0,
         session_generation=claimed.session_generation,
+        trigger=body.trigger if body else StartTrigger.API,
     )
     url = execution_url(request, queued.execution_id)
     response.headers["Location"] = url

@@ -13,6 +13,7 @@ from relayflow.api.errors import errors_for
 from relayflow.api.pagination import PageDep
 from relayflow.api.schemas.common import PageOut
 from relayflow.api.schemas.webhooks import WebhookIn, WebhookOut, WebhookPatch, WebhookWithKey
+from relayflow.api.webhook_curl import webhook_input_schema
 from relayflow.domain import TokenScope
 from relayflow.store import webhook_triggers, webhooks
 
@@ -37,7 +38,12 @@ async def create_webhook(
 ) -> WebhookWithKey:
     """The answer holds the API key; it is never shown again."""
     issued = await webhooks.create_webhook(session, actor, workflow_id, name=body.name)
-    return WebhookWithKey.issued(issued.webhook, issued.api_key, base_url=str(request.base_url))
+    return WebhookWithKey.issued(
+        issued.webhook,
+        issued.api_key,
+        base_url=str(request.base_url),
+        schema=await webhook_input_schema(session, workflow_id),
+    )
 
 
 @router.get(OF_WORKFLOW, responses=errors_for(401, 403, 404, 422, notes=NOT_OWNER))
@@ -52,8 +58,9 @@ async def list_webhooks(
         session, actor, workflow_id, limit=page.limit, cursor=page.cursor
     )
     base_url = str(request.base_url)
+    schema = await webhook_input_schema(session, workflow_id)
     return PageOut(
-        items=[WebhookOut.of(w, base_url=base_url) for w in found.items],
+        items=[WebhookOut.of(w, base_url=base_url, schema=schema) for w in found.items],
         next_cursor=found.next_cursor,
     )
 
@@ -87,7 +94,11 @@ async def change_webhook(
         webhook = await webhook_triggers.update_trigger_settings(
             session, actor, webhook_id, trigger_changes
         )
-    return WebhookOut.of(webhook, base_url=str(request.base_url))
+    return WebhookOut.of(
+        webhook,
+        base_url=str(request.base_url),
+        schema=await webhook_input_schema(session, webhook.workflow_id),
+    )
 
 
 @router.post(
@@ -100,7 +111,12 @@ async def rotate_webhook_key(
 ) -> WebhookWithKey:
     """A new API key, shown once; the old key stops working."""
     issued = await webhooks.rotate_webhook_key(session, actor, webhook_id)
-    return WebhookWithKey.issued(issued.webhook, issued.api_key, base_url=str(request.base_url))
+    return WebhookWithKey.issued(
+        issued.webhook,
+        issued.api_key,
+        base_url=str(request.base_url),
+        schema=await webhook_input_schema(session, issued.webhook.workflow_id),
+    )
 
 
 @router.delete(

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from relayflow.api.schemas.common import UtcDateTime
 from relayflow.domain import ExecutionStatus
+from relayflow.runtime.control import StartTrigger
 from relayflow.store.execution_queries import ExecutionDetail
 from relayflow.store.models import Execution, NodeRun
 from relayflow.store.node_run_reads import RunTotals
@@ -31,6 +32,11 @@ class ExecutionStart(BaseModel):
         default=None,
         ge=1,
         description="The workflow version to run; left out: the draft (what the editor saved).",
+    )
+    trigger: StartTrigger = Field(
+        default=StartTrigger.API,
+        description="Where the run is started from, recorded as its trigger's `type`: `api` "
+        "(scripts and other systems, the default) or `editor` (the web editor's Run button).",
     )
 
 
@@ -66,7 +72,7 @@ class ExecutionOut(BaseModel):
     updated_at: UtcDateTime | None
     user_id: uuid.UUID | None = Field(description="Who started it (whose run it is).")
     trigger: dict[str, Any] | None = Field(
-        description="What started it: `{type: api|webhook|schedule|rerun, ...}`."
+        description="What started it: `{type: api|editor|webhook|schedule|rerun, ...}`."
     )
     rerun_of: uuid.UUID | None
     rerun_from_node: str | None

@@ -6,10 +6,11 @@ import datetime as dt
 import uuid
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, StrictBool, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
 from relayflow.api.schemas.common import UtcDateTime, not_null
 from relayflow.cron import CronSchedule
+from relayflow.cron_words import describe
 from relayflow.domain import utcnow
 from relayflow.store.models import Schedule
 from relayflow.store.schedules import MissedPolicy
@@ -35,6 +36,8 @@ Policy = Annotated[
 
 
 class ScheduleIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelt field is an error, not ignored
+
     name: Annotated[str, Field(max_length=255)] | None = None
     cron: Cron
     timezone: TimeZone = "UTC"
@@ -45,6 +48,8 @@ class ScheduleIn(BaseModel):
 
 class SchedulePatch(BaseModel):
     """Only the fields given change; a new cron, time zone or re-enabling restarts from now."""
+
+    model_config = ConfigDict(extra="forbid")
 
     name: Annotated[str, Field(max_length=255)] | None = None
     cron: Cron | None = None
@@ -64,6 +69,10 @@ class ScheduleOut(BaseModel):
     name: str | None
     cron: str
     timezone: str
+    description: str = Field(
+        description="The cron in plain words with its time zone, e.g. `every weekday at "
+        "09:00, Europe/Paris`; `custom schedule, <zone>` for shapes it does not phrase."
+    )
     input: Any
     enabled: bool
     missed_policy: MissedPolicy
@@ -91,6 +100,7 @@ class ScheduleOut(BaseModel):
             name=schedule.name,
             cron=schedule.cron,
             timezone=schedule.timezone,
+            description=describe(schedule.cron, schedule.timezone),
             input=schedule.input,
             enabled=schedule.enabled,
             missed_policy=MissedPolicy(schedule.missed_policy),

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, StrictBool, field_validator
 
 from relayflow.api.schemas.common import UtcDateTime, not_null
 from relayflow.api.webhook_curl import curl_line
+from relayflow.input_example import as_body, example_input
 from relayflow.store.models import Webhook
 
 Name = Annotated[str, Field(max_length=255)]
@@ -46,26 +48,47 @@ class WebhookOut(BaseModel):
     created_at: UtcDateTime | None
     updated_at: UtcDateTime | None
     url: str = Field(description="Where outside systems POST to trigger the workflow.")
-    curl: str = Field("", description="A ready command to try it (the key is a shell variable).")
+    curl: str = Field(
+        "",
+        description="A ready command to try it (the key is a shell variable), sending "
+        "`example_input`.",
+    )
+    example_input: Any = Field(
+        default_factory=dict,
+        description="An input the workflow's input schema accepts (from its examples, "
+        "defaults, enums, else a value by type): the body of the try-it command.",
+    )
     allow_query_key: bool = False
     require_signature: bool = False
     has_signing_secret: bool = False
     rate_limit_per_minute: int | None = None
 
     @classmethod
-    def of(cls, webhook: Webhook, *, base_url: str = "") -> WebhookOut:
-        return cls.model_validate(_fields(webhook, base_url))
+    def of(
+        cls, webhook: Webhook, *, base_url: str = "", schema: Mapping[str, Any] | None = None
+    ) -> WebhookOut:
+        return cls.model_validate(_fields(webhook, base_url, schema))
 
 
 class WebhookWithKey(WebhookOut):
     api_key: str = Field(description="Shown only in this answer: store it now.")
 
     @classmethod
-    def issued(cls, webhook: Webhook, api_key: str, *, base_url: str = "") -> WebhookWithKey:
-        return cls.model_validate({**_fields(webhook, base_url), "api_key": api_key})
+    def issued(
+        cls,
+        webhook: Webhook,
+        api_key: str,
+        *,
+        base_url: str = "",
+        schema: Mapping[str, Any] | None = None,
+    ) -> WebhookWithKey:
+        return cls.model_validate({**_fields(webhook, base_url, schema), "api_key": api_key})
 
 
-def _fields(webhook: Webhook, base_url: str = "") -> dict[str, object]:
+def _fields(
+    webhook: Webhook, base_url: str = "", schema: Mapping[str, Any] | None = None
+) -> dict[str, object]:
+    example = example_input(schema)
     return {
         "id": webhook.id,
         "workflow_id": webhook.workflow_id,
@@ -75,7 +98,8 @@ def _fields(webhook: Webhook, base_url: str = "") -> dict[str, object]:
         "created_at": webhook.created_at,
         "updated_at": webhook.updated_at,
         "url": f"/hooks/{webhook.id}",
-        "curl": curl_line(base_url, webhook.id),
+        "curl": curl_line(base_url, webhook.id, as_body(example)),
+        "example_input": example,
         "allow_query_key": bool(webhook.allow_query_key),
         "require_signature": bool(webhook.require_signature),
         "has_signing_secret": webhook.signing_secret_salt is not None,
