@@ -135,6 +135,8 @@ class Settings(BaseSettings):
     prices: dict[str, ModelPrice] = Field(default_factory=dict)
     provider_concurrency: dict[str, int] = Field(default_factory=dict)
     default_provider_concurrency: int = 8
+    # The model a new agent node starts with in the editor (GET /api/v1/auth/me tells it).
+    default_model: str = Field("test:echo", pattern=r"^[^:\s]+:\S+$")
 
     # --- interoperability (docs/interop.md)
     # How long `/v1/chat/completions` and an MCP tool call wait for the run; past it
