@@ -23,11 +23,21 @@ const GRAPH: Graph = {
   ],
 };
 
+const ME = {
+  id: "u-1",
+  email: "ada@example.com",
+  name: "Ada",
+  role: "admin",
+  created_at: null,
+  default_model: "test:echo",
+};
+
 /** Opens the editor at `path` the way the app routes to it, with "/workflows" to leave to. */
 async function openEditor(path = "/workflows/wf-1") {
   fakeApi.on("GET", WORKFLOW, { body: workflowAnswer("wf-1", GRAPH) });
   fakeApi.on("GET", "/api/v1/agent-templates", { body: { items: [], next_cursor: null } });
   fakeApi.on("GET", "/api/v1/credentials", { body: [] });
+  fakeApi.on("GET", "/api/v1/auth/me", { body: ME });
   fakeApi.on("GET", "/api/v1/workflows", { body: { items: [], next_cursor: null } });
   const router = createMemoryRouter(
     [
@@ -69,7 +79,7 @@ describe("saving", () => {
     expect(marked).toHaveTextContent("data.prompt: is required");
     expect(node("agent_1")).toHaveClass("has-problems");
     const banner = within(details()).getAllByRole("alert")[0];
-    expect(banner).toHaveTextContent("The workflow is not valid: 1 problem, marked on its node.");
+    expect(banner).toHaveTextContent("The workflow is not valid: 1 problem, listed below.");
     expect(banner).toHaveTextContent("the graph needs at least one agent with a model");
     expect(within(toolbar()).getByRole("status")).toHaveTextContent("Unsaved changes");
     const sent = savedGraph(fakeApi.made("PATCH", WORKFLOW)[0].body);
