@@ -100,6 +100,57 @@ describe("saving", () => {
   });
 });
 
+describe("the problems panel", () => {
+  it("lists every problem in full with its node; choosing one selects the node and centres the canvas on it", async () => {
+    await openEditor();
+    const long = "needs a template_id or a model: pick an agent template, or write provider:model such as openai:gpt-4o";
+    fakeApi.on(
+      "POST",
+      "/api/v1/workflows/validate",
+      { body: { valid: false, problems: [
+        { node_id: "agent_1", edge_id: null, field: null, message: long },
+        { node_id: null, edge_id: "e_agent_1_output_1", field: null, message: "leads nowhere useful" },
+        { node_id: null, edge_id: null, field: null, message: "the graph needs an output" },
+      ] } },
+    );
+    const viewport = () => document.querySelector(".react-flow__viewport")?.getAttribute("style") ?? "";
+    const before = viewport();
+    await userEvent.click(within(toolbar()).getByRole("button", { name: "Check" }));
+
+    const panel = await within(details()).findByRole("region", { name: "Problems" });
+    expect(within(panel).getByRole("heading")).toHaveTextContent("3 problems");
+    const agentProblem = within(panel).getByRole("button", { name: new RegExp(`agent_1.*${long.slice(0, 40)}`) });
+    expect(agentProblem).toHaveTextContent(long);
+    expect(within(panel).getByRole("button", { name: /connection agent_1 → output_1/ })).toHaveTextContent("leads nowhere useful");
+    expect(panel).toHaveTextContent("the graph needs an output");
+
+    await userEvent.click(agentProblem);
+    await waitFor(() => expect(node("agent_1").closest(".react-flow__node")).toHaveClass("selected"));
+    expect(within(details()).getByRole("heading", { name: "Agent" })).toBeInTheDocument();
+    await waitFor(() => expect(viewport()).not.toBe(before));
+    // The panel stays while the node is edited, so the next problem is one click away.
+    expect(within(details()).getByRole("region", { name: "Problems" })).toBeInTheDocument();
+  });
+});
+
+describe("new nodes and tidying up", () => {
+  it("a new agent starts with the server's default model, and Tidy up is an undoable edit", async () => {
+    await openEditor();
+    await userEvent.click(screen.getByRole("button", { name: "Add Agent node" }));
+    expect(within(details()).getByLabelText(/^Model/)).toHaveValue("test:echo");
+    fakeApi.on("PATCH", WORKFLOW, (request) => ({ body: workflowAnswer("wf-1", savedGraph(request.body)) }));
+    await userEvent.click(within(toolbar()).getByRole("button", { name: "Save" }));
+    expect(await within(toolbar()).findByRole("status")).toHaveTextContent("Saved");
+    const sent = savedGraph(fakeApi.made("PATCH", WORKFLOW).at(-1)!.body);
+    expect(sent.nodes.find((n) => n.id === "agent_2")?.data).toMatchObject({ model: "test:echo" });
+
+    await userEvent.click(within(toolbar()).getByRole("button", { name: "Tidy up" }));
+    expect(within(toolbar()).getByRole("status")).toHaveTextContent("Unsaved changes");
+    await userEvent.click(within(toolbar()).getByRole("button", { name: "Undo" }));
+    expect(within(toolbar()).queryByText("Unsaved changes")).toBeNull();
+  });
+});
+
 describe("leaving with unsaved changes", () => {
   it("leaves at once when nothing changed", async () => {
     await openEditor();
