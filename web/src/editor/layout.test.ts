@@ -60,6 +60,18 @@ describe("layout", () => {
     expect(Math.min(...withLoose.map((n) => n.position.y))).toBe(0);
   });
 
+  it("stacks a condition's branches in the order of its handles, so their edges do not cross", () => {
+    const route = { ...at("route"), type: "condition", data: { cases: [{ handle: "billing", when: "a" }, { handle: "technical", when: "b" }], default: "general" } };
+    const sizes = { billing: 60, technical: 100, general: 60 };
+    const branches = Object.entries(sizes).map(([id, height]) => at(id, 0, 0, { width: 170 + height, height }));
+    const edges = ["general", "technical", "billing"].map((h) => ({ source: "route", target: h, sourceHandle: h }));
+    const placed = layoutGraph([route, ...branches], edges);
+    const y = (id: string) => placed.find((n) => n.id === id)!.position.y;
+    expect(y("billing")).toBeLessThan(y("technical"));
+    expect(y("technical")).toBeLessThan(y("general"));
+    expect(overlaps(placed)).toEqual([]);
+  });
+
   it("keeps each node's other fields and survives cycles and dangling edges", () => {
     const nodes = [{ ...at("a"), data: { label: "A" } }, at("b")];
     const placed = layoutGraph(nodes, [edge("a", "b"), edge("b", "a"), edge("a", "gone"), edge("a", "a")]);

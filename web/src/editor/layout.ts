@@ -3,6 +3,7 @@
 import dagre from "@dagrejs/dagre";
 import { graphOf } from "../api/graph";
 import type { Graph } from "../api/types";
+import { sourceHandles } from "./nodeKinds";
 
 export interface Box {
   width: number;
@@ -14,11 +15,15 @@ export interface LayoutNode {
   position: { x: number; y: number };
   /** React Flow's measured size, once the node has been drawn. */
   measured?: { width?: number; height?: number };
+  /** The kind and data tell a node's outgoing handles, top to bottom. */
+  type?: string;
+  data?: Record<string, unknown>;
 }
 
 export interface LayoutEdge {
   source: string;
   target: string;
+  sourceHandle?: string | null;
 }
 
 /**
@@ -56,10 +61,50 @@ export function layoutGraph<N extends LayoutNode>(nodes: readonly N[], edges: re
   });
   const left = Math.min(...corners.map((c) => c.x));
   const top = Math.min(...corners.map((c) => c.y));
-  return nodes.map((node, i) => ({
+  const placed = nodes.map((node, i) => ({
     ...node,
     position: { x: Math.round(corners[i].x - left), y: Math.round(corners[i].y - top) },
   }));
+  followHandleOrder(placed, edges);
+  return placed;
+}
+
+/**
+ * The layout library knows nothing of handles: where a condition's (or approval's) branches
+ * sit one above the other in the next layer, put them in the order of the handles they
+ * hang from, so their edges do not cross. Only a run of branches with nothing between them
+ * is reordered, restacked within the room it had, so no box can come to overlap another.
+ */
+function centerX(node: LayoutNode): number {
+  return node.position.x + boxOf(node).width / 2;
+}
+
+function followHandleOrder(nodes: LayoutNode[], edges: readonly LayoutEdge[]): void {
+  const byId = new Map(nodes.map((n) => [n.id, n]));
+  const incoming = new Map<string, number>();
+  for (const e of edges) incoming.set(e.target, (incoming.get(e.target) ?? 0) + 1);
+  for (const source of nodes) {
+    const handles = sourceHandles(source.type ?? "", source.data ?? {}).map((h) => h.id);
+    if (handles.length < 2) continue;
+    const rank = (e: LayoutEdge) => handles.indexOf(e.sourceHandle ?? null);
+    const branches = edges
+      .filter((e) => e.source === source.id && rank(e) !== -1 && incoming.get(e.target) === 1)
+      .map((e) => ({ node: byId.get(e.target), rank: rank(e) }))
+      .filter((b): b is { node: LayoutNode; rank: number } => b.node !== undefined);
+    if (branches.length < 2) continue;
+    // One layer shares a centre line; nodes of different widths have different left edges.
+    const inLayer = (n: LayoutNode) => Math.abs(centerX(n) - centerX(branches[0].node)) < 1;
+    if (!branches.every((b) => inLayer(b.node))) continue;
+    const members = new Set(branches.map((b) => b.node));
+    const layer = nodes.filter(inLayer).sort((a, b) => a.position.y - b.position.y);
+    const at = layer.findIndex((n) => members.has(n));
+    if (!layer.slice(at, at + members.size).every((n) => members.has(n))) continue;
+    let y = Math.min(...branches.map((b) => b.node.position.y));
+    for (const { node } of branches.sort((a, b) => a.rank - b.rank)) {
+      node.position = { x: node.position.x, y };
+      y += boxOf(node).height + NODE_GAP;
+    }
+  }
 }
 
 /** Whether a stored graph's nodes were saved without positions (an import, an API call). */
