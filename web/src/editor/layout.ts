@@ -33,7 +33,7 @@ export interface LayoutEdge {
 export const UNMEASURED: Box = { width: 240, height: 80 };
 
 /** The gap between layers leaves room for a condition's handle labels right of its node. */
-const LAYER_GAP = 120;
+const LAYER_GAP = 100;
 /** The gap between nodes of one layer leaves room for a line or two of problems. */
 const NODE_GAP = 56;
 
