@@ -117,6 +117,8 @@ test.describe.serial("relayflow in a browser", () => {
     await expect(page.getByTestId("node-topic")).toBeVisible();
 
     // Tidy up is an ordinary edit; every edge then points right and no two nodes overlap.
+    // A wider window for the picture: the demo is five layers wide.
+    await page.setViewportSize({ width: 1920, height: 900 });
     await page.getByRole("button", { name: "Tidy up" }).click();
     await page.waitForTimeout(300);
     const boxes = async () => {
@@ -141,6 +143,7 @@ test.describe.serial("relayflow in a browser", () => {
     );
     await screenshot(page, "editor-tidy-up");
     await page.screenshot({ path: join(DOC_SHOTS, "editor-tidy-up.png") });
+    await page.setViewportSize({ width: 1440, height: 900 });
 
     // A new agent dropped from the palette comes with the default model: checking finds nothing.
     await dropNode(page, "agent", 420, 560);
