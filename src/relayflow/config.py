@@ -137,6 +137,8 @@ class Settings(BaseSettings):
     prices: dict[str, ModelPrice] = Field(default_factory=dict)
     provider_concurrency: dict[str, int] = Field(default_factory=dict)
     default_provider_concurrency: int = 8
+    # The model a new agent node starts with in the editor (GET /api/v1/auth/me tells it).
+    default_model: str = Field("test:echo", pattern=r"^[^:\s]+:\S+$")
 
     # --- MCP servers as agent tools (docs/interop.md)
     # The stdio MCP servers agents may start, by name: `{"files": ["npx", "-y", "srv"]}`.

@@ -121,6 +121,23 @@ async def test_wrong_password_and_unknown_email_fail_alike(client: httpx.AsyncCl
     assert wrong_password.json()["error"]["message"] == "invalid email or password"
 
 
+async def test_me_tells_the_editor_the_default_model_for_new_agents(
+    client: httpx.AsyncClient, settings: Settings, alice: SignedIn
+) -> None:
+    first = await client.get(ME, headers=alice.headers)
+    settings.default_model = "openai:gpt-4o-mini"
+    second = await client.get(ME, headers=alice.headers)
+
+    assert first.json()["default_model"] == "test:echo"
+    assert second.json()["default_model"] == "openai:gpt-4o-mini"
+    assert second.json()["email"] == "alice@example.com"
+
+
+def test_the_default_model_setting_must_name_a_provider() -> None:
+    with pytest.raises(ValueError, match="default_model"):
+        Settings(default_model="gpt-4o")
+
+
 async def test_me_without_a_token_is_401(client: httpx.AsyncClient) -> None:
     response = await client.get(ME)
     assert response.status_code == 401

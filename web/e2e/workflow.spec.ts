@@ -1,8 +1,12 @@
 import { expect, test } from "@playwright/test";
 import { createHmac } from "node:crypto";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { ACCOUNT, connect, dropNode, screenshot, signIn, watchConsole } from "./support";
 
 const WORKFLOW = "E2E research brief";
+/** The editor's pictures in the docs. */
+const DOC_SHOTS = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "docs", "screenshots");
 
 test.describe.serial("relayflow in a browser", () => {
   test("sign up, build a three-node workflow with an agent, run it and read the output", async ({ page }) => {
@@ -104,6 +108,69 @@ test.describe.serial("relayflow in a browser", () => {
     await expect(page.getByText("rerun from agent_1")).toBeVisible();
     await expect(page.getByTestId("node-output_1")).toHaveAttribute("data-status", "finished");
     noConsoleErrors();
+  });
+
+  test("tidy up lays the demo out left to right; the problems panel shows a node's problem; a new agent is valid", async ({ page }) => {
+    const noConsoleErrors = watchConsole(page);
+    await signIn(page);
+    await page.getByRole("link", { name: "Demo: Research, write, review" }).click();
+    await expect(page.getByTestId("node-topic")).toBeVisible();
+
+    // Tidy up is an ordinary edit; every edge then points right and no two nodes overlap.
+    // A wider window for the picture: the demo is five layers wide.
+    await page.setViewportSize({ width: 1920, height: 900 });
+    await page.getByRole("button", { name: "Tidy up" }).click();
+    await page.waitForTimeout(300);
+    const boxes = async () => {
+      const out = new Map<string, { x: number; y: number; width: number; height: number }>();
+      for (const id of ["topic", "research", "write", "review", "result"]) {
+        const box = await page.getByTestId(`node-${id}`).boundingBox();
+        if (box) out.set(id, box);
+      }
+      return out;
+    };
+    const placed = await boxes();
+    expect(placed.size).toBe(5);
+    for (const [source, target] of [["topic", "research"], ["research", "write"], ["write", "review"], ["review", "result"]]) {
+      expect(placed.get(target)!.x, `${source} → ${target}`).toBeGreaterThan(placed.get(source)!.x + placed.get(source)!.width);
+    }
+    const list = [...placed.values()];
+    list.forEach((a, i) =>
+      list.slice(i + 1).forEach((b) => {
+        const apart = a.x + a.width <= b.x || b.x + b.width <= a.x || a.y + a.height <= b.y || b.y + b.height <= a.y;
+        expect(apart).toBe(true);
+      }),
+    );
+    await screenshot(page, "editor-tidy-up");
+    await page.screenshot({ path: join(DOC_SHOTS, "editor-tidy-up.png") });
+    await page.setViewportSize({ width: 1440, height: 900 });
+
+    // A new agent dropped from the palette comes with the default model: checking finds nothing.
+    await dropNode(page, "agent", 420, 560);
+    const side = page.getByRole("complementary", { name: "Details" });
+    await expect(side.getByLabel(/^Model/)).toHaveValue("test:echo");
+    const checked = page.waitForResponse((r) => r.url().endsWith("/api/v1/workflows/validate"));
+    await page.getByRole("button", { name: "Check" }).click();
+    expect(await (await checked).json()).toMatchObject({ valid: true, problems: [] });
+    await expect(side.getByRole("region", { name: "Problems" })).toHaveCount(0);
+    await expect(page.getByTestId("node-agent_1")).not.toHaveClass(/has-problems/);
+
+    noConsoleErrors(); // the check below answers 422, which the browser logs
+
+    // Clearing its model makes it invalid: the panel lists the problem in full, and
+    // choosing it selects the node.
+    await side.getByLabel(/^Model/).fill("");
+    await page.getByTestId("node-topic").click();
+    await page.getByRole("button", { name: "Check" }).click();
+    const panel = side.getByRole("region", { name: "Problems" });
+    const problem = panel.getByRole("button", { name: /agent_1/ });
+    await expect(problem).toContainText("model");
+    await expect(page.getByTestId("node-agent_1")).toHaveClass(/has-problems/);
+    await problem.click();
+    await expect(page.locator('.react-flow__node[data-id="agent_1"]')).toHaveClass(/selected/);
+    await expect(side.getByRole("heading", { name: "Agent" })).toBeVisible();
+    await screenshot(page, "editor-problems");
+    await page.screenshot({ path: join(DOC_SHOTS, "editor-problems.png") });
   });
 
   test("a webhook called over HTTP starts a run that shows in the history", async ({ page, request }) => {

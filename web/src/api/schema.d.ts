@@ -116,7 +116,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Me */
+        /**
+         * Me
+         * @description The signed-in user, and the server's default model for new agent nodes.
+         */
         get: operations["me_api_v1_auth_me_get"];
         put?: never;
         post?: never;
@@ -1264,6 +1267,28 @@ export interface components {
             email: string;
             /** Password */
             password: string;
+        };
+        /** MeOut */
+        MeOut: {
+            /** Created At */
+            created_at: string | null;
+            /**
+             * Default Model
+             * @description The model the editor fills in on a new agent node (`provider:model`).
+             * @example test:echo
+             */
+            default_model?: string | null;
+            /** Email */
+            email: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Name */
+            name: string | null;
+            /** Role */
+            role: string;
         };
         /**
          * MissedPolicy
@@ -3047,7 +3072,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["UserOut"];
+                    "application/json": components["schemas"]["MeOut"];
                 };
             };
             /** @description Not signed in, or the credentials are invalid or expired */

@@ -5,8 +5,8 @@ import type { Workflow } from "../api/types";
 import { useLoad } from "../api/useLoad";
 import { ErrorBanner } from "../components/ErrorBanner";
 import type { LiveExecution } from "../runs/useExecutionLive";
-import type { EditorAction, FlowNode } from "./editorState";
-import { ProblemList } from "./ProblemList";
+import type { EditorAction, FlowEdge, FlowNode } from "./editorState";
+import { ProblemsPanel } from "./ProblemsPanel";
 import { RunSummary } from "./RunSummary";
 import { SelectedNodeDetails, type NodeTab } from "./SelectedNodeDetails";
 
@@ -16,6 +16,11 @@ interface Props {
   error: unknown;
   problems: GraphProblems;
   selected: FlowNode[];
+  /** The whole graph, to name the nodes problems concern. */
+  nodes: FlowNode[];
+  edges: FlowEdge[];
+  /** Selects a node and centres the canvas on it. */
+  onFocusNode: (id: string) => void;
   /** The run shown on the canvas, if any. */
   run: { id: string; live: LiveExecution; onClose: () => void } | null;
   tab: NodeTab;
@@ -24,7 +29,8 @@ interface Props {
 }
 
 /** The editor's side panel: what went wrong, the run shown, and the selected node or the workflow. */
-export function DetailsPanel({ workflow, readOnly, error, problems, selected, run, tab, onTab, dispatch }: Props) {
+export function DetailsPanel(props: Props) {
+  const { workflow, readOnly, error, problems, selected, run, tab, onTab, dispatch } = props;
   // What the node forms offer to pick from; without them the fields still take typed ids.
   const templates = useLoad(() => templatesApi.list(), []);
   const credentials = useLoad(() => credentialsApi.list(), []);
@@ -40,7 +46,13 @@ export function DetailsPanel({ workflow, readOnly, error, problems, selected, ru
   return (
     <aside className="side" aria-label="Details">
       <ErrorBanner error={error} />
-      {!error ? <ProblemList problems={problems.general} /> : null}
+      <ProblemsPanel
+        problems={problems}
+        nodes={props.nodes}
+        edges={props.edges}
+        withGeneral={!error}
+        onFocus={props.onFocusNode}
+      />
       {run ? <RunSummary runId={run.id} live={run.live} nodeSelected={node !== null} onClose={run.onClose} /> : null}
       {node ? (
         <SelectedNodeDetails

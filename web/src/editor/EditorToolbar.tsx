@@ -12,6 +12,8 @@ interface Props {
   onUndo: () => void;
   onRedo: () => void;
   onCheck: () => void;
+  /** Lays the graph out left to right (an ordinary, undoable edit). */
+  onTidyUp: () => void;
   onSave: () => void;
   onExport: () => void;
   /** Saves if needed, then publishes the draft. */
@@ -51,6 +53,9 @@ export function EditorToolbar(props: Props) {
           </button>
           <button className="small" onClick={props.onRedo} disabled={!props.canRedo} title="Redo (Ctrl+Shift+Z)">
             Redo
+          </button>
+          <button className="small" onClick={props.onTidyUp} title="Lay the nodes out left to right">
+            Tidy up
           </button>
           <button className="small" onClick={props.onCheck}>
             Check

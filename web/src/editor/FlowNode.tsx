@@ -74,7 +74,9 @@ function FlowNodeView({ id, type, data, selected }: NodeProps<FlowNodeType>) {
         <div className="problems" role="alert">
           <ul>
             {nodeProblems.map((p, i) => (
-              <li key={i}>{p}</li>
+              <li key={i} title={p}>
+                {p}
+              </li>
             ))}
           </ul>
         </div>

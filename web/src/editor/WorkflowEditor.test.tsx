@@ -23,11 +23,21 @@ const GRAPH: Graph = {
   ],
 };
 
+const ME = {
+  id: "u-1",
+  email: "ada@example.com",
+  name: "Ada",
+  role: "admin",
+  created_at: null,
+  default_model: "test:echo",
+};
+
 /** Opens the editor at `path` the way the app routes to it, with "/workflows" to leave to. */
 async function openEditor(path = "/workflows/wf-1") {
   fakeApi.on("GET", WORKFLOW, { body: workflowAnswer("wf-1", GRAPH) });
   fakeApi.on("GET", "/api/v1/agent-templates", { body: { items: [], next_cursor: null } });
   fakeApi.on("GET", "/api/v1/credentials", { body: [] });
+  fakeApi.on("GET", "/api/v1/auth/me", { body: ME });
   fakeApi.on("GET", "/api/v1/workflows", { body: { items: [], next_cursor: null } });
   const router = createMemoryRouter(
     [
@@ -69,7 +79,7 @@ describe("saving", () => {
     expect(marked).toHaveTextContent("data.prompt: is required");
     expect(node("agent_1")).toHaveClass("has-problems");
     const banner = within(details()).getAllByRole("alert")[0];
-    expect(banner).toHaveTextContent("The workflow is not valid: 1 problem, marked on its node.");
+    expect(banner).toHaveTextContent("The workflow is not valid: 1 problem, listed below.");
     expect(banner).toHaveTextContent("the graph needs at least one agent with a model");
     expect(within(toolbar()).getByRole("status")).toHaveTextContent("Unsaved changes");
     const sent = savedGraph(fakeApi.made("PATCH", WORKFLOW)[0].body);
@@ -87,6 +97,57 @@ describe("saving", () => {
     fakeApi.on("POST", "/api/v1/workflows/validate", { body: { valid: true, problems: [] } });
     await userEvent.click(within(toolbar()).getByRole("button", { name: "Check" }));
     expect(await within(toolbar()).findByRole("status")).toHaveTextContent("No problems found");
+  });
+});
+
+describe("the problems panel", () => {
+  it("lists every problem in full with its node; choosing one selects the node and centres the canvas on it", async () => {
+    await openEditor();
+    const long = "needs a template_id or a model: pick an agent template, or write provider:model such as openai:gpt-4o";
+    fakeApi.on(
+      "POST",
+      "/api/v1/workflows/validate",
+      { body: { valid: false, problems: [
+        { node_id: "agent_1", edge_id: null, field: null, message: long },
+        { node_id: null, edge_id: "e_agent_1_output_1", field: null, message: "leads nowhere useful" },
+        { node_id: null, edge_id: null, field: null, message: "the graph needs an output" },
+      ] } },
+    );
+    const viewport = () => document.querySelector(".react-flow__viewport")?.getAttribute("style") ?? "";
+    const before = viewport();
+    await userEvent.click(within(toolbar()).getByRole("button", { name: "Check" }));
+
+    const panel = await within(details()).findByRole("region", { name: "Problems" });
+    expect(within(panel).getByRole("heading")).toHaveTextContent("3 problems");
+    const agentProblem = within(panel).getByRole("button", { name: new RegExp(`agent_1.*${long.slice(0, 40)}`) });
+    expect(agentProblem).toHaveTextContent(long);
+    expect(within(panel).getByRole("button", { name: /connection agent_1 → output_1/ })).toHaveTextContent("leads nowhere useful");
+    expect(panel).toHaveTextContent("the graph needs an output");
+
+    await userEvent.click(agentProblem);
+    await waitFor(() => expect(node("agent_1").closest(".react-flow__node")).toHaveClass("selected"));
+    expect(within(details()).getByRole("heading", { name: "Agent" })).toBeInTheDocument();
+    await waitFor(() => expect(viewport()).not.toBe(before));
+    // The panel stays while the node is edited, so the next problem is one click away.
+    expect(within(details()).getByRole("region", { name: "Problems" })).toBeInTheDocument();
+  });
+});
+
+describe("new nodes and tidying up", () => {
+  it("a new agent starts with the server's default model, and Tidy up is an undoable edit", async () => {
+    await openEditor();
+    await userEvent.click(screen.getByRole("button", { name: "Add Agent node" }));
+    expect(within(details()).getByLabelText(/^Model/)).toHaveValue("test:echo");
+    fakeApi.on("PATCH", WORKFLOW, (request) => ({ body: workflowAnswer("wf-1", savedGraph(request.body)) }));
+    await userEvent.click(within(toolbar()).getByRole("button", { name: "Save" }));
+    expect(await within(toolbar()).findByRole("status")).toHaveTextContent("Saved");
+    const sent = savedGraph(fakeApi.made("PATCH", WORKFLOW).at(-1)!.body);
+    expect(sent.nodes.find((n) => n.id === "agent_2")?.data).toMatchObject({ model: "test:echo" });
+
+    await userEvent.click(within(toolbar()).getByRole("button", { name: "Tidy up" }));
+    expect(within(toolbar()).getByRole("status")).toHaveTextContent("Unsaved changes");
+    await userEvent.click(within(toolbar()).getByRole("button", { name: "Undo" }));
+    expect(within(toolbar()).queryByText("Unsaved changes")).toBeNull();
   });
 });
 

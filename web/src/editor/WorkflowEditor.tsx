@@ -2,7 +2,8 @@ import { applyNodeChanges, useReactFlow, type Connection } from "@xyflow/react";
 import { useEffect, useMemo, useReducer, useRef, useState, type Dispatch } from "react";
 import { useSearchParams } from "react-router";
 import { graphOf } from "../api/graph";
-import { executions, versions as versionsApi, workflows as workflowsApi } from "../api/resources";
+import { accounts, executions, versions as versionsApi, workflows as workflowsApi } from "../api/resources";
+import { useLoad } from "../api/useLoad";
 import { isFinalStatus, type VersionDiff, type Workflow } from "../api/types";
 import { RunDialog } from "../runs/RunDialog";
 import { useExecutionLive } from "../runs/useExecutionLive";
@@ -20,7 +21,9 @@ import {
   type EditorAction,
   type FlowNode,
 } from "./editorState";
+import "./editor.css";
 import { HistoryPanel } from "./HistoryPanel";
+import { placedGraph } from "./layout";
 import { Palette } from "./Palette";
 import type { NodeTab } from "./SelectedNodeDetails";
 import { UnsavedChangesGuard } from "./UnsavedChangesGuard";
@@ -42,7 +45,8 @@ export function WorkflowEditor({ workflow, onSaved }: { workflow: Workflow; onSa
   const flow = useReactFlow();
   const canvasRef = useRef<HTMLDivElement>(null);
   const readOnly = !workflow.owned;
-  const [state, dispatch] = useReducer(editorReducer, workflow, (w) => fromGraph(graphOf(w)));
+  // Graphs stored without positions (imports, API calls) are laid out as they load.
+  const [state, dispatch] = useReducer(editorReducer, workflow, (w) => fromGraph(placedGraph(w)));
   const { nodes, edges, saved } = state;
   // Serialising the whole graph is not free: only when the graph or the saved copy changes.
   const dirty = useMemo(() => isDirty({ nodes, edges, saved }), [nodes, edges, saved]);
@@ -133,7 +137,7 @@ export function WorkflowEditor({ workflow, onSaved }: { workflow: Workflow; onSa
       if (dirty) throw new Error("Save or undo your changes before restoring a version.");
       const restored = await versionsApi.restore(workflow.id, number);
       const fresh = await refreshWorkflow();
-      dispatch({ type: "load", graph: graphOf(fresh) });
+      dispatch({ type: "load", graph: placedGraph(fresh) });
       setCompared(null);
       saver.showNotice(`Restored v${number} as v${restored.number}`);
     });
@@ -143,9 +147,13 @@ export function WorkflowEditor({ workflow, onSaved }: { workflow: Workflow; onSa
   };
   const shown = historyOpen && comparison ? comparison : null;
 
+  // A new agent starts with the server's default model, so it is valid as dropped.
+  const me = useLoad(() => accounts.me(), []);
+  const defaultModel = me.data?.default_model;
   const addAt = (kind: string, position: { x: number; y: number }) => {
     if (readOnly) return;
-    dispatch({ type: "addNode", kind, position });
+    const data = kind === "agent" && defaultModel ? { model: defaultModel } : undefined;
+    dispatch({ type: "addNode", kind, position, data });
     setTab("settings");
   };
   const addInView = (kind: string) => {
@@ -154,6 +162,23 @@ export function WorkflowEditor({ workflow, onSaved }: { workflow: Workflow; onSa
       ? flow.screenToFlowPosition({ x: rect.left + rect.width / 2, y: rect.top + rect.height / 2 })
       : { x: 0, y: 0 };
     addAt(kind, freeSpot(nodes, { x: center.x - 85, y: center.y - 30 }));
+  };
+  const fitAll = () => requestAnimationFrame(() => void flow.fitView({ maxZoom: 1.1, padding: 0.2 }));
+  const tidyUp = () => {
+    dispatch({ type: "layout" });
+    fitAll();
+  };
+  /** Selects a node and brings it to the middle of the canvas at the current zoom. */
+  const focusNode = (id: string) => {
+    dispatch({ type: "select", id });
+    const node = flow.getNode(id);
+    if (!node) return;
+    const width = node.measured?.width ?? 0;
+    const height = node.measured?.height ?? 0;
+    void flow.setCenter(node.position.x + width / 2, node.position.y + height / 2, {
+      zoom: Math.max(flow.getZoom(), 0.8),
+      duration: 250,
+    });
   };
   const connect = (connection: Connection) => {
     const problem = connectionProblem(connection, nodes, edges);
@@ -189,6 +214,7 @@ export function WorkflowEditor({ workflow, onSaved }: { workflow: Workflow; onSa
         onUndo={() => dispatch({ type: "undo" })}
         onRedo={() => dispatch({ type: "redo" })}
         onCheck={() => void saver.check()}
+        onTidyUp={tidyUp}
         onSave={() => void saver.save()}
         onExport={() =>
           downloadJson(
@@ -239,6 +265,9 @@ export function WorkflowEditor({ workflow, onSaved }: { workflow: Workflow; onSa
         error={saver.error}
         problems={saver.problems}
         selected={selected}
+        nodes={nodes}
+        edges={edges}
+        onFocusNode={focusNode}
         run={runId ? { id: runId, live, onClose: () => setSearchParams({}) } : null}
         tab={tab}
         onTab={setTab}

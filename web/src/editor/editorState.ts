@@ -9,6 +9,7 @@ import {
   type NodeChange,
 } from "@xyflow/react";
 import type { Graph } from "../api/types";
+import { layoutGraph } from "./layout";
 import { kindInfo, sourceHandles } from "./nodeKinds";
 
 export type FlowNode = Node<Record<string, unknown>>;
@@ -35,12 +36,15 @@ export type EditorAction =
   | { type: "markSaved"; graph: Graph }
   /** The server's graph replaces the canvas (a restored version): a fresh start. */
   | { type: "load"; graph: Graph }
-  | { type: "addNode"; kind: string; position: { x: number; y: number }; id?: string }
+  /** `data` is laid over the kind's defaults (the server's default model for an agent). */
+  | { type: "addNode"; kind: string; position: { x: number; y: number }; id?: string; data?: Record<string, unknown> }
   | { type: "connect"; connection: Connection }
   | { type: "remove"; nodeIds: string[]; edgeIds: string[] }
   | { type: "nodeChanges"; changes: NodeChange<FlowNode>[] }
   | { type: "edgeChanges"; changes: EdgeChange<FlowEdge>[] }
   | { type: "checkpoint" }
+  /** "Tidy up": every node to its place in a left-to-right layout, one undo step. */
+  | { type: "layout" }
   | { type: "updateData"; id: string; data: Record<string, unknown>; coalesceKey?: string }
   | { type: "select"; id: string | null }
   | { type: "undo" }
@@ -148,7 +152,7 @@ export function editorReducer(state: EditorState, action: EditorAction): EditorS
         id,
         type: action.kind,
         position: action.position,
-        data: info.defaults(),
+        data: { ...info.defaults(), ...action.data },
         selected: true,
       };
       const next = remember(state);
@@ -194,6 +198,11 @@ export function editorReducer(state: EditorState, action: EditorAction): EditorS
     }
     case "checkpoint":
       return remember(state);
+    case "layout": {
+      const nodes = layoutGraph(state.nodes, state.edges);
+      const moved = nodes.some((n, i) => n.position.x !== state.nodes[i].position.x || n.position.y !== state.nodes[i].position.y);
+      return moved ? { ...remember(state), nodes } : state;
+    }
     case "updateData": {
       const index = state.nodes.findIndex((n) => n.id === action.id);
       if (index === -1) return state;

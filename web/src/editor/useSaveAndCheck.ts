@@ -1,5 +1,6 @@
 // Saving and checking the graph in the editor. The API's problems are sorted onto the nodes
-// and edges they name (the canvas marks them); the banner then only counts those.
+// and edges they name (the canvas marks them, the problems panel lists them in full); the
+// banner then only counts those.
 import { useState } from "react";
 import { ApiError, graphProblems, type GraphProblems } from "../api/errors";
 import { workflows } from "../api/resources";
@@ -7,11 +8,11 @@ import type { Graph, Workflow } from "../api/types";
 
 export const NO_PROBLEMS: GraphProblems = { byNode: new Map(), byEdge: new Map(), general: [] };
 
-/** When the problems are drawn on the nodes, the banner only counts them. */
+/** When the problems are listed in the panel below the banner, the banner only counts them. */
 function summarizeGraphError(err: unknown, found: GraphProblems): unknown {
   const onGraph = [...found.byNode.values(), ...found.byEdge.values()].reduce((n, list) => n + list.length, 0);
   if (!onGraph || !(err instanceof ApiError)) return err;
-  const what = onGraph === 1 ? "1 problem, marked on its node" : `${onGraph} problems, marked on the nodes`;
+  const what = onGraph === 1 ? "1 problem, listed below" : `${onGraph} problems, listed below`;
   return new ApiError(err.status, err.code, `The workflow is not valid: ${what}.`, found.general);
 }
 

@@ -14,6 +14,7 @@ from relayflow.api.deps import SessionDep, SettingsDep, StateDep
 from relayflow.api.errors import errors_for
 from relayflow.api.schemas.auth import (
     LoginIn,
+    MeOut,
     PasswordChangeIn,
     RegisterIn,
     TokenOut,
@@ -100,8 +101,11 @@ async def token(
 
 
 @router.get("/me", responses=errors_for(401))
-async def me(user: CurrentUser) -> UserOut:
-    return UserOut.model_validate(user)
+async def me(user: CurrentUser, settings: SettingsDep) -> MeOut:
+    """The signed-in user, and the server's default model for new agent nodes."""
+    out = MeOut.model_validate(user)
+    out.default_model = settings.default_model
+    return out
 
 
 @router.post(

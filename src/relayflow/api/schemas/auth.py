@@ -52,6 +52,14 @@ class UserOut(BaseModel):
     created_at: UtcDateTime | None
 
 
+class MeOut(UserOut):
+    default_model: str | None = Field(
+        None,
+        description="The model the editor fills in on a new agent node (`provider:model`).",
+        examples=["test:echo"],
+    )
+
+
 class TokenOut(BaseModel):
     access_token: str
     token_type: Literal["bearer"] = "bearer"  # noqa: S105 (the OAuth2 token type)

@@ -35,10 +35,12 @@ function renderForm(kind: string, initial: NodeData) {
 describe("node forms", () => {
   it("agent: picks a template and overrides its model and system prompt", async () => {
     const form = renderForm("agent", { prompt: "{{ input }}" });
+    // Without a template the placeholder says there is no model rather than showing one.
+    expect(screen.getByLabelText(/^Model/)).toHaveAttribute("placeholder", "none: set one or pick a template");
     await userEvent.selectOptions(screen.getByLabelText(/Agent template/), "t-writer");
     expect(form.last()).toMatchObject({ template_id: "t-writer" });
     // The template's values show as placeholders until overridden.
-    expect(screen.getByLabelText(/^Model/)).toHaveAttribute("placeholder", "test:echo");
+    expect(screen.getByLabelText(/^Model/)).toHaveAttribute("placeholder", "from the template: test:echo");
     expect(screen.getByLabelText(/System prompt/)).toHaveAttribute("placeholder", "You write.");
     await userEvent.type(screen.getByLabelText(/^Model/), "openai:gpt-4o");
     await userEvent.type(screen.getByLabelText(/System prompt/), "Be brief.");

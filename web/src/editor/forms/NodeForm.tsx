@@ -177,7 +177,7 @@ function AgentFields({ data, set, templates, credentials }: NodeFormProps & { se
         hint="provider:model, e.g. openai:gpt-4o"
         value={str(data.model)}
         onChange={set("model")}
-        placeholder={template?.model ?? "test:echo"}
+        placeholder={template ? `from the template: ${template.model}` : "none: set one or pick a template"}
       />
       <CredentialSelect
         label="Credential"
