@@ -113,3 +113,34 @@ def test_a_graph_without_agents_runs_without_the_model_library(tmp_path: Path) -
     # httpx (the HTTP nodes' client) imports rich for its own command line when rich is
     # installed, as typer has it; everything else stays out.
     assert loaded - {n for n in loaded if n == "rich" or n.startswith("rich.")} == set()
+
+
+def test_an_offline_agent_graph_runs_without_the_model_library(tmp_path: Path) -> None:
+    position = {"x": 0, "y": 0}
+    graph = {
+        "nodes": [
+            {"id": "in", "type": "input", "position": position, "data": {}},
+            {
+                "id": "ask",
+                "type": "agent",
+                "position": position,
+                "data": {"model": "test:echo", "prompt": "Say {{ input }}"},
+            },
+            {
+                "id": "out",
+                "type": "output",
+                "position": position,
+                "data": {"value": "{{ nodes.ask.output }}"},
+            },
+        ],
+        "edges": [
+            {"id": "a", "source": "in", "target": "ask"},
+            {"id": "b", "source": "ask", "target": "out"},
+        ],
+    }
+    file = tmp_path / "echo.json"
+    file.write_text(json.dumps(graph))
+
+    loaded = loaded_by(["run", str(file), "--input", '"hello"'], tmp_path)
+
+    assert not {n for n in loaded if n == "pydantic_ai" or n.startswith("pydantic_ai.")}

@@ -21,6 +21,7 @@ time to import, so it is imported when the first agent runs, not before. With
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import uuid
@@ -40,7 +41,13 @@ from relayflow.engine.executor import (
     Executor,
 )
 from relayflow.engine.memory import InMemoryRunStore
-from relayflow.engine.ports import AgentProfile, AgentRequest, AgentResult, NodeRunRecord
+from relayflow.engine.ports import (
+    AgentProfile,
+    AgentRequest,
+    AgentResult,
+    NodeRunRecord,
+    TokenUsage,
+)
 from relayflow.errors import InvalidInput
 from relayflow.runtime.engine_options import engine_options
 from relayflow.store.seed import DEFAULT_MODEL, SYSTEM_TEMPLATES
@@ -145,13 +152,20 @@ class FileWorkflowCatalog:
 
 
 class AgentsOnFirstUse:
-    """The `ModelAgentRunner`, made (and its module imported) when an agent first runs."""
+    """The `ModelAgentRunner`, made (and its module imported) when an agent first needs it.
+
+    Plain offline requests (a `test:echo` or `test:sleep-<ms>` model, no tools, no
+    schema, no tracing) are answered here with the offline text alone, so a local
+    run of an offline workflow never imports the model library (most of its start-up).
+    """
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.runner: ModelAgentRunner | None = None
 
     async def run(self, request: AgentRequest) -> AgentResult:
+        if self.runner is None and _plainly_offline(request):
+            return await _answer_offline(request, self.settings)
         if self.runner is None:
             from relayflow.agents.runner import ModelAgentRunner
 
@@ -161,6 +175,57 @@ class AgentsOnFirstUse:
     async def aclose(self) -> None:
         if self.runner is not None:
             await self.runner.aclose()
+
+
+def _plainly_offline(request: AgentRequest) -> bool:
+    from relayflow.agents import offline_text
+    from relayflow.telemetry.tracing import active_tracer
+
+    provider, _, name = request.profile.model.partition(":")
+    if provider != offline_text.PROVIDER or active_tracer() is not None:
+        return False
+    try:
+        behaviour = offline_text.behaviour_for(name)
+    except InvalidInput:
+        return False  # the runner reports an unknown offline model
+    return not (
+        behaviour.always_fail
+        or behaviour.fail_first
+        or request.output_schema is not None
+        or request.http_tools
+        or request.delegates
+        or request.subworkflow_tools
+        or request.mcp_servers
+    )
+
+
+async def _answer_offline(request: AgentRequest, settings: Settings) -> AgentResult:
+    from relayflow.agents import offline_text, pricing
+    from relayflow.agents.prompts import system_prompt_for
+
+    profile = request.profile
+    _, _, name = profile.model.partition(":")
+    behaviour = offline_text.behaviour_for(name)
+    if behaviour.sleep_s:
+        await asyncio.sleep(behaviour.sleep_s)
+    answer = offline_text.plain_answer(
+        profile.model,
+        role=profile.role or profile.name,
+        system_prompt=system_prompt_for(profile),
+        prompt=request.prompt,
+    )
+    if request.on_event is not None:
+        await request.on_event(
+            "agent.delta",
+            {"node_id": request.node_id, "agent": profile.name, "delta": answer.text},
+        )
+    usage = TokenUsage(answer.input_tokens, answer.output_tokens, 1)
+    return AgentResult(
+        output=answer.text,
+        model=profile.model,
+        usage=usage,
+        cost_usd=pricing.cost_usd(settings.prices, profile.model, usage),
+    )
 
 
 @dataclass

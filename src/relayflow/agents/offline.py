@@ -30,10 +30,8 @@ models, so usage and cost figures are plausible.
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from pydantic_ai.exceptions import (
@@ -55,106 +53,36 @@ from pydantic_ai.messages import (
 from pydantic_ai.models.function import AgentInfo, DeltaToolCall, DeltaToolCalls, FunctionModel
 from pydantic_ai.usage import RequestUsage
 
-from relayflow import errors
 from relayflow.agents.json_examples import minimal_instance
+from relayflow.agents.offline_text import (
+    NO_SUCH_TOOL,
+    REQUEST_OVERHEAD_TOKENS,
+    DirectAnswer,
+    OfflineBehaviour,
+    answer_with_results,
+    behaviour_for,
+    estimate_tokens,
+    plain_answer,
+    split_prompt,
+)
+from relayflow.agents.offline_text import (
+    PROVIDER as PROVIDER,
+)
+from relayflow.agents.offline_text import (
+    Directive as Directive,
+)
+from relayflow.agents.offline_text import (
+    echo_text as echo_text,
+)
+from relayflow.agents.offline_text import (
+    tool_slug as tool_slug,
+)
 
-PROVIDER = "test"
-REQUEST_OVERHEAD_TOKENS = 50  # what a chat request costs beyond its text, roughly
 MAX_FLAKY_KEYS = 10_000
-NO_SUCH_TOOL = "no such tool"
 
-_TOKEN = re.compile(r"\w+|[^\w\s]")
-_ASK = re.compile(r"^\s*@ask\s+([^:]+?)\s*:\s*(.+?)\s*$")
-_TOOL = re.compile(r"^\s*@tool\s+([\w.-]+)\s*(.*?)\s*$")
-_JSON = re.compile(r"^\s*@json\s+(.+?)\s*$")
-_SLEEP = re.compile(r"^sleep-(\d+)$")
-_FLAKY = re.compile(r"^flaky-(\d+)$")
-
+# Names other modules read from here (`offline.PROVIDER`, ...) are re-exported above.
 # Requests seen per (model, prompt) by `flaky-<n>` models in this process.
 _flaky_attempts: dict[tuple[str, str], int] = {}
-
-
-# ----------------------------------------------------------------- model names
-@dataclass(frozen=True)
-class OfflineBehaviour:
-    name: str
-    sleep_s: float = 0.0
-    always_fail: bool = False
-    fail_first: int = 0
-
-
-def behaviour_for(name: str) -> OfflineBehaviour:
-    """What `test:<name>` does; unknown names fail with the list of known ones."""
-    if name == "echo":
-        return OfflineBehaviour(name)
-    if name == "fail":
-        return OfflineBehaviour(name, always_fail=True)
-    if match := _SLEEP.match(name):
-        return OfflineBehaviour(name, sleep_s=int(match.group(1)) / 1000)
-    if match := _FLAKY.match(name):
-        return OfflineBehaviour(name, fail_first=int(match.group(1)))
-    raise errors.InvalidInput(
-        f"unknown offline model 'test:{name}': use test:echo, test:sleep-<ms>, "
-        "test:fail or test:flaky-<n>"
-    )
-
-
-# ----------------------------------------------------------------- the answer
-@dataclass(frozen=True)
-class Directive:
-    tool: str
-    args: dict[str, Any]
-
-
-def estimate_tokens(text: str) -> int:
-    return len(_TOKEN.findall(text))
-
-
-def split_prompt(prompt: str) -> tuple[str, list[Directive], Any]:
-    """The prompt without directive lines, its tool directives, and its `@json` value."""
-    kept: list[str] = []
-    directives: list[Directive] = []
-    json_answer: Any = None
-    for line in prompt.splitlines():
-        if match := _ASK.match(line):
-            directives.append(
-                Directive(f"ask_{tool_slug(match.group(1))}", {"question": match.group(2)})
-            )
-        elif match := _TOOL.match(line):
-            directives.append(Directive(match.group(1), _json_object(match.group(2))))
-        elif match := _JSON.match(line):
-            json_answer = _json_value(match.group(1))
-        else:
-            kept.append(line)
-    return "\n".join(kept).strip(), directives, json_answer
-
-
-def tool_slug(name: str) -> str:
-    """A tool-name-safe version of an agent name: `Senior Writer` -> `senior_writer`."""
-    slug = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
-    return slug or "agent"
-
-
-def echo_text(role: str, prompt: str) -> str:
-    return f"[{role}] echo: {prompt}"
-
-
-def _json_object(text: str) -> dict[str, Any]:
-    value = _json_value(text) if text else {}
-    return value if isinstance(value, dict) else {"input": value}
-
-
-def _json_value(text: str) -> Any:
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
-
-
-def answer_with_results(role: str, prompt: str, results: Sequence[tuple[str, str]]) -> str:
-    lines = [echo_text(role, prompt)]
-    lines += [f"{tool} -> {result}" for tool, result in results]
-    return "\n".join(lines)
 
 
 async def before_answer(behaviour: OfflineBehaviour, model_name: str, prompt: str) -> None:
@@ -183,14 +111,6 @@ async def before_answer(behaviour: OfflineBehaviour, model_name: str, prompt: st
             )
 
 
-# ----------------------------------------------------------------- direct answers
-@dataclass(frozen=True)
-class DirectAnswer:
-    text: str
-    input_tokens: int
-    output_tokens: int
-
-
 async def answer_directly(
     model: str, *, role: str, system_prompt: str | None, prompt: str
 ) -> DirectAnswer:
@@ -200,13 +120,8 @@ async def answer_directly(
     it for tool-less offline requests so benchmarks measure relayflow itself.
     """
     _, name = model.split(":", 1)
-    behaviour = behaviour_for(name)
-    await before_answer(behaviour, name, prompt)
-    text, directives, _ = split_prompt(prompt)
-    # No tools here: directives get the note the agent path gives for a missing tool.
-    answer = answer_with_results(role, text, [(d.tool, NO_SUCH_TOOL) for d in directives])
-    used = REQUEST_OVERHEAD_TOKENS + estimate_tokens(prompt) + estimate_tokens(system_prompt or "")
-    return DirectAnswer(answer, used, estimate_tokens(answer))
+    await before_answer(behaviour_for(name), name, prompt)
+    return plain_answer(model, role=role, system_prompt=system_prompt, prompt=prompt)
 
 
 # ----------------------------------------------------------------- the pydantic-ai model

@@ -49,6 +49,8 @@ from relayflow import errors
 from relayflow.agents import mcp_servers, offline, parameters, pricing, structured, tools
 from relayflow.agents.limits import LocalProviderLimiter, ProviderLimiter, SlotLimitedModel
 from relayflow.agents.models import ModelResolver, parse_model_string
+from relayflow.agents.offline_text import DirectAnswer
+from relayflow.agents.prompts import system_prompt_for
 from relayflow.agents.provider_errors import provider_error
 from relayflow.config import Settings
 from relayflow.engine.ports import AgentProfile, AgentRequest, AgentResult, TokenUsage
@@ -91,11 +93,6 @@ class _Turn:
 
 def identity(profile: AgentProfile) -> str:
     return profile.id or f"name:{profile.name}"
-
-
-def system_prompt_for(profile: AgentProfile) -> str:
-    intro = f"Your name is {profile.name}. Your role: {profile.role}."
-    return f"{intro}\n\n{profile.system_prompt}" if profile.system_prompt else intro
 
 
 class ModelAgentRunner:
@@ -240,7 +237,7 @@ class ModelAgentRunner:
 
     async def _offline_call(
         self, profile: AgentProfile, prompt: str, provider: str
-    ) -> offline.DirectAnswer:
+    ) -> DirectAnswer:
         call = offline.answer_directly(
             profile.model,
             role=profile.role or profile.name,
