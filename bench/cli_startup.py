@@ -31,6 +31,12 @@ COMMANDS = {
         "--input",
         json.dumps({"message": "My invoice is wrong"}),
     ],
+    "relayflow run examples/research-write-review.json": [
+        "run",
+        str(ROOT / "examples" / "research-write-review.json"),
+        "--input",
+        json.dumps({"topic": "durable workflows"}),
+    ],
 }
 
 
