@@ -232,3 +232,37 @@ async def test_another_users_schedule_cannot_be_edited(
 
     assert refused.status_code == 404
     assert (await client.get(one, headers=hook.owner.headers)).json() == created.json()
+
+
+async def test_a_schedule_input_must_fit_the_workflows_input_schema(
+    client: httpx.AsyncClient, make_hook: MakeHook
+) -> None:
+    schema = {
+        "type": "object",
+        "required": ["topic"],
+        "properties": {"topic": {"type": "string"}},
+    }
+    hook = await make_hook(schema=schema)
+    headers = hook.owner.headers
+
+    refused = await client.post(
+        schedules_url(hook),
+        json={"cron": "0 9 * * *", "input": {"topic": 7}},
+        headers=headers,
+    )
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["error"]["details"][0]["field"] == "input.topic"
+    assert (await client.get(schedules_url(hook), headers=headers)).json()["items"] == []
+
+    created = await client.post(
+        schedules_url(hook),
+        json={"cron": "0 9 * * *", "input": {"topic": "news"}},
+        headers=headers,
+    )
+    assert created.status_code == 201, created.text
+    one = f"{schedules_url(hook)}/{created.json()['id']}"
+
+    bad_edit = await client.patch(one, json={"input": {}}, headers=headers)
+    assert bad_edit.status_code == 422, bad_edit.text
+    assert "topic" in bad_edit.json()["error"]["message"]
+    assert (await client.get(one, headers=headers)).json()["input"] == {"topic": "news"}

@@ -22,8 +22,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from relayflow import errors
 from relayflow.cron import CronSchedule
 from relayflow.domain import Actor, utcnow
+from relayflow.input_schema import check_input, input_schema_of
 from relayflow.store.models import Schedule, Workflow
-from relayflow.store.versions import never_published
+from relayflow.store.versions import never_published, version_to_run
 from relayflow.store.workflows import get_workflow_to_change
 
 MAX_SCHEDULES_PER_WORKFLOW = 50
@@ -81,6 +82,7 @@ async def create_schedule(
     if workflow.published_version is None:
         raise never_published(workflow_id)
     parsed = CronSchedule.parse(cron, timezone)
+    await _check_input(session, workflow, input)
     count = await session.scalar(
         select(func.count()).select_from(Schedule).where(Schedule.workflow_id == workflow_id)
     )
@@ -102,6 +104,17 @@ async def create_schedule(
     session.add(schedule)
     await session.flush()
     return schedule
+
+
+async def _check_input(session: AsyncSession, workflow: Workflow, input: Any) -> None:
+    """A schedule's input must fit the published version's input schema (what its runs
+    start), so a bad input is a 422 now rather than a failed run at every tick."""
+    if workflow.published_version is None:
+        return
+    published = await version_to_run(session, workflow.id, workflow.published_version)
+    schema = input_schema_of(published.graph.get("nodes"))
+    if schema is not None:
+        check_input(schema, input)
 
 
 UPDATABLE = frozenset({"name", "cron", "timezone", "input", "enabled", "missed_policy"})
@@ -130,6 +143,10 @@ async def update_schedule(
         or parsed.timezone != schedule.timezone
         or (changes.get("enabled") is True and not schedule.enabled)
     )
+    if "input" in changes:
+        await _check_input(
+            session, await owned_workflow(session, actor, workflow_id), changes["input"]
+        )
     for name in ("name", "input", "enabled"):
         if name in changes:
             setattr(schedule, name, changes[name])
