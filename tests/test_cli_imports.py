@@ -82,31 +82,34 @@ def test_command_help_is_as_light(tmp_path: Path, command: list[str]) -> None:
     assert loaded_by(command, tmp_path) == set()
 
 
-def test_a_graph_without_agents_runs_without_the_model_library(tmp_path: Path) -> None:
+def three_node_file(tmp_path: Path, middle: dict[str, object]) -> Path:
+    """input -> `middle` (id `mid`) -> output of its answer, as a workflow file."""
     position = {"x": 0, "y": 0}
     graph = {
         "nodes": [
             {"id": "in", "type": "input", "position": position, "data": {}},
-            {
-                "id": "up",
-                "type": "transform",
-                "position": position,
-                "data": {"value": "{{ input | upper }}"},
-            },
+            {"id": "mid", "position": position, **middle},
             {
                 "id": "out",
                 "type": "output",
                 "position": position,
-                "data": {"value": "{{ nodes.up.output }}"},
+                "data": {"value": "{{ nodes.mid.output }}"},
             },
         ],
         "edges": [
-            {"id": "a", "source": "in", "target": "up"},
-            {"id": "b", "source": "up", "target": "out"},
+            {"id": "a", "source": "in", "target": "mid"},
+            {"id": "b", "source": "mid", "target": "out"},
         ],
     }
-    file = tmp_path / "shout.json"
+    file = tmp_path / "graph.json"
     file.write_text(json.dumps(graph))
+    return file
+
+
+def test_a_graph_without_agents_runs_without_the_model_library(tmp_path: Path) -> None:
+    file = three_node_file(
+        tmp_path, {"type": "transform", "data": {"value": "{{ input | upper }}"}}
+    )
 
     loaded = loaded_by(["run", str(file), "--input", '"hello"'], tmp_path)
 
@@ -116,30 +119,9 @@ def test_a_graph_without_agents_runs_without_the_model_library(tmp_path: Path) -
 
 
 def test_an_offline_agent_graph_runs_without_the_model_library(tmp_path: Path) -> None:
-    position = {"x": 0, "y": 0}
-    graph = {
-        "nodes": [
-            {"id": "in", "type": "input", "position": position, "data": {}},
-            {
-                "id": "ask",
-                "type": "agent",
-                "position": position,
-                "data": {"model": "test:echo", "prompt": "Say {{ input }}"},
-            },
-            {
-                "id": "out",
-                "type": "output",
-                "position": position,
-                "data": {"value": "{{ nodes.ask.output }}"},
-            },
-        ],
-        "edges": [
-            {"id": "a", "source": "in", "target": "ask"},
-            {"id": "b", "source": "ask", "target": "out"},
-        ],
-    }
-    file = tmp_path / "echo.json"
-    file.write_text(json.dumps(graph))
+    file = three_node_file(
+        tmp_path, {"type": "agent", "data": {"model": "test:echo", "prompt": "Say {{ input }}"}}
+    )
 
     loaded = loaded_by(["run", str(file), "--input", '"hello"'], tmp_path)
 
