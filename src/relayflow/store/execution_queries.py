@@ -114,22 +114,6 @@ async def list_executions(
     )
 
 
-async def get_execution_detail(
-    session: AsyncSession, actor: Actor, execution_id: uuid.UUID, *, node_runs: int
-) -> ExecutionDetail:
-    """An execution the actor may see, with its first `node_runs` attempts in start order."""
-    execution = await get_visible_execution(session, actor, execution_id)
-    return await _detail(session, execution, node_runs)
-
-
-async def get_execution_detail_for_webhook(
-    session: AsyncSession, api_key: str, execution_id: uuid.UUID, *, node_runs: int
-) -> ExecutionDetail:
-    """An execution started by the webhook whose API key this is; else `NotFound`."""
-    execution = await get_execution_for_webhook(session, api_key, execution_id)
-    return await _detail(session, execution, node_runs)
-
-
 async def get_execution_for_webhook(
     session: AsyncSession, api_key: str, execution_id: uuid.UUID
 ) -> Execution:
@@ -142,7 +126,10 @@ async def get_execution_for_webhook(
     return execution
 
 
-async def _detail(session: AsyncSession, execution: Execution, node_runs: int) -> ExecutionDetail:
+async def execution_detail(
+    session: AsyncSession, execution: Execution, *, node_runs: int
+) -> ExecutionDetail:
+    """`execution` with its first `node_runs` attempts in start order and its totals."""
     return ExecutionDetail(
         execution=execution,
         node_runs=await node_runs_page(session, execution.id, limit=node_runs),

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relayflow import errors
 from relayflow.store.models import NodeRun
+from relayflow.store.pagination import invalid_cursor
 
 
 @dataclass(frozen=True)
@@ -52,10 +52,7 @@ def decode_offset(cursor: str) -> int:
             raise ValueError(offset)
         return offset
     except (binascii.Error, ValueError, TypeError, KeyError, UnicodeDecodeError) as exc:
-        raise errors.InvalidInput(
-            "cursor: not a cursor this API returned; pass `next_cursor` from the previous page",
-            details=[{"field": "cursor", "message": "invalid cursor"}],
-        ) from exc
+        raise invalid_cursor() from exc
 
 
 async def node_runs_page(

@@ -43,10 +43,14 @@ def decode_cursor(cursor: str) -> tuple[dt.datetime, uuid.UUID]:
         created, row_id = json.loads(raw)
         return dt.datetime.fromisoformat(created), uuid.UUID(row_id)
     except (binascii.Error, ValueError, TypeError, UnicodeDecodeError) as exc:
-        raise errors.InvalidInput(
-            "cursor: not a cursor this API returned; pass `next_cursor` from the previous page",
-            details=[{"field": "cursor", "message": "invalid cursor"}],
-        ) from exc
+        raise invalid_cursor() from exc
+
+
+def invalid_cursor() -> errors.InvalidInput:
+    return errors.InvalidInput(
+        "cursor: not a cursor this API returned; pass `next_cursor` from the previous page",
+        details=[{"field": "cursor", "message": "invalid cursor"}],
+    )
 
 
 def check_limit(limit: int) -> int:

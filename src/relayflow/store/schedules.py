@@ -59,6 +59,12 @@ async def get_schedule(
     session: AsyncSession, actor: Actor, workflow_id: uuid.UUID, schedule_id: uuid.UUID
 ) -> Schedule:
     await owned_workflow(session, actor, workflow_id)
+    return await _schedule_of(session, workflow_id, schedule_id)
+
+
+async def _schedule_of(
+    session: AsyncSession, workflow_id: uuid.UUID, schedule_id: uuid.UUID
+) -> Schedule:
     schedule = await session.get(Schedule, schedule_id)
     if schedule is None or schedule.workflow_id != workflow_id:
         raise errors.NotFound(f"schedule {schedule_id} not found")
@@ -133,7 +139,8 @@ async def update_schedule(
     unknown = set(changes) - UPDATABLE
     if unknown:
         raise errors.InvalidInput(f"cannot change {', '.join(sorted(unknown))}")
-    schedule = await get_schedule(session, actor, workflow_id, schedule_id)
+    workflow = await owned_workflow(session, actor, workflow_id)
+    schedule = await _schedule_of(session, workflow_id, schedule_id)
     now = now or utcnow()
     parsed = CronSchedule.parse(
         changes.get("cron", schedule.cron), changes.get("timezone", schedule.timezone)
@@ -144,9 +151,7 @@ async def update_schedule(
         or (changes.get("enabled") is True and not schedule.enabled)
     )
     if "input" in changes:
-        await _check_input(
-            session, await owned_workflow(session, actor, workflow_id), changes["input"]
-        )
+        await _check_input(session, workflow, changes["input"])
     for name in ("name", "input", "enabled"):
         if name in changes:
             setattr(schedule, name, changes[name])

@@ -50,6 +50,7 @@ from relayflow.runtime import control
 from relayflow.runtime.control import StartTrigger
 from relayflow.store import execution_control, execution_queries
 from relayflow.store.execution_queries import ExecutionFilter
+from relayflow.store.models import Execution
 from relayflow.store.node_run_reads import node_runs_page
 
 # A node-runs page; an execution holds at most `max_node_runs_per_execution` (10,000).
@@ -193,21 +194,25 @@ async def list_executions(
     return PageOut(items=[ExecutionOut.of(e) for e in found.items], next_cursor=found.next_cursor)
 
 
+async def _readable_execution(
+    session: AsyncSession, actor: Actor | WebhookKey, execution_id: uuid.UUID
+) -> Execution:
+    """An execution a user may see, or one the webhook whose key this is started."""
+    if isinstance(actor, WebhookKey):
+        return await execution_queries.get_execution_for_webhook(session, actor.key, execution_id)
+    return await execution_queries.get_visible_execution(session, actor, execution_id)
+
+
 @router.get(ONE, responses=errors_for(401, 404, 422, notes=NOT_YOURS))
 async def get_execution(
     execution_id: ExecutionId, state: StateDep, session: Tx, actor: Reader
 ) -> ExecutionDetailOut:
     """One execution with its pinned graph, its node attempts and the totals. The
     webhook that started it may read it too, with its own API key (its status URL)."""
-    first_page = state.settings.execution_detail_node_runs
-    if isinstance(actor, WebhookKey):
-        found = await execution_queries.get_execution_detail_for_webhook(
-            session, actor.key, execution_id, node_runs=first_page
-        )
-    else:
-        found = await execution_queries.get_execution_detail(
-            session, actor, execution_id, node_runs=first_page
-        )
+    execution = await _readable_execution(session, actor, execution_id)
+    found = await execution_queries.execution_detail(
+        session, execution, node_runs=state.settings.execution_detail_node_runs
+    )
     return ExecutionDetailOut.detail(found)
 
 
@@ -226,10 +231,7 @@ async def list_node_runs(
 ) -> PageOut[NodeRunOut]:
     """An execution's node attempts in start order, a page at a time (the execution's
     `node_runs_next_cursor` continues where its first page stopped)."""
-    if isinstance(actor, WebhookKey):
-        await execution_queries.get_execution_for_webhook(session, actor.key, execution_id)
-    else:
-        await execution_queries.get_visible_execution(session, actor, execution_id)
+    await _readable_execution(session, actor, execution_id)
     page = await node_runs_page(session, execution_id, limit=limit, cursor=cursor or None)
     return PageOut(items=[NodeRunOut.of(run) for run in page.items], next_cursor=page.next_cursor)
 
