@@ -162,17 +162,22 @@ def _serve_here(settings: Settings, *, fd: int | None) -> None:
     import uvicorn
 
     from relayflow.api.app import create_app
+    from relayflow.runtime.supervisor import inherited_socket
 
     application = create_app(settings)
-    if fd is None:
-        typer.echo(f"relayflow is starting on http://{settings.host}:{settings.port}/")
-    uvicorn.run(
+    config = uvicorn.Config(
         application,
-        **({"fd": fd} if fd is not None else {"host": settings.host, "port": settings.port}),
+        host=settings.host,
+        port=settings.port,
         log_level=settings.log_level.lower(),
         # JSON lines: uvicorn's loggers go through the root handler (start_observability).
         log_config=None if settings.log_format == "json" else uvicorn.config.LOGGING_CONFIG,
     )
+    if fd is None:
+        typer.echo(f"relayflow is starting on http://{settings.host}:{settings.port}/")
+        uvicorn.Server(config).run()
+        return
+    uvicorn.Server(config).run(sockets=[inherited_socket(fd)])
 
 
 def _serve_supervised(settings: Settings) -> int:

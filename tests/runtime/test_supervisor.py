@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import socket
 import sys
 import uuid
 from pathlib import Path
@@ -16,7 +17,12 @@ import pytest
 
 from relayflow.config import Settings
 from relayflow.domain import Actor, Role
-from relayflow.runtime.supervisor import ChildSpec, Supervisor
+from relayflow.runtime.supervisor import (
+    ChildSpec,
+    Supervisor,
+    inherited_socket,
+    listening_socket,
+)
 from relayflow.store import models, webhooks
 from relayflow.store.db import Database
 from tests.conftest import TEST_SECRET
@@ -180,3 +186,30 @@ async def test_a_child_that_keeps_dying_brings_everything_down(tmp_path: Path) -
     assert "the broken process" in supervisor.failure
     assert "exited with status 3, its 3th exit within 60 s" in supervisor.failure
     assert supervisor.pids == []  # the steady one was stopped too
+
+
+async def test_an_api_process_answers_its_connections_without_nagle_delays() -> None:
+    """The socket an API process inherits is TCP: connections it accepts get TCP_NODELAY,
+    or every answer written in two parts waits 40 ms for the client's delayed ACK."""
+    listening = listening_socket("127.0.0.1", 0)
+    port = listening.getsockname()[1]
+    inherited = inherited_socket(os.dup(listening.fileno()))  # as the API process sees it
+    listening.close()
+    accepted: asyncio.Queue[int] = asyncio.Queue()
+
+    async def on_connection(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        sock = writer.get_extra_info("socket")
+        accepted.put_nowait(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+        writer.close()
+
+    server = await asyncio.start_server(on_connection, sock=inherited)
+    try:
+        _, writer = await asyncio.open_connection("127.0.0.1", port)
+        nodelay = await asyncio.wait_for(accepted.get(), timeout=5)
+        writer.close()
+    finally:
+        server.close()
+        await server.wait_closed()
+
+    assert inherited.family == socket.AF_INET
+    assert nodelay != 0

@@ -6,7 +6,7 @@ itself: `api_processes` API servers sharing one listening socket (bound here, so
 a restarting API process loses no connection: they wait in the socket's backlog)
 and one worker. The children are ordinary `relayflow serve --no-worker` and
 `relayflow worker` commands; they find each other through the database
-(LISTEN/NOTIFY on PostgreSQL, SQLite's change counter on SQLite).
+(LISTEN/NOTIFY on PostgreSQL, the local signal bus on SQLite).
 
 - SIGTERM or SIGINT here is passed to every child as SIGTERM; each shuts down
   gracefully (the worker finishes or hands back its executions), and children
@@ -191,6 +191,16 @@ def listening_socket(host: str, port: int) -> socket.socket:
     sock.listen(2048)
     sock.set_inheritable(True)
     return sock
+
+
+def inherited_socket(fd: int) -> socket.socket:
+    """The supervisor's listening socket in an API process, with its real family.
+
+    uvicorn's own `fd=` option wraps any inherited socket as AF_UNIX; the event loop
+    then sets no TCP_NODELAY on the connections it accepts, and a response written in
+    two parts waits out the client's delayed ACK: 40 ms on every request.
+    """
+    return socket.socket(fileno=fd)
 
 
 def serve_children(

@@ -2,8 +2,8 @@
 
 A signal raised in a session goes out only when that session commits (never
 after a rollback):
-- SQLite: fired to callbacks registered in this process; processes that do not
-  share memory fall back to polling.
+- SQLite: fired to callbacks registered in this process, and sent to the other
+  processes on the same database file over the local bus (`local_bus`).
 - PostgreSQL: sent as NOTIFY right after the commit, by a per-process notifier,
   in its own tiny transaction that does not wait for the disk. A NOTIFY inside
   the caller's transaction would make PostgreSQL serialise that commit, disk
@@ -36,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session
 
 from relayflow.store.queue.drivers import asyncpg_dsn
+from relayflow.store.queue.local_bus import LocalBus
 
 log = logging.getLogger(__name__)
 
@@ -160,6 +161,13 @@ class Signals:
         self._notifiers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, PgNotifier] = (
             weakref.WeakKeyDictionary()
         )
+        database = engine.url.database
+        # SQLite on a file: the other processes on that file hear signals through the bus.
+        self.bus: LocalBus | None = (
+            LocalBus(database)
+            if not self.is_postgres and database and database != ":memory:"
+            else None
+        )
         event.listen(session_class, "after_commit", self._send_after_commit)
         event.listen(session_class, "after_rollback", _drop_after_rollback)
 
@@ -181,6 +189,8 @@ class Signals:
         for notifier in list(self._notifiers.values()):
             notifier.close()
         self._notifiers.clear()
+        if self.bus is not None:
+            self.bus.close()
 
     def _notifier(self) -> PgNotifier:
         loop = asyncio.get_running_loop()
@@ -195,8 +205,11 @@ class Signals:
             for channel, payload in sorted(pending):
                 notifier.send(channel, payload)
             return
-        for channel, payload in sorted(pending):
+        ordered = sorted(pending)
+        for channel, payload in ordered:
             self.hub.fire(channel, payload)
+        if self.bus is not None:
+            self.bus.send(ordered)
 
     def _send_after_commit(self, session: Session) -> None:
         pending: set[tuple[str, str]] | None = session.info.pop(_INFO_KEY, None)
