@@ -1,14 +1,17 @@
 """Webhooks as users meet them: the real server under wrk, on a database with a history.
 
-Two workloads, 8 clients by default (wrk, one thread, closed loop: each client sends
+Three workloads, 8 clients by default (wrk, one thread, closed loop: each client sends
 its next request when the previous answer arrives), body `{"topic":"bench","n":1}`:
 - e2e3: `POST /hooks/{id}?wait=10` on input -> transform -> transform -> condition
   -> output; the answer is the output (200).
 - ingest: `POST /hooks/{id}` on input -> transform -> output; answered 202 once
   stored. The time the worker then needs to drain the backlog is reported.
+- reads: `GET /api/v1/executions` as the owner of the history reads it, the first
+  page and a page filtered by workflow and status (every answer must hold rows),
+  by one client unless `--read-clients N`: the latency of a person paging.
 
-The server is the one users run: `relayflow serve` on SQLite (API and worker in one
-process); `relayflow serve --no-worker` plus one `relayflow worker` on PostgreSQL.
+The server is the one users run: `relayflow serve` on SQLite (supervising an API
+process and a worker process); `serve --no-worker` plus one `relayflow worker` on PostgreSQL.
 Every request is checked against a completed execution with the expected output
 (e2e3: every answer a 200 carrying it). Printed per run: req/s, p50/p99, CPU per
 execution (all server processes, from /proc) and the largest RSS.
@@ -54,16 +57,21 @@ EXPECTED = {"topic": "bench", "n2": 2, "processed": True}
 TICKS = os.sysconf("SC_CLK_TCK")
 
 WRK_SCRIPT = """
-wrk.method = "POST"
-wrk.body = os.getenv("BENCH_BODY")
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["X-API-Key"] = os.getenv("BENCH_KEY")
+wrk.method = os.getenv("BENCH_METHOD")
+if wrk.method == "POST" then
+  wrk.body = os.getenv("BENCH_BODY")
+  wrk.headers["Content-Type"] = "application/json"
+  wrk.headers["X-API-Key"] = os.getenv("BENCH_KEY")
+else
+  wrk.headers["Authorization"] = "Bearer " .. os.getenv("BENCH_KEY")
+end
+local expected = os.getenv("BENCH_EXPECT")
 local threads = {}
 function setup(thread) table.insert(threads, thread) end
 function init(args) answered = 0; complete = 0 end
 function response(status, headers, body)
   answered = answered + 1
-  if status == 200 and string.find(body, '"n2":2', 1, true) then complete = complete + 1 end
+  if status == 200 and string.find(body, expected, 1, true) then complete = complete + 1 end
 end
 function done(summary, latency, requests)
   local a, c = 0, 0
@@ -187,6 +195,21 @@ async def main():
 
 asyncio.run(main())
 """
+
+
+SIGN_IN_CODE = """
+import os, uuid
+from relayflow.config import Settings
+from relayflow.domain import Actor, Role
+from relayflow.security import issue_access_token
+actor = Actor(uuid.UUID(os.environ["BENCH_USER"]), Role.USER)
+print(issue_access_token(Settings(), actor).token)
+"""
+
+
+def access_token(url: str, src: str | None, user_id: str) -> str:
+    os.environ["BENCH_USER"] = user_id
+    return run_python(SIGN_IN_CODE, url, src).strip().splitlines()[-1]
 
 
 def seed(url: str, src: str | None) -> dict[str, list[str]]:
@@ -398,8 +421,17 @@ class Load:
     with_output: int
 
 
-def run_wrk(target: str, key: str, script: Path, clients: int, duration: int) -> Load:
-    env = {**os.environ, "BENCH_KEY": key, "BENCH_BODY": BODY}
+def run_wrk(
+    target: str, key: str, script: Path, clients: int, duration: int, *, reads: bool = False
+) -> Load:
+    """POST the body with the webhook `key`, or (`reads`) GET with `key` as a bearer token."""
+    env = {
+        **os.environ,
+        "BENCH_KEY": key,
+        "BENCH_BODY": BODY,
+        "BENCH_METHOD": "GET" if reads else "POST",
+        "BENCH_EXPECT": '"items":[{' if reads else '"n2":2',
+    }
     command = [
         "wrk", "-t1", f"-c{clients}", f"-d{duration}s", "--latency", "--timeout", "15s",
         "-s", str(script), target,
@@ -526,6 +558,31 @@ async def wait_drained(url: str, workflow_id: str, limit_s: float) -> float:
     raise RuntimeError("the backlog did not drain")
 
 
+async def measure_reads(
+    label: str, server: Server, ids: dict[str, list[str]], token: str, script: Path,
+    args: argparse.Namespace,
+) -> list[str]:  # fmt: skip
+    """The history as its owner reads it: the first page, and a page filtered to the
+    e2e3 workflow's completed runs (a few thousand among the history's rows)."""
+    pages = {
+        "first page": "/api/v1/executions",
+        "filtered page": f"/api/v1/executions?workflow_id={ids['e2e3'][2]}&status=completed",
+    }
+    lines = []
+    for name, path in pages.items():
+        target = server.base + path
+        run_wrk(target, token, script, args.read_clients, args.warmup, reads=True)
+        load = run_wrk(target, token, script, args.read_clients, args.duration, reads=True)
+        ok = load.with_output == load.requests and not load.errors
+        lines.append(
+            f"{label:<28} GET {name:<13} {load.rate:8.1f}/s  p50 {load.p50_ms:6.1f} ms  "
+            f"p99 {load.p99_ms:7.1f} ms  errors {load.errors}  "
+            f"{load.with_output}/{load.requests} pages with rows"
+            + ("" if ok else "  ** CHECK FAILED **")
+        )
+    return lines
+
+
 def describe(result: Result) -> str:
     load = result.load
     drain = f"  drain {result.drain_s:5.1f} s" if result.workload == "ingest" else ""
@@ -554,8 +611,13 @@ async def run_code(label: str, src: str | None, args: argparse.Namespace) -> lis
                 print(f"  ({args.history} finished executions seeded in {seconds:.1f} s)")
             server = start_server(url, src)
             await wait_until_up(server)
+            name = f"{label}, {phase}" + (f" {args.history}" if phase == "history" else "")
             for workload in args.workloads.split(","):
-                name = f"{label}, {phase}" + (f" {args.history}" if phase == "history" else "")
+                if workload == "reads":
+                    token = access_token(url, src, ids["e2e3"][3])
+                    for line in await measure_reads(name, server, ids, token, script, args):
+                        print(line, flush=True)
+                    continue
                 result = await measure(name, workload, url, server, ids, script, args)
                 results.append(result)
                 print(describe(result), flush=True)
@@ -576,7 +638,10 @@ async def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--duration", type=int, default=20, help="seconds measured")
     parser.add_argument("--warmup", type=int, default=5, help="seconds of warm-up")
-    parser.add_argument("--workloads", default="e2e3,ingest")
+    parser.add_argument("--workloads", default="e2e3,ingest,reads")
+    parser.add_argument(
+        "--read-clients", type=int, default=1, help="clients of `reads` (a person paging)"
+    )
     parser.add_argument("--baseline-src", help="`src` of another checkout, run first")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
