@@ -338,6 +338,46 @@ async def test_list_is_newest_first_and_pages_without_gaps_or_repeats(
     assert seen == list(reversed(ids))
 
 
+async def test_the_list_merges_every_run_you_can_see_newest_first_across_pages(
+    client: httpx.AsyncClient, alice: SignedIn, bob: SignedIn
+) -> None:
+    # Yours come from two sides: runs you started (on your workflows or on someone's
+    # public one) and every run of your workflows (bob's runs of yours included).
+    mine = await create_workflow(client, alice.headers, identity_graph(), is_public=True)
+    other = await create_workflow(client, alice.headers, identity_graph())
+    bobs = await create_workflow(client, bob.headers, identity_graph(), is_public=True)
+    expected: list[str] = []
+    for who, workflow_id in (
+        (alice, mine), (bob, mine), (alice, bobs), (alice, other), (bob, bobs), (bob, mine),
+        (alice, mine), (alice, bobs),
+    ):  # fmt: skip
+        started = (await _started(client, who, workflow_id, 1))[0]
+        if who is alice or workflow_id != bobs:
+            expected.append(started)
+
+    seen: list[str] = []
+    cursor = None
+    while True:
+        params: dict[str, Any] = {"limit": 3, **({"cursor": cursor} if cursor else {})}
+        page = await client.get("/api/v1/executions", params=params, headers=alice.headers)
+        assert page.status_code == 200
+        seen += [e["id"] for e in page.json()["items"]]
+        cursor = page.json()["next_cursor"]
+        if cursor is None:
+            break
+    of_bobs = await client.get(
+        "/api/v1/executions", params={"workflow_id": bobs}, headers=alice.headers
+    )
+    of_mine = await client.get(
+        "/api/v1/executions", params={"workflow_id": mine}, headers=alice.headers
+    )
+
+    assert seen == list(reversed(expected))
+    assert len(seen) == 7  # bob's run of his own workflow is not alice's
+    assert len(of_bobs.json()["items"]) == 2  # on bob's workflow, only what she started
+    assert len(of_mine.json()["items"]) == 4  # on hers, everyone's
+
+
 async def test_list_filters_by_workflow_status_and_time(
     client: httpx.AsyncClient, alice: SignedIn, db: Database
 ) -> None:

@@ -132,7 +132,9 @@ class Execution(Base):
         Index("idx_executions_status", "status"),
         # Extras (runtime): the claim query's order and per-user lookups.
         Index("ix_executions_status_started_at", "status", "started_at"),
-        Index("ix_executions_user_id", "user_id"),
+        # Migration 0014: a user's history, and a workflow's, read in page order.
+        Index("ix_executions_user_started", "user_id", "started_at", "id"),
+        Index("ix_executions_workflow_started", "workflow_id", "started_at", "id"),
         # Live rows only (migration 0008): the queue's statements read these, so they
         # cost the same whatever the history.
         Index(

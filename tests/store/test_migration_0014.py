@@ -1,0 +1,46 @@
+"""Migration 0014 (history reads) goes up and down on both databases."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+from alembic import command
+from sqlalchemy import inspect
+
+from relayflow.store.db import Database
+from relayflow.store.migrate import alembic_config, upgrade
+from tests.support.databases import BACKEND, create_pg_database, drop_pg_database, pg_url
+
+ADDED = {"ix_executions_user_started", "ix_executions_workflow_started"}
+
+
+async def _indexes(db: Database) -> set[str]:
+    async with db.engine.connect() as conn:
+        found = await conn.run_sync(lambda c: inspect(c).get_indexes("executions"))
+    return {str(index["name"]) for index in found}
+
+
+async def test_upgrade_downgrade_upgrade(tmp_path: Path) -> None:
+    name = f"rf_mig_{uuid.uuid4().hex[:10]}" if BACKEND == "postgres" else None
+    if name:
+        await create_pg_database(name)
+    db = Database(pg_url(name) if name else f"sqlite+aiosqlite:///{tmp_path / 'm.db'}")
+    try:
+        await upgrade(db, "0014")
+        upgraded = await _indexes(db)
+        async with db.engine.begin() as conn:
+            await conn.run_sync(lambda c: command.downgrade(alembic_config(c), "-1"))
+        downgraded = await _indexes(db)
+        await upgrade(db, "0014")
+
+        assert upgraded >= ADDED
+        assert "ix_executions_user_id" not in upgraded  # the new user index leads with it
+        assert not downgraded & ADDED
+        assert "ix_executions_user_id" in downgraded
+        assert {"idx_executions_workflow_id", "idx_executions_started_at"} <= upgraded  # seed's
+        assert await _indexes(db) == upgraded
+    finally:
+        await db.dispose()
+        if name:
+            await drop_pg_database(name)
