@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import random
 import uuid
 from typing import Any
 
@@ -18,6 +19,7 @@ from relayflow.store import models
 from relayflow.store.db import Database
 from relayflow.store.node_runs import SqlRunStore
 from relayflow.store.queue import events, leases, pending, rows, signals
+from relayflow.store.queue.batches import RunBatch
 from relayflow.store.queue.rows import Outcome
 from tests.support.rows import make_user, make_workflow
 
@@ -236,6 +238,39 @@ async def test_heartbeats_extend_held_leases_and_report_lost_and_cancelled(db: D
             session, owner="w2", tokens={a.id: a.lease_token}, lease_seconds=60
         )
     assert states[a.id].held is False  # not w2's lease
+
+
+@pytest.mark.postgres_only
+async def test_lease_renewals_and_journal_batches_on_the_same_rows_never_deadlock(
+    db: Database,
+) -> None:
+    # The heartbeat and the journal's batch each lock many execution rows in one
+    # statement; in different orders they deadlocked under load ("deadlock detected").
+    user = await make_user(db)
+    workflow = await make_workflow(db, user)
+    await submit(db, workflow, user, n=40)
+    claimed = await claim(db, "w1", limit=40, user_concurrency=100)
+    tokens = {c.id: c.lease_token for c in claimed}
+    shuffler = random.Random(20261201)
+
+    def shuffled() -> dict[uuid.UUID, int]:
+        order = list(tokens)
+        shuffler.shuffle(order)
+        return {execution_id: tokens[execution_id] for execution_id in order}
+
+    async def renew() -> dict[uuid.UUID, rows.LeaseState]:
+        async with db.transaction() as session:
+            return await leases.renew_leases(
+                session, owner="w1", tokens=shuffled(), lease_seconds=60
+            )
+
+    for _ in range(60):
+        results = await asyncio.gather(
+            *[renew() for _ in range(3)],
+            *[db.queue.write_batch(RunBatch(leases=shuffled())) for _ in range(3)],
+        )
+        assert all(state.held for state in results[0].values())
+        assert results[3].lost == set()
 
 
 async def test_a_worker_that_lost_its_lease_cannot_write(db: Database) -> None:

@@ -68,14 +68,18 @@ async def renew_leases(
         return {}
     now = utcnow()
     e = _executions
+    # Rows locked in id order, as the journal's batch locks them: two statements
+    # taking the same rows in different orders deadlock on PostgreSQL.
+    held = (
+        select(e.c.id)
+        .where(e.c.id.in_(list(tokens)), e.c.lease_owner == owner, e.c.status == PROCESSING)
+        .order_by(e.c.id)
+        .with_for_update(key_share=True)  # FOR NO KEY UPDATE (nothing on SQLite)
+    )
     rows = (
         await session.execute(
             update(e)
-            .where(
-                e.c.id.in_(list(tokens)),
-                e.c.lease_owner == owner,
-                e.c.status == PROCESSING,
-            )
+            .where(e.c.id.in_(held.scalar_subquery()))
             .values(lease_expires_at=now + dt.timedelta(seconds=lease_seconds))
             .returning(e.c.id, e.c.lease_token, e.c.cancel_requested)
         )

@@ -363,11 +363,14 @@ def _run_batch_statement() -> NumberedStatement:
         SELECT * FROM {p.unnest("o", OUTCOME_COLUMNS, "o")}
     ), lease AS (
         SELECT * FROM {p.unnest("l", LEASE_COLUMNS, "l")}
+    ), locked AS (
+        SELECT e.id FROM executions e WHERE e.id IN (SELECT id FROM lease)
+        ORDER BY e.id FOR NO KEY UPDATE
     ), fenced AS (
         UPDATE executions e SET updated_at = {now}
         FROM lease l
         WHERE e.id = l.id AND e.lease_token = l.token AND e.status = 'processing'
-          AND l.id NOT IN (SELECT id FROM outcome)
+          AND l.id NOT IN (SELECT id FROM outcome) AND e.id IN (SELECT id FROM locked)
         RETURNING e.id
     ), ended AS (
         UPDATE executions e
@@ -381,6 +384,7 @@ def _run_batch_statement() -> NumberedStatement:
                 ELSE e.duration_ms END
         FROM lease l JOIN outcome o ON o.id = l.id
         WHERE e.id = l.id AND e.lease_token = l.token AND e.status = 'processing'
+          AND e.id IN (SELECT id FROM locked)
         RETURNING e.id
     ), held AS (
         SELECT id FROM fenced UNION ALL SELECT id FROM ended
@@ -414,6 +418,9 @@ def _run_batch_statement() -> NumberedStatement:
 
 # The fence, the outcomes, the node runs and the events of a run batch as
 # data-modifying CTEs of one statement: atomic like a transaction, one round trip.
+# - The executions' rows are locked first, in id order (`locked`), as the lease
+#   renewal locks them: two statements taking the same rows in different orders
+#   deadlock (seen under load between the journal and the heartbeat).
 # - An execution with an outcome is fenced by the outcome's own UPDATE (`ended`):
 #   one statement must not update a row twice.
 # - Node runs and events are written only for executions whose row the statement
