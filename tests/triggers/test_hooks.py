@@ -68,7 +68,7 @@ async def test_trigger_keeps_headers_and_query_but_no_secrets(
         json={"x": 1},
         headers={
             "X-Request-Source": "crm",
-            "Cookie": "session=abc",
+            "Cookie": "session=cookie-value-xyz",  # not hex: a uuid may hold "abc"
             "Authorization": "Basic Zm9vOmJhcg==",
             "X-Auth-Token": "hidden",
             "X-Client-Secret": "hidden",
@@ -82,7 +82,7 @@ async def test_trigger_keeps_headers_and_query_but_no_secrets(
     assert trigger["query"] == {"source": "crm", "tag": ["a", "b"]}
     assert trigger["headers"]["x-request-source"] == "crm"
     dumped = str(trigger)
-    for secret in (hook.key, "abc", "Zm9vOmJhcg", "hidden", "t0k"):
+    for secret in (hook.key, "cookie-value-xyz", "Zm9vOmJhcg", "hidden", "t0k"):
         assert secret not in dumped
 
 
