@@ -235,7 +235,7 @@ INSERT INTO node_runs (id, execution_id, node_id, iteration, attempt, status, in
 SELECT gen_random_uuid(), e.id, n.node, 0, 1, 'completed', '{}', '{"n":2}',
        e.started_at, e.started_at, 1
 FROM executions e CROSS JOIN (VALUES ('in'), ('set'), ('out')) AS n(node)
-WHERE e.status = 'completed' AND e.workflow_id = $1
+WHERE e.status = 'completed' AND e.workflow_id = $1 AND e.input->>'topic' = 'old'
 """
 PG_HISTORY_EVENTS = """
 INSERT INTO execution_events (execution_id, kind, payload, created_at)
@@ -244,7 +244,7 @@ FROM executions e CROSS JOIN (VALUES ('execution.status', '{"status":"processing
                                      ('node.completed', '{"node_id":"out"}'),
                                      ('execution.status', '{"status":"completed"}'))
      AS k(kind, payload)
-WHERE e.status = 'completed' AND e.workflow_id = $1
+WHERE e.status = 'completed' AND e.workflow_id = $1 AND e.input->>'topic' = 'old'
 """
 
 

@@ -154,7 +154,9 @@ class Settings(BaseSettings):
     interop_wait_s: float = Field(300.0, gt=0)
 
     # --- runtime
-    worker_concurrency: int = 8
+    # A slot is held until the run's outcome is durable, so with 8 a worker drained
+    # about 100 light runs/s on PostgreSQL whatever the CPU left (docs/performance.md).
+    worker_concurrency: int = Field(32, ge=1)
     user_concurrency: int = 32
     lease_seconds: float = 30.0
     heartbeat_seconds: float = 10.0
