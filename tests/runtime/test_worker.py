@@ -349,3 +349,34 @@ async def test_a_failed_read_of_cancel_requests_is_logged_with_its_executions_an
     assert record.execution_ids == [str(execution_id)]
     assert record.worker == worker.name
     assert final.payload["status"] == "completed"
+
+
+async def test_a_run_whose_outcome_commits_during_a_heartbeat_is_not_reported_as_lost(
+    db: Database, start_worker: StartWorker, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The outcome's batch commits, then its acknowledgement is held back for three
+    # heartbeats: each renewal then finds the row settled, which is not a lost lease.
+    user = await make_user(db)
+    workflow = await make_workflow(db, user)
+    queue = db.queue
+    write_batch = queue.write_batch
+    held = asyncio.Event()
+
+    async def slow_acknowledgement(batch):  # type: ignore[no-untyped-def]
+        written = await write_batch(batch)
+        if batch.outcomes:
+            held.set()
+            await asyncio.sleep(1.0)  # heartbeat_seconds is 0.3
+        return written
+
+    queue.write_batch = slow_acknowledgement  # type: ignore[method-assign]
+    worker = await start_worker()
+    caplog.set_level(logging.WARNING, logger="relayflow.runtime.worker")
+    execution_id = await submit(db, workflow, user, {"text": "hello"})
+    async with asyncio.timeout(20):
+        await held.wait()
+        while execution_id in worker.running_ids:
+            await asyncio.sleep(0.05)
+
+    assert (await wait_status(db, execution_id, {"completed"})).status == "completed"
+    assert not [r for r in caplog.records if "lost the lease" in r.getMessage()]

@@ -97,6 +97,9 @@ class _Running:
     task: asyncio.Task[None] | None = None
     handing_back: bool = False
     lease_lost: bool = False
+    # Its outcome is queued: the outcome's own write checks the lease (fenced by the
+    # token), and a renewal that finds the row already settled says nothing.
+    finishing: bool = False
     renewed_at: float = field(default_factory=time.monotonic)  # last renewal that held
 
     @property
@@ -455,6 +458,7 @@ class Worker:
         claimed = entry.claimed
         try:
             outcome = await self._run_engine(entry)
+            entry.finishing = True
             await self._journal.finish(self._outcome_row(claimed, outcome))
         except errors.LeaseLost:
             log.warning(
@@ -502,6 +506,7 @@ class Worker:
             ExecutionStatus.FAILED, error=f"internal error in worker {self.name}: {reason}"
         )
         try:
+            entry.finishing = True
             await self._journal.finish(self._outcome_row(claimed, failed))
         except Exception as write_error:  # its lease expires and the reaper settles it
             log.warning(
@@ -683,7 +688,9 @@ class Worker:
         for execution_id, state in states.items():
             entry = entries[execution_id]
             if not state.held:
-                self._on_lease_lost(execution_id, entry.token)
+                # A run whose outcome committed during the renewal reads as not held.
+                if not entry.finishing:
+                    self._on_lease_lost(execution_id, entry.token)
                 continue
             entry.renewed_at = max(entry.renewed_at, began)
             if state.cancel_requested:
