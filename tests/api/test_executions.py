@@ -316,24 +316,27 @@ async def _started(client: httpx.AsyncClient, who: SignedIn, workflow_id: str, n
     return ids
 
 
+async def _all_pages(client: httpx.AsyncClient, who: SignedIn, limit: int) -> list[str]:
+    """The ids of every execution `who` lists, following the cursors."""
+    seen: list[str] = []
+    cursor = None
+    while True:
+        params: dict[str, Any] = {"limit": limit, **({"cursor": cursor} if cursor else {})}
+        page = await client.get("/api/v1/executions", params=params, headers=who.headers)
+        assert page.status_code == 200
+        seen += [e["id"] for e in page.json()["items"]]
+        cursor = page.json()["next_cursor"]
+        if cursor is None:
+            return seen
+
+
 async def test_list_is_newest_first_and_pages_without_gaps_or_repeats(
     client: httpx.AsyncClient, alice: SignedIn
 ) -> None:
     workflow_id = await create_workflow(client, alice.headers, identity_graph())
     ids = await _started(client, alice, workflow_id, 5)
 
-    seen: list[str] = []
-    cursor = None
-    while True:
-        params: dict[str, Any] = {"limit": 2}
-        if cursor:
-            params["cursor"] = cursor
-        page = await client.get("/api/v1/executions", params=params, headers=alice.headers)
-        assert page.status_code == 200
-        seen += [e["id"] for e in page.json()["items"]]
-        cursor = page.json()["next_cursor"]
-        if cursor is None:
-            break
+    seen = await _all_pages(client, alice, limit=2)
 
     assert seen == list(reversed(ids))
 
@@ -355,16 +358,7 @@ async def test_the_list_merges_every_run_you_can_see_newest_first_across_pages(
         if who is alice or workflow_id != bobs:
             expected.append(started)
 
-    seen: list[str] = []
-    cursor = None
-    while True:
-        params: dict[str, Any] = {"limit": 3, **({"cursor": cursor} if cursor else {})}
-        page = await client.get("/api/v1/executions", params=params, headers=alice.headers)
-        assert page.status_code == 200
-        seen += [e["id"] for e in page.json()["items"]]
-        cursor = page.json()["next_cursor"]
-        if cursor is None:
-            break
+    seen = await _all_pages(client, alice, limit=3)
     of_bobs = await client.get(
         "/api/v1/executions", params={"workflow_id": bobs}, headers=alice.headers
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
 from alembic import command
@@ -10,7 +9,7 @@ from sqlalchemy import inspect
 
 from relayflow.store.db import Database
 from relayflow.store.migrate import alembic_config, upgrade
-from tests.support.databases import BACKEND, create_pg_database, drop_pg_database, pg_url
+from tests.support.databases import empty_database
 
 
 async def _tables(db: Database) -> set[str]:
@@ -19,11 +18,7 @@ async def _tables(db: Database) -> set[str]:
 
 
 async def test_upgrade_downgrade_upgrade(tmp_path: Path) -> None:
-    name = f"rf_mig_{uuid.uuid4().hex[:10]}" if BACKEND == "postgres" else None
-    if name:
-        await create_pg_database(name)
-    db = Database(pg_url(name) if name else f"sqlite+aiosqlite:///{tmp_path / 'm.db'}")
-    try:
+    async with empty_database(tmp_path) as db:
         await upgrade(db, "0006")
         upgraded = await _tables(db)
         async with db.engine.begin() as conn:
@@ -36,7 +31,3 @@ async def test_upgrade_downgrade_upgrade(tmp_path: Path) -> None:
         assert "login_failures" in downgraded
         assert not {"login_counters", "seen_signatures"} & downgraded
         assert await _tables(db) == upgraded
-    finally:
-        await db.dispose()
-        if name:
-            await drop_pg_database(name)

@@ -16,7 +16,7 @@ from relayflow.store import models
 from relayflow.store.db import Database
 from relayflow.store.migrate import alembic_config, upgrade
 from relayflow.store.queue import pending
-from tests.support.databases import BACKEND, create_pg_database, drop_pg_database, pg_url
+from tests.support.databases import empty_database
 from tests.support.rows import make_user, make_workflow
 
 MIGRATION = importlib.import_module("relayflow.store.migrations.versions.0007_durability")
@@ -43,11 +43,7 @@ async def _completed(db: Database, execution_id: uuid.UUID, at: dt.datetime) -> 
 async def test_upgrade_keeps_the_first_completion_and_downgrade_drops_the_index(
     tmp_path: Path,
 ) -> None:
-    name = f"rf_mig_{uuid.uuid4().hex[:10]}" if BACKEND == "postgres" else None
-    if name:
-        await create_pg_database(name)
-    db = Database(pg_url(name) if name else f"sqlite+aiosqlite:///{tmp_path / 'm.db'}")
-    try:
+    async with empty_database(tmp_path) as db:
         # Rows made with today's models at the head, then taken back to before 0007.
         await upgrade(db)
         user = await make_user(db)
@@ -77,7 +73,3 @@ async def test_upgrade_keeps_the_first_completion_and_downgrade_drops_the_index(
         async with db.engine.begin() as conn:
             await conn.run_sync(lambda c: command.downgrade(alembic_config(c), "0006"))
         await _completed(db, execution.id, t0 + dt.timedelta(seconds=9))  # no index now
-    finally:
-        await db.dispose()
-        if name:
-            await drop_pg_database(name)

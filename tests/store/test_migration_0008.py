@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
 from alembic import command
@@ -10,7 +9,7 @@ from sqlalchemy import inspect, text
 
 from relayflow.store.db import Database
 from relayflow.store.migrate import alembic_config, upgrade
-from tests.support.databases import BACKEND, create_pg_database, drop_pg_database, pg_url
+from tests.support.databases import empty_database
 
 LIVE = {
     "ix_executions_pending_started_at",
@@ -36,11 +35,7 @@ async def _options(db: Database) -> list[str]:
 
 
 async def test_upgrade_downgrade_upgrade(tmp_path: Path) -> None:
-    name = f"rf_mig_{uuid.uuid4().hex[:10]}" if BACKEND == "postgres" else None
-    if name:
-        await create_pg_database(name)
-    db = Database(pg_url(name) if name else f"sqlite+aiosqlite:///{tmp_path / 'm.db'}")
-    try:
+    async with empty_database(tmp_path) as db:
         await upgrade(db, "0008")
         upgraded, options = await _indexes(db), await _options(db)
         async with db.engine.begin() as conn:
@@ -55,7 +50,3 @@ async def test_upgrade_downgrade_upgrade(tmp_path: Path) -> None:
             assert "fillfactor=70" in options
             assert options_down == []
         assert await _indexes(db) == upgraded
-    finally:
-        await db.dispose()
-        if name:
-            await drop_pg_database(name)

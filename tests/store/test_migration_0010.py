@@ -12,7 +12,7 @@ from sqlalchemy import inspect, text
 
 from relayflow.store.db import Database
 from relayflow.store.migrate import alembic_config, upgrade
-from tests.support.databases import BACKEND, create_pg_database, drop_pg_database, pg_url
+from tests.support.databases import empty_database
 
 GRAPH = {
     "nodes": [{"id": "a", "type": "input", "position": {"x": 0, "y": 0}, "data": {}}],
@@ -71,11 +71,7 @@ async def _downgrade(db: Database, revision: str) -> None:
 async def test_existing_workflows_get_version_one_published_and_down_keeps_rows(
     tmp_path: Path,
 ) -> None:
-    name = f"rf_mig_{uuid.uuid4().hex[:10]}" if BACKEND == "postgres" else None
-    if name:
-        await create_pg_database(name)
-    db = Database(pg_url(name) if name else f"sqlite+aiosqlite:///{tmp_path / 'm.db'}")
-    try:
+    async with empty_database(tmp_path) as db:
         await upgrade(db, "0009")
         user_id, workflow_id = await _seed_rows(db)
 
@@ -120,7 +116,3 @@ async def test_existing_workflows_get_version_one_published_and_down_keeps_rows(
         async with db.session() as s:
             again = (await s.execute(text("SELECT count(*) FROM workflow_versions"))).scalar()
         assert again == 1
-    finally:
-        await db.dispose()
-        if name:
-            await drop_pg_database(name)

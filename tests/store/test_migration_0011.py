@@ -10,7 +10,10 @@ from sqlalchemy import inspect, text
 
 from relayflow.store.db import Database
 from relayflow.store.migrate import alembic_config, upgrade
-from tests.support.databases import BACKEND, create_pg_database, drop_pg_database, pg_url
+from tests.support.databases import (
+    BACKEND,
+    empty_database,
+)
 
 FLAGS = {"chat_model", "mcp_tool"}
 
@@ -23,11 +26,7 @@ async def _columns(db: Database) -> set[str]:
 
 
 async def test_upgrade_adds_the_flags_off_and_downgrade_removes_them(tmp_path: Path) -> None:
-    name = f"rf_mig_{uuid.uuid4().hex[:10]}" if BACKEND == "postgres" else None
-    if name:
-        await create_pg_database(name)
-    db = Database(pg_url(name) if name else f"sqlite+aiosqlite:///{tmp_path / 'm.db'}")
-    try:
+    async with empty_database(tmp_path) as db:
         await upgrade(db, "0010")
         workflow_id = uuid.uuid4().hex
         async with db.engine.begin() as conn:
@@ -46,7 +45,3 @@ async def test_upgrade_adds_the_flags_off_and_downgrade_removes_them(tmp_path: P
         async with db.engine.begin() as conn:
             await conn.run_sync(lambda c: command.downgrade(alembic_config(c), "0010"))
         assert not FLAGS & await _columns(db)
-    finally:
-        await db.dispose()
-        if name:
-            await drop_pg_database(name)

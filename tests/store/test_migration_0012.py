@@ -11,7 +11,7 @@ from sqlalchemy import Uuid, bindparam, inspect, text
 
 from relayflow.store.db import Database
 from relayflow.store.migrate import alembic_config, upgrade
-from tests.support.databases import BACKEND, create_pg_database, drop_pg_database, pg_url
+from tests.support.databases import empty_database
 
 
 async def _shape(db: Database) -> tuple[set[str], set[str]]:
@@ -35,11 +35,7 @@ async def _count(db: Database, table: str) -> int:
 
 
 async def test_upgrade_downgrade_upgrade(tmp_path: Path) -> None:
-    name = f"rf_mig_{uuid.uuid4().hex[:10]}" if BACKEND == "postgres" else None
-    if name:
-        await create_pg_database(name)
-    db = Database(pg_url(name) if name else f"sqlite+aiosqlite:///{tmp_path / 'm.db'}")
-    try:
+    async with empty_database(tmp_path) as db:
         await upgrade(db, "0012")
         columns, indexes = await _shape(db)
         async with db.engine.begin() as conn:
@@ -75,7 +71,3 @@ async def test_upgrade_downgrade_upgrade(tmp_path: Path) -> None:
         assert not {"ix_executions_rerun_of", "ix_idempotency_keys_execution_id"} & down_indexes
         assert kept == (1, 1)
         assert await _shape(db) == (columns, indexes)
-    finally:
-        await db.dispose()
-        if name:
-            await drop_pg_database(name)

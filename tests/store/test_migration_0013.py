@@ -11,7 +11,7 @@ from sqlalchemy import Uuid, bindparam, inspect, text
 
 from relayflow.store.db import Database
 from relayflow.store.migrate import alembic_config, upgrade
-from tests.support.databases import BACKEND, create_pg_database, drop_pg_database, pg_url
+from tests.support.databases import empty_database
 
 
 async def _user_columns(db: Database) -> set[str]:
@@ -27,11 +27,7 @@ async def _scalar(db: Database, sql: str) -> object:
 
 
 async def test_upgrade_downgrade_upgrade(tmp_path: Path) -> None:
-    name = f"rf_mig_{uuid.uuid4().hex[:10]}" if BACKEND == "postgres" else None
-    if name:
-        await create_pg_database(name)
-    db = Database(pg_url(name) if name else f"sqlite+aiosqlite:///{tmp_path / 'm.db'}")
-    try:
+    async with empty_database(tmp_path) as db:
         await upgrade(db, "0008")
         user = uuid.uuid4()
         async with db.engine.begin() as conn:
@@ -65,7 +61,3 @@ async def test_upgrade_downgrade_upgrade(tmp_path: Path) -> None:
         assert "session_generation" not in down_columns
         assert kept == (1, 1)
         assert await _user_columns(db) == up_columns
-    finally:
-        await db.dispose()
-        if name:
-            await drop_pg_database(name)

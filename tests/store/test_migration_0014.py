@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
 from alembic import command
@@ -10,7 +9,7 @@ from sqlalchemy import inspect
 
 from relayflow.store.db import Database
 from relayflow.store.migrate import alembic_config, upgrade
-from tests.support.databases import BACKEND, create_pg_database, drop_pg_database, pg_url
+from tests.support.databases import empty_database
 
 ADDED = {"ix_executions_user_started", "ix_executions_workflow_started"}
 
@@ -22,11 +21,7 @@ async def _indexes(db: Database) -> set[str]:
 
 
 async def test_upgrade_downgrade_upgrade(tmp_path: Path) -> None:
-    name = f"rf_mig_{uuid.uuid4().hex[:10]}" if BACKEND == "postgres" else None
-    if name:
-        await create_pg_database(name)
-    db = Database(pg_url(name) if name else f"sqlite+aiosqlite:///{tmp_path / 'm.db'}")
-    try:
+    async with empty_database(tmp_path) as db:
         await upgrade(db, "0014")
         upgraded = await _indexes(db)
         async with db.engine.begin() as conn:
@@ -40,7 +35,3 @@ async def test_upgrade_downgrade_upgrade(tmp_path: Path) -> None:
         assert "ix_executions_user_id" in downgraded
         assert {"idx_executions_workflow_id", "idx_executions_started_at"} <= upgraded  # seed's
         assert await _indexes(db) == upgraded
-    finally:
-        await db.dispose()
-        if name:
-            await drop_pg_database(name)

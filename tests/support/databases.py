@@ -10,6 +10,8 @@ import asyncio
 import os
 import shutil
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import asyncpg
@@ -46,6 +48,21 @@ async def drop_pg_database(name: str) -> None:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await conn.close()
+
+
+@asynccontextmanager
+async def empty_database(tmp_path: Path) -> AsyncIterator[Database]:
+    """A database with no tables yet, on the backend under test (migration tests)."""
+    name = f"rf_mig_{uuid.uuid4().hex[:10]}" if BACKEND == "postgres" else None
+    if name:
+        await create_pg_database(name)
+    db = Database(pg_url(name) if name else f"sqlite+aiosqlite:///{tmp_path / 'm.db'}")
+    try:
+        yield db
+    finally:
+        await db.dispose()
+        if name:
+            await drop_pg_database(name)
 
 
 class DatabaseFactory:
