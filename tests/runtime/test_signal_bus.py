@@ -147,3 +147,11 @@ def test_a_database_path_too_long_for_a_socket_uses_the_temp_directory(tmp_path:
     assert len(str(directory / "4194304.999")) < 104  # Linux's limit is 107 bytes
     assert directory == bus_directory(str(deep))  # every process finds the same one
     assert str(os.getuid()) in directory.name
+
+
+def test_two_database_files_in_one_directory_have_separate_buses(tmp_path: Path) -> None:
+    first = bus_directory(str(tmp_path / "a.db"))
+    second = bus_directory(str(tmp_path / "b.db"))
+
+    assert first != second
+    assert first.parent == second.parent == tmp_path.resolve()

@@ -18,6 +18,7 @@ from relayflow.api.routes import ROUTERS
 from relayflow.api.state import AppState
 from relayflow.api.web import mount_web_app
 from relayflow.config import Settings
+from relayflow.runtime.gc_freeze import freeze_startup_objects
 from relayflow.runtime.scheduler import Scheduler
 from relayflow.runtime.service import runtime_services
 from relayflow.store.db import Database
@@ -48,6 +49,8 @@ def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
             state.services.append(Scheduler.from_settings(settings, database))
         app.state.relayflow = state
         await state.start()
+        if owns_db:  # a server process of its own (tests share their database)
+            freeze_startup_objects()
         try:
             async with mcp_endpoint.running(state):
                 yield

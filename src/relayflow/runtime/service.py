@@ -10,6 +10,7 @@ from typing import Protocol
 
 from relayflow.config import Settings
 from relayflow.runtime.events import EventBus
+from relayflow.runtime.gc_freeze import freeze_startup_objects
 from relayflow.runtime.metrics import RuntimeMetrics, serve_metrics
 from relayflow.runtime.reaper import Reaper
 from relayflow.runtime.worker import Worker
@@ -71,6 +72,7 @@ async def run_worker_process(
         await bus.start()
         for service in services:
             await service.start()
+        freeze_startup_objects()
         await stop.wait()
         log.info("shutting down: finishing or handing back running executions")
     finally:

@@ -8,9 +8,10 @@ its outcome). So every listening process binds a Unix datagram socket in one
 directory per database file, and a process sends each committed signal to the
 other sockets there: delivery is a `sendto` on this host, no polling.
 
-The directory is beside the database file (`.relayflow-signals/`, shared by
-whatever shares the file, containers included), or under the temp directory when
-that path would be too long for a socket. It is created private to the user.
+The directory is beside the database file (`.relayflow.db.signals/` for
+`relayflow.db`, shared by whatever shares the file, containers included), or
+under the temp directory when that path would be too long for a socket. It is
+created private to the user.
 
 What is sent is only a wake-up, as with NOTIFY: the rows are durable before it,
 and a lost datagram (a receiver whose buffer is full, a process that joins late)
@@ -34,7 +35,7 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 Deliver = Callable[[str, str], None]
-DIRECTORY_NAME = ".relayflow-signals"
+DIRECTORY_SUFFIX = ".signals"
 # Linux allows 107 bytes of socket path; keep room for the socket's own name.
 MAX_DIRECTORY_PATH = 80
 # A datagram stays well under the default socket buffer (about 200 kB).
@@ -45,7 +46,7 @@ _names = itertools.count()
 def bus_directory(database: str) -> Path:
     """Where the sockets of the processes sharing `database` live."""
     path = Path(database).resolve()
-    beside = path.parent / DIRECTORY_NAME
+    beside = path.parent / f".{path.name}{DIRECTORY_SUFFIX}"  # one per database file
     if len(str(beside)) <= MAX_DIRECTORY_PATH:
         return beside
     digest = hashlib.sha256(str(path).encode()).hexdigest()[:16]
