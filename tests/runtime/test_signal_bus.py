@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -25,8 +27,12 @@ pytestmark = pytest.mark.skipif(
 
 
 @pytest.fixture
-async def two_processes(tmp_path: Path) -> tuple[Database, Database]:
+async def two_processes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[tuple[Database, Database]]:
     """Two Databases on one file: to the bus, two processes (each has its own sockets)."""
+    # The watch would only ever say "" (look again), and not within these tests.
+    monkeypatch.setattr(notifications_module, "SQLITE_CHANGE_POLL_WITH_BUS_S", 60.0)
     url = f"sqlite+aiosqlite:///{tmp_path}/relayflow.db"
     first, second = Database(url), Database(url)
     await upgrade(first)
@@ -35,67 +41,61 @@ async def two_processes(tmp_path: Path) -> tuple[Database, Database]:
     await second.dispose()
 
 
-async def listening(db: Database, channel: str) -> tuple[Notifications, asyncio.Queue[str]]:
+@asynccontextmanager
+async def listening(
+    db: Database, channel: str
+) -> AsyncIterator[tuple[Notifications, asyncio.Queue[str]]]:
+    """A process listening to `channel`: what it hears, until the block ends."""
     heard: asyncio.Queue[str] = asyncio.Queue()
     notifications = Notifications(db)
     notifications.add(channel, heard.put_nowait)
     await notifications.listen(channel)
     await notifications.start()
-    return notifications, heard
+    try:
+        yield notifications, heard
+    finally:
+        await notifications.stop()
 
 
 async def test_a_committed_signal_reaches_the_other_process_with_its_payload(
-    two_processes: tuple[Database, Database], monkeypatch: pytest.MonkeyPatch
+    two_processes: tuple[Database, Database],
 ) -> None:
     sender, receiver = two_processes
-    # The watch would only ever say "" (look again), and not within this test.
-    monkeypatch.setattr(notifications_module, "SQLITE_CHANGE_POLL_WITH_BUS_S", 60.0)
-    notifications, heard = await listening(receiver, signals.OUTCOMES)
-    try:
+    async with listening(receiver, signals.OUTCOMES) as (_, heard):
         async with sender.transaction() as session:
             await signals.signal(session, signals.OUTCOMES, "4c0f5a3e-1b7e-4d55-9a43-0c0c1d1e2f30")
         payload = await asyncio.wait_for(heard.get(), timeout=5)
-    finally:
-        await notifications.stop()
 
     assert payload == "4c0f5a3e-1b7e-4d55-9a43-0c0c1d1e2f30"
 
 
 async def test_a_rolled_back_signal_is_never_sent(
-    two_processes: tuple[Database, Database], monkeypatch: pytest.MonkeyPatch
+    two_processes: tuple[Database, Database],
 ) -> None:
     sender, receiver = two_processes
-    monkeypatch.setattr(notifications_module, "SQLITE_CHANGE_POLL_WITH_BUS_S", 60.0)
-    notifications, heard = await listening(receiver, signals.WORK)
-    try:
+    async with listening(receiver, signals.WORK) as (_, heard):
         async with sender.session() as session:
             await signals.signal(session, signals.WORK, "rolled back")
             await session.rollback()
         async with sender.transaction() as session:
             await signals.signal(session, signals.WORK, "committed")
         payload = await asyncio.wait_for(heard.get(), timeout=5)
-    finally:
-        await notifications.stop()
 
     assert payload == "committed"
     assert heard.empty()
 
 
 async def test_only_the_channels_a_process_listens_to_are_delivered(
-    two_processes: tuple[Database, Database], monkeypatch: pytest.MonkeyPatch
+    two_processes: tuple[Database, Database],
 ) -> None:
     sender, receiver = two_processes
-    monkeypatch.setattr(notifications_module, "SQLITE_CHANGE_POLL_WITH_BUS_S", 60.0)
-    notifications, heard = await listening(receiver, signals.WORK)
     cancelled: list[str] = []
-    notifications.add(signals.CANCEL, cancelled.append)  # registered, never listened to
-    try:
+    async with listening(receiver, signals.WORK) as (notifications, heard):
+        notifications.add(signals.CANCEL, cancelled.append)  # registered, never listened to
         async with sender.transaction() as session:
             await signals.signal(session, signals.CANCEL, "not for this process")
             await signals.signal(session, signals.WORK)
         assert await asyncio.wait_for(heard.get(), timeout=5) == ""
-    finally:
-        await notifications.stop()
 
     assert cancelled == []
 
@@ -104,10 +104,9 @@ async def test_a_stopped_process_leaves_no_socket_behind(
     two_processes: tuple[Database, Database],
 ) -> None:
     _, receiver = two_processes
-    notifications, _ = await listening(receiver, signals.WORK)
     directory = bus_directory(receiver.url.split("///", 1)[1])
-    assert len(list(directory.iterdir())) == 1
-    await notifications.stop()
+    async with listening(receiver, signals.WORK):
+        assert len(list(directory.iterdir())) == 1
 
     assert list(directory.iterdir()) == []
 
