@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from relayflow import errors
 from relayflow.store.queue.drivers import DirectPool, DirectSqlite
 from relayflow.store.queue.signals import Signals
+from relayflow.store.queue.sqlite_writer import SqliteWriter
 from relayflow.stored_json import load_stored_json
 
 if TYPE_CHECKING:
@@ -109,6 +110,7 @@ class Database:
         self._pool_size = pool_size
         self._direct: DirectPool | None = None
         self._direct_sqlite: DirectSqlite | None = None
+        self._sqlite_writer: SqliteWriter | None = None
         self._queue: Queue | None = None
 
     @property
@@ -159,6 +161,18 @@ class Database:
             )
         return self._direct_sqlite
 
+    def sqlite_writer(self) -> SqliteWriter:
+        """SQLite: the thread that runs the queue's write transactions (opened on first use)."""
+        if not self.is_sqlite:
+            raise errors.InternalError("the SQLite writer is for SQLite")
+        if self._sqlite_writer is None:
+            self._sqlite_writer = SqliteWriter(
+                self.url,
+                pragmas=sqlite_pragmas(self.sqlite_busy_timeout_s),
+                timeout_s=self.sqlite_busy_timeout_s,
+            )
+        return self._sqlite_writer
+
     async def dispose(self) -> None:
         if self._queue is not None:
             await self._queue.close()
@@ -168,4 +182,7 @@ class Database:
             await self._direct.close()
         if self._direct_sqlite is not None:
             await self._direct_sqlite.close()
+        if self._sqlite_writer is not None:
+            await self._sqlite_writer.close()
+            self._sqlite_writer = None
         await self.engine.dispose()

@@ -1,5 +1,5 @@
 """The drivers of the queue's hot paths: an asyncpg pool (PostgreSQL) and one
-autocommit aiosqlite connection (SQLite), each opened on first use.
+autocommit SQLite connection on a thread of its own, each opened on first use.
 
 Through SQLAlchemy each small statement cost about ten times the driver's own
 work (pool pre-ping, compilation, ORM flush on PostgreSQL; on SQLite one hand-off
@@ -17,17 +17,20 @@ from __future__ import annotations
 import asyncio
 import re
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from functools import partial
+from typing import Any, TypeVar, cast
 
-import aiosqlite
 import asyncpg
 from sqlalchemy import Table
 from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
 from sqlalchemy.engine import make_url
 
 from relayflow.store.models import Execution
+from relayflow.store.queue.write_turns import TurnThread
+
+T = TypeVar("T")
 
 
 def asyncpg_dsn(url: str) -> str:
@@ -131,7 +134,11 @@ def bind_uuid(value: Any) -> Any:
 
 
 class DirectSqlite:
-    """One autocommit aiosqlite connection, opened on first use."""
+    """One autocommit SQLite connection on a thread of its own, opened on first use.
+
+    A write takes the database's write turn first (`write_turns`), so it waits for
+    the worker's transactions without SQLite's busy-handler sleeps.
+    """
 
     def __init__(self, url: str, *, pragmas: Sequence[str] = (), timeout_s: float = 5.0) -> None:
         database = make_url(url).database
@@ -140,37 +147,56 @@ class DirectSqlite:
         self._path = database
         self._pragmas = pragmas
         self._timeout_s = timeout_s
-        self._conn: aiosqlite.Connection | None = None
-        self._opening = asyncio.Lock()
+        self._thread = TurnThread(database, timeout_s=timeout_s, name="relayflow-sqlite-direct")
+        self._conn: sqlite3.Connection | None = None  # used on its thread only
+        self._closed = False
 
-    async def _connection(self) -> aiosqlite.Connection:
+    def _connection(self) -> sqlite3.Connection:
         if self._conn is None:
-            async with self._opening:
-                if self._conn is None:
-                    conn = await aiosqlite.connect(
-                        self._path, timeout=self._timeout_s, isolation_level=None
-                    )
-                    for pragma in self._pragmas:
-                        await conn.execute(pragma)
-                    self._conn = conn
+            conn = sqlite3.connect(self._path, timeout=self._timeout_s, isolation_level=None)
+            for pragma in self._pragmas:
+                conn.execute(pragma)
+            self._conn = conn
         return self._conn
 
-    async def close(self) -> None:
+    async def _on_thread(self, work: Callable[[], T], *, write: bool) -> T:
+        if self._closed:
+            raise RuntimeError("the direct SQLite connection is closed")
+        return await self._thread.run(partial(self._guarded, work), write=write)
+
+    def _guarded(self, work: Callable[[], T]) -> T:
+        try:
+            return work()
+        except sqlite3.IntegrityError:
+            raise
+        except Exception:  # the next statement starts on a fresh connection
+            self._drop()
+            raise
+
+    def _drop(self) -> None:
         conn, self._conn = self._conn, None
         if conn is not None:
-            await conn.close()
+            conn.close()
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        await self._thread.close(self._drop)
 
     async def fetchone(
         self, sql: str, params: Sequence[Any] | Mapping[str, Any]
-    ) -> sqlite3.Row | None:
-        conn = await self._connection()
-        rows = list(await conn.execute_fetchall(sql, params))
-        return rows[0] if rows else None
+    ) -> tuple[Any, ...] | None:
+        def read() -> tuple[Any, ...] | None:
+            row = self._connection().execute(sql, params).fetchone()
+            return cast(tuple[Any, ...] | None, row)
+
+        return await self._on_thread(read, write=False)
 
     async def execute(self, sql: str, params: Mapping[str, Any]) -> int:
-        """Run (and commit) one write; returns the rows it changed."""
-        conn = await self._connection()
-        cursor = await conn.execute(sql, params)
-        changed = cursor.rowcount
-        await cursor.close()
-        return int(changed)
+        """Run (and commit) one write, in its turn; returns the rows it changed."""
+
+        def write() -> int:
+            return int(self._connection().execute(sql, params).rowcount)
+
+        return await self._on_thread(write, write=True)

@@ -28,6 +28,7 @@ import itertools
 import logging
 import os
 import socket
+import stat
 import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -153,7 +154,9 @@ class LocalBus:
             return []
         if seen != self._peers_seen:
             self._peers = [
-                entry.path for entry in os.scandir(self.directory) if entry.path not in self._own
+                entry.path
+                for entry in os.scandir(self.directory)
+                if entry.path not in self._own and _is_socket(entry)
             ]
             self._peers_seen = seen
         return self._peers
@@ -164,6 +167,14 @@ class LocalBus:
                 os.unlink(peer)
         if peer in self._peers:
             self._peers.remove(peer)
+
+
+def _is_socket(entry: os.DirEntry[str]) -> bool:
+    """A receiver's socket (the directory also holds the write turns' lock file)."""
+    try:
+        return stat.S_ISSOCK(entry.stat(follow_symlinks=False).st_mode)
+    except OSError:
+        return False
 
 
 class Receiver:

@@ -49,7 +49,8 @@ OUTCOMES = "relayflow_outcomes"
 Callback = Callable[[str], None]
 # Channels whose payloads are execution ids, sent joined by commas.
 JOINED = frozenset({EVENTS, OUTCOMES})
-_INFO_KEY = "relayflow.signals"
+# Where a session keeps the signals raised in it until it commits.
+INFO_KEY = "relayflow.signals"
 # A NOTIFY payload is limited to 8000 bytes.
 MAX_PAYLOAD = 7900
 
@@ -179,6 +180,12 @@ class Signals:
         """Raise `channel` for a write already committed outside a session (the direct paths)."""
         self._send({(channel, payload)})
 
+    def send_raised(self, raised: set[tuple[str, str]]) -> None:
+        """Send the signals a transaction run outside a session of this database raised,
+        once it committed (`sqlite_writer`)."""
+        if raised:
+            self._send(raised)
+
     async def flush(self) -> None:
         """Wait until the signals raised in this loop have been sent."""
         notifier = self._notifiers.get(asyncio.get_running_loop())
@@ -212,13 +219,13 @@ class Signals:
             self.bus.send(ordered)
 
     def _send_after_commit(self, session: Session) -> None:
-        pending: set[tuple[str, str]] | None = session.info.pop(_INFO_KEY, None)
+        pending: set[tuple[str, str]] | None = session.info.pop(INFO_KEY, None)
         if pending:
             self._send(pending)
 
 
 def _drop_after_rollback(session: Session, *_: Any) -> None:
-    session.info.pop(_INFO_KEY, None)
+    session.info.pop(INFO_KEY, None)
 
 
 def _engine_of(session: AsyncSession | Session) -> Engine:
@@ -238,5 +245,5 @@ def is_postgres_session(session: AsyncSession | Session) -> bool:
 
 async def signal(session: AsyncSession, channel: str, payload: str = "") -> None:
     """Raise `channel` once the session's transaction commits."""
-    pending: set[tuple[str, str]] = session.sync_session.info.setdefault(_INFO_KEY, set())
+    pending: set[tuple[str, str]] = session.sync_session.info.setdefault(INFO_KEY, set())
     pending.add((channel, payload))

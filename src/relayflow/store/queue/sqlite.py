@@ -1,25 +1,22 @@
-"""The queue on SQLite: starts on the database's direct autocommit connection,
-claims and run batches each on a connection of their own, one at a time.
-
-SQLite runs one writer at a time anyway; taking turns in the process first
-(a lock per connection) spares the busy-wait on its write lock. Workers are
-woken in process (`signals`).
+"""The queue on SQLite: starts on the database's direct autocommit connection;
+claims, run batches, lease renewals and the reaper's transactions on the writer
+thread (`sqlite_writer`), one at a time, each holding the write lock only while
+its statements run. Workers are woken in process and over the local bus
+(`signals`).
 """
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import uuid
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy.exc import IntegrityError
 
 from relayflow.domain import utcnow
 from relayflow.input_schema import input_schema_of
 from relayflow.store.idempotency import claim_idempotency_key
-from relayflow.store.pinned import PinnedConnection
 from relayflow.store.queue import claim, leases, pending, signals
 from relayflow.store.queue.batches import (
     BatchWritten,
@@ -51,6 +48,7 @@ from relayflow.store.queue.rows import (
     ReapedExecution,
     pending_params,
 )
+from relayflow.store.queue.sqlite_writer import Work
 from relayflow.store.queue.statements import (
     PENDING_ROW,
     SQLITE,
@@ -62,13 +60,7 @@ from relayflow.store.queue.statements import (
 if TYPE_CHECKING:
     from relayflow.store.db import Database
 
-
-class _Turns:
-    """A pinned connection used by one transaction at a time."""
-
-    def __init__(self, db: Database) -> None:
-        self.connection = PinnedConnection(db)
-        self.lock = asyncio.Lock()
+T = TypeVar("T")
 
 
 class SqliteQueue:
@@ -76,12 +68,15 @@ class SqliteQueue:
         self._db = db
         self.settled = SettledCallbacks()
         self.local_worker: LocalWorker | None = None
-        self._claims = _Turns(db)
-        self._batches = _Turns(db)
 
     async def close(self) -> None:
-        await self._claims.connection.close()
-        await self._batches.connection.close()
+        """The writer thread is the database's (`Database.dispose` closes it)."""
+
+    async def _write(self, work: Work[T]) -> T:
+        """One transaction on the writer thread; its signals go out once it committed."""
+        result, raised = await self._db.sqlite_writer().transaction(work)
+        self._db.signals.send_raised(raised)
+        return result
 
     def _wake_workers(self) -> None:
         self._db.signals.send_committed(signals.WORK)
@@ -229,8 +224,8 @@ class SqliteQueue:
     ) -> Claim:
         if limit <= 0:
             return Claim([], more_pending=False)
-        async with self._claims.lock, self._claims.connection.transaction() as session:
-            return await claim.claim_sqlite(
+        return await self._write(
+            lambda session: claim.claim_sqlite(
                 session,
                 owner=owner,
                 limit=limit,
@@ -238,26 +233,28 @@ class SqliteQueue:
                 now=utcnow(),
                 lease_seconds=lease_seconds,
             )
+        )
 
     async def renew_leases(
         self, *, owner: str, tokens: Mapping[uuid.UUID, int], lease_seconds: float
     ) -> dict[uuid.UUID, LeaseState]:
         if not tokens:
             return {}
-        async with self._db.transaction() as session:
-            return await leases.renew_leases(
+        return await self._write(
+            lambda session: leases.renew_leases(
                 session, owner=owner, tokens=tokens, lease_seconds=lease_seconds
             )
+        )
 
     async def write_batch(self, batch: RunBatch) -> BatchWritten:
-        async with self._batches.lock, self._batches.connection.transaction() as session:
-            written = await write_run_batch(session, batch)
+        written = await self._write(lambda session: write_run_batch(session, batch))
         announce_settled(self._db, self.settled, batch, set(batch.leases) - written.lost)
         return written
 
     async def reap(self, *, max_lost_leases: int) -> list[ReapedExecution]:
-        async with self._db.transaction() as session:
-            return await leases.reap_expired_leases(session, max_lost_leases=max_lost_leases)
+        return await self._write(
+            lambda session: leases.reap_expired_leases(session, max_lost_leases=max_lost_leases)
+        )
 
     # ------------------------------------------------------------ watching
     async def backlog(self) -> Backlog:
