@@ -4,6 +4,7 @@ run their transactions whole on a thread (`store.queue.sqlite_writer`)."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -11,11 +12,9 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from relayflow.store.db import Database
 from relayflow.store.migrate import upgrade
@@ -113,45 +112,57 @@ async def test_the_turns_file_is_never_taken_for_a_listening_process(db: Databas
         turns.close()
 
 
-async def _insert_event(session: AsyncSession, execution_id: uuid.UUID) -> None:
-    await session.execute(text("INSERT INTO probe VALUES (:id)"), {"id": execution_id.hex})
-    await signals.signal(session, signals.EVENTS, str(execution_id))
+def _insert(conn: sqlite3.Connection, execution_id: uuid.UUID) -> str:
+    conn.execute("INSERT INTO probe VALUES (?)", (execution_id.hex,))
+    return execution_id.hex
 
 
-async def test_a_writer_transaction_commits_whole_and_returns_its_signals(db: Database) -> None:
-    execution_id = uuid.uuid4()
-    result, raised = await db.sqlite_writer().transaction(
-        lambda session: _insert_event(session, execution_id)
-    )
-    assert result is None
-    assert raised == {(signals.EVENTS, str(execution_id))}
+async def _probes(db: Database) -> int:
     async with db.session() as session:
-        count = await session.scalar(text("SELECT count(*) FROM probe"))
-    assert count == 1
+        return int(await session.scalar(text("SELECT count(*) FROM probe")) or 0)
+
+
+async def test_a_writer_transaction_commits_whole_and_returns_its_result(db: Database) -> None:
+    execution_id = uuid.uuid4()
+    assert (
+        await db.sqlite_writer().transaction(lambda conn: _insert(conn, execution_id))
+        == execution_id.hex
+    )
+    assert await _probes(db) == 1
 
 
 async def test_a_failed_writer_transaction_writes_nothing_and_the_next_one_works(
     db: Database,
 ) -> None:
-    async def insert_then_fail(session: AsyncSession) -> None:
-        await _insert_event(session, uuid.uuid4())
+    def insert_then_fail(conn: sqlite3.Connection) -> None:
+        _insert(conn, uuid.uuid4())
         raise ValueError("the work failed")
 
     with pytest.raises(ValueError, match="the work failed"):
         await db.sqlite_writer().transaction(insert_then_fail)
-    await db.sqlite_writer().transaction(lambda session: _insert_event(session, uuid.uuid4()))
-    async with db.session() as session:
-        count = await session.scalar(text("SELECT count(*) FROM probe"))
-    assert count == 1
+    await db.sqlite_writer().transaction(lambda conn: _insert(conn, uuid.uuid4()))
+    assert await _probes(db) == 1
 
 
-async def test_work_that_waits_for_anything_but_its_session_is_refused(db: Database) -> None:
-    async def sleeps(session: AsyncSession) -> Any:
-        await _insert_event(session, uuid.uuid4())
-        await asyncio.sleep(0)  # would suspend the writer thread's transaction
+async def test_a_write_that_gave_up_waiting_for_its_turn_never_runs_later(
+    db: Database,
+) -> None:
+    turns = WriteTurns(_database_file(db))
+    release = threading.Event()
 
-    with pytest.raises(RuntimeError, match="awaited something other than its session"):
-        await db.sqlite_writer().transaction(sleeps)
-    async with db.session() as session:
-        count = await session.scalar(text("SELECT count(*) FROM probe"))
-    assert count == 0
+    def hold() -> None:
+        with turns.turn():
+            release.wait(10)
+
+    holder = asyncio.create_task(asyncio.to_thread(hold))
+    try:
+        await asyncio.sleep(0.1)
+        with pytest.raises(sqlite3.OperationalError, match="write turn"):
+            await db.sqlite_writer().transaction(lambda conn: _insert(conn, uuid.uuid4()))
+    finally:
+        release.set()
+        await holder
+        turns.close()
+    # The writer thread gets the turn once it is let go, and skips the abandoned write.
+    await db.sqlite_writer().transaction(lambda conn: _insert(conn, uuid.uuid4()))
+    assert await _probes(db) == 1

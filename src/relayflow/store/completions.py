@@ -9,9 +9,9 @@ counted (the worker's `relayflow_dropped_writes{reason="repeated_completion"}`).
 With every write fenced by its lease token a repeat should not happen; this is
 the guard that holds even if a stale write ever got through.
 
-`settle_repeats` is the statement-by-statement path (SQLite, any session): it
-must run inside the writing transaction after the fence, which on SQLite holds
-the database's write lock, so what it reads cannot change before the commit.
+`settle_repeats` (any session) and SQLite's batch (`store.queue.sqlite_writes`) must
+run inside the writing transaction after the fence, which on SQLite holds the
+database's write lock, so what they read cannot change before the commit.
 PostgreSQL's one-statement batch does the same in SQL (`store.queue.statements.PG_RUN_BATCH`).
 """
 
@@ -61,13 +61,18 @@ async def recorded_completions(
     return {(r.execution_id, r.node_id, r.iteration): r.id for r in rows}
 
 
-async def settle_repeats(session: AsyncSession, writes: NodeRunWrites) -> int:
-    """Mark, in place, each completion in `writes` whose node is already recorded completed
-    (or completed earlier in `writes`); returns how many were repeats."""
-    completing = [row for row in (*writes.inserts, *writes.updates) if row["status"] == COMPLETED]
-    if not completing:
-        return 0
-    recorded = await recorded_completions(session, {row["execution_id"] for row in completing})
+def completing_executions(writes: NodeRunWrites) -> set[uuid.UUID]:
+    """The executions with a completion among `writes`."""
+    return {
+        row["execution_id"]
+        for row in (*writes.inserts, *writes.updates)
+        if row["status"] == COMPLETED
+    }
+
+
+def mark_repeats(writes: NodeRunWrites, recorded: dict[CompletionKey, uuid.UUID]) -> int:
+    """Mark, in place, each completion in `writes` whose node is already `recorded`
+    completed (or completed earlier in `writes`); returns how many were repeats."""
     repeats = 0
     for rows in (writes.inserts, writes.updates):
         for i, row in enumerate(rows):
@@ -80,3 +85,11 @@ async def settle_repeats(session: AsyncSession, writes: NodeRunWrites) -> int:
                 rows[i] = mark_repeated(row)
                 repeats += 1
     return repeats
+
+
+async def settle_repeats(session: AsyncSession, writes: NodeRunWrites) -> int:
+    """`mark_repeats` against the completions recorded in the session's database."""
+    executions = completing_executions(writes)
+    if not executions:
+        return 0
+    return mark_repeats(writes, await recorded_completions(session, executions))

@@ -9,7 +9,7 @@ never takes more than their remaining share, even when claimers race:
   everyone else's stay one statement). (Left: a one-statement claim for a user
   well under the cap may still be in flight when a burst of new executions makes
   them contended and a locked pass claims those.)
-- SQLite: every claim holds the write lock while it counts.
+- SQLite: every claim holds the write lock while it counts (`sqlite_writes.claim`).
 
 The queue implementations run these on their drivers (`Queue.claim`).
 """
@@ -22,19 +22,16 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, cast
 
-from sqlalchemy import Table, func, or_, select, text, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Table
 
 from relayflow.store import models
 from relayflow.store.queue.rows import (
     NO_CAP,
-    PENDING,
-    PROCESSING,
     Claim,
     ClaimedExecution,
     claimed_from,
 )
-from relayflow.store.queue.statements import PG_CLAIM, SQLITE_TAKE_WRITE_LOCK
+from relayflow.store.queue.statements import PG_CLAIM
 
 _executions = cast(Table, models.Execution.__table__)
 _JSON_CLAIM_COLUMNS = ("graph", "input", "trigger", "decisions")
@@ -111,94 +108,3 @@ async def claim_in_two_passes(
         _by_age([*fast.executions, *locked.executions], now),
         more_pending=fast.more_pending or locked.more_pending,
     )
-
-
-_TAKE_WRITE_LOCK = text(SQLITE_TAKE_WRITE_LOCK)
-_CLAIM_COLUMNS = (
-    _executions.c.id,
-    _executions.c.workflow_id,
-    _executions.c.user_id,
-    _executions.c.graph,
-    _executions.c.input,
-    _executions.c.trigger,
-    _executions.c.decisions,
-    _executions.c.lease_token,
-    _executions.c.cancel_requested,
-    _executions.c.rerun_of,
-    _executions.c.rerun_from_node,
-    _executions.c.started_at,
-    _executions.c.claimed_at,
-)
-
-
-async def claim_sqlite(
-    session: AsyncSession,
-    *,
-    owner: str,
-    limit: int,
-    user_concurrency: int | None,
-    now: dt.datetime,
-    lease_seconds: float,
-) -> Claim:
-    """SQLite: take the write lock before counting, so that claims in other processes
-    wait and the user caps count what they claimed. Commit promptly."""
-    await session.execute(_TAKE_WRITE_LOCK)
-    candidates, more_pending = await _candidate_ids(session, limit, user_concurrency)
-    if not candidates:
-        return Claim([], more_pending=more_pending)
-    e = _executions
-    statement = (
-        update(e)
-        .where(e.c.id.in_(candidates), e.c.status == PENDING)
-        .values(
-            status=PROCESSING,
-            lease_owner=owner,
-            lease_token=e.c.lease_token + 1,
-            lease_expires_at=now + dt.timedelta(seconds=lease_seconds),
-            updated_at=now,
-            claimed_at=func.coalesce(e.c.claimed_at, now),
-        )
-        .returning(*_CLAIM_COLUMNS)
-    )
-    rows = (await session.execute(statement)).all()
-    claimed = [claimed_from(row._mapping) for row in rows]
-    return Claim(_by_age(claimed, now), more_pending=more_pending)
-
-
-async def _candidate_ids(
-    session: AsyncSession, limit: int, user_concurrency: int | None
-) -> tuple[list[uuid.UUID], bool]:
-    """SQLite: the oldest pending ids this claim may take, and whether it leaves some.
-
-    SQLite runs one writer at a time; the UPDATE that follows re-checks `pending`,
-    so two processes never claim the same row.
-    """
-    e = _executions
-    base = select(e.c.id, e.c.user_id).where(e.c.status == PENDING).order_by(e.c.started_at)
-    if user_concurrency is None:
-        ids = [row.id for row in (await session.execute(base.limit(limit + 1))).all()]
-        return ids[:limit], len(ids) > limit
-    running: dict[uuid.UUID, int] = dict(
-        (
-            await session.execute(
-                select(e.c.user_id, func.count())
-                .where(e.c.status == PROCESSING, e.c.user_id.is_not(None))
-                .group_by(e.c.user_id)
-            )
-        ).all()
-    )
-    full = [user for user, n in running.items() if n >= user_concurrency]
-    query = base.where(or_(e.c.user_id.is_(None), e.c.user_id.not_in(full))) if full else base
-    # Look a little further than `limit` so one busy user does not starve the others.
-    chosen: list[uuid.UUID] = []
-    rows = (await session.execute(query.limit(limit * 4))).all()
-    for row in rows:
-        if row.user_id is not None:
-            if running.get(row.user_id, 0) >= user_concurrency:
-                continue
-            running[row.user_id] = running.get(row.user_id, 0) + 1
-        chosen.append(row.id)
-        if len(chosen) == limit:
-            break
-    # Users at their cap may have pending executions this query did not look at.
-    return chosen, bool(full) or len(rows) > len(chosen)

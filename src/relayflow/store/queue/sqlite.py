@@ -1,8 +1,7 @@
 """The queue on SQLite: starts on the database's direct autocommit connection;
-claims, run batches, lease renewals and the reaper's transactions on the writer
-thread (`sqlite_writer`), one at a time, each holding the write lock only while
-its statements run. Workers are woken in process and over the local bus
-(`signals`).
+claims and run batches in plain SQL on the writer thread (`sqlite_writer`,
+`sqlite_writes`), one at a time, each holding the write lock only while its
+statements run. Workers are woken in process and over the local bus (`signals`).
 """
 
 from __future__ import annotations
@@ -10,19 +9,19 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, TypeVar
+from functools import partial
+from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import IntegrityError
 
 from relayflow.domain import utcnow
 from relayflow.input_schema import input_schema_of
 from relayflow.store.idempotency import claim_idempotency_key
-from relayflow.store.queue import claim, leases, pending, signals
+from relayflow.store.queue import leases, pending, signals, sqlite_writes
 from relayflow.store.queue.batches import (
     BatchWritten,
     RunBatch,
     announce_settled,
-    write_run_batch,
 )
 from relayflow.store.queue.drivers import bind_time, bind_uuid, read_json, read_uuid
 from relayflow.store.queue.intake import (
@@ -48,7 +47,6 @@ from relayflow.store.queue.rows import (
     ReapedExecution,
     pending_params,
 )
-from relayflow.store.queue.sqlite_writer import Work
 from relayflow.store.queue.statements import (
     PENDING_ROW,
     SQLITE,
@@ -60,8 +58,6 @@ from relayflow.store.queue.statements import (
 if TYPE_CHECKING:
     from relayflow.store.db import Database
 
-T = TypeVar("T")
-
 
 class SqliteQueue:
     def __init__(self, db: Database) -> None:
@@ -71,12 +67,6 @@ class SqliteQueue:
 
     async def close(self) -> None:
         """The writer thread is the database's (`Database.dispose` closes it)."""
-
-    async def _write(self, work: Work[T]) -> T:
-        """One transaction on the writer thread; its signals go out once it committed."""
-        result, raised = await self._db.sqlite_writer().transaction(work)
-        self._db.signals.send_raised(raised)
-        return result
 
     def _wake_workers(self) -> None:
         self._db.signals.send_committed(signals.WORK)
@@ -224,9 +214,9 @@ class SqliteQueue:
     ) -> Claim:
         if limit <= 0:
             return Claim([], more_pending=False)
-        return await self._write(
-            lambda session: claim.claim_sqlite(
-                session,
+        return await self._db.sqlite_writer().transaction(
+            partial(
+                sqlite_writes.claim,
                 owner=owner,
                 limit=limit,
                 user_concurrency=user_concurrency,
@@ -240,21 +230,22 @@ class SqliteQueue:
     ) -> dict[uuid.UUID, LeaseState]:
         if not tokens:
             return {}
-        return await self._write(
-            lambda session: leases.renew_leases(
+        async with self._db.transaction() as session:
+            return await leases.renew_leases(
                 session, owner=owner, tokens=tokens, lease_seconds=lease_seconds
             )
-        )
 
     async def write_batch(self, batch: RunBatch) -> BatchWritten:
-        written = await self._write(lambda session: write_run_batch(session, batch))
+        written, raised = await self._db.sqlite_writer().transaction(
+            partial(sqlite_writes.write_batch, batch=batch)
+        )
+        self._db.signals.send_raised(raised)
         announce_settled(self._db, self.settled, batch, set(batch.leases) - written.lost)
         return written
 
     async def reap(self, *, max_lost_leases: int) -> list[ReapedExecution]:
-        return await self._write(
-            lambda session: leases.reap_expired_leases(session, max_lost_leases=max_lost_leases)
-        )
+        async with self._db.transaction() as session:
+            return await leases.reap_expired_leases(session, max_lost_leases=max_lost_leases)
 
     # ------------------------------------------------------------ watching
     async def backlog(self) -> Backlog:
