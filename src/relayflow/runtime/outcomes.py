@@ -29,7 +29,6 @@ from relayflow.runtime.notifications import Notifications
 from relayflow.store.db import Database
 from relayflow.store.models import Execution
 from relayflow.store.queue import signals
-from relayflow.store.queue.events import SETTLED_STATUSES
 
 log = logging.getLogger(__name__)
 
@@ -106,25 +105,26 @@ class Outcomes:
         if known is _UNKNOWN and read_first:
             known = None
         while True:
-            if known is _UNKNOWN:
-                future: asyncio.Future[Mapping[str, Any] | None] = loop.create_future()
-                self._waiters[execution_id].add(future)
-                try:
-                    async with asyncio.timeout_at(deadline):
-                        payload = await future
-                except TimeoutError:
-                    return None
-                finally:
-                    self._forget(execution_id, future)
-                if payload is None:
-                    return None  # the process stops
-            else:
-                payload = known if known is not None else await self._read(execution_id)
-                known = _UNKNOWN
-                if payload is None:
-                    if not await self._exists(execution_id):
+            # Listed as waiting before any read: an announcement during the read is kept.
+            future: asyncio.Future[Mapping[str, Any] | None] = loop.create_future()
+            self._waiters[execution_id].add(future)
+            try:
+                payload: Mapping[str, Any] | None = None
+                if known is not _UNKNOWN:
+                    payload = known if known is not None else await self._read(execution_id)
+                    known = _UNKNOWN
+                    if payload is None and not await self._exists(execution_id):
                         return None
-                    continue  # not settled yet: wait for its announcement
+                if payload is None:  # not settled yet: wait for its announcement
+                    try:
+                        async with asyncio.timeout_at(deadline):
+                            payload = await future
+                    except TimeoutError:
+                        return None
+                    if payload is None:
+                        return None  # the process stops
+            finally:
+                self._forget(execution_id, future)
             if not final_only or is_final(payload):
                 return payload
             if loop.time() >= deadline:
@@ -191,16 +191,7 @@ class Outcomes:
 
     async def _read_many(self, ids: list[uuid.UUID]) -> dict[uuid.UUID, Mapping[str, Any]]:
         """The status payloads of those of these executions that settled."""
-        e = _executions
-        async with self._db.session() as session:
-            rows = (
-                await session.execute(
-                    select(e.c.id, e.c.status, e.c.output, e.c.error, e.c.waiting_on).where(
-                        e.c.id.in_(ids), e.c.status.in_(sorted(SETTLED_STATUSES))
-                    )
-                )
-            ).all()
-        return {row.id: _payload(row) for row in rows}
+        return dict(await self._db.queue.settled_outcomes(ids))
 
     async def _exists(self, execution_id: uuid.UUID) -> bool:
         async with self._db.session() as session:
@@ -208,14 +199,3 @@ class Outcomes:
                 select(_executions.c.id).where(_executions.c.id == execution_id)
             )
             return found.first() is not None
-
-
-def _payload(row: Any) -> Mapping[str, Any]:
-    payload: dict[str, Any] = {"status": row.status}
-    if row.error is not None:
-        payload["error"] = row.error
-    if row.status == ExecutionStatus.COMPLETED.value:
-        payload["output"] = row.output
-    if row.status == ExecutionStatus.WAITING.value:
-        payload["waiting_on"] = list(row.waiting_on or [])
-    return payload

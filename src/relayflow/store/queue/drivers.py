@@ -98,6 +98,15 @@ class DirectPool:
         if pool is not None:
             await pool.close()
 
+    async def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
+        """A read, retried once on a dropped connection."""
+        pool = await self.connections()
+        try:
+            rows: list[asyncpg.Record] = await pool.fetch(sql, *args)
+        except DROPPED_CONNECTION:
+            rows = await pool.fetch(sql, *args)
+        return rows
+
     async def fetchrow(self, sql: str, *args: Any) -> asyncpg.Record | None:
         """A read, retried once on a dropped connection."""
         pool = await self.connections()
@@ -190,6 +199,14 @@ class DirectSqlite:
         def read() -> tuple[Any, ...] | None:
             row = self._connection().execute(sql, params).fetchone()
             return cast(tuple[Any, ...] | None, row)
+
+        return await self._on_thread(read, write=False)
+
+    async def fetchall(
+        self, sql: str, params: Sequence[Any] | Mapping[str, Any]
+    ) -> list[tuple[Any, ...]]:
+        def read() -> list[tuple[Any, ...]]:
+            return self._connection().execute(sql, params).fetchall()
 
         return await self._on_thread(read, write=False)
 

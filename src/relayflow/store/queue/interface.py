@@ -119,6 +119,11 @@ class Queue(Protocol):
         ...
 
     # ------------------------------------------------------------ watching
+    async def settled_outcomes(self, ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
+        """The status payloads (`rows.settled_payload`) of those of these executions that
+        settled (finished, or wait for a person)."""
+        ...
+
     async def backlog(self) -> Backlog:
         """Pending executions and the oldest one's start."""
         ...

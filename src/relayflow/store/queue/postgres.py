@@ -25,6 +25,7 @@ from relayflow.store.queue.batches import (
     run_batch_values,
 )
 from relayflow.store.queue.drivers import DROPPED_CONNECTION
+from relayflow.store.queue.events import SETTLED_STATUSES
 from relayflow.store.queue.intake import (
     Created,
     NewExecution,
@@ -46,6 +47,7 @@ from relayflow.store.queue.rows import (
     PendingRow,
     ReapedExecution,
     pending_params,
+    settled_payload,
 )
 from relayflow.store.queue.statements import (
     PG_CLAIM_KEY_AND_INSERT,
@@ -55,6 +57,7 @@ from relayflow.store.queue.statements import (
     PG_LOCK_USERS,
     PG_PENDING_ROW,
     PG_RUN_BATCH,
+    PG_SETTLED,
     PG_TRY_REAPER_LOCK,
     POSTGRES,
 )
@@ -247,6 +250,15 @@ class PostgresQueue:
             return await leases.reap_expired_leases(session, max_lost_leases=max_lost_leases)
 
     # ------------------------------------------------------------ watching
+    async def settled_outcomes(self, ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
+        rows = await self._db.direct_pg().fetch(PG_SETTLED, ids, sorted(SETTLED_STATUSES))
+        return {
+            row["id"]: settled_payload(
+                row["status"], _json(row["output"]), row["error"], _json(row["waiting_on"])
+            )
+            for row in rows
+        }
+
     async def backlog(self) -> Backlog:
         async with self._db.session() as session:
             pending, oldest = (await session.execute(BACKLOG_QUERY)).one()

@@ -140,13 +140,20 @@ class Outcome:
 
 
 def status_event(outcome: Outcome) -> dict[str, Any]:
-    payload: dict[str, Any] = {"status": outcome.status.value}
-    if outcome.error is not None:
-        payload["error"] = outcome.error
-    if outcome.status is ExecutionStatus.COMPLETED:
-        payload["output"] = outcome.output
-    if outcome.status is ExecutionStatus.WAITING:
-        payload["waiting_on"] = list(outcome.waiting_on)
+    return settled_payload(
+        outcome.status.value, outcome.output, outcome.error, list(outcome.waiting_on)
+    )
+
+
+def settled_payload(status: str, output: Any, error: str | None, waiting_on: Any) -> dict[str, Any]:
+    """What a settled execution's status event and `?wait` answers carry."""
+    payload: dict[str, Any] = {"status": status}
+    if error is not None:
+        payload["error"] = error
+    if status == ExecutionStatus.COMPLETED.value:
+        payload["output"] = output
+    if status == ExecutionStatus.WAITING.value:
+        payload["waiting_on"] = list(waiting_on or [])
     return payload
 
 

@@ -10,7 +10,7 @@ import datetime as dt
 import uuid
 from collections.abc import Mapping
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import IntegrityError
 
@@ -24,6 +24,7 @@ from relayflow.store.queue.batches import (
     announce_settled,
 )
 from relayflow.store.queue.drivers import bind_time, bind_uuid, read_json, read_uuid
+from relayflow.store.queue.events import SETTLED_STATUSES
 from relayflow.store.queue.intake import (
     Created,
     NewExecution,
@@ -46,6 +47,7 @@ from relayflow.store.queue.rows import (
     PendingRow,
     ReapedExecution,
     pending_params,
+    settled_payload,
 )
 from relayflow.store.queue.statements import (
     PENDING_ROW,
@@ -248,6 +250,19 @@ class SqliteQueue:
             return await leases.reap_expired_leases(session, max_lost_leases=max_lost_leases)
 
     # ------------------------------------------------------------ watching
+    async def settled_outcomes(self, ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
+        statuses = sorted(SETTLED_STATUSES)
+        rows = await self._db.direct_sqlite().fetchall(
+            "SELECT id, status, output, error, waiting_on FROM executions "  # noqa: S608
+            f"WHERE id IN ({', '.join('?' * len(ids))}) "
+            f"AND status IN ({', '.join('?' * len(statuses))})",
+            (*(bind_uuid(i) for i in ids), *statuses),
+        )
+        return {
+            read_uuid(row_id): settled_payload(status, read_json(output), error, read_json(waiting))
+            for row_id, status, output, error, waiting in rows
+        }
+
     async def backlog(self) -> Backlog:
         async with self._db.session() as session:
             count, oldest = (await session.execute(BACKLOG_QUERY)).one()

@@ -252,7 +252,11 @@ PG_LOCK_USERS = NumberedStatement.from_named(
 REAPER_LOCK_KEY = 0x7266_7265_6170  # "rfreap"
 PG_TRY_REAPER_LOCK = f"SELECT pg_try_advisory_xact_lock({REAPER_LOCK_KEY})"
 # Writes nothing, but makes the transaction SQLite's one writer until it ends.
-SQLITE_TAKE_WRITE_LOCK = "UPDATE executions SET status = status WHERE 0"
+# The outcomes `?wait` answers with (`Queue.settled_outcomes`).
+PG_SETTLED = """
+SELECT id, status, output, error, waiting_on FROM executions
+WHERE id = ANY($1::uuid[]) AND status = ANY($2::text[])
+"""
 
 
 # ----------------------------------------------------------------- the backlog
