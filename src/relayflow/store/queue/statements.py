@@ -335,10 +335,15 @@ def _repeat_guarded(alias: str, run: str, column: str, note: str, *, other_row: 
     """`column`'s value for a run that is a repeat completion (`store.completions`)."""
     value = _value(alias, column, RUN_COLUMNS[column])
     repeat = {"status": f"'{completions.REPEATED_STATUS}'", "error": note}[column]
+    # OFFSET 0 keeps the look-up per row, along uq_node_runs_completed. Without it the
+    # planner may hash every completed node run instead, which it does when its
+    # statistics say the table is small (a new database before autovacuum's first
+    # ANALYZE): each batch then read all of them (33k rows, ~40 ms, after a minute).
     return f"""CASE WHEN {alias}.status = 'completed' AND EXISTS (
             SELECT 1 FROM node_runs d
             WHERE d.execution_id = {run}.execution_id AND d.node_id = {run}.node_id
-              AND d.iteration = {run}.iteration AND d.status = 'completed'{other_row})
+              AND d.iteration = {run}.iteration AND d.status = 'completed'{other_row}
+            OFFSET 0)
         THEN {repeat} ELSE {value} END"""  # noqa: S608 (names and casts only)
 
 
@@ -368,13 +373,19 @@ def _run_batch_statement() -> NumberedStatement:
     ), lease AS (
         SELECT * FROM {p.unnest("l", LEASE_COLUMNS, "l")}
     ), locked AS (
-        SELECT e.id FROM executions e WHERE e.id IN (SELECT id FROM lease)
+        -- The rows as they are once locked: their lease cannot change until the commit.
+        -- The fence and the outcomes test these, not the tables' own columns, so each
+        -- update finds its rows by primary key: a test of executions.status let the
+        -- planner scan the status index instead, whose dead entries from a burst of
+        -- runs cost 50-60 ms per batch on a table autovacuum had not yet visited.
+        SELECT e.id, e.lease_token, e.status FROM executions e
+        WHERE e.id IN (SELECT id FROM lease)
         ORDER BY e.id FOR NO KEY UPDATE
     ), fenced AS (
         UPDATE executions e SET updated_at = {now}
-        FROM lease l
-        WHERE e.id = l.id AND e.lease_token = l.token AND e.status = 'processing'
-          AND l.id NOT IN (SELECT id FROM outcome) AND e.id IN (SELECT id FROM locked)
+        FROM locked k JOIN lease l ON l.id = k.id
+        WHERE e.id = k.id AND k.lease_token = l.token AND k.status = 'processing'
+          AND l.id NOT IN (SELECT id FROM outcome)
         RETURNING e.id
     ), ended AS (
         UPDATE executions e
@@ -386,9 +397,8 @@ def _run_batch_statement() -> NumberedStatement:
             duration_ms = CASE WHEN o.final
                 THEN CAST(extract(epoch FROM {now} - e.started_at) * 1000 AS integer)
                 ELSE e.duration_ms END
-        FROM lease l JOIN outcome o ON o.id = l.id
-        WHERE e.id = l.id AND e.lease_token = l.token AND e.status = 'processing'
-          AND e.id IN (SELECT id FROM locked)
+        FROM locked k JOIN lease l ON l.id = k.id JOIN outcome o ON o.id = k.id
+        WHERE e.id = k.id AND k.lease_token = l.token AND k.status = 'processing'
         RETURNING e.id
     ), held AS (
         SELECT id FROM fenced UNION ALL SELECT id FROM ended
