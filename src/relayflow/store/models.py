@@ -135,6 +135,8 @@ class Execution(Base):
         # Migration 0014: a user's history, and a workflow's, read in page order.
         Index("ix_executions_user_started", "user_id", "started_at", "id"),
         Index("ix_executions_workflow_started", "workflow_id", "started_at", "id"),
+        # Migration 0015: a workflow's history filtered by status, in page order.
+        Index("ix_executions_workflow_status_started", "workflow_id", "status", "started_at", "id"),
         # Live rows only (migration 0008): the queue's statements read these, so they
         # cost the same whatever the history.
         Index(
