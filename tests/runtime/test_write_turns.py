@@ -1,5 +1,5 @@
 """SQLite's hot-path writers take turns at the write lock (`store.queue.write_turns`) and
-run their transactions whole on a thread (`store.queue.sqlite_writer`)."""
+run their transactions whole on a thread (`DirectSqlite.transaction`)."""
 
 from __future__ import annotations
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from alembic import command
-from sqlalchemy import inspect, text
+from sqlalchemy import text
 
 from relayflow.store.db import Database
 from relayflow.store.migrate import alembic_config, upgrade
-from tests.support.databases import empty_database
+from tests.support.databases import empty_database, index_names
 
 LIVE = {
     "ix_executions_pending_started_at",
@@ -19,9 +19,7 @@ LIVE = {
 
 
 async def _indexes(db: Database) -> set[str]:
-    async with db.engine.connect() as conn:
-        found = await conn.run_sync(lambda c: inspect(c).get_indexes("executions"))
-    return {str(index["name"]) for index in found}
+    return await index_names(db, "executions")
 
 
 async def _options(db: Database) -> list[str]:

@@ -7,19 +7,17 @@ import uuid
 from pathlib import Path
 
 from alembic import command
-from sqlalchemy import inspect, text
+from sqlalchemy import text
 
 from relayflow.store.db import Database
 from relayflow.store.migrate import alembic_config, upgrade
-from tests.support.databases import empty_database
+from tests.support.databases import empty_database, index_names
 
 ADDED = "ix_executions_workflow_status_started"
 
 
 async def _indexes(db: Database) -> set[str]:
-    async with db.engine.connect() as conn:
-        found = await conn.run_sync(lambda c: inspect(c).get_indexes("executions"))
-    return {str(index["name"]) for index in found}
+    return await index_names(db, "executions")
 
 
 async def test_upgrade_downgrade_upgrade(tmp_path: Path) -> None:

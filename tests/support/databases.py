@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import asyncpg
+from sqlalchemy import inspect
 
 from relayflow.store.db import Database
 from relayflow.store.migrate import upgrade
@@ -63,6 +64,13 @@ async def empty_database(tmp_path: Path) -> AsyncIterator[Database]:
         await db.dispose()
         if name:
             await drop_pg_database(name)
+
+
+async def index_names(db: Database, table: str) -> set[str]:
+    """The names of `table`'s indexes as the database reports them (migration tests)."""
+    async with db.engine.connect() as conn:
+        found = await conn.run_sync(lambda c: inspect(c).get_indexes(table))
+    return {str(index["name"]) for index in found}
 
 
 class DatabaseFactory:

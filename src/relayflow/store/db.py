@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session
 from relayflow import errors
 from relayflow.store.queue.drivers import DirectPool, DirectSqlite
 from relayflow.store.queue.signals import Signals
-from relayflow.store.queue.sqlite_writer import SqliteWriter
 from relayflow.stored_json import load_stored_json
 
 if TYPE_CHECKING:
@@ -110,7 +109,7 @@ class Database:
         self._pool_size = pool_size
         self._direct: DirectPool | None = None
         self._direct_sqlite: DirectSqlite | None = None
-        self._sqlite_writer: SqliteWriter | None = None
+        self._sqlite_writer: DirectSqlite | None = None
         self._queue: Queue | None = None
 
     @property
@@ -150,28 +149,27 @@ class Database:
         return self._direct
 
     def direct_sqlite(self) -> DirectSqlite:
-        """SQLite: the aiosqlite connection of the hot paths (opened on first use)."""
-        if not self.is_sqlite:
-            raise errors.InternalError("the direct aiosqlite connection is for SQLite")
+        """SQLite: the connection of the hot paths' starts and reads (opened on first use)."""
         if self._direct_sqlite is None:
-            self._direct_sqlite = DirectSqlite(
-                self.url,
-                pragmas=sqlite_pragmas(self.sqlite_busy_timeout_s),
-                timeout_s=self.sqlite_busy_timeout_s,
-            )
+            self._direct_sqlite = self._sqlite_driver("relayflow-sqlite-direct")
         return self._direct_sqlite
 
-    def sqlite_writer(self) -> SqliteWriter:
-        """SQLite: the thread that runs the queue's write transactions (opened on first use)."""
-        if not self.is_sqlite:
-            raise errors.InternalError("the SQLite writer is for SQLite")
+    def sqlite_writer(self) -> DirectSqlite:
+        """SQLite: the connection of the queue's write transactions, claims and run
+        batches (`DirectSqlite.transaction`), on a thread of its own."""
         if self._sqlite_writer is None:
-            self._sqlite_writer = SqliteWriter(
-                self.url,
-                pragmas=sqlite_pragmas(self.sqlite_busy_timeout_s),
-                timeout_s=self.sqlite_busy_timeout_s,
-            )
+            self._sqlite_writer = self._sqlite_driver("relayflow-sqlite-writer")
         return self._sqlite_writer
+
+    def _sqlite_driver(self, name: str) -> DirectSqlite:
+        if not self.is_sqlite:
+            raise errors.InternalError("the direct SQLite connections are for SQLite")
+        return DirectSqlite(
+            self.url,
+            pragmas=sqlite_pragmas(self.sqlite_busy_timeout_s),
+            timeout_s=self.sqlite_busy_timeout_s,
+            name=name,
+        )
 
     async def dispose(self) -> None:
         if self._queue is not None:

@@ -145,18 +145,26 @@ def bind_uuid(value: Any) -> Any:
 class DirectSqlite:
     """One autocommit SQLite connection on a thread of its own, opened on first use.
 
-    A write takes the database's write turn first (`write_turns`), so it waits for
-    the worker's transactions without SQLite's busy-handler sleeps.
+    A write (one statement, or a `transaction`) takes the database's write turn
+    first (`write_turns`), so it waits for the other writers without SQLite's
+    busy-handler sleeps.
     """
 
-    def __init__(self, url: str, *, pragmas: Sequence[str] = (), timeout_s: float = 5.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        pragmas: Sequence[str] = (),
+        timeout_s: float = 5.0,
+        name: str = "relayflow-sqlite-direct",
+    ) -> None:
         database = make_url(url).database
         if not database or database == ":memory:":
             raise ValueError("the direct SQLite path needs a database file")
         self._path = database
         self._pragmas = pragmas
         self._timeout_s = timeout_s
-        self._thread = TurnThread(database, timeout_s=timeout_s, name="relayflow-sqlite-direct")
+        self._thread = TurnThread(database, timeout_s=timeout_s, name=name)
         self._conn: sqlite3.Connection | None = None  # used on its thread only
         self._closed = False
 
@@ -217,3 +225,28 @@ class DirectSqlite:
             return int(self._connection().execute(sql, params).rowcount)
 
         return await self._on_thread(write, write=True)
+
+    async def transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """`work(connection)` in one transaction, run whole on the thread in its turn:
+        committed if it returns, rolled back if it raises.
+
+        A transaction driven from the event loop holds SQLite's write lock (one writer
+        at a time, across processes) across one loop round trip per statement: under
+        load each claim or run batch held it ~7 ms and everyone queued behind it. Here
+        it holds it from `BEGIN IMMEDIATE` (the lock first, so what `work` reads
+        cannot change before the commit) to `COMMIT`, without going back to the loop.
+        """
+
+        def run() -> T:
+            conn = self._connection()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                result = work(conn)
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+            return result
+
+        return await self._on_thread(run, write=True)

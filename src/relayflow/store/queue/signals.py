@@ -182,7 +182,7 @@ class Signals:
 
     def send_raised(self, raised: set[tuple[str, str]]) -> None:
         """Send the signals a transaction run outside a session of this database raised,
-        once it committed (`sqlite_writer`)."""
+        once it committed."""
         if raised:
             self._send(raised)
 

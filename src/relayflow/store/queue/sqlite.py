@@ -1,7 +1,7 @@
 """The queue on SQLite: starts on the database's direct autocommit connection;
-claims and run batches in plain SQL on the writer thread (`sqlite_writer`,
-`sqlite_writes`), one at a time, each holding the write lock only while its
-statements run. Workers are woken in process and over the local bus (`signals`).
+claims and run batches in plain SQL (`sqlite_writes`) on the writer connection
+(`Database.sqlite_writer`), one at a time, each holding the write lock only while
+its statements run. Workers are woken in process and over the local bus (`signals`).
 """
 
 from __future__ import annotations

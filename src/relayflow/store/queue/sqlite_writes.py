@@ -1,13 +1,13 @@
 """The SQLite queue's hot write transactions in plain SQL: a claim and a run batch,
-each run whole on the writer thread's connection (`sqlite_writer`).
+each run whole on the writer's connection (`DirectSqlite.transaction`).
 
 Through SQLAlchemy's session each of them cost the writer thread about 2.2 ms of
 CPU (thread time per transaction under load), where SQLite's own work is tens of
-microseconds; the worker's event loop waited for the interpreter meanwhile. Here
+microseconds. Here
 the statements are fixed strings and values are encoded by SQLAlchemy's own
 bind processors for each column, so rows read back through the ORM exactly like
-rows it wrote. They write what the statement-by-statement versions write
-(`batches.write_run_batch`, and the claim it replaces); a test compares the rows.
+rows it wrote. The batch writes what the statement-by-statement batch writes
+(`batches.write_run_batch`); a test compares the rows.
 """
 
 from __future__ import annotations

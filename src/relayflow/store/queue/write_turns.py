@@ -5,7 +5,7 @@ taken waits in SQLite's busy handler, which sleeps 1, 2, 5, 10... ms between
 looks: under load the API's inserts slept a millisecond or more behind every
 claim and run batch of the worker process, far longer than those held the lock.
 
-The hot-path writers (`DirectSqlite.execute`, `SqliteWriter`) therefore take an
+The hot-path writers (`DirectSqlite.execute` and `.transaction`) therefore take an
 exclusive `flock` of one file per database first, waiting in the kernel (the
 thread gives up the GIL), which hands the turn on the moment its holder lets go.
 Other writers (the API's sessions, the CLI, a backup tool) do not take turns and
