@@ -118,28 +118,37 @@ class DirectPool:
 
 # ----------------------------------------------------------------- SQLite values
 _DIALECT = SQLiteDialect_aiosqlite()
-_executions = cast(Table, Execution.__table__)
 
 
 def _same(value: Any) -> Any:
     return value
 
 
-def _bind(column: str) -> Any:
-    return _executions.c[column].type.bind_processor(_DIALECT) or _same
+def sqlite_binders(model: Any) -> dict[str, Callable[[Any], Any]]:
+    """Per column of `model`'s table: the value as SQLAlchemy's type stores it on SQLite."""
+    columns = cast(Table, model.__table__).c
+    return {
+        c.name: c.type.dialect_impl(_DIALECT).bind_processor(_DIALECT) or _same for c in columns
+    }
 
 
-def _result(column: str) -> Any:
-    return _executions.c[column].type.result_processor(_DIALECT, None) or _same
+def sqlite_readers(model: Any) -> dict[str, Callable[[Any], Any]]:
+    """Per column of `model`'s table: the stored SQLite value as SQLAlchemy reads it."""
+    columns = cast(Table, model.__table__).c
+    return {
+        c.name: c.type.dialect_impl(_DIALECT).result_processor(_DIALECT, None) or _same
+        for c in columns
+    }
 
 
-bind_json, bind_time = _bind("input"), _bind("started_at")
-read_uuid, read_json = _result("id"), _result("input")
-_UUID = _bind("id")
+_EXECUTION_IN = sqlite_binders(Execution)
+_EXECUTION_OUT = sqlite_readers(Execution)
+bind_json, bind_time = _EXECUTION_IN["input"], _EXECUTION_IN["started_at"]
+read_uuid, read_json = _EXECUTION_OUT["id"], _EXECUTION_OUT["input"]
 
 
 def bind_uuid(value: Any) -> Any:
-    return _UUID(value) if value is not None else None
+    return _EXECUTION_IN["id"](value) if value is not None else None
 
 
 class DirectSqlite:

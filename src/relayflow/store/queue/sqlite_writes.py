@@ -15,49 +15,23 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, cast
-
-from sqlalchemy import Table
-from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from relayflow.domain import utcnow
 from relayflow.store import completions, models
 from relayflow.store.node_runs import UPDATED_COLUMNS
 from relayflow.store.queue import signals
 from relayflow.store.queue.batches import BatchWritten, RunBatch
+from relayflow.store.queue.drivers import bind_time, bind_uuid, sqlite_binders, sqlite_readers
 from relayflow.store.queue.rows import PENDING, PROCESSING, Claim, claimed_from
 from relayflow.store.queue.statements import RUN_COLUMNS
 
 Raised = set[tuple[str, str]]
-_DIALECT = SQLiteDialect_pysqlite()
-
-
-def _same(value: Any) -> Any:
-    return value
-
-
-def _binders(table: Any) -> dict[str, Callable[[Any], Any]]:
-    columns = cast(Table, table.__table__).c
-    return {
-        c.name: c.type.dialect_impl(_DIALECT).bind_processor(_DIALECT) or _same for c in columns
-    }
-
-
-def _readers(table: Any) -> dict[str, Callable[[Any], Any]]:
-    columns = cast(Table, table.__table__).c
-    return {
-        c.name: c.type.dialect_impl(_DIALECT).result_processor(_DIALECT, None) or _same
-        for c in columns
-    }
-
-
-_EXECUTION_IN = _binders(models.Execution)
-_EXECUTION_OUT = _readers(models.Execution)
-_RUN_IN = _binders(models.NodeRun)
-_EVENT_IN = _binders(models.ExecutionEvent)
-_uuid = _EXECUTION_IN["id"]
-_time = _EXECUTION_IN["started_at"]
+_EXECUTION_IN = sqlite_binders(models.Execution)
+_EXECUTION_OUT = sqlite_readers(models.Execution)
+_RUN_IN = sqlite_binders(models.NodeRun)
+_EVENT_IN = sqlite_binders(models.ExecutionEvent)
 
 
 def _marks(count: int) -> str:
@@ -96,8 +70,8 @@ def claim(
         f"WHERE id IN ({_marks(len(candidates))}) AND status = ? "
         f"RETURNING {', '.join(_CLAIMED_COLUMNS)}"
     )
-    at = _time(now)
-    expires = _time(now + dt.timedelta(seconds=lease_seconds))
+    at = bind_time(now)
+    expires = bind_time(now + dt.timedelta(seconds=lease_seconds))
     rows = conn.execute(sql, (PROCESSING, owner, expires, at, at, *candidates, PENDING))
     claimed = [
         claimed_from(
@@ -174,7 +148,10 @@ def write_batch(conn: sqlite3.Connection, batch: RunBatch) -> tuple[BatchWritten
         payload = _EVENT_IN["payload"]
         conn.executemany(
             _INSERT_EVENT,
-            [(_uuid(eid), kind, payload(dict(values)), at) for eid, kind, values in batch.events],
+            [
+                (bind_uuid(eid), kind, payload(dict(values)), at)
+                for eid, kind, values in batch.events
+            ],
         )
         raised = {(signals.EVENTS, str(eid)) for eid, _, _ in batch.events}
     _write_outcomes(conn, batch, now)
@@ -191,7 +168,7 @@ def _fence(
     rows = conn.execute(
         f"UPDATE executions SET updated_at = ? WHERE id IN ({_marks(len(ids))}) "  # noqa: S608
         "AND status = 'processing' RETURNING id, lease_token",
-        (_time(now), *(_uuid(i) for i in ids)),
+        (bind_time(now), *(bind_uuid(i) for i in ids)),
     ).fetchall()
     read_id = _EXECUTION_OUT["id"]
     current = {read_id(row_id): token for row_id, token in rows}
@@ -207,7 +184,10 @@ def _write_node_runs(conn: sqlite3.Connection, batch: RunBatch) -> int:
     if writes.updates:
         conn.executemany(
             _UPDATE_RUN,
-            [(*_run_values(row, UPDATED_COLUMNS), _uuid(row["row_id"])) for row in writes.updates],
+            [
+                (*_run_values(row, UPDATED_COLUMNS), bind_uuid(row["row_id"]))
+                for row in writes.updates
+            ],
         )
     return repeats
 
@@ -226,7 +206,7 @@ def _recorded_completions(
     rows = conn.execute(
         "SELECT id, execution_id, node_id, iteration FROM node_runs "  # noqa: S608
         f"WHERE execution_id IN ({_marks(len(executions))}) AND status = ?",
-        (*(_uuid(e) for e in executions), completions.COMPLETED),
+        (*(bind_uuid(e) for e in executions), completions.COMPLETED),
     ).fetchall()
     return {
         (read_id(execution_id), node_id, iteration): read_id(row_id)
@@ -238,7 +218,7 @@ def _write_outcomes(conn: sqlite3.Connection, batch: RunBatch, now: dt.datetime)
     """`leases.write_outcomes`: final ones close the execution and drop the lease."""
     if not batch.outcomes:
         return
-    at = _time(now)
+    at = bind_time(now)
     bind = _EXECUTION_IN
     for final in (True, False):
         rows: list[Sequence[Any]] = []
@@ -255,7 +235,7 @@ def _write_outcomes(conn: sqlite3.Connection, batch: RunBatch, now: dt.datetime)
                 bind["waiting_on"](None if final else list(o.waiting_on)),
                 at,
             )
-            where = (_uuid(o.execution_id), o.lease_token)
+            where = (bind_uuid(o.execution_id), o.lease_token)
             rows.append((*values, at, at, *where) if final else (*values, *where))
         if rows:
             conn.executemany(_FINAL_OUTCOME if final else _OPEN_OUTCOME, rows)

@@ -251,7 +251,6 @@ PG_LOCK_USERS = NumberedStatement.from_named(
 # One reaper at a time across processes (PostgreSQL; held until the pass commits).
 REAPER_LOCK_KEY = 0x7266_7265_6170  # "rfreap"
 PG_TRY_REAPER_LOCK = f"SELECT pg_try_advisory_xact_lock({REAPER_LOCK_KEY})"
-# Writes nothing, but makes the transaction SQLite's one writer until it ends.
 # The outcomes `?wait` answers with (`Queue.settled_outcomes`).
 PG_SETTLED = """
 SELECT id, status, output, error, waiting_on FROM executions
