@@ -233,8 +233,7 @@ def worker_command(
     ),
 ) -> None:
     """Run executions from the queue until SIGTERM (then finish or hand back running ones)."""
-    import asyncio
-
+    from relayflow.runtime import event_loop
     from relayflow.runtime.service import run_worker_process
 
     settings = load_settings()
@@ -249,7 +248,7 @@ def worker_command(
     typer.echo(f"relayflow worker starting (concurrency {slots})")
     if settings.metrics_port:  # served by the worker process below
         typer.echo(f"metrics at http://{settings.metrics_host}:{settings.metrics_port}/metrics")
-    asyncio.run(run_worker_process(settings, concurrency=concurrency, name=name))
+    event_loop.run(run_worker_process(settings, concurrency=concurrency, name=name))
 
 
 user_app = typer.Typer(help="Accounts.", no_args_is_help=True, rich_markup_mode=None)

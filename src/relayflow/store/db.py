@@ -101,6 +101,7 @@ class Database:
         sqlite_busy_timeout_s: float = DEFAULT_SQLITE_BUSY_TIMEOUT_S,
     ) -> None:
         self.url = url
+        self._is_sqlite = is_sqlite(url)  # asked on hot paths; parsing the URL is not free
         self.sqlite_busy_timeout_s = sqlite_busy_timeout_s
         self.engine = create_engine(
             url, pool_size=pool_size, sqlite_busy_timeout_s=sqlite_busy_timeout_s
@@ -119,7 +120,7 @@ class Database:
 
     @property
     def is_sqlite(self) -> bool:
-        return is_sqlite(self.url)
+        return self._is_sqlite
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
