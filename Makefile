@@ -72,8 +72,12 @@ test-web: $(STAMP)
 test-wheel: $(STAMP)
 	bash scripts/test_wheel.sh
 
-## The whole suite
-test: test-wheel test-python test-web
+## The whole suite: the wheel beside the Python suite (it mostly waits on pip and npm;
+## each prints its output when it ends), then the web app (its npm ci would race the
+## wheel's web build in web/)
+test: $(STAMP)
+	$(MAKE) --no-print-directory -j2 --output-sync=target test-wheel test-python
+	$(MAKE) --no-print-directory test-web
 
 ## Regenerate the lock files after changing dependencies in pyproject.toml (keeps other pins)
 lock:

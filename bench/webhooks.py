@@ -401,6 +401,15 @@ async def wait_until_up(server: Server) -> None:
 
 
 # ----------------------------------------------------------------- load
+def machine_speed() -> str:
+    """A fixed bit of pure Python, timed: figures from machines (or hours) whose CPU
+    differs are compared through it, not as they are."""
+    import timeit
+
+    best = min(timeit.repeat("sum((1, 2, 3))", number=1_000_000, repeat=5))
+    return f"reference loop {best * 1000:.0f} ns (sum of a 3-tuple; lower is faster)"
+
+
 UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
@@ -650,7 +659,7 @@ async def main() -> None:
     print(
         f"relayflow webhooks on {args.db}: wrk -t1 -c{args.clients}, {args.warmup} s warm-up, "
         f"{args.duration} s measured; {os.cpu_count()} cores, load average "
-        f"{load[0]:.1f} at start"
+        f"{load[0]:.1f} at start; {machine_speed()}"
     )
     if args.baseline_src:
         await run_code("baseline", args.baseline_src, args)

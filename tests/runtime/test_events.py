@@ -39,7 +39,8 @@ async def finish(db: Database, execution_id: uuid.UUID, token: int) -> None:
 
 
 async def collect(bus: EventBus, execution_id: uuid.UUID, after_id: int = 0) -> list[StoredEvent]:
-    async with asyncio.timeout(15):
+    # Generous: another process may publish them, and it starts slowly on a loaded machine.
+    async with asyncio.timeout(90):
         return [event async for event in bus.subscribe(execution_id, after_id=after_id)]
 
 

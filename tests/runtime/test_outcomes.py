@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
@@ -14,6 +15,7 @@ from relayflow.security import hash_api_key
 from relayflow.store import models
 from relayflow.store.db import Database
 from relayflow.store.execution_control import cancel_execution
+from relayflow.store.queue import signals
 from relayflow.store.queue.intake import NewExecution, WebhookTarget
 from relayflow.store.webhooks import create_webhook
 from tests.runtime.conftest import StartWorker, submit
@@ -52,6 +54,51 @@ async def test_a_run_of_another_process_answers_by_notification(
     execution_id = await submit(db, workflow, user, {"text": "there"})
     outcome = await other_process.outcomes.wait(execution_id, 20, final_only=True)
     assert outcome == {"status": "completed", "output": "[assistant] echo: there"}
+
+
+def _count_reads(db: Database) -> list[int]:
+    """How many outcomes the queue of `db` read from the database (a pass-through spy)."""
+    reads: list[int] = []
+    queue = db.queue
+    read = queue.settled_outcomes
+
+    async def counted(ids: list[uuid.UUID]) -> Any:
+        reads.append(len(ids))
+        return await read(ids)
+
+    queue.settled_outcomes = counted  # type: ignore[method-assign]
+    return reads
+
+
+async def test_another_process_answers_from_the_notification_without_a_read(
+    db: Database, start_worker: StartWorker, other_process: EventBus
+) -> None:
+    user = await make_user(db)
+    workflow = await make_workflow(db, user)
+    await other_process.outcomes.wait(uuid.uuid4(), 0.01)  # it listens from its first wait
+    reads = _count_reads(other_process.db)
+    await start_worker()
+    execution_ids = [await submit(db, workflow, user, {"text": f"n{i}"}) for i in range(5)]
+    outcomes = [await other_process.outcomes.wait(e, 20, final_only=True) for e in execution_ids]
+    assert outcomes == [
+        {"status": "completed", "output": f"[assistant] echo: n{i}"} for i in range(5)
+    ]
+    assert reads == []  # every outcome came with its notification
+
+
+async def test_an_outcome_too_large_to_notify_is_read_by_the_other_process(
+    db: Database, start_worker: StartWorker, other_process: EventBus
+) -> None:
+    user = await make_user(db)
+    workflow = await make_workflow(db, user)
+    await other_process.outcomes.wait(uuid.uuid4(), 0.01)
+    reads = _count_reads(other_process.db)
+    await start_worker()
+    text = "x" * (signals.MAX_INLINE_SETTLED + 100)
+    execution_id = await submit(db, workflow, user, {"text": text})
+    outcome = await other_process.outcomes.wait(execution_id, 20, final_only=True)
+    assert outcome == {"status": "completed", "output": f"[assistant] echo: {text}"}
+    assert sum(reads) >= 1
 
 
 async def test_a_run_that_settled_before_the_wait_is_read_once(

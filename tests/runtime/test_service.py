@@ -50,7 +50,8 @@ async def test_sigterm_hands_back_running_executions(
         stderr=subprocess.STDOUT,
     )
     try:
-        running = await wait_status(db, execution_id, {"processing"})
+        # A new process imports the whole runtime first: slow on a loaded CI machine.
+        running = await wait_status(db, execution_id, {"processing"}, timeout=90)
         assert running.lease_owner == "term"
         os.kill(process.pid, signal.SIGTERM)
         assert await asyncio.to_thread(process.wait, 20) == 0

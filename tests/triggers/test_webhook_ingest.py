@@ -119,3 +119,76 @@ async def test_connections_the_server_dropped_are_replaced(
     async with db.session() as session:
         ids = list(await session.scalars(select(models.Execution.id)))
     assert ids == [new.execution_id]
+
+
+def _plain(value: Any = None) -> NewExecution:
+    return NewExecution(uuid.uuid4(), value or {"n": 1}, {"type": "webhook"})
+
+
+@pytest.mark.postgres_only
+async def test_a_plain_delivery_is_started_with_its_look_up_as_create_from_webhook_would(
+    db: Database, store: Queue, hook: Hook
+) -> None:
+    value = {"n": 1, "text": "héllo"}
+    new = _plain(value)
+    found = await store.find_webhook_and_start(
+        hook.id, hash_api_key(hook.key), key_in_query=False, plain=new
+    )
+    assert found is not None
+    assert found.started
+    assert found.target == await store.find_webhook(hook.id, hash_api_key(hook.key))
+    reference = _plain(value)
+    await store.create_from_webhook(found.target, reference)
+    async with db.session() as session:
+        started = await session.get(models.Execution, new.execution_id)
+        written = await session.get(models.Execution, reference.execution_id)
+        assert started is not None and written is not None
+        assert _row(started) == _row(written)
+        assert started.status == "pending"
+
+
+@pytest.mark.parametrize(
+    ("case", "columns"),
+    [
+        ("wrong key", {}),
+        ("key in the query where not allowed", {}),
+        ("disabled", {"enabled": False}),
+        ("rate limited", {"rate_limit_per_minute": 10}),
+        ("signature required", {"require_signature": True}),
+        ("signing secret", {"signing_secret_salt": "salt"}),
+        ("input schema", {}),
+        ("never published", {}),
+    ],
+)
+async def test_a_delivery_the_database_cannot_check_is_only_looked_up(
+    db: Database, store: Queue, make_hook: MakeHook, case: str, columns: dict[str, Any]
+) -> None:
+    hook = await make_hook(schema=SCHEMA if case == "input schema" else None, **columns)
+    if case == "never published":
+        async with db.transaction() as session:
+            workflow = await session.get(models.Workflow, hook.workflow_id)
+            assert workflow is not None
+            workflow.published_version = None
+    key = "rf_wrong" if case == "wrong key" else hook.key
+    found = await store.find_webhook_and_start(
+        hook.id,
+        hash_api_key(key),
+        key_in_query=case == "key in the query where not allowed",
+        plain=_plain(),
+    )
+    assert found is not None
+    assert not found.started
+    assert found.target.id == hook.id
+    async with db.session() as session:
+        assert list(await session.scalars(select(models.Execution.id))) == []
+
+
+async def test_an_unknown_webhook_is_neither_found_nor_started(
+    db: Database, store: Queue, hook: Hook
+) -> None:
+    found = await store.find_webhook_and_start(
+        uuid.uuid4(), hash_api_key(hook.key), key_in_query=False, plain=_plain()
+    )
+    assert found is None
+    async with db.session() as session:
+        assert list(await session.scalars(select(models.Execution.id))) == []

@@ -4,10 +4,11 @@ A waiting request is woken the moment its execution settles (finishes, or pauses
 for an approval), never by polling and without re-reading events:
 - in the process that ran it: the queue calls back once the outcome committed,
   with the status payload itself (`Queue.settled`); nothing is read;
-- from another process: the notification on `signals.OUTCOMES` names the
-  execution, and its row is read once. (On SQLite, where only the commit watch
-  reaches across processes, each such wake-up re-reads the rows of the waiting
-  requests.)
+- from another process: the notification on `signals.SETTLED` carries the
+  payload, so nothing is read either; one on `signals.OUTCOMES` (a payload too
+  large for a notification, or a settlement outside the worker's run batches)
+  names the execution, and its row is read once. (On SQLite the commit watch,
+  the safety net for a lost signal, makes the waiting requests re-read their rows.)
 Executions settled recently are remembered briefly, so a notification that
 arrives before the request starts waiting is not lost.
 """
@@ -29,6 +30,7 @@ from relayflow.runtime.notifications import Notifications
 from relayflow.store.db import Database
 from relayflow.store.models import Execution
 from relayflow.store.queue import signals
+from relayflow.stored_json import load_stored_json
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +39,14 @@ STATUS_EVENT = "execution.status"
 RECENT = 4096
 _executions = cast(Table, Execution.__table__)
 _UNKNOWN = object()
+
+
+def _parsed(payload: Mapping[str, Any] | str | None) -> Mapping[str, Any] | None:
+    """A remembered payload, parsed if it came as JSON; None if it must be read."""
+    if isinstance(payload, str):
+        found = load_stored_json(payload)
+        return found if isinstance(found, dict) else None
+    return payload
 
 
 def is_final(payload: Mapping[str, Any]) -> bool:
@@ -55,8 +65,9 @@ class Outcomes:
         self._waiters: dict[uuid.UUID, set[asyncio.Future[Mapping[str, Any] | None]]] = defaultdict(
             set
         )
-        # Settled recently: the status payload, or None when only notified (read the row).
-        self._recent: OrderedDict[uuid.UUID, Mapping[str, Any] | None] = OrderedDict()
+        # Settled recently: the status payload (a str: its JSON, not parsed yet), or None
+        # when only notified (read the row).
+        self._recent: OrderedDict[uuid.UUID, Mapping[str, Any] | str | None] = OrderedDict()
         # Ids to look up, read together by one task at a time.
         self._to_check: set[uuid.UUID] = set()
         self._checker: asyncio.Task[None] | None = None
@@ -65,10 +76,12 @@ class Outcomes:
     async def start(self) -> None:
         self._db.queue.settled.add(self._settled)
         self._notifications.add(signals.OUTCOMES, self._on_notified)
+        self._notifications.add(signals.SETTLED, self._on_settled_elsewhere)
 
     async def stop(self) -> None:
         self._db.queue.settled.remove(self._settled)
         self._notifications.remove(signals.OUTCOMES, self._on_notified)
+        self._notifications.remove(signals.SETTLED, self._on_settled_elsewhere)
         if self._checker is not None:
             self._checker.cancel()
             await asyncio.gather(self._checker, return_exceptions=True)
@@ -100,6 +113,7 @@ class Outcomes:
             # The first wait of this process: listen (a worker process never does),
             # then read once, for what settled before the listener was up.
             await self._notifications.listen(signals.OUTCOMES)
+            await self._notifications.listen(signals.SETTLED)
             self._listening = True
             read_first = True
         if known is _UNKNOWN and read_first:
@@ -111,7 +125,7 @@ class Outcomes:
             try:
                 payload: Mapping[str, Any] | None = None
                 if known is not _UNKNOWN:
-                    payload = known if known is not None else await self._read(execution_id)
+                    payload = _parsed(known) or await self._read(execution_id)
                     known = _UNKNOWN
                     if payload is None and not await self._exists(execution_id):
                         return None
@@ -137,6 +151,24 @@ class Outcomes:
         for future in list(self._waiters.get(execution_id, ())):
             if not future.done():
                 future.set_result(payload)
+
+    def _on_settled_elsewhere(self, payload: str) -> None:
+        """From another process: `<id> <status payload as JSON>`, or "" (look again)."""
+        raw_id, _, text = payload.partition(" ")
+        try:
+            execution_id = uuid.UUID(raw_id)
+        except ValueError:
+            if not payload:
+                self._on_notified("")
+            return
+        if not text or self._recent.get(execution_id) is not None:
+            return  # settled in this process: already announced with its payload
+        if not self._waiters.get(execution_id):
+            self._remember(execution_id, text)  # parsed only if a request comes to wait
+        elif (parsed := _parsed(text)) is not None:
+            self._settled(execution_id, parsed)
+        else:
+            self._on_notified(raw_id)  # unreadable here: read the row
 
     def _on_notified(self, payload: str) -> None:
         """From any process: ids that settled, or "" (look again at every waiter)."""
@@ -171,7 +203,7 @@ class Outcomes:
             for execution_id, payload in found.items():
                 self._settled(execution_id, payload)
 
-    def _remember(self, execution_id: uuid.UUID, payload: Mapping[str, Any] | None) -> None:
+    def _remember(self, execution_id: uuid.UUID, payload: Mapping[str, Any] | str | None) -> None:
         self._recent[execution_id] = payload
         self._recent.move_to_end(execution_id)
         while len(self._recent) > RECENT:

@@ -10,6 +10,12 @@ then written (with its idempotency key, if any, in the same transaction; see
 `Database.queue`) and the caller answers 202 only after it is committed;
 workers are woken after the commit. A key already held answers with its
 execution if the request (method, path, body) is the same, else 422.
+
+Most deliveries are plain: a small JSON body, no Idempotency-Key, no signature.
+Such a delivery is decoded first, then looked up and, if its webhook asks for no
+check the database cannot make with the look-up, started by the same statement
+(`Queue.find_webhook_and_start`: one round trip on PostgreSQL). Any other outcome
+goes through the checks above, in their order, with the webhook read there.
 """
 
 from __future__ import annotations
@@ -49,6 +55,8 @@ from relayflow.store.versions import never_published
 KEY_HEADER = "x-api-key"
 QUERY_KEY = "api_key"
 IDEMPOTENCY_HEADER = "idempotency-key"
+# Bodies up to this size may be decoded before the key is checked (`_plain_execution`).
+PLAIN_BODY_MAX = 16 * 1024
 # Compared against when the webhook is unknown, so that case costs what a wrong key costs.
 _ABSENT_DIGEST = hash_api_key("relayflow: no such webhook")
 
@@ -119,7 +127,7 @@ def is_secret_name(name: str) -> bool:
 
 
 def trigger_for(
-    webhook: WebhookTarget, delivery: WebhookDelivery, *, idempotency_key: str | None, signed: bool
+    webhook_id: uuid.UUID, delivery: WebhookDelivery, *, idempotency_key: str | None, signed: bool
 ) -> dict[str, Any]:
     """`execution.trigger` of a webhook delivery: where it came from, minus secrets.
 
@@ -138,7 +146,7 @@ def trigger_for(
     headers = {name: value for name, value in delivery.headers.items() if not is_secret_name(name)}
     trigger: dict[str, Any] = {
         "type": "webhook",
-        "webhook_id": str(webhook.id),
+        "webhook_id": str(webhook_id),
         "received_at": utcnow().isoformat(),
         "content_type": delivery.content_type,
         "headers": headers,
@@ -232,7 +240,18 @@ class WebhookIntake:
             )
         digest = hash_api_key(key)
         webhook_id = _webhook_uuid(delivery.webhook_id)
-        webhook = await self.queue.find_webhook(webhook_id, digest) if webhook_id else None
+        webhook: WebhookTarget | None = None
+        if webhook_id is not None:
+            plain = await self._plain_execution(webhook_id, delivery, wait=wait)
+            if plain is None:
+                webhook = await self.queue.find_webhook(webhook_id, digest)
+            else:
+                found = await self.queue.find_webhook_and_start(
+                    webhook_id, digest, key_in_query=from_query, plain=plain
+                )
+                if found is not None and found.started:  # every check passed in the database
+                    return AcceptedDelivery(execution_id=plain.execution_id, trigger=plain.trigger)
+                webhook = found.target if found else None
         # Compared in constant time, against a stand-in when the webhook is unknown,
         # so that a wrong key and an unknown webhook cost the same.
         key_matches = hmac.compare_digest(
@@ -258,7 +277,7 @@ class WebhookIntake:
         if webhook.input_schema is not None:
             check_input(webhook.input_schema, value)
         trigger = trigger_for(
-            webhook, delivery, idempotency_key=idempotency_key, signed=verified is not None
+            webhook.id, delivery, idempotency_key=idempotency_key, signed=verified is not None
         )
         check_fields(
             [(name, str(v)) for name, v in delivery.query],
@@ -288,6 +307,42 @@ class WebhookIntake:
             await self._check_same_request(created.execution_id, idempotency_key, trigger)
             return AcceptedDelivery(execution_id=created.execution_id, replayed=True)
         return AcceptedDelivery(execution_id=created.execution_id, trigger=trigger)
+
+    async def _plain_execution(
+        self, webhook_id: uuid.UUID, delivery: WebhookDelivery, *, wait: bool
+    ) -> NewExecution | None:
+        """The execution of a delivery that may need no check beyond those the database
+        makes with the look-up (`Queue.find_webhook_and_start`): a small JSON body within
+        the input limits, no Idempotency-Key, no signature. None if not; the delivery
+        then takes the checks in their order (key first).
+
+        The body is decoded before the key is checked here, so only small bodies are:
+        a stranger's request costs at most `PLAIN_BODY_MAX` bytes of decoding more.
+        """
+        headers = delivery.headers
+        media = (delivery.content_type or "").split(";", 1)[0].strip().lower()
+        if (
+            media != "application/json"  # parsed in place; other types wait for the key
+            or len(delivery.body) > PLAIN_BODY_MAX
+            or IDEMPOTENCY_HEADER in headers
+            or SIGNATURE_HEADER in headers
+        ):
+            return None
+        try:
+            value = await delivery.decode_body()
+            check_fields(
+                [(name, str(v)) for name, v in delivery.query],
+                JsonLimits.from_settings(self.settings),
+                root="query",
+            )
+        except (errors.InvalidInput, errors.UnsupportedMediaType):
+            return None  # refused after the key is checked, in the usual order
+        return NewExecution(
+            execution_id=uuid.uuid4(),
+            input=value,
+            trigger=trigger_for(webhook_id, delivery, idempotency_key=None, signed=False),
+            wait=wait,
+        )
 
     async def _check_same_request(
         self, holder: uuid.UUID, key: str, trigger: Mapping[str, Any]

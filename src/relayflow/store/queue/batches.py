@@ -108,11 +108,12 @@ def announce_settled(
     db: Database, settled: SettledCallbacks, batch: RunBatch, held: set[uuid.UUID]
 ) -> None:
     """After the batch committed: its outcomes to the waiting requests of this process
-    (with their payloads), then to every process (`signals.OUTCOMES`)."""
+    (with their payloads), then to every process (`signals.settled_signal`)."""
     for outcome in batch.outcomes:
         if outcome.execution_id in held:
-            settled.fire(outcome.execution_id, status_event(outcome))
-            db.signals.send_committed(signals.OUTCOMES, str(outcome.execution_id))
+            payload = status_event(outcome)
+            settled.fire(outcome.execution_id, payload)
+            db.signals.send_committed(*signals.settled_signal(outcome.execution_id, payload))
 
 
 # ----------------------------------------------------------------- PostgreSQL values

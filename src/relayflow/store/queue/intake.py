@@ -42,6 +42,15 @@ class NewExecution:
 
 
 @dataclass(frozen=True)
+class FoundWebhook:
+    """`Queue.find_webhook_and_start`: the webhook, and whether the plain delivery's
+    execution was committed with the look-up."""
+
+    target: WebhookTarget
+    started: bool
+
+
+@dataclass(frozen=True)
 class Created:
     execution_id: uuid.UUID
     replayed: bool  # the Idempotency-Key was taken: this is the first delivery's execution

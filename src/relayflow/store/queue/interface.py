@@ -8,7 +8,13 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 from relayflow.store.queue.batches import BatchWritten, RunBatch
-from relayflow.store.queue.intake import Created, NewExecution, Starter, WebhookTarget
+from relayflow.store.queue.intake import (
+    Created,
+    FoundWebhook,
+    NewExecution,
+    Starter,
+    WebhookTarget,
+)
 from relayflow.store.queue.rows import (
     Backlog,
     Claim,
@@ -71,6 +77,16 @@ class Queue(Protocol):
     # ------------------------------------------------------------ starting
     async def find_webhook(self, webhook_id: uuid.UUID, key_digest: str) -> WebhookTarget | None:
         """The webhook and its workflow's owner; the input schema only for the right key."""
+        ...
+
+    async def find_webhook_and_start(
+        self, webhook_id: uuid.UUID, key_digest: str, *, key_in_query: bool, plain: NewExecution
+    ) -> FoundWebhook | None:
+        """`find_webhook`, and `plain` (a delivery without an Idempotency-Key) committed
+        in the same round trip where the database can make every check the webhook
+        asks for (`statements.PG_FIND_WEBHOOK_AND_START`); workers are then woken.
+        Where it cannot (a rate limit, a signing secret, an input schema; SQLite), the
+        caller checks and starts it with `create_from_webhook`."""
         ...
 
     async def create_from_webhook(self, target: WebhookTarget, new: NewExecution) -> Created:

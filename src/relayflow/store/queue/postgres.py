@@ -28,6 +28,7 @@ from relayflow.store.queue.drivers import DROPPED_CONNECTION
 from relayflow.store.queue.events import SETTLED_STATUSES
 from relayflow.store.queue.intake import (
     Created,
+    FoundWebhook,
     NewExecution,
     Starter,
     StartTarget,
@@ -53,6 +54,7 @@ from relayflow.store.queue.statements import (
     PG_CLAIM_KEY_AND_INSERT,
     PG_FIND_STARTER,
     PG_FIND_WEBHOOK,
+    PG_FIND_WEBHOOK_AND_START,
     PG_KEY_HOLDER,
     PG_LOCK_USERS,
     PG_PENDING_ROW,
@@ -68,6 +70,22 @@ if TYPE_CHECKING:
 
 def _json(value: Any) -> Any:
     return json.loads(value) if value is not None else None
+
+
+def _webhook_target(row: asyncpg.Record) -> WebhookTarget:
+    return WebhookTarget(
+        id=row["id"],
+        workflow_id=row["workflow_id"],
+        owner_id=row["owner_id"],
+        api_key_digest=row["api_key"],
+        enabled=bool(row["enabled"]),
+        allow_query_key=row["allow_query_key"],
+        require_signature=row["require_signature"],
+        signing_secret_salt=row["signing_secret_salt"],
+        rate_limit_per_minute=row["rate_limit_per_minute"],
+        input_schema=schema_of(_json(row["input_schema"])),
+        published_version=row["published_version"],
+    )
 
 
 class PostgresQueue:
@@ -104,22 +122,43 @@ class PostgresQueue:
 
     # ------------------------------------------------------------ starting
     async def find_webhook(self, webhook_id: uuid.UUID, key_digest: str) -> WebhookTarget | None:
-        row = await self._db.direct_pg().fetchrow(PG_FIND_WEBHOOK, webhook_id, key_digest)
+        row = await self._db.direct_pg().fetchrow(
+            PG_FIND_WEBHOOK.sql,
+            *PG_FIND_WEBHOOK.arguments({"webhook_id": webhook_id, "key_digest": key_digest}),
+        )
+        return None if row is None else _webhook_target(row)
+
+    async def find_webhook_and_start(
+        self, webhook_id: uuid.UUID, key_digest: str, *, key_in_query: bool, plain: NewExecution
+    ) -> FoundWebhook | None:
+        values = {
+            "webhook_id": webhook_id,
+            "key_digest": key_digest,
+            "key_in_query": key_in_query,
+            "id": plain.execution_id,
+            "input": json.dumps(plain.input),
+            "trigger": json.dumps(plain.trigger),
+            "now": utcnow(),
+        }
+        args = PG_FIND_WEBHOOK_AND_START.arguments(values)
+        pool = await self._db.direct_pg().connections()
+        try:
+            row = await pool.fetchrow(PG_FIND_WEBHOOK_AND_START.sql, *args)
+        except DROPPED_CONNECTION:
+            try:
+                row = await pool.fetchrow(PG_FIND_WEBHOOK_AND_START.sql, *args)
+            except asyncpg.UniqueViolationError:  # the first attempt did commit the row
+                target = await self.find_webhook(webhook_id, key_digest)
+                if target is None:  # deleted since, with its workflow and the row
+                    return None
+                self._wake_workers()
+                return FoundWebhook(target, started=True)
         if row is None:
             return None
-        return WebhookTarget(
-            id=row["id"],
-            workflow_id=row["workflow_id"],
-            owner_id=row["owner_id"],
-            api_key_digest=row["api_key"],
-            enabled=bool(row["enabled"]),
-            allow_query_key=row["allow_query_key"],
-            require_signature=row["require_signature"],
-            signing_secret_salt=row["signing_secret_salt"],
-            rate_limit_per_minute=row["rate_limit_per_minute"],
-            input_schema=schema_of(_json(row["input_schema"])),
-            published_version=row["published_version"],
-        )
+        started = row["created"] is not None
+        if started:
+            self._wake_workers()
+        return FoundWebhook(_webhook_target(row), started)
 
     async def create_from_webhook(self, target: WebhookTarget, new: NewExecution) -> Created:
         pending = PendingRow(

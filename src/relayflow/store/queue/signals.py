@@ -17,16 +17,20 @@ Channels: `relayflow_work` (pending executions exist), `relayflow_cancel`
 (payload: an execution id), `relayflow_events` (payload: execution ids with new
 events, comma-separated), `relayflow_outcomes` (payload: execution ids that
 settled, i.e. finished or paused for an approval, comma-separated),
-`relayflow_slots` (a provider slot was released).
+`relayflow_settled` (payload: one settled execution's id, a space and its status
+payload as JSON, sent instead of `relayflow_outcomes` when it is small: the waiting
+request then reads nothing), `relayflow_slots` (a provider slot was released).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import uuid
 import weakref
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import asyncpg
@@ -45,6 +49,7 @@ CANCEL = "relayflow_cancel"
 EVENTS = "relayflow_events"
 SLOTS = "relayflow_slots"
 OUTCOMES = "relayflow_outcomes"
+SETTLED = "relayflow_settled"
 
 Callback = Callable[[str], None]
 # Channels whose payloads are execution ids, sent joined by commas.
@@ -53,6 +58,21 @@ JOINED = frozenset({EVENTS, OUTCOMES})
 INFO_KEY = "relayflow.signals"
 # A NOTIFY payload is limited to 8000 bytes.
 MAX_PAYLOAD = 7900
+# A settled execution's status payload goes with its signal up to this size; a larger
+# one (a long output) is announced by id and read by the waiting request.
+MAX_INLINE_SETTLED = 2000
+
+
+def settled_signal(execution_id: uuid.UUID, payload: Mapping[str, Any]) -> tuple[str, str]:
+    """How to announce a settled execution: with its status payload when that is small
+    and plain JSON, else by id on `OUTCOMES` (the waiting request reads the row)."""
+    try:
+        text = json.dumps(payload, allow_nan=False, separators=(",", ":"))
+    except (TypeError, ValueError, RecursionError):  # not plain JSON: read from the row
+        text = None
+    if text is None or len(text) > MAX_INLINE_SETTLED:  # ASCII: characters are bytes
+        return OUTCOMES, str(execution_id)
+    return SETTLED, f"{execution_id} {text}"
 
 
 class LocalHub:

@@ -27,6 +27,7 @@ from relayflow.store.queue.drivers import bind_time, bind_uuid, read_json, read_
 from relayflow.store.queue.events import SETTLED_STATUSES
 from relayflow.store.queue.intake import (
     Created,
+    FoundWebhook,
     NewExecution,
     Starter,
     StartTarget,
@@ -103,6 +104,14 @@ class SqliteQueue:
             input_schema=input_schema_of(read_json(nodes)),
             published_version=published,
         )
+
+    async def find_webhook_and_start(
+        self, webhook_id: uuid.UUID, key_digest: str, *, key_in_query: bool, plain: NewExecution
+    ) -> FoundWebhook | None:
+        # A look-up only (a local read, no network round trip to save); the intake's
+        # checks then start it with `create_from_webhook`.
+        target = await self.find_webhook(webhook_id, key_digest)
+        return None if target is None else FoundWebhook(target, started=False)
 
     async def create_from_webhook(self, target: WebhookTarget, new: NewExecution) -> Created:
         row = PendingRow(

@@ -32,11 +32,16 @@ def _pending_row(
     draft_graph: str,
     typed: Mapping[str, str],
     claimed_by: str | None = None,
+    given: Mapping[str, str] | None = None,
+    joins: str = "",
 ) -> str:
     """`claimed_by`: the lease's values (owner, token, expiry, claimed at) for a row
-    written already claimed; else the row is pending."""
+    written already claimed; else the row is pending. `given`: SQL expressions for
+    some values instead of parameters (over tables added by `joins`)."""
 
     def v(name: str) -> str:
+        if given and name in given:
+            return given[name]
         return f"CAST(:{name} AS {typed[name]})" if name in typed else f":{name}"
 
     lease_columns = ", lease_owner, lease_token, lease_expires_at, claimed_at"
@@ -50,7 +55,7 @@ SELECT {v("id")}, f.id, {"'processing'" if claimed_by else "'pending'"},
        {jsonb.format(":trigger")}, {v("user_id")}, {v("now")}, {v("now")},
        {v("rerun_of")}, {v("rerun_from_node")}, COALESCE({v("version")}, f.draft_version)
        {", " + claimed_by if claimed_by else ""}
-FROM workflows f
+FROM workflows f {joins}
 LEFT JOIN workflow_versions v ON v.workflow_id = f.id AND v.number = {v("version")}
 """  # noqa: S608 (built from constants only)
 
@@ -128,18 +133,52 @@ RELAX_DURABILITY: Mapping[str, str | None] = {
 
 
 # ----------------------------------------------------------------- intake reads
-PG_FIND_WEBHOOK = """
+_PG_FIND_WEBHOOK = """
 SELECT w.id, w.workflow_id, f.user_id AS owner_id, w.api_key, w.enabled, w.allow_query_key,
        w.require_signature, w.signing_secret_salt, w.rate_limit_per_minute,
        p.number AS published_version,
-       CASE WHEN w.api_key = $2 THEN
+       CASE WHEN w.api_key = :key_digest THEN
          jsonb_path_query_first(p.graph -> 'nodes', '$[*] ? (@.type == "input")')
            -> 'data' -> 'schema'
        END AS input_schema
 FROM webhooks w JOIN workflows f ON f.id = w.workflow_id
 LEFT JOIN workflow_versions p ON p.workflow_id = f.id AND p.number = f.published_version
-WHERE w.id = $1
+WHERE w.id = :webhook_id
 """
+PG_FIND_WEBHOOK = NumberedStatement.from_named(_PG_FIND_WEBHOOK)
+# The look-up, and the pending row in the same statement when the delivery needs no
+# check the database cannot make (a plain delivery: the right key where it is
+# accepted, enabled, published, no rate limit, no signing secret, no input schema,
+# and no Idempotency-Key, which the caller knows). One round trip for most deliveries;
+# the others go on with the webhook read here. `created` is the new row's id, or NULL.
+PG_FIND_WEBHOOK_AND_START = NumberedStatement.from_named(
+    f"""
+WITH hook AS ({_PG_FIND_WEBHOOK}), created AS (
+  {
+        _pending_row(
+            jsonb="CAST({} AS jsonb)",
+            draft_graph="NULL",
+            typed=_PG_TYPED,
+            given={
+                "version": "h.published_version",
+                "user_id": "h.owner_id",
+                "rerun_of": "CAST(NULL AS uuid)",
+                "rerun_from_node": "CAST(NULL AS text)",
+            },
+            joins="JOIN hook h ON h.workflow_id = f.id",
+        )
+    }
+  WHERE v.id IS NOT NULL AND h.api_key = :key_digest AND h.enabled
+    AND (h.allow_query_key OR NOT CAST(:key_in_query AS boolean))
+    AND NOT h.require_signature AND h.signing_secret_salt IS NULL
+    AND COALESCE(h.rate_limit_per_minute, 0) = 0
+    AND (jsonb_typeof(h.input_schema) IS DISTINCT FROM 'object'
+         OR h.input_schema = '{{}}'::jsonb)
+  RETURNING id
+)
+SELECT hook.*, (SELECT id FROM created) AS created FROM hook
+"""  # noqa: S608 (built from constants only)
+)
 SQLITE_FIND_WEBHOOK = """
 SELECT w.id, w.workflow_id, f.user_id, w.api_key, w.enabled, w.allow_query_key,
        w.require_signature, w.signing_secret_salt, w.rate_limit_per_minute, p.number,
