@@ -142,7 +142,8 @@ async def test_a_plain_delivery_is_started_with_its_look_up_as_create_from_webho
     async with db.session() as session:
         started = await session.get(models.Execution, new.execution_id)
         written = await session.get(models.Execution, reference.execution_id)
-        assert started is not None and written is not None
+        assert started is not None
+        assert written is not None
         assert _row(started) == _row(written)
         assert started.status == "pending"
 
