@@ -14,7 +14,7 @@ execution its time from webhook to completion (`completed_at - started_at` in th
 database): p50, p99, max, and the share done within 1 s. A flat backlog and a
 p99 under 1 s mean the worker keeps up at that rate. With `--history N`, N
 finished executions are inserted in bulk first; RSS of each server process is
-printed at the start and the end of the load.
+printed at the start, with every backlog report, and at the end of the load.
 
 Run: `.venv/bin/python bench/steady.py --db postgres --rate 600 --duration 60`.
 """
@@ -159,7 +159,11 @@ async def main() -> None:
                 worst_lag = max(worst_lag, now - due)
             tasks.append(asyncio.create_task(sender.send()))
             if now - start >= next_report:
-                print(f"  at {next_report:4.0f} s: backlog {await backlog(url, workflow_id)}")
+                rss = [round(r) for r in server.rss_mb()]
+                print(
+                    f"  at {next_report:4.0f} s ({i} sent): backlog "
+                    f"{await backlog(url, workflow_id)}, RSS {rss} MB"
+                )
                 next_report += 5.0
         await asyncio.gather(*tasks)
         sent_s = time.perf_counter() - start

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from relayflow.errors import NotFound
+from relayflow.input_schema import input_schema_of
 from relayflow.security import hash_api_key
 from relayflow.store import models
 from relayflow.store.db import Database
@@ -17,6 +18,7 @@ from relayflow.store.queue.drivers import asyncpg_dsn
 from relayflow.store.queue.intake import NewExecution
 from relayflow.store.queue.interface import Queue
 from relayflow.store.queue.pending import create_pending_execution
+from tests.support.rows import make_user, make_workflow
 from tests.triggers.conftest import Hook, MakeHook
 
 SCHEMA = {"type": "object", "required": ["n"]}
@@ -193,3 +195,28 @@ async def test_an_unknown_webhook_is_neither_found_nor_started(
     assert found is None
     async with db.session() as session:
         assert list(await session.scalars(select(models.Execution.id))) == []
+
+
+@pytest.mark.parametrize(
+    "nodes",
+    [
+        [{"id": "in", "type": "input", "data": {"schema": SCHEMA}}],
+        [{"id": "in", "type": "input", "data": {"schema": {}}}],
+        [{"id": "in", "type": "input", "data": {"schema": "not a schema"}}],
+        [{"id": "in", "type": "input"}],
+        [{"id": "a", "type": "output"}, {"id": "in", "type": "input", "data": {"schema": SCHEMA}}],
+        [{"id": "in", "type": "input", "data": {}}, {"type": "input", "data": {"schema": SCHEMA}}],
+        ["odd", 7, None, {"id": "in", "type": "input", "data": {"schema": SCHEMA}}],
+        [],
+    ],
+)
+async def test_the_start_look_up_reads_the_input_schema_as_the_engine_does(
+    db: Database, store: Queue, nodes: list[Any]
+) -> None:
+    # Only the schema leaves the database; it must be the one `input_schema_of` finds.
+    user = await make_user(db)
+    workflow = await make_workflow(db, user, {"nodes": nodes, "edges": []})
+    starter = await store.find_starter(user, workflow.id)
+    assert starter is not None
+    assert starter.target is not None
+    assert starter.target.input_schema == input_schema_of(nodes)

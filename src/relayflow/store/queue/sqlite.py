@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.exc import IntegrityError
 
 from relayflow.domain import utcnow
-from relayflow.input_schema import input_schema_of
 from relayflow.store.idempotency import claim_idempotency_key
 from relayflow.store.queue import leases, pending, signals, sqlite_writes
 from relayflow.store.queue.batches import (
@@ -34,6 +33,7 @@ from relayflow.store.queue.intake import (
     WebhookTarget,
     published_version,
     role_of,
+    schema_of,
     webhook_vanished,
     workflow_vanished,
 )
@@ -89,7 +89,7 @@ class SqliteQueue:
         if row is None:
             return None
         (found_id, workflow_id, owner_id, api_key, enabled, allow_query_key) = row[:6]
-        require_signature, salt, rate_limit, published, nodes = row[6:]
+        require_signature, salt, rate_limit, published, schema = row[6:]
         return WebhookTarget(
             id=read_uuid(found_id),
             workflow_id=read_uuid(workflow_id),
@@ -100,8 +100,8 @@ class SqliteQueue:
             require_signature=bool(require_signature),
             signing_secret_salt=salt,
             rate_limit_per_minute=rate_limit,
-            # The graph only for the right key: a wrong key costs what an unknown id does.
-            input_schema=input_schema_of(read_json(nodes)),
+            # The schema only for the right key: a wrong key costs what an unknown id does.
+            input_schema=schema_of(read_json(schema)),
             published_version=published,
         )
 
@@ -194,14 +194,14 @@ class SqliteQueue:
         )
         if row is None:
             return None
-        role, found_id, owner_id, is_public, nodes, draft_version, generation = row
+        role, found_id, owner_id, is_public, schema, draft_version, generation = row
         if found_id is None:
             return Starter(role_of(role), None, int(generation or 0))
         target = StartTarget(
             workflow_id=read_uuid(found_id),
             owner_id=read_uuid(owner_id),
             is_public=bool(is_public),
-            input_schema=input_schema_of(read_json(nodes)),
+            input_schema=schema_of(read_json(schema)),
             draft_version=draft_version,
         )
         return Starter(role_of(role), target, int(generation or 0))

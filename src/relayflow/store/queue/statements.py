@@ -179,14 +179,28 @@ WITH hook AS ({_PG_FIND_WEBHOOK}), created AS (
 SELECT hook.*, (SELECT id FROM created) AS created FROM hook
 """  # noqa: S608 (built from constants only)
 )
-SQLITE_FIND_WEBHOOK = """
+
+
+def _sqlite_input_schema(nodes: str) -> str:
+    """The JSON text of `data.schema` of the first `input` node of the JSON array `nodes`
+    when it is an object, else NULL (as `input_schema.input_schema_of` reads it): only
+    the schema leaves the database, not the graph."""
+    return f"""(
+  SELECT CASE json_type(n.value, '$.data.schema')
+         WHEN 'object' THEN json_extract(n.value, '$.data.schema') END
+  FROM json_each({nodes}) AS n
+  WHERE CASE WHEN n.type = 'object' THEN json_extract(n.value, '$.type') END = 'input'
+  ORDER BY n.key LIMIT 1)"""  # noqa: S608 (built from constants only)
+
+
+SQLITE_FIND_WEBHOOK = f"""
 SELECT w.id, w.workflow_id, f.user_id, w.api_key, w.enabled, w.allow_query_key,
        w.require_signature, w.signing_secret_salt, w.rate_limit_per_minute, p.number,
-       CASE WHEN w.api_key = ?2 THEN json_extract(p.graph, '$.nodes') END
+       CASE WHEN w.api_key = ?2 THEN {_sqlite_input_schema("p.graph, '$.nodes'")} END
 FROM webhooks w JOIN workflows f ON f.id = w.workflow_id
 LEFT JOIN workflow_versions p ON p.workflow_id = f.id AND p.number = f.published_version
 WHERE w.id = ?1
-"""
+"""  # noqa: S608 (built from constants only)
 PG_FIND_STARTER = """
 SELECT u.role, u.session_generation,
        f.id AS workflow_id, f.user_id AS owner_id, f.is_public, f.draft_version,
@@ -195,11 +209,12 @@ SELECT u.role, u.session_generation,
 FROM users u LEFT JOIN workflows f ON f.id = $2
 WHERE u.id = $1
 """
-SQLITE_FIND_STARTER = """
-SELECT u.role, f.id, f.user_id, f.is_public, f.nodes, f.draft_version, u.session_generation
+SQLITE_FIND_STARTER = f"""
+SELECT u.role, f.id, f.user_id, f.is_public, {_sqlite_input_schema("f.nodes")},
+       f.draft_version, u.session_generation
 FROM users u LEFT JOIN workflows f ON f.id = ?2
 WHERE u.id = ?1
-"""
+"""  # noqa: S608 (built from constants only)
 
 
 # ----------------------------------------------------------------- claiming
