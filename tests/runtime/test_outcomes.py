@@ -44,18 +44,6 @@ async def test_a_run_of_this_process_answers_its_waiting_request(
     assert outcome == {"status": "completed", "output": "[assistant] echo: here"}
 
 
-async def test_a_run_of_another_process_answers_by_notification(
-    db: Database, start_worker: StartWorker, other_process: EventBus
-) -> None:
-    user = await make_user(db)
-    workflow = await make_workflow(db, user)
-    await other_process.outcomes.wait(uuid.uuid4(), 0.01)  # it listens from its first wait
-    await start_worker()
-    execution_id = await submit(db, workflow, user, {"text": "there"})
-    outcome = await other_process.outcomes.wait(execution_id, 20, final_only=True)
-    assert outcome == {"status": "completed", "output": "[assistant] echo: there"}
-
-
 def _count_reads(db: Database) -> list[int]:
     """How many outcomes the queue of `db` read from the database (a pass-through spy)."""
     reads: list[int] = []
@@ -70,7 +58,7 @@ def _count_reads(db: Database) -> list[int]:
     return reads
 
 
-async def test_another_process_answers_from_the_notification_without_a_read(
+async def test_runs_of_another_process_answer_from_their_notifications_without_a_read(
     db: Database, start_worker: StartWorker, other_process: EventBus
 ) -> None:
     user = await make_user(db)

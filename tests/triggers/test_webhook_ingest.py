@@ -128,6 +128,23 @@ def _plain(value: Any = None) -> NewExecution:
 
 
 @pytest.mark.postgres_only
+async def test_a_plain_start_on_a_dropped_connection_is_retried_once(
+    db: Database, store: Queue, hook: Hook
+) -> None:
+    await store.find_webhook(hook.id, hash_api_key(hook.key))  # a pooled connection
+    await _drop_connections(db)
+    new = _plain()
+    found = await store.find_webhook_and_start(
+        hook.id, hash_api_key(hook.key), key_in_query=False, plain=new
+    )
+    assert found is not None
+    assert found.started
+    async with db.session() as session:
+        ids = list(await session.scalars(select(models.Execution.id)))
+    assert ids == [new.execution_id]
+
+
+@pytest.mark.postgres_only
 async def test_a_plain_delivery_is_started_with_its_look_up_as_create_from_webhook_would(
     db: Database, store: Queue, hook: Hook
 ) -> None:

@@ -9,8 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import asyncpg
 from sqlalchemy import text
@@ -68,6 +68,13 @@ if TYPE_CHECKING:
     from relayflow.store.db import Database
 
 
+T = TypeVar("T")
+
+
+class CommittedBefore:
+    """`PostgresQueue._write_retried`: the first attempt committed before the drop."""
+
+
 def _json(value: Any) -> Any:
     return json.loads(value) if value is not None else None
 
@@ -110,15 +117,23 @@ class PostgresQueue:
         that did commit shows up as a unique violation, never as a second row.
         """
         args = PG_PENDING_ROW.arguments(pending_params(row, POSTGRES))
+        status = await self._write_retried(lambda pool: pool.execute(PG_PENDING_ROW.sql, *args))
+        return isinstance(status, CommittedBefore) or status == "INSERT 0 1"
+
+    async def _write_retried(
+        self, write: Callable[[asyncpg.Pool], Awaitable[T]]
+    ) -> T | CommittedBefore:
+        """`write` on the pool, once more if the server dropped the connection. A write
+        keyed by a new row's id may have committed before the drop: its retry then meets
+        a unique violation, and `CommittedBefore` is returned."""
         pool = await self._db.direct_pg().connections()
         try:
-            status = await pool.execute(PG_PENDING_ROW.sql, *args)
+            return await write(pool)
         except DROPPED_CONNECTION:
             try:
-                status = await pool.execute(PG_PENDING_ROW.sql, *args)
+                return await write(pool)
             except asyncpg.UniqueViolationError:
-                status = "INSERT 0 1"
-        return bool(status == "INSERT 0 1")
+                return CommittedBefore()
 
     # ------------------------------------------------------------ starting
     async def find_webhook(self, webhook_id: uuid.UUID, key_digest: str) -> WebhookTarget | None:
@@ -141,18 +156,15 @@ class PostgresQueue:
             "now": utcnow(),
         }
         args = PG_FIND_WEBHOOK_AND_START.arguments(values)
-        pool = await self._db.direct_pg().connections()
-        try:
-            row = await pool.fetchrow(PG_FIND_WEBHOOK_AND_START.sql, *args)
-        except DROPPED_CONNECTION:
-            try:
-                row = await pool.fetchrow(PG_FIND_WEBHOOK_AND_START.sql, *args)
-            except asyncpg.UniqueViolationError:  # the first attempt did commit the row
-                target = await self.find_webhook(webhook_id, key_digest)
-                if target is None:  # deleted since, with its workflow and the row
-                    return None
-                self._wake_workers()
-                return FoundWebhook(target, started=True)
+        row = await self._write_retried(
+            lambda pool: pool.fetchrow(PG_FIND_WEBHOOK_AND_START.sql, *args)
+        )
+        if isinstance(row, CommittedBefore):
+            target = await self.find_webhook(webhook_id, key_digest)
+            if target is None:  # deleted since, with its workflow and the row
+                return None
+            self._wake_workers()
+            return FoundWebhook(target, started=True)
         if row is None:
             return None
         started = row["created"] is not None
