@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     # SQLite: how long a statement waits for another writer's lock before the request
     # answers 503 (and the worker retries); see docs/runtime.md.
     sqlite_busy_timeout_s: float = Field(5.0, gt=0)
+    # SQLite: pages kept in memory by each of the two hot-path connections of a process
+    # (they fill only as pages are used; see `store.db.hot_path_cache`).
+    sqlite_cache_mb: int = Field(32, ge=1, le=4096)
     migrate_on_start: bool = True
 
     # --- HTTP

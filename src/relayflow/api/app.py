@@ -37,6 +37,7 @@ def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
             settings.resolved_database_url,
             pool_size=settings.database_pool_size,
             sqlite_busy_timeout_s=settings.sqlite_busy_timeout_s,
+            sqlite_cache_mb=settings.sqlite_cache_mb,
         )
         if owns_db and settings.migrate_on_start:
             await upgrade(database)

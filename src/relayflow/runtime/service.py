@@ -53,6 +53,7 @@ async def run_worker_process(
         settings.resolved_database_url,
         pool_size=settings.database_pool_size,
         sqlite_busy_timeout_s=settings.sqlite_busy_timeout_s,
+        sqlite_cache_mb=settings.sqlite_cache_mb,
     )
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -241,6 +241,7 @@ class WebhookIntake:
         digest = hash_api_key(key)
         webhook_id = _webhook_uuid(delivery.webhook_id)
         webhook: WebhookTarget | None = None
+        plain: NewExecution | None = None
         if webhook_id is not None:
             plain = await self._plain_execution(webhook_id, delivery, wait=wait)
             if plain is None:
@@ -273,7 +274,7 @@ class WebhookIntake:
         await self._check_rate_limit(webhook)
         verified = self._check_signature(webhook, delivery)
         idempotency_key = _idempotency_key(delivery)
-        value = await delivery.decode_body()
+        value = plain.input if plain is not None else await delivery.decode_body()
         if webhook.input_schema is not None:
             check_input(webhook.input_schema, value)
         trigger = trigger_for(

@@ -52,7 +52,12 @@ SQLITE_PRAGMAS = sqlite_pragmas()
 # (executions, node runs, events): with a long history those pages are spread over
 # the whole file, and SQLite's default 2 MB cache per connection kept re-reading
 # them. A page is cached only once used.
-HOT_PATH_CACHE = "PRAGMA cache_size=-32768"  # KiB: 32 MB per connection at most
+DEFAULT_SQLITE_CACHE_MB = 32
+
+
+def hot_path_cache(megabytes: int) -> str:
+    """The page cache of a hot-path connection: at most `megabytes` (`sqlite_cache_mb`)."""
+    return f"PRAGMA cache_size=-{megabytes * 1024}"  # negative: in KiB, not pages
 
 
 def create_engine(
@@ -99,8 +104,10 @@ class Database:
         *,
         pool_size: int = 10,
         sqlite_busy_timeout_s: float = DEFAULT_SQLITE_BUSY_TIMEOUT_S,
+        sqlite_cache_mb: int = DEFAULT_SQLITE_CACHE_MB,
     ) -> None:
         self.url = url
+        self.sqlite_cache_mb = sqlite_cache_mb
         self._is_sqlite = is_sqlite(url)  # asked on hot paths; parsing the URL is not free
         self.sqlite_busy_timeout_s = sqlite_busy_timeout_s
         self.engine = create_engine(
@@ -172,7 +179,10 @@ class Database:
             raise errors.InternalError("the direct SQLite connections are for SQLite")
         return DirectSqlite(
             self.url,
-            pragmas=(*sqlite_pragmas(self.sqlite_busy_timeout_s), HOT_PATH_CACHE),
+            pragmas=(
+                *sqlite_pragmas(self.sqlite_busy_timeout_s),
+                hot_path_cache(self.sqlite_cache_mb),
+            ),
             timeout_s=self.sqlite_busy_timeout_s,
             name=name,
         )
