@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -87,6 +88,30 @@ async def test_an_outcome_too_large_to_notify_is_read_by_the_other_process(
     outcome = await other_process.outcomes.wait(execution_id, 20, final_only=True)
     assert outcome == {"status": "completed", "output": f"[assistant] echo: {text}"}
     assert sum(reads) >= 1
+
+
+async def test_a_run_that_paused_then_finished_elsewhere_answers_a_final_wait(
+    db: Database, other_process: EventBus
+) -> None:
+    # Announcements as a worker of another process sends them: first the pause for an
+    # approval (heard before anyone waits, so remembered), then the outcome.
+    execution_id = uuid.uuid4()
+    outcomes = other_process.outcomes
+    await outcomes.wait(uuid.uuid4(), 0.01)  # it listens from its first wait
+    paused = {"status": "waiting", "waiting_on": ["approve"]}
+    db.signals.send_committed(*signals.settled_signal(execution_id, paused))
+    await db.signals.flush()
+    assert await outcomes.wait(execution_id, 5) == paused  # remembered, not read
+
+    async def finish_soon() -> None:
+        await asyncio.sleep(0.3)
+        done = {"status": "completed", "output": {"ok": True}}
+        db.signals.send_committed(*signals.settled_signal(execution_id, done))
+
+    finishing = asyncio.create_task(finish_soon())
+    outcome = await outcomes.wait(execution_id, 10, final_only=True)
+    await finishing
+    assert outcome == {"status": "completed", "output": {"ok": True}}
 
 
 async def test_a_run_that_settled_before_the_wait_is_read_once(

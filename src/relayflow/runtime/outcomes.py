@@ -161,10 +161,11 @@ class Outcomes:
             if not payload:
                 self._on_notified("")
             return
-        if not text or self._recent.get(execution_id) is not None:
-            return  # settled in this process: already announced with its payload
-        if not self._waiters.get(execution_id):
-            self._remember(execution_id, text)  # parsed only if a request comes to wait
+        if not text:
+            return
+        if all(future.done() for future in self._waiters.get(execution_id, ())):
+            # Nobody waits (or all were answered in process): parsed only if one comes.
+            self._remember(execution_id, text)
         elif (parsed := _parsed(text)) is not None:
             self._settled(execution_id, parsed)
         else:
