@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import queue
 import shutil
+import threading
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -73,6 +75,41 @@ async def index_names(db: Database, table: str) -> set[str]:
     return {str(index["name"]) for index in found}
 
 
+class _BackgroundDrops:
+    """Drops test databases on a thread of its own, one admin connection for all: a
+    PostgreSQL DROP DATABASE takes ~0.15 s (more on a loaded machine), which a test's
+    teardown need not wait for."""
+
+    def __init__(self, dropped: Callable[[str], None]) -> None:
+        self._dropped = dropped
+        self._names: queue.Queue[str | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._run, name="drop-test-databases", daemon=True)
+        self._thread.start()
+
+    def put(self, name: str) -> None:
+        self._names.put(name)
+
+    def close(self) -> None:
+        """Wait for the drops asked for so far."""
+        self._names.put(None)
+        self._thread.join()
+
+    def _run(self) -> None:
+        asyncio.run(self._drain())
+
+    async def _drain(self) -> None:
+        conn = await pg_admin()
+        try:
+            while (name := await asyncio.to_thread(self._names.get)) is not None:
+                try:
+                    await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                except asyncpg.PostgresError:
+                    continue  # left for the factory's close(), which drops what remains
+                self._dropped(name)
+        finally:
+            await conn.close()
+
+
 class DatabaseFactory:
     """Makes the migrated template once, then a fresh copy for each test."""
 
@@ -81,6 +118,7 @@ class DatabaseFactory:
         self.workdir = workdir
         self.template = f"rf_tpl_{os.getpid()}_{uuid.uuid4().hex[:6]}"
         self._made: list[str] = []
+        self._drops: _BackgroundDrops | None = None
 
     async def prepare(self) -> None:
         if self.backend == "postgres":
@@ -103,11 +141,13 @@ class DatabaseFactory:
 
     async def drop(self, url: str) -> None:
         if self.backend == "postgres":
-            name = url.rsplit("/", 1)[1]
-            await drop_pg_database(name)
-            self._made.remove(name)
+            if self._drops is None:
+                self._drops = _BackgroundDrops(self._made.remove)
+            self._drops.put(url.rsplit("/", 1)[1])
 
     def close(self) -> None:
+        if self._drops is not None:
+            self._drops.close()
         if self.backend == "postgres":
 
             async def _drop_all() -> None:
