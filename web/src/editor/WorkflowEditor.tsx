@@ -2,8 +2,7 @@ import { applyNodeChanges, useReactFlow, type Connection } from "@xyflow/react";
 import { useEffect, useMemo, useReducer, useRef, useState, type Dispatch } from "react";
 import { useSearchParams } from "react-router";
 import { graphOf } from "../api/graph";
-import { accounts, executions, versions as versionsApi, workflows as workflowsApi } from "../api/resources";
-import { useLoad } from "../api/useLoad";
+import { executions, versions as versionsApi, workflows as workflowsApi } from "../api/resources";
 import { isFinalStatus, type VersionDiff, type Workflow } from "../api/types";
 import { RunDialog } from "../runs/RunDialog";
 import { useExecutionLive } from "../runs/useExecutionLive";
@@ -41,7 +40,16 @@ interface Comparison extends DiffCanvas {
 }
 
 /** The canvas of one workflow with its toolbar, palette and side panel; runs show live on it. */
-export function WorkflowEditor({ workflow, onSaved }: { workflow: Workflow; onSaved: (w: Workflow) => void }) {
+export function WorkflowEditor({
+  workflow,
+  defaultModel,
+  onSaved,
+}: {
+  workflow: Workflow;
+  /** The model a new agent node starts with (the server's `RELAYFLOW_DEFAULT_MODEL`). */
+  defaultModel: string | null;
+  onSaved: (w: Workflow) => void;
+}) {
   const flow = useReactFlow();
   const canvasRef = useRef<HTMLDivElement>(null);
   const readOnly = !workflow.owned;
@@ -148,8 +156,6 @@ export function WorkflowEditor({ workflow, onSaved }: { workflow: Workflow; onSa
   const shown = historyOpen && comparison ? comparison : null;
 
   // A new agent starts with the server's default model, so it is valid as dropped.
-  const me = useLoad(() => accounts.me(), []);
-  const defaultModel = me.data?.default_model;
   const addAt = (kind: string, position: { x: number; y: number }) => {
     if (readOnly) return;
     const data = kind === "agent" && defaultModel ? { model: defaultModel } : undefined;
