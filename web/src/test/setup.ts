@@ -1,5 +1,5 @@
 import "@testing-library/jest-dom/vitest";
-import { cleanup } from "@testing-library/react";
+import { cleanup, configure } from "@testing-library/react";
 import { afterAll, afterEach, expect } from "vitest";
 import { fakeApi } from "./fakeApi";
 
@@ -7,6 +7,10 @@ declare global {
   // The jsdom instance vitest runs the page in.
   var jsdom: { reconfigure(settings: { url?: string }): void };
 }
+
+// Answers come over real HTTP from the fake API: on a slow or busy machine one can take
+// longer than testing-library's default 1 s wait for an element (`findBy...`, `waitFor`).
+configure({ asyncUtilTimeout: 5000 });
 
 // The page is served from the fake API's origin, so the app's client talks HTTP to it.
 await fakeApi.start();
