@@ -280,11 +280,7 @@ class WebhookIntake:
         trigger = trigger_for(
             webhook.id, delivery, idempotency_key=idempotency_key, signed=verified is not None
         )
-        check_fields(
-            [(name, str(v)) for name, v in delivery.query],
-            JsonLimits.from_settings(self.settings),
-            root="query",
-        )
+        self._check_query(delivery)
         if verified is not None and not await self._first_use(webhook, verified):
             # Seen before: only a retry the Idempotency-Key already answers may pass.
             replay = await self._idempotent_replay(webhook, idempotency_key, trigger)
@@ -331,11 +327,7 @@ class WebhookIntake:
             return None
         try:
             value = await delivery.decode_body()
-            check_fields(
-                [(name, str(v)) for name, v in delivery.query],
-                JsonLimits.from_settings(self.settings),
-                root="query",
-            )
+            self._check_query(delivery)
         except (errors.InvalidInput, errors.UnsupportedMediaType):
             return None  # refused after the key is checked, in the usual order
         return NewExecution(
@@ -343,6 +335,14 @@ class WebhookIntake:
             input=value,
             trigger=trigger_for(webhook_id, delivery, idempotency_key=None, signed=False),
             wait=wait,
+        )
+
+    def _check_query(self, delivery: WebhookDelivery) -> None:
+        """The query values go into `execution.trigger`: they pass the input limits."""
+        check_fields(
+            [(name, str(v)) for name, v in delivery.query],
+            JsonLimits.from_settings(self.settings),
+            root="query",
         )
 
     async def _check_same_request(
