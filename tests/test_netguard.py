@@ -22,6 +22,7 @@ from relayflow.netguard import (
     ResponseTooLarge,
     address_class,
     guarded_request,
+    outbound_client,
 )
 from tests.support.http_server import LocalHttpServer, ReceivedRequest, Reply
 
@@ -370,3 +371,19 @@ async def test_tls_verifies_the_certificate_for_the_name_not_the_ip(
         # Asked by IP, the same certificate does not match: verification is real.
         with pytest.raises(HttpRequestFailed):
             await guarded_request(tls_client, "GET", server.url("/"), allowlist=["127.0.0.1:*"])
+
+
+async def test_the_outbound_client_refuses_a_certificate_no_known_authority_signed(
+    localhost_cert: tuple[Path, Path],
+) -> None:
+    cert, key = localhost_cert
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_ctx.load_cert_chain(cert, key)
+    async with LocalHttpServer(hello, ssl=server_ctx) as server:
+        # Two clients (they share the process's TLS context): both verify.
+        for _ in range(2):
+            async with outbound_client() as client:
+                with pytest.raises(HttpRequestFailed):
+                    await guarded_request(
+                        client, "GET", server.url("/", host="localhost"), allowlist=["localhost:*"]
+                    )

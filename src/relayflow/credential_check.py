@@ -69,7 +69,7 @@ async def check_connection(
         )
     url, headers = _request(kind, settings, value)
     try:
-        async with httpx.AsyncClient(trust_env=False) as client:
+        async with netguard.outbound_client() as client:
             answer = await netguard.guarded_request(
                 client,
                 "GET",

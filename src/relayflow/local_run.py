@@ -30,8 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import httpx
-
+from relayflow import netguard
 from relayflow.config import Settings
 from relayflow.domain import NodeRunStatus
 from relayflow.engine.executor import (
@@ -287,7 +286,7 @@ async def run_workflow_file(
     try:
         trigger = {"type": "cli", "file": str(path)}
         trace = ExecutionTrace.start(execution_id, trigger=trigger)
-        async with httpx.AsyncClient(trust_env=False) as client:
+        async with netguard.outbound_client() as client:
             executor = Executor(
                 store=store,
                 agents=trace.agents(agents),

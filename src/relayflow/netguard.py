@@ -18,8 +18,8 @@ IP, with the `Host` header and TLS SNI (hence certificate verification) still
 naming the host, so a DNS answer that changes between check and connect (DNS
 rebinding) cannot redirect it.
 
-Pass a client built with `trust_env=False`: an environment proxy would resolve
-the host itself and bypass the pinning.
+Pass a client from `outbound_client` (or one built with `trust_env=False`): an
+environment proxy would resolve the host itself and bypass the pinning.
 
 Imports only `errors` (and `address_policy`), so the engine and the agents can both use it.
 """
@@ -30,8 +30,10 @@ import asyncio
 import ipaddress
 import json as jsonlib
 import socket
+import ssl
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import httpx
@@ -162,6 +164,20 @@ async def _resolve(host: str, port: int) -> list[IPAddress]:
     if not found:
         raise HttpRequestFailed(f"could not resolve host {host!r}: no address")
     return found
+
+
+# ----------------------------------------------------------------- clients
+@cache
+def _tls_context() -> ssl.SSLContext:
+    # What httpx builds for each new client (certifi's CA bundle, about 20 ms of CPU to
+    # load); one context can serve every client of the process.
+    return httpx.create_ssl_context(trust_env=False)
+
+
+def outbound_client(**options: Any) -> httpx.AsyncClient:
+    """A client for guarded requests: no environment proxy (it would resolve the host
+    itself and bypass the pinning), and the process's one TLS context."""
+    return httpx.AsyncClient(trust_env=False, verify=_tls_context(), **options)
 
 
 # ----------------------------------------------------------------- requests

@@ -18,7 +18,7 @@ from relayflow.netguard import BlockedAddress
 from tests.agents.conftest import SettingsFactory
 from tests.support.fake_openai import API_KEY, FakeOpenAI
 from tests.support.http_server import LocalHttpServer, ReceivedRequest, Reply
-from tests.support.mcp_server import STDIO_ARGV, LocalMcpServer
+from tests.support.mcp_server import STDIO_ARGV, STDIO_CONNECT_TIMEOUT_S, LocalMcpServer
 
 OFFLINE = AgentProfile(id=None, name="Calc", role="calculator", model="test:echo")
 WIRED = AgentProfile(id=None, name="Calc", role="calculator", model="openai:gpt-4o-mini")
@@ -106,7 +106,12 @@ async def test_a_credential_goes_as_a_header_and_is_not_recorded(
 async def test_a_listed_stdio_server_is_started_and_its_tool_called(
     make_settings: SettingsFactory, fake_openai: FakeOpenAI
 ) -> None:
-    settings = wired(make_settings, fake_openai, mcp_stdio_servers={"calc": STDIO_ARGV})
+    settings = wired(
+        make_settings,
+        fake_openai,
+        mcp_stdio_servers={"calc": STDIO_ARGV},
+        mcp_connect_timeout_s=STDIO_CONNECT_TIMEOUT_S,
+    )
     server = McpServerSpec(name="local", stdio="calc")
     fake_openai.reply_tool_calls(("add", {"a": 40, "b": 2}))
     fake_openai.reply_text("42")
@@ -124,7 +129,9 @@ async def test_a_stdio_server_does_not_inherit_our_secrets(
     make_settings: SettingsFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("RELAYFLOW_JWT_SECRET", "do-not-leak-" + "x" * 32)
-    settings = make_settings(mcp_stdio_servers={"calc": STDIO_ARGV})
+    settings = make_settings(
+        mcp_stdio_servers={"calc": STDIO_ARGV}, mcp_connect_timeout_s=STDIO_CONNECT_TIMEOUT_S
+    )
     server = McpServerSpec(name="local", stdio="calc")
 
     result = await run(settings, ask(OFFLINE, '@tool env {"name": "RELAYFLOW_JWT_SECRET"}', server))

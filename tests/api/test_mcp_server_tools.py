@@ -14,7 +14,7 @@ from relayflow.config import Settings
 from tests.api.conftest import SignedIn, template_body
 from tests.conftest import TEST_CREDENTIALS_KEY, TEST_SECRET
 from tests.support.execution_graphs import create_workflow, start
-from tests.support.mcp_server import STDIO_ARGV, LocalMcpServer
+from tests.support.mcp_server import STDIO_ARGV, STDIO_CONNECT_TIMEOUT_S, LocalMcpServer
 from tests.support.rows import chain_graph
 
 
@@ -28,6 +28,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         migrate_on_start=False,
         http_allowlist=["127.0.0.1:*"],
         mcp_stdio_servers={"calc": STDIO_ARGV},
+        mcp_connect_timeout_s=STDIO_CONNECT_TIMEOUT_S,
     )
 
 

@@ -52,7 +52,7 @@ async def test_the_mcp_sdk_lists_and_calls_a_workflow_and_the_run_is_in_the_hist
     greeter = await offered_workflow(db, alice, name="Greeter", graph=GREETER)
     await offered_workflow(db, alice, name="not a tool")
     # The owner offers it as a tool through the workflow API.
-    async with httpx.AsyncClient(base_url=base_url, headers=alice.headers) as http:
+    async with httpx.AsyncClient(base_url=base_url, headers=alice.headers, timeout=30) as http:
         changed = await http.patch(f"/api/v1/workflows/{greeter.id}", json={"mcp_tool": True})
     assert changed.status_code == 200
     assert changed.json()["mcp_tool"] is True
@@ -100,6 +100,6 @@ async def test_failures_are_tool_errors_and_other_users_tools_never_appear(
     assert stolen.is_error
     assert len(await executions_of(db, broken.id)) == 1
 
-    async with httpx.AsyncClient(base_url=base_url) as http:
+    async with httpx.AsyncClient(base_url=base_url, timeout=30) as http:
         anonymous: Any = await http.post("/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "x"})
     assert anonymous.status_code == 401

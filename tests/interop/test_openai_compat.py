@@ -116,7 +116,7 @@ async def test_errors_have_openais_shape(base_url: str, db: Database, settings: 
         graph=chain_graph(("input", {}), ("agent", {"model": "test:fail", "prompt": "x"})),
         chat_model=True,
     )
-    async with httpx.AsyncClient(base_url=base_url) as http:
+    async with httpx.AsyncClient(base_url=base_url, timeout=30) as http:
         anonymous = await http.get("/v1/models")
         assert anonymous.status_code == 401
         assert anonymous.json()["error"]["type"] == "authentication_error"

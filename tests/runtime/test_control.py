@@ -80,10 +80,10 @@ async def test_cancelling_a_pending_execution_cancels_it_at_once(
     await client.post(f"/api/v1/executions/{running}/cancel", headers=user.headers)
 
 
-async def test_a_running_execution_is_cancelled_by_its_worker_within_a_second(
+async def test_a_running_execution_is_cancelled_by_its_worker_in_the_middle_of_a_step(
     client: httpx.AsyncClient, user: SignedInUser, db: Database
 ) -> None:
-    workflow_id = await create_workflow(client, user.headers, slow_graph(ms=5000, steps=2))
+    workflow_id = await create_workflow(client, user.headers, slow_graph(ms=20_000, steps=2))
     execution_id = (await start(client, user.headers, workflow_id, "x")).json()["id"]
     await wait_for_status(client, user.headers, execution_id, ("processing",))
 
@@ -98,7 +98,9 @@ async def test_a_running_execution_is_cancelled_by_its_worker_within_a_second(
     requested = next(e for e in events if e["kind"] == "execution.cancel_requested")
     assert requested["payload"]["by"] == str(user.id)
     assert events[-1]["payload"]["status"] == "cancelled"
-    assert (at(events[-1]) - at(requested)).total_seconds() < 1.0
+    # Well before the 20 s step could end by itself: the step was interrupted, not waited
+    # for (typically within tens of milliseconds; the margin is for a loaded CI machine).
+    assert (at(events[-1]) - at(requested)).total_seconds() < 10.0
     statuses = {row.node_id: row.status for row in await node_rows(db, execution_id)}
     assert statuses.get("n1") == "cancelled"
     assert "n2" not in statuses  # the second slow step never started

@@ -118,7 +118,7 @@ async def test_a_database_outage_runs_no_finished_node_twice(
     assert await metric(
         worker_metrics, "relayflow_database_reconnects_total", component="heartbeat"
     )
-    async with httpx.AsyncClient(base_url=installation.base_url) as client:
+    async with httpx.AsyncClient(base_url=installation.base_url, timeout=30) as client:
         assert (await client.get("/readyz")).status_code == 200  # the API came back by itself
 
 

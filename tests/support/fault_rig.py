@@ -222,7 +222,7 @@ async def assert_each_completed_once(
 
 async def metric(base_url: str, name: str, **labels: str) -> float:
     """The value of one sample of a Prometheus text page (0 when absent)."""
-    async with httpx.AsyncClient() as client:
+    async with httpx.AsyncClient(timeout=30) as client:
         text = (await client.get(f"{base_url}/metrics")).text
     wanted = ",".join(f'{k}="{v}"' for k, v in labels.items())
     sample = f"{name}{{{wanted}}}" if wanted else name

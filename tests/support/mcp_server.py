@@ -20,6 +20,9 @@ from mcp.server import MCPServer
 from starlette.types import Receive, Scope, Send
 
 STDIO_ARGV = [sys.executable, "-m", "tests.support.mcp_server"]
+# A Python process that imports the MCP SDK can take over 10 s (the default connect
+# timeout) to answer its handshake on a loaded CI machine; only a failing test waits long.
+STDIO_CONNECT_TIMEOUT_S = 90.0
 
 
 def build() -> MCPServer[Any]:

@@ -124,7 +124,7 @@ async def test_the_curl_line_of_the_api_works_as_given(
     server_url: str, make_hook: MakeHook
 ) -> None:
     hook = await make_hook(schema=ORDER_SCHEMA)
-    async with httpx.AsyncClient(base_url=server_url) as client:
+    async with httpx.AsyncClient(base_url=server_url, timeout=30) as client:
         listed = await client.get(
             f"/api/v1/workflows/{hook.workflow_id}/webhooks", headers=hook.owner.headers
         )
@@ -145,6 +145,6 @@ async def test_the_curl_line_of_the_api_works_as_given(
     assert status == "202", body
     answer = json.loads(body)
     assert set(answer) == {"execution_id", "status_url"}
-    async with httpx.AsyncClient(base_url=server_url) as client:
+    async with httpx.AsyncClient(base_url=server_url, timeout=30) as client:
         run = await client.get(answer["status_url"], headers={"X-API-Key": hook.key})
     assert run.json()["input"] == webhook["example_input"]

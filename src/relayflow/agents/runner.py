@@ -45,7 +45,7 @@ from pydantic_ai.messages import (
     TextPartDelta,
 )
 
-from relayflow import errors
+from relayflow import errors, netguard
 from relayflow.agents import mcp_servers, offline, parameters, pricing, structured, tools
 from relayflow.agents.limits import LocalProviderLimiter, ProviderLimiter, SlotLimitedModel
 from relayflow.agents.models import ModelResolver, parse_model_string
@@ -315,8 +315,7 @@ class ModelAgentRunner:
         if self._given_client is not None:
             return self._given_client
         if self._own_client is None:
-            # trust_env=False: an environment proxy would bypass the network guard's pinning.
-            self._own_client = httpx.AsyncClient(trust_env=False)
+            self._own_client = netguard.outbound_client()
         return self._own_client
 
     # ------------------------------------------------------------ streaming

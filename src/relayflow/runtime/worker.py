@@ -42,7 +42,7 @@ from typing import Any
 
 import httpx
 
-from relayflow import errors
+from relayflow import errors, netguard
 from relayflow.agents.runner import ModelAgentRunner
 from relayflow.config import Settings
 from relayflow.domain import ExecutionStatus, NodeRunStatus
@@ -252,7 +252,7 @@ class Worker:
             self._agents = ModelAgentRunner(
                 self.settings, limiter=MeteredLimiter(self._limiter, self.metrics)
             )
-        self._http = httpx.AsyncClient(trust_env=False, follow_redirects=False)
+        self._http = netguard.outbound_client(follow_redirects=False)
         notifications = self.bus.notifications
         notifications.add(signals.WORK, self._on_work)
         notifications.add(signals.CANCEL, self._on_cancel)

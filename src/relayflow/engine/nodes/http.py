@@ -59,7 +59,7 @@ async def run(ctx: NodeContext) -> NodeOutcome:
     if ctx.http_client is not None:
         response = await _send(ctx.http_client, data, url, headers, content, json_body, ctx)
     else:
-        async with httpx.AsyncClient(trust_env=False) as client:
+        async with netguard.outbound_client() as client:
             response = await _send(client, data, url, headers, content, json_body, ctx)
     output = {
         "status": response.status_code,
