@@ -352,15 +352,20 @@ def localhost_cert(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path
     return cert, key
 
 
+def serving(cert: Path, key: Path) -> ssl.SSLContext:
+    """A TLS server's context that presents the certificate."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    return context
+
+
 async def test_tls_verifies_the_certificate_for_the_name_not_the_ip(
     localhost_cert: tuple[Path, Path],
 ) -> None:
     cert, key = localhost_cert
-    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    server_ctx.load_cert_chain(cert, key)
     client_ctx = ssl.create_default_context(cafile=str(cert))
     async with (
-        LocalHttpServer(hello, ssl=server_ctx) as server,
+        LocalHttpServer(hello, ssl=serving(cert, key)) as server,
         httpx.AsyncClient(verify=client_ctx, trust_env=False) as tls_client,
     ):
         # The certificate names only "localhost"; the connection goes to 127.0.0.1.
@@ -376,10 +381,7 @@ async def test_tls_verifies_the_certificate_for_the_name_not_the_ip(
 async def test_the_outbound_client_refuses_a_certificate_no_known_authority_signed(
     localhost_cert: tuple[Path, Path],
 ) -> None:
-    cert, key = localhost_cert
-    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    server_ctx.load_cert_chain(cert, key)
-    async with LocalHttpServer(hello, ssl=server_ctx) as server:
+    async with LocalHttpServer(hello, ssl=serving(*localhost_cert)) as server:
         # Two clients (they share the process's TLS context): both verify.
         for _ in range(2):
             async with outbound_client() as client:
