@@ -1,0 +1,119 @@
+"""Where a synchronous webhook's time goes, stage by stage, in the real server.
+
+Runs the e2e3 workload of `bench/webhooks.py` (8 wrk clients, `?wait=10`) against
+the server that benchmark starts, with `bench/stage_probe` on the server processes'
+PYTHONPATH: it stamps the wall-clock time of each stage of every execution (the
+start statement(s) in the API, the claim, the engine's run, the run batch that
+carries the outcome, the outcome's arrival back in the API). Printed: the median,
+mean and p90 of each stage and of the whole, over every execution seen in full.
+The probe's own cost is small but not nothing: compare throughput with
+`bench/webhooks.py`, not with this.
+
+Run: `.venv/bin/python bench/stages.py --db postgres` (or `--db sqlite`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench import webhooks
+
+PROBE = Path(__file__).resolve().parent / "stage_probe"
+# Each stage: from the start of one stamp to the start (or end) of the next.
+STAGES = [
+    ("start statement(s), API", ("start", 0), ("start", 1)),
+    ("until the claim begins", ("start", 1), ("claim", 0)),
+    ("claim", ("claim", 0), ("claim", 1)),
+    ("claimed to engine start", ("claim", 1), ("launch", 0)),
+    ("engine run (all nodes)", ("launch", 0), ("finish", 0)),
+    ("outcome queued to its batch", ("finish", 0), ("batch", 0)),
+    ("run batch with the outcome", ("batch", 0), ("batch", 1)),
+    ("committed to the API's news", ("batch", 1), ("settled", 0)),
+    ("whole (start to news)", ("start", 0), ("settled", 0)),
+]
+
+
+def read_stamps(directory: Path) -> dict[str, dict[str, tuple[float, float]]]:
+    """execution id -> stage -> (first start, last end)."""
+    found: dict[str, dict[str, tuple[float, float]]] = defaultdict(dict)
+    for path in directory.glob("*.jsonl"):
+        for line in path.read_text().splitlines():
+            stage, ids, started, ended = json.loads(line)
+            for execution_id in ids:
+                seen = found[execution_id].get(stage)
+                if seen is not None:
+                    started, ended = min(started, seen[0]), max(ended, seen[1])
+                found[execution_id][stage] = (started, ended)
+    return found
+
+
+def report(found: dict[str, dict[str, tuple[float, float]]], since: float) -> list[str]:
+    """Executions started at `since` or later (not the warm-up's), seen in every stage."""
+    names = {stage for _, (a, _i), (b, _j) in STAGES for stage in (a, b)}
+    whole = [
+        stamps
+        for stamps in found.values()
+        if names <= stamps.keys() and stamps["start"][0] >= since
+    ]
+    lines = [f"executions seen in full: {len(whole)}"]
+    for label, (first, i), (second, j) in STAGES:
+        spans = sorted(1000 * (s[second][j] - s[first][i]) for s in whole)
+        if not spans:
+            continue
+        lines.append(
+            f"  {label:30} p50 {spans[len(spans) // 2]:6.2f} ms  "
+            f"mean {statistics.fmean(spans):6.2f}  p90 {spans[int(len(spans) * 0.9)]:6.2f}"
+        )
+    return lines
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--db", choices=("sqlite", "postgres"), default="postgres")
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--duration", type=int, default=5, help="seconds measured")
+    args = parser.parse_args()
+    scratch = Path(tempfile.mkdtemp(prefix="rf-stages-"))
+    stamps = scratch / "stamps"
+    stamps.mkdir()
+    url = await webhooks.create_database(args.db, scratch)
+    script = scratch / "post.lua"
+    script.write_text(webhooks.WRK_SCRIPT)
+    os.environ["PYTHONPATH"] = str(PROBE)
+    os.environ["RELAYFLOW_BENCH_STAGES_DIR"] = str(stamps)
+    server = None
+    try:
+        webhook_id, key, workflow_id, _ = webhooks.seed(url, None)["e2e3"]
+        server = webhooks.start_server(url, None)
+        await webhooks.wait_until_up(server)
+        target = f"{server.base}/hooks/{webhook_id}?wait=10"
+        webhooks.run_wrk(target, key, script, args.clients, 3)  # warm-up
+        await webhooks.wait_drained(url, workflow_id, 120)
+        since = time.time()
+        load = webhooks.run_wrk(target, key, script, args.clients, args.duration)
+        await asyncio.sleep(1.5)  # the probe's last write
+        print(
+            f"e2e3 on {args.db}, {args.clients} clients, {args.duration} s: {load.rate:.1f}/s, "
+            f"p50 {load.p50_ms:.1f} ms (wrk); {webhooks.machine_speed()}"
+        )
+        print("\n".join(report(read_stamps(stamps), since)))
+    finally:
+        if server is not None:
+            server.stop()
+        await webhooks.drop_database(url)
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
