@@ -4,6 +4,8 @@ at their deadline, and nothing is evaluated while a template is compiled or chec
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from typing import Any
 
 import pytest
@@ -278,8 +280,9 @@ def test_what_all_the_fields_of_a_value_produce_counts_together() -> None:
         ("{{ nodes.a.output }}", True),
         ("step {{ iteration }} of {{ input['name'] }}", True),
         ({"a": "{{ input.x }}", "b": ["{{ input.y == 1 and not input.z }}"]}, True),
+        ("{{ input.n * 2 + input.m % 3 - 1 }}", True),  # on numbers; else on a thread
         ("{{ input.items|length }}", False),
-        ("{{ input.n * 2 }}", False),
+        ("{{ 2 ** input.n }}", False),
         ("{{ lipsum(1) }}", False),
         (NESTED_LOOPS, False),
         ("{{ input.x }}" + " " * 600, False),  # too long to look at on the loop
@@ -289,3 +292,55 @@ def test_only_templates_that_just_read_data_render_on_the_event_loop(
     value: Any, inline: bool
 ) -> None:
     assert templating._renders_inline(value) is inline
+
+
+class Text(str):
+    """Text that notes where it was repeated."""
+
+    repeated_on: list[str] = []
+
+    def __mul__(self, times: Any) -> str:
+        Text.repeated_on.append(threading.current_thread().name)
+        return str.__mul__(self, times)
+
+
+async def test_arithmetic_renders_on_the_loop_but_a_repetition_on_a_render_thread() -> None:
+    budget = RenderBudget(TemplateLimits())
+    context = {"input": {"n": 21, "s": Text("ab")}}
+    Text.repeated_on.clear()
+
+    assert await render_async("{{ input.n * 2 }}", context, where="w", budget=budget) == 42
+    assert await render_async("{{ input.s * 3 }}", context, where="w", budget=budget) == "ababab"
+    assert Text.repeated_on != [threading.current_thread().name]  # not the loop's thread
+    assert len(Text.repeated_on) == 1  # the render on the loop stopped before it
+
+
+async def test_a_render_moved_off_the_loop_counts_what_it_produces_once() -> None:
+    value = {"a": "{{ [input.s, input.s] }}", "b": "{{ input.s * 1 }}"}
+    context = {"input": {"s": "x" * 700_000}}
+    with pytest.raises(TemplateLimitError) as caught:
+        await render_async(value, context, where="d", budget=RenderBudget(TemplateLimits()))
+    # a: 1,400,008 characters (rendered on the loop, then again on a thread), b: 700,000
+    assert caught.value.message == (
+        "d.b: the value would make this render's results 2,100,008 characters, "
+        "over RELAYFLOW_TEMPLATE_MAX_CHARS (2,000,000)"
+    )
+
+
+@pytest.mark.timing
+async def test_the_event_loop_keeps_its_turns_while_a_long_render_runs_on_a_thread() -> None:
+    budget = RenderBudget(TemplateLimits(), budget_s=1.5, time_limit="1.5 s")
+    render = asyncio.ensure_future(render_async(NESTED_LOOPS, {}, where="w", budget=budget))
+    await asyncio.sleep(0.01)  # the render is under way on its thread
+    latest = 0.0
+    while not render.done():
+        started = time.perf_counter()
+        await asyncio.sleep(0.001)
+        latest = max(latest, time.perf_counter() - started - 0.001)
+
+    with pytest.raises(TemplateLimitError):
+        await render
+    # The render hands the GIL over every millisecond (a few ms late at worst); when it
+    # let go without waiting, it took the GIL straight back and the loop starved for up
+    # to 1.9 s.
+    assert latest < 0.25, f"the event loop ran {latest:.3f} s late"

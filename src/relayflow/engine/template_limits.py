@@ -13,7 +13,6 @@ turns it into a `TemplateLimitError` naming the node and the field as well.
 from __future__ import annotations
 
 import math
-import select
 import time
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
@@ -64,6 +63,11 @@ SETTING = {
 # How often a running render lets other threads (the event loop) take the GIL; the
 # deadline is checked as often.
 YIELD_EVERY_S = 0.001
+# How long it then sleeps: long enough for a thread waiting for the GIL to wake and
+# take it. A release without a wait (a zero-timeout select) was retaken at once, and
+# since it counts as a switch, the waiter's 5 ms timer never forced one: the event
+# loop starved for up to 1.9 s behind a hostile render (`bench/templates.py`).
+YIELD_SLEEP_S = 0.0002
 
 
 class TemplateLimitError(TemplateError):
@@ -76,10 +80,23 @@ class LimitBreach(Exception):
     """Raised inside a render; the message names the limit (`over RELAYFLOW_...`)."""
 
 
+class NeedsThread(Exception):
+    """Raised inside a render on the event loop at a step that may take long (growing a
+    string or a list): the render is abandoned and made again on a render thread."""
+
+
 class RenderBudget:
     """The limits and the deadline of one render; `tick()` at every step."""
 
-    __slots__ = ("deadline", "limits", "next_yield", "produced", "stopped", "time_limit")
+    __slots__ = (
+        "deadline",
+        "limits",
+        "next_yield",
+        "on_loop",
+        "produced",
+        "stopped",
+        "time_limit",
+    )
 
     def __init__(
         self,
@@ -96,15 +113,15 @@ class RenderBudget:
         self.next_yield = time.monotonic() + YIELD_EVERY_S
         self.produced = 0  # characters of the results rendered so far
         self.stopped = False
+        self.on_loop = False  # rendering on the event loop: only steps that stay cheap
 
     def tick(self) -> None:
         now = time.monotonic()
         if now > self.next_yield:
-            # Renders run in threads beside the event loop: release the GIL now and
-            # then (a zero-timeout select is a ~1 µs system call that does), so the
-            # loop waits ~1 ms for it rather than the interpreter's 5 ms switch interval.
+            # Renders run in threads beside the event loop: hand the GIL over now and
+            # then, so the loop waits ~1 ms for it (YIELD_SLEEP_S says why a sleep).
             self.next_yield = now + YIELD_EVERY_S
-            select.select([], [], [], 0)
+            time.sleep(YIELD_SLEEP_S)
             if now > self.deadline:
                 self._out_of_time()
 

@@ -34,7 +34,12 @@ from relayflow.engine.template_checks import (
     check_replace,
     describe_int,
 )
-from relayflow.engine.template_limits import RenderBudget, current_budget, json_weight
+from relayflow.engine.template_limits import (
+    NeedsThread,
+    RenderBudget,
+    current_budget,
+    json_weight,
+)
 
 LOOP_FILTER = "_relayflow_loop_step"  # wraps every `{% for %}` iterable (see _parse)
 GROWING_OPERATORS = frozenset({"*", "**", "+", "%"})
@@ -255,6 +260,8 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
                 bits = left.bit_length() + right.bit_length()
                 if bits > budget.limits.max_int_bits:
                     budget.check_int_bits(bits, "this product")
+        elif budget.on_loop:
+            raise NeedsThread  # a repetition or a concatenation can take long: not here
         else:
             check_binop(budget, operator, left, right)
         return self.binop_table[operator](left, right)

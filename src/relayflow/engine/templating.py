@@ -38,6 +38,7 @@ from jinja2.runtime import Undefined
 
 from relayflow.engine.template_limits import (
     LimitBreach,
+    NeedsThread,
     RenderBudget,
     TemplateLimitError,
     TemplateLimits,
@@ -228,7 +229,7 @@ def _render_string(source: str, context: Mapping[str, Any], where: str) -> Any:
         text = compiled.template.render(context)
         current_budget().count_produced(text, "the rendered text")
         return text
-    except TemplateError:
+    except (TemplateError, NeedsThread):
         raise
     except Exception as exc:
         raise _fail(where, exc) from None
@@ -258,7 +259,7 @@ def evaluate(
 def _evaluate(expression: str, context: Mapping[str, Any], where: str) -> Any:
     try:
         return _value_of(_compile_expression(expression), context)
-    except TemplateError:
+    except (TemplateError, NeedsThread):
         raise
     except Exception as exc:
         raise _fail(where, exc) from None
@@ -292,6 +293,9 @@ def has_templates(value: Any) -> bool:
 _CHEAP = (
     ast.Name, ast.Const, ast.Getattr, ast.Getitem, ast.Compare, ast.Operand, ast.And,
     ast.Or, ast.Not, ast.CondExpr, ast.List, ast.Tuple, ast.Dict, ast.Pair, ast.Neg, ast.Pos,
+    # Arithmetic is cheap on numbers; on anything else (a repetition, a concatenation,
+    # a %-format) the sandbox stops a render on the loop and it is made on a thread.
+    ast.Add, ast.Sub, ast.Mul, ast.Div, ast.FloorDiv, ast.Mod,
 )  # fmt: skip
 INLINE_MAX_SOURCE = 500  # characters; longer sources are not even looked at on the loop
 
@@ -352,29 +356,42 @@ async def _off_loop(budget: RenderBudget, function: Callable[..., Any], *args: A
         raise
 
 
+async def _render(
+    budget: RenderBudget, inline: bool, function: Callable[..., Any], *args: Any
+) -> Any:
+    """On the loop if `inline` and every step stays cheap (else from the start again, on
+    a render thread): a thread's round trip costs far more than a cheap render."""
+    if inline:
+        produced = budget.produced
+        budget.on_loop = True
+        try:
+            return run_within(budget, function, *args)
+        except NeedsThread:
+            budget.produced = produced  # what the abandoned render counted
+        finally:
+            budget.on_loop = False
+    return await _off_loop(budget, function, *args)
+
+
 async def render_async(
     value: Any, context: Mapping[str, Any], *, where: str, budget: RenderBudget
 ) -> Any:
     """`render` in a thread, so the event loop stays free; cheap ones stay inline."""
-    if _renders_inline(value):
-        return run_within(budget, _render_value, value, context, where)
-    return await _off_loop(budget, _render_value, value, context, where)
+    return await _render(budget, _renders_inline(value), _render_value, value, context, where)
 
 
 async def render_text_async(
     source: str, context: Mapping[str, Any], *, where: str, budget: RenderBudget
 ) -> str:
-    if _renders_inline(source):
-        return str(run_within(budget, _render_text, source, context, where))
-    return str(await _off_loop(budget, _render_text, source, context, where))
+    inline = _renders_inline(source)
+    return str(await _render(budget, inline, _render_text, source, context, where))
 
 
 async def evaluate_async(
     expression: str, context: Mapping[str, Any], *, where: str, budget: RenderBudget
 ) -> Any:
-    if _renders_inline(expression, expression=True):
-        return run_within(budget, _evaluate, expression, context, where)
-    return await _off_loop(budget, _evaluate, expression, context, where)
+    inline = _renders_inline(expression, expression=True)
+    return await _render(budget, inline, _evaluate, expression, context, where)
 
 
 # ----------------------------------------------------------------- checking
