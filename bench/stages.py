@@ -18,10 +18,8 @@ import argparse
 import asyncio
 import json
 import os
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -84,35 +82,31 @@ async def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--duration", type=int, default=5, help="seconds measured")
     args = parser.parse_args()
-    scratch = Path(tempfile.mkdtemp(prefix="rf-stages-"))
-    stamps = scratch / "stamps"
-    stamps.mkdir()
-    url = await webhooks.create_database(args.db, scratch)
-    script = scratch / "post.lua"
-    script.write_text(webhooks.WRK_SCRIPT)
-    os.environ["PYTHONPATH"] = str(PROBE)
-    os.environ["RELAYFLOW_BENCH_STAGES_DIR"] = str(stamps)
-    server = None
-    try:
+    async with webhooks.scratch_database(args.db) as (url, scratch):
+        stamps = scratch / "stamps"
+        stamps.mkdir()
+        script = scratch / "post.lua"
+        script.write_text(webhooks.WRK_SCRIPT)
+        os.environ["PYTHONPATH"] = str(PROBE)
+        os.environ["RELAYFLOW_BENCH_STAGES_DIR"] = str(stamps)
         webhook_id, key, workflow_id, _ = webhooks.seed(url, None)["e2e3"]
         server = webhooks.start_server(url, None)
-        await webhooks.wait_until_up(server)
-        target = f"{server.base}/hooks/{webhook_id}?wait=10"
-        webhooks.run_wrk(target, key, script, args.clients, 3)  # warm-up
-        await webhooks.wait_drained(url, workflow_id, 120)
-        since = time.time()
-        load = webhooks.run_wrk(target, key, script, args.clients, args.duration)
-        await asyncio.sleep(1.5)  # the probe's last write
-        print(
-            f"e2e3 on {args.db}, {args.clients} clients, {args.duration} s: {load.rate:.1f}/s, "
-            f"p50 {load.p50_ms:.1f} ms (wrk); {webhooks.machine_speed()}"
-        )
-        print("\n".join(report(read_stamps(stamps), since)))
-    finally:
-        if server is not None:
+        try:
+            await webhooks.wait_until_up(server)
+            target = f"{server.base}/hooks/{webhook_id}?wait=10"
+            webhooks.run_wrk(target, key, script, args.clients, 3)  # warm-up
+            await webhooks.wait_drained(url, workflow_id, 120)
+            since = time.time()
+            load = webhooks.run_wrk(target, key, script, args.clients, args.duration)
+            await asyncio.sleep(1.5)  # the probe's last write
+        finally:
             server.stop()
-        await webhooks.drop_database(url)
-        shutil.rmtree(scratch, ignore_errors=True)
+        found = read_stamps(stamps)
+    print(
+        f"e2e3 on {args.db}, {args.clients} clients, {args.duration} s: {load.rate:.1f}/s, "
+        f"p50 {load.p50_ms:.1f} ms (wrk); {webhooks.machine_speed()}"
+    )
+    print("\n".join(report(found, since)))
 
 
 if __name__ == "__main__":

@@ -24,10 +24,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -126,69 +124,66 @@ async def main() -> None:
     parser.add_argument("--duration", type=int, default=60, help="seconds of load")
     parser.add_argument("--history", type=int, default=0, help="finished executions to seed")
     args = parser.parse_args()
-    scratch = Path(tempfile.mkdtemp(prefix="rf-steady-"))
-    url = await hooks.create_database(args.db, scratch)
-    server: hooks.Server | None = None
-    try:
-        ids = hooks.seed(url, None)
-        if args.history:
-            seconds = await hooks.seed_history(url, ids, args.history)
-            print(f"({args.history} finished executions seeded in {seconds:.1f} s)")
-        webhook_id, key, workflow_id, _ = ids["ingest"]
-        server = hooks.start_server(url, None)
-        await hooks.wait_until_up(server)
-        print(
-            f"relayflow on {args.db}: {args.rate:.0f} webhooks/s offered for {args.duration} s "
-            f"(ingest, answered 202); {os.cpu_count()} cores, load average "
-            f"{os.getloadavg()[0]:.1f}; RSS at start {[round(r) for r in server.rss_mb()]} MB"
-        )
-        sender = Sender(server.base, f"/hooks/{webhook_id}", key)
-        await sender.open(CONNECTIONS)
-        total = int(args.rate * args.duration)
-        began = time.time()
-        start = time.perf_counter()
-        tasks: list[asyncio.Task[None]] = []
-        worst_lag = 0.0
-        next_report = 5.0
-        for i in range(total):
-            due = start + i / args.rate
-            now = time.perf_counter()
-            if due > now:
-                await asyncio.sleep(due - now)
-            else:
-                worst_lag = max(worst_lag, now - due)
-            tasks.append(asyncio.create_task(sender.send()))
-            if now - start >= next_report:
-                rss = [round(r) for r in server.rss_mb()]
-                print(
-                    f"  at {next_report:4.0f} s ({i} sent): backlog "
-                    f"{await backlog(url, workflow_id)}, RSS {rss} MB"
-                )
-                next_report += 5.0
-        await asyncio.gather(*tasks)
-        sent_s = time.perf_counter() - start
-        print(
-            f"  sent {total} in {sent_s:.1f} s ({total / sent_s:.0f}/s), sender at most "
-            f"{worst_lag * 1000:.0f} ms behind schedule; answers {sender.statuses}, "
-            f"p50 {percentile(sender.latencies, 0.5) * 1000:.1f} ms, "
-            f"p99 {percentile(sender.latencies, 0.99) * 1000:.1f} ms"
-        )
-        drain = await hooks.wait_drained(url, workflow_id, 300)
-        print(f"  backlog drained {drain:.1f} s after the last answer")
-        print(f"  RSS at the end {[round(r) for r in server.rss_mb()]} MB")
-        delays = await completion_delays(url, workflow_id, began)
-        within = sum(1 for d in delays if d <= 1.0) / max(1, len(delays))
-        print(
-            f"  webhook -> completed, {len(delays)} executions: "
-            f"p50 {statistics.median(delays) * 1000:.0f} ms, "
-            f"p99 {percentile(delays, 0.99) * 1000:.0f} ms, max {max(delays) * 1000:.0f} ms, "
-            f"{within:.1%} within 1 s"
-        )
-    finally:
-        if server is not None:
-            server.stop()
-        await hooks.drop_database(url)
-        shutil.rmtree(scratch, ignore_errors=True)
+    async with hooks.scratch_database(args.db) as (url, _):
+        server: hooks.Server | None = None
+        try:
+            ids = hooks.seed(url, None)
+            if args.history:
+                seconds = await hooks.seed_history(url, ids, args.history)
+                print(f"({args.history} finished executions seeded in {seconds:.1f} s)")
+            webhook_id, key, workflow_id, _ = ids["ingest"]
+            server = hooks.start_server(url, None)
+            await hooks.wait_until_up(server)
+            print(
+                f"relayflow on {args.db}: {args.rate:.0f} webhooks/s offered for {args.duration} s "
+                f"(ingest, answered 202); {os.cpu_count()} cores, load average "
+                f"{os.getloadavg()[0]:.1f}; RSS at start {[round(r) for r in server.rss_mb()]} MB"
+            )
+            sender = Sender(server.base, f"/hooks/{webhook_id}", key)
+            await sender.open(CONNECTIONS)
+            total = int(args.rate * args.duration)
+            began = time.time()
+            start = time.perf_counter()
+            tasks: list[asyncio.Task[None]] = []
+            worst_lag = 0.0
+            next_report = 5.0
+            for i in range(total):
+                due = start + i / args.rate
+                now = time.perf_counter()
+                if due > now:
+                    await asyncio.sleep(due - now)
+                else:
+                    worst_lag = max(worst_lag, now - due)
+                tasks.append(asyncio.create_task(sender.send()))
+                if now - start >= next_report:
+                    rss = [round(r) for r in server.rss_mb()]
+                    print(
+                        f"  at {next_report:4.0f} s ({i} sent): backlog "
+                        f"{await backlog(url, workflow_id)}, RSS {rss} MB"
+                    )
+                    next_report += 5.0
+            await asyncio.gather(*tasks)
+            sent_s = time.perf_counter() - start
+            print(
+                f"  sent {total} in {sent_s:.1f} s ({total / sent_s:.0f}/s), sender at most "
+                f"{worst_lag * 1000:.0f} ms behind schedule; answers {sender.statuses}, "
+                f"p50 {percentile(sender.latencies, 0.5) * 1000:.1f} ms, "
+                f"p99 {percentile(sender.latencies, 0.99) * 1000:.1f} ms"
+            )
+            drain = await hooks.wait_drained(url, workflow_id, 300)
+            print(f"  backlog drained {drain:.1f} s after the last answer")
+            print(f"  RSS at the end {[round(r) for r in server.rss_mb()]} MB")
+            delays = await completion_delays(url, workflow_id, began)
+            within = sum(1 for d in delays if d <= 1.0) / max(1, len(delays))
+            print(
+                f"  webhook -> completed, {len(delays)} executions: "
+                f"p50 {statistics.median(delays) * 1000:.0f} ms, "
+                f"p99 {percentile(delays, 0.99) * 1000:.0f} ms, max {max(delays) * 1000:.0f} ms, "
+                f"{within:.1%} within 1 s"
+            )
+        finally:
+            if server is not None:
+                server.stop()
 
 
 if __name__ == "__main__":

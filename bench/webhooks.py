@@ -43,6 +43,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -154,6 +155,18 @@ async def create_database(kind: str, scratch: Path) -> str:
 async def drop_database(url: str) -> None:
     if url.startswith("postgresql"):
         await _admin(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+
+
+@contextlib.asynccontextmanager
+async def scratch_database(kind: str) -> AsyncIterator[tuple[str, Path]]:
+    """A new database of `kind` and a scratch directory, both removed afterwards."""
+    scratch = Path(tempfile.mkdtemp(prefix="rf-bench-"))
+    url = await create_database(kind, scratch)
+    try:
+        yield url, scratch
+    finally:
+        await drop_database(url)
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def run_python(code: str, url: str, src: str | None) -> str:
@@ -604,8 +617,13 @@ def describe(result: Result) -> str:
 
 
 async def run_code(label: str, src: str | None, args: argparse.Namespace) -> list[Result]:
-    scratch = Path(tempfile.mkdtemp(prefix="rf-bench-"))
-    url = await create_database(args.db, scratch)
+    async with scratch_database(args.db) as (url, scratch):
+        return await run_workloads(label, src, args, url, scratch)
+
+
+async def run_workloads(
+    label: str, src: str | None, args: argparse.Namespace, url: str, scratch: Path
+) -> list[Result]:
     script = scratch / "post.lua"
     script.write_text(WRK_SCRIPT)
     results: list[Result] = []
@@ -635,8 +653,6 @@ async def run_code(label: str, src: str | None, args: argparse.Namespace) -> lis
     finally:
         if server is not None:
             server.stop()
-        await drop_database(url)
-        shutil.rmtree(scratch, ignore_errors=True)
     return results
 
 
