@@ -24,8 +24,8 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench import webhooks
+sys.path.insert(0, str(Path(__file__).parent))
+import webhooks  # the server and database helpers
 
 PROBE = Path(__file__).resolve().parent / "stage_probe"
 # Each stage: from the start of one stamp to the start (or end) of the next.

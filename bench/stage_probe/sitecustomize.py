@@ -6,6 +6,7 @@ to RELAYFLOW_BENCH_STAGES_DIR every second. Benchmark tooling, never part of a s
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 import os
 import sys
@@ -30,7 +31,7 @@ def _write_forever() -> None:
 
 def _timed(cls: type, name: str, stage: str, ids: Any) -> None:
     original = getattr(cls, name)
-    if asyncio_function(original):
+    if inspect.iscoroutinefunction(original):
 
         @functools.wraps(original)
         async def timed_async(*args: Any, **kwargs: Any) -> Any:
@@ -50,12 +51,6 @@ def _timed(cls: type, name: str, stage: str, ids: Any) -> None:
             return result
 
         setattr(cls, name, timed)
-
-
-def asyncio_function(function: Any) -> bool:
-    import inspect
-
-    return inspect.iscoroutinefunction(function)
 
 
 NEEDED = {

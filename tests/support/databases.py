@@ -45,12 +45,14 @@ async def create_pg_database(name: str, template: str | None = None) -> None:
         await conn.close()
 
 
-async def drop_pg_database(name: str) -> None:
-    conn = await pg_admin()
+async def drop_pg_database(name: str, admin: asyncpg.Connection | None = None) -> None:
+    """Drop the database (on `admin`, an admin connection, when given)."""
+    conn = admin or await pg_admin()
     try:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
-        await conn.close()
+        if admin is None:
+            await conn.close()
 
 
 @asynccontextmanager
@@ -102,7 +104,7 @@ class _BackgroundDrops:
         try:
             while (name := await asyncio.to_thread(self._names.get)) is not None:
                 try:
-                    await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                    await drop_pg_database(name, conn)
                 except asyncpg.PostgresError:
                     continue  # left for the factory's close(), which drops what remains
                 self._dropped(name)
