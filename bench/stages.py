@@ -30,15 +30,19 @@ import webhooks  # the server and database helpers
 PROBE = Path(__file__).resolve().parent / "stage_probe"
 # Each stage: from the start of one stamp to the start (or end) of the next.
 STAGES = [
+    ("request read to the start, API", ("accept", 0), ("start", 0)),
     ("start statement(s), API", ("start", 0), ("start", 1)),
     ("until the claim begins", ("start", 1), ("claim", 0)),
     ("claim", ("claim", 0), ("claim", 1)),
     ("claimed to engine start", ("claim", 1), ("launch", 0)),
-    ("engine run (all nodes)", ("launch", 0), ("finish", 0)),
+    ("launched to the engine's start", ("launch", 0), ("engine", 0)),
+    ("engine run (all nodes)", ("engine", 0), ("engine", 1)),
+    ("engine's end to the outcome", ("engine", 1), ("finish", 0)),
     ("outcome queued to its batch", ("finish", 0), ("batch", 0)),
     ("run batch with the outcome", ("batch", 0), ("batch", 1)),
     ("committed to the API's news", ("batch", 1), ("settled", 0)),
-    ("whole (start to news)", ("start", 0), ("settled", 0)),
+    ("news to the waiting request", ("settled", 0), ("answer", 1)),
+    ("whole (request read to answer)", ("accept", 0), ("answer", 1)),
 ]
 
 

@@ -59,6 +59,7 @@ NEEDED = {
     "relayflow.runtime.outcomes": "Outcomes",
     "relayflow.runtime.worker": "Worker",
     "relayflow.runtime.journal": "Journal",
+    "relayflow.engine.executor": "Executor",
 }
 
 
@@ -80,6 +81,13 @@ def _install() -> None:
         )
     worker = modules["relayflow.runtime.worker"].Worker
     _timed(worker, "_launch", "launch", lambda a, k, r: [a[1].id])
+    if "relayflow.runtime.webhook_intake" in modules:  # an API process
+        intake = modules["relayflow.runtime.webhook_intake"].WebhookIntake
+        _timed(intake, "accept", "accept", lambda a, k, r: [r.execution_id])
+    outcomes = modules["relayflow.runtime.outcomes"].Outcomes
+    _timed(outcomes, "wait", "answer", lambda a, k, r: [a[1]])
+    executor = modules["relayflow.engine.executor"].Executor
+    _timed(executor, "run", "engine", lambda a, k, r: [a[1].execution_id])
     journal = modules["relayflow.runtime.journal"].Journal
     _timed(journal, "finish", "finish", lambda a, k, r: [a[1].execution_id])
     _timed(
