@@ -12,6 +12,8 @@ its next request when the previous answer arrives), body `{"topic":"bench","n":1
 
 The server is the one users run: `relayflow serve` on SQLite (supervising an API
 process and a worker process); `serve --no-worker` plus one `relayflow worker` on PostgreSQL.
+`--api-processes N` gives `serve` N API processes (on PostgreSQL, supervised without a
+worker; code older than 2026-12-01 evening ran one process with `--no-worker`).
 Every request is checked against a completed execution with the expected output
 (e2e3: every answer a 200 carrying it). Printed per run: req/s, p50/p99, CPU per
 execution (all server processes, from /proc) and the largest RSS.
@@ -381,7 +383,7 @@ def _tree(pid: int) -> list[int]:
     return found
 
 
-def start_server(url: str, src: str | None) -> Server:
+def start_server(url: str, src: str | None, api_processes: int = 1) -> Server:
     port = free_port()
     env = {
         **os.environ,
@@ -392,6 +394,8 @@ def start_server(url: str, src: str | None) -> Server:
     if src:
         env["PYTHONPATH"] = src
     serve = [sys.executable, "-c", CLI, "serve", "--port", str(port)]
+    if api_processes != 1:
+        serve += ["--api-processes", str(api_processes)]
     processes = []
     if url.startswith("sqlite"):
         processes.append(subprocess.Popen(serve, env=env))
@@ -636,7 +640,7 @@ async def run_workloads(
                     break
                 seconds = await seed_history(url, ids, args.history)
                 print(f"  ({args.history} finished executions seeded in {seconds:.1f} s)")
-            server = start_server(url, src)
+            server = start_server(url, src, args.api_processes)
             await wait_until_up(server)
             name = f"{label}, {phase}" + (f" {args.history}" if phase == "history" else "")
             for workload in args.workloads.split(","):
@@ -668,6 +672,13 @@ async def main() -> None:
         "--read-clients", type=int, default=1, help="clients of `reads` (a person paging)"
     )
     parser.add_argument("--baseline-src", help="`src` of another checkout, run first")
+    parser.add_argument(
+        "--api-processes",
+        type=int,
+        default=1,
+        help="API processes of `serve` (beside its worker on SQLite; on PostgreSQL, "
+        "`serve --no-worker` beside one `relayflow worker`)",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (apt-get install -y wrk)")

@@ -133,11 +133,16 @@ def serve(
         help="API and worker in this one process, not in supervised child processes.",
     ),
     api_processes: int = typer.Option(
-        None, help="API processes beside the worker (default 1; RELAYFLOW_API_PROCESSES)."
+        None,
+        help="API processes, beside the worker if there is one (default 1; "
+        "RELAYFLOW_API_PROCESSES).",
     ),
     fd: int = typer.Option(None, hidden=True, help="Serve on this inherited socket."),
 ) -> None:
-    """Run the API and the web UI, and (unless --no-worker) a worker in its own process."""
+    """Run the API and the web UI, and (unless --no-worker) a worker in its own process.
+
+    Supervised child processes unless --single-process, or unless --no-worker leaves
+    one API process to run."""
     settings = load_settings()
     if host:
         settings.host = host
@@ -152,7 +157,8 @@ def serve(
     settings.embedded_worker = settings.embedded_worker and worker
     settings.serve_single_process = settings.serve_single_process or single_process
     start_observability(settings)
-    if fd is None and settings.embedded_worker and not settings.serve_single_process:
+    supervise = settings.embedded_worker or settings.api_processes > 1
+    if fd is None and supervise and not settings.serve_single_process:
         raise typer.Exit(_serve_supervised(settings))
     _serve_here(settings, fd=fd)
 
@@ -181,7 +187,7 @@ def _serve_here(settings: Settings, *, fd: int | None) -> None:
 
 
 def _serve_supervised(settings: Settings) -> int:
-    """API processes and a worker process, started and watched by this one."""
+    """API processes (and a worker process), started and watched by this one."""
     import asyncio
 
     from relayflow.runtime.supervisor import Supervisor, listening_socket, serve_children
@@ -207,13 +213,16 @@ def _serve_supervised(settings: Settings) -> int:
         )
         return 2
     url = f"http://{settings.host}:{settings.port}/"
+    shape = f"{settings.api_processes} API process(es)"
+    shape += " and a worker process" if settings.embedded_worker else ", no worker"
     supervisor = Supervisor(
-        serve_children(fd=sock.fileno(), api_processes=settings.api_processes),
-        shutdown_grace_s=settings.shutdown_grace_s,
-        on_started=lambda: typer.echo(
-            f"relayflow is starting on {url} "
-            f"({settings.api_processes} API process(es) and a worker process)"
+        serve_children(
+            fd=sock.fileno(),
+            api_processes=settings.api_processes,
+            worker=settings.embedded_worker,
         ),
+        shutdown_grace_s=settings.shutdown_grace_s,
+        on_started=lambda: typer.echo(f"relayflow is starting on {url} ({shape})"),
     )
     try:
         return asyncio.run(supervisor.run())

@@ -154,6 +154,49 @@ async def test_a_worker_that_dies_is_restarted(
     assert not [pid for pid in before | after if alive(pid)]
 
 
+async def test_serve_without_a_worker_supervises_several_api_processes(
+    db: Database, database_url: str, tmp_path: Path
+) -> None:
+    """The PostgreSQL shape with workers of their own: `serve --no-worker
+    --api-processes 2` beside a `relayflow worker`."""
+    hook_id, key = await make_hook(db)
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    serve = await start_serve(database_url, tmp_path, port, "--no-worker", "--api-processes", "2")
+    worker = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "relayflow.cli",
+        "worker",
+        "--no-migrate",
+        env={
+            **os.environ,
+            "RELAYFLOW_DATABASE_URL": database_url,
+            "RELAYFLOW_JWT_SECRET": TEST_SECRET,
+            "RELAYFLOW_DATA_DIR": str(tmp_path / "serve"),
+        },
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    try:
+        await wait_until_ready(base_url, serve)
+        children = children_of(serve.pid)
+        commands = [Path(f"/proc/{pid}/cmdline").read_text().split("\0") for pid in children]
+        responses = [await run_hook(base_url, hook_id, key, f"run {i}") for i in range(4)]
+    finally:
+        log = await stop(serve)
+        await stop(worker)
+
+    assert len(children) == 2, log
+    assert all("serve" in args and "worker" not in args for args in commands), commands
+    assert "2 API process(es), no worker" in log
+    for i, response in enumerate(responses):
+        assert response.status_code == 200, response.text
+        assert f"run {i}" in str(response.json()["output"])
+    assert serve.returncode == 0, log
+    assert not [pid for pid in children if alive(pid)]
+
+
 async def test_single_process_mode_starts_no_children(
     settings: Settings, database_url: str, tmp_path: Path
 ) -> None:

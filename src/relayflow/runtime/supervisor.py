@@ -17,7 +17,8 @@ and one worker. The children are ordinary `relayflow serve --no-worker` and
   `restart_window_s` brings the whole server down, with a log line that says so.
 
 `RELAYFLOW_SERVE_SINGLE_PROCESS=true` (`relayflow serve --single-process`) keeps
-API and worker in one process instead.
+API and worker in one process instead. `relayflow serve --no-worker` with more than
+one API process supervises those alone (the workers run elsewhere).
 """
 
 from __future__ import annotations
@@ -207,10 +208,12 @@ def serve_children(
     *,
     fd: int,
     api_processes: int,
+    worker: bool = True,
     worker_name: str | None = None,
 ) -> list[ChildSpec]:
-    """API processes on the shared socket `fd`, and one worker. The first API process
-    runs the scheduler; the others leave it to that one."""
+    """API processes on the shared socket `fd`, and one worker unless `worker` is off
+    (the workers run elsewhere). The first API process runs the scheduler; the others
+    leave it to that one."""
     specs = [
         ChildSpec(
             "api" if i == 0 else f"api-{i + 1}",
@@ -220,8 +223,9 @@ def serve_children(
         )
         for i in range(api_processes)
     ]
-    worker = ["worker", "--no-migrate"]
-    if worker_name:
-        worker += ["--name", worker_name]
-    specs.append(ChildSpec("worker", worker))
+    if worker:
+        command = ["worker", "--no-migrate"]
+        if worker_name:
+            command += ["--name", worker_name]
+        specs.append(ChildSpec("worker", command))
     return specs
