@@ -5,7 +5,10 @@ the server that benchmark starts, with `bench/stage_probe` on the server process
 PYTHONPATH: it stamps the wall-clock time of each stage of every execution (the
 start statement(s) in the API, the claim, the engine's run, the run batch that
 carries the outcome, the outcome's arrival back in the API). Printed: the median,
-mean and p90 of each stage and of the whole, over every execution seen in full.
+mean and p90 of each stage and of the whole, over every execution seen in full;
+then, per process (API, worker, the PostgreSQL backends of the bench database), the
+CPU each execution cost and the time its threads waited for a CPU while runnable
+(the kernel's schedstat): what a stage spent waiting for its turn on the machine.
 The probe's own cost is small but not nothing: compare throughput with
 `bench/webhooks.py`, not with this.
 
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import statistics
@@ -80,6 +84,65 @@ def report(found: dict[str, dict[str, tuple[float, float]]], since: float) -> li
     return lines
 
 
+def process_groups(server: webhooks.Server, backends: list[int]) -> dict[str, list[int]]:
+    """The server's processes by role (from their command lines), and the backends."""
+    groups: dict[str, list[int]] = defaultdict(list)
+    for process in server.processes:
+        for pid in webhooks._tree(process.pid):
+            with contextlib.suppress(OSError):
+                args = Path(f"/proc/{pid}/cmdline").read_text().split("\0")
+                if "worker" in args:
+                    groups["worker"].append(pid)
+                elif len(webhooks._tree(pid)) > 1:  # `serve` supervising its children
+                    groups["supervisor"].append(pid)
+                else:
+                    groups["API"].append(pid)
+    if backends:
+        groups["PostgreSQL backends"] = backends
+    return groups
+
+
+def scheduling(groups: dict[str, list[int]]) -> dict[str, tuple[float, float]]:
+    """Seconds on a CPU and seconds runnable but waiting for one, per group (all threads)."""
+    totals = {}
+    for role, pids in groups.items():
+        ran = waited = 0
+        for pid in pids:
+            for task in Path(f"/proc/{pid}/task").glob("*"):
+                with contextlib.suppress(OSError):
+                    fields = (task / "schedstat").read_text().split()
+                    ran, waited = ran + int(fields[0]), waited + int(fields[1])
+        totals[role] = (ran / 1e9, waited / 1e9)
+    return totals
+
+
+async def backend_pids(url: str) -> list[int]:
+    if not url.startswith("postgresql"):
+        return []
+    conn = await webhooks.asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        rows = await conn.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid()"
+        )
+    finally:
+        await conn.close()
+    return [row["pid"] for row in rows]
+
+
+def scheduling_lines(
+    before: dict[str, tuple[float, float]], after: dict[str, tuple[float, float]], runs: int
+) -> list[str]:
+    lines = ["per execution, by process: CPU, and time runnable but waiting for a CPU"]
+    for role, (ran, waited) in after.items():
+        ran0, waited0 = before.get(role, (0.0, 0.0))
+        lines.append(
+            f"  {role:30} CPU {1000 * (ran - ran0) / runs:5.2f} ms  "
+            f"waiting for a CPU {1000 * (waited - waited0) / runs:5.2f} ms"
+        )
+    return lines
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="postgres")
@@ -100,8 +163,11 @@ async def main() -> None:
             target = f"{server.base}/hooks/{webhook_id}?wait=10"
             webhooks.run_wrk(target, key, script, args.clients, 3)  # warm-up
             await webhooks.wait_drained(url, workflow_id, 120)
+            groups = process_groups(server, await backend_pids(url))
+            before = scheduling(groups)
             since = time.time()
             load = webhooks.run_wrk(target, key, script, args.clients, args.duration)
+            after = scheduling(groups)
             await asyncio.sleep(1.5)  # the probe's last write
         finally:
             server.stop()
@@ -111,6 +177,7 @@ async def main() -> None:
         f"p50 {load.p50_ms:.1f} ms (wrk); {webhooks.machine_speed()}"
     )
     print("\n".join(report(found, since)))
+    print("\n".join(scheduling_lines(before, after, max(load.requests, 1))))
 
 
 if __name__ == "__main__":
