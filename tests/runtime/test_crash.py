@@ -92,6 +92,17 @@ class Workers:
             stderr=subprocess.STDOUT,
         )
 
+    async def wait_started(self, *names: str, timeout: float = 60) -> None:
+        """Until each worker has logged that it listens and claims (a loaded machine
+        may take seconds to start one: a late worker would find nothing left to run)."""
+        async with asyncio.timeout(timeout):
+            for name in names:
+                log = self.logs / f"{name}.log"
+                while f"worker {name} started".encode() not in log.read_bytes():
+                    if self.processes[name].poll() is not None:
+                        raise AssertionError(f"worker {name} exited: {log.read_text()}")
+                    await asyncio.sleep(0.1)
+
     def kill(self, name: str) -> None:
         process = self.processes[name]
         os.kill(process.pid, signal.SIGKILL)
@@ -211,10 +222,12 @@ async def assert_all_done_exactly_once(
 async def two_workers_mid_run(
     db: Database, workers: Workers, server: LocalHttpServer
 ) -> list[uuid.UUID]:
-    """Submit the executions to workers w1 and w2; return once w1 is mid-run."""
-    ids = await submit_all(db, server)
+    """Submit the executions to workers w1 and w2, once both run; return once w1 is
+    mid-run."""
     workers.start("w1")
     workers.start("w2")
+    await workers.wait_started("w1", "w2")
+    ids = await submit_all(db, server)
     await mid_run_on(db, "w1")
     return ids
 
