@@ -88,12 +88,13 @@ def process_groups(server: webhooks.Server, backends: list[int]) -> dict[str, li
     """The server's processes by role (from their command lines), and the backends."""
     groups: dict[str, list[int]] = defaultdict(list)
     for process in server.processes:
-        for pid in webhooks._tree(process.pid):
+        tree = webhooks._tree(process.pid)
+        for pid in tree:
             with contextlib.suppress(OSError):
                 args = Path(f"/proc/{pid}/cmdline").read_text().split("\0")
                 if "worker" in args:
                     groups["worker"].append(pid)
-                elif len(webhooks._tree(pid)) > 1:  # `serve` supervising its children
+                elif pid == process.pid and len(tree) > 1:  # `serve` supervising children
                     groups["supervisor"].append(pid)
                 else:
                     groups["API"].append(pid)
@@ -119,7 +120,7 @@ def scheduling(groups: dict[str, list[int]]) -> dict[str, tuple[float, float]]:
 async def backend_pids(url: str) -> list[int]:
     if not url.startswith("postgresql"):
         return []
-    conn = await webhooks.asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+    conn = await webhooks.connect_pg(url)
     try:
         rows = await conn.fetch(
             "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "

@@ -31,8 +31,6 @@ import uuid
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import asyncpg
-
 sys.path.insert(0, str(Path(__file__).parent))
 import webhooks as hooks  # the server and database helpers
 
@@ -92,7 +90,7 @@ async def completion_delays(url: str, workflow_id: str, since: float) -> list[fl
         "AND status = 'completed' AND started_at >= {}"
     )
     if url.startswith("postgresql"):
-        conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+        conn = await hooks.connect_pg(url)
         try:
             rows = await conn.fetch(query.format("$1", "$2"), uuid.UUID(workflow_id), after)
         finally:

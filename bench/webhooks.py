@@ -159,6 +159,11 @@ async def drop_database(url: str) -> None:
         await _admin(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
 
 
+async def connect_pg(url: str) -> asyncpg.Connection:
+    """An asyncpg connection to the PostgreSQL database at `url` (SQLAlchemy's form)."""
+    return await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+
+
 @contextlib.asynccontextmanager
 async def scratch_database(kind: str) -> AsyncIterator[tuple[str, Path]]:
     """A new database of `kind` and a scratch directory, both removed afterwards."""
@@ -268,7 +273,7 @@ async def seed_history(url: str, ids: dict[str, list[str]], n: int) -> float:
     started = time.perf_counter()
     workflow_id, user_id = uuid.UUID(ids["ingest"][2]), uuid.UUID(ids["ingest"][3])
     if url.startswith("postgresql"):
-        conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+        conn = await connect_pg(url)
         try:
             for offset in range(0, n, 100_000):
                 await conn.execute(PG_HISTORY, workflow_id, user_id, min(100_000, n - offset))
@@ -485,7 +490,7 @@ def run_wrk(
 async def executions_by_status(url: str, workflow_id: str) -> dict[str, int]:
     query = "SELECT status, count(*) FROM executions WHERE workflow_id = {} GROUP BY status"
     if url.startswith("postgresql"):
-        conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+        conn = await connect_pg(url)
         try:
             rows = await conn.fetch(query.format("$1"), uuid.UUID(workflow_id))
             return {r[0]: int(r[1]) for r in rows}
@@ -504,7 +509,7 @@ async def executions_by_status(url: str, workflow_id: str) -> dict[str, int]:
 async def completed_with_output(url: str, workflow_id: str) -> int:
     """Completed executions of the workflow whose output is the expected one."""
     if url.startswith("postgresql"):
-        conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+        conn = await connect_pg(url)
         try:
             return int(
                 await conn.fetchval(
