@@ -72,14 +72,17 @@ async def make_hook(db: Database) -> tuple[uuid.UUID, str]:
 async def start_serve(
     database_url: str, tmp_path: Path, port: int, *args: str
 ) -> asyncio.subprocess.Process:
+    return await start_cli(
+        database_url, tmp_path, "serve", "--no-migrate", "--port", str(port), *args
+    )
+
+
+async def start_cli(database_url: str, tmp_path: Path, *args: str) -> asyncio.subprocess.Process:
+    """`relayflow ARGS` on the test's database, its output collected."""
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "relayflow.cli",
-        "serve",
-        "--no-migrate",
-        "--port",
-        str(port),
         *args,
         env={
             **os.environ,
@@ -163,21 +166,7 @@ async def test_serve_without_a_worker_supervises_several_api_processes(
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     serve = await start_serve(database_url, tmp_path, port, "--no-worker", "--api-processes", "2")
-    worker = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "relayflow.cli",
-        "worker",
-        "--no-migrate",
-        env={
-            **os.environ,
-            "RELAYFLOW_DATABASE_URL": database_url,
-            "RELAYFLOW_JWT_SECRET": TEST_SECRET,
-            "RELAYFLOW_DATA_DIR": str(tmp_path / "serve"),
-        },
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
+    worker = await start_cli(database_url, tmp_path, "worker", "--no-migrate")
     try:
         await wait_until_ready(base_url, serve)
         children = children_of(serve.pid)
