@@ -5,11 +5,18 @@ Users already running `user_concurrency` executions are skipped, and one claim
 never takes more than their remaining share, even when claimers race:
 - PostgreSQL: one statement (`statements.PG_CLAIM`) without an explicit
   transaction; a user whose backlog could take them past the cap is claimed for
-  in a second pass under a per-user lock (their claimers wait for each other;
-  everyone else's stay one statement). (Left: a one-statement claim for a user
-  well under the cap may still be in flight when a burst of new executions makes
-  them contended and a locked pass claims those.)
+  in a second pass under a per-user lock (`statements.PG_CLAIM_OF_USERS`; their
+  claimers wait for each other; everyone else's stay one statement). (Left: a
+  one-statement claim for a user well under the cap may still be in flight when a
+  burst of new executions makes them contended and a locked pass claims those.)
 - SQLite: every claim holds the write lock while it counts (`sqlite_writes.claim`).
+
+Both read user by user: the users with pending work (at most `USERS_PER_CLAIM`,
+from a random point of the user index and around), then each user's oldest rows
+within their share. A claim's cost follows the users waiting and the rows it
+takes, not the length of anyone's backlog, and a user at the cap costs a count.
+Oldest first holds among the users one claim looks at: all of them unless more
+than `USERS_PER_CLAIM` users wait at once.
 
 The queue implementations run these on their drivers (`Queue.claim`).
 """
@@ -25,16 +32,20 @@ from typing import Any, cast
 from sqlalchemy import Table
 
 from relayflow.store import models
+from relayflow.store.queue.drivers import NumberedStatement
 from relayflow.store.queue.rows import (
     NO_CAP,
     Claim,
     ClaimedExecution,
     claimed_from,
 )
-from relayflow.store.queue.statements import PG_CLAIM
+from relayflow.store.queue.statements import PG_CLAIM, PG_CLAIM_UNCAPPED
 
 _executions = cast(Table, models.Execution.__table__)
 _JSON_CLAIM_COLUMNS = ("graph", "input", "trigger", "decisions")
+# Users one claim looks at (one index probe each, and a count of their running and
+# pending executions); a random start spreads the turns when more are waiting.
+USERS_PER_CLAIM = 64
 
 
 def claim_params(
@@ -45,15 +56,15 @@ def claim_params(
     now: dt.datetime,
     lease_seconds: float,
 ) -> dict[str, Any]:
-    """The parameters of `statements.PG_CLAIM` for a claim of everyone's work."""
+    """The parameters of a claim of everyone's work (`first_pass`)."""
     return {
         "sc": "on" if wait_for_disk else "off",
-        # Look a little further than `limit` so one busy user does not starve others.
-        "scan": limit * 4,
         "cap": user_concurrency if user_concurrency is not None else NO_CAP,
+        # A user with more pending rows than this is claimed for under their lock.
+        "bound": min(user_concurrency or 0, limit * 4),
+        "walk": USERS_PER_CLAIM,
+        "from": uuid.uuid4(),
         "limit": limit,
-        "users": None,  # all users (the exact pass names its users)
-        "exact": False,
         "owner": owner,
         "expires": now + dt.timedelta(seconds=lease_seconds),
         "now": now,
@@ -72,9 +83,16 @@ def pg_claim_result(rows: Sequence[Mapping[Any, Any]], now: dt.datetime) -> Clai
     return Claim(_by_age(claimed, now), more_pending=more_pending, contended=contended)
 
 
-async def fetch_pg_claim(conn: Any, params: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    """Run the claim statement on an asyncpg connection or pool."""
-    records = await conn.fetch(PG_CLAIM.sql, *PG_CLAIM.arguments(params))
+def first_pass(params: Mapping[str, Any]) -> NumberedStatement:
+    """The one-statement claim for these parameters: within the cap, or without one."""
+    return PG_CLAIM if params["cap"] < NO_CAP else PG_CLAIM_UNCAPPED
+
+
+async def fetch_pg_claim(
+    conn: Any, statement: NumberedStatement, params: Mapping[str, Any]
+) -> list[Mapping[str, Any]]:
+    """Run a claim statement on an asyncpg connection or pool."""
+    records = await conn.fetch(statement.sql, *statement.arguments(params))
     rows: list[Mapping[str, Any]] = []
     for record in records:
         row = dict(record)
@@ -89,6 +107,8 @@ FetchClaim = Callable[[Mapping[str, Any]], Awaitable[list[Mapping[str, Any]]]]
 FetchLockedClaim = Callable[
     [list[uuid.UUID], Mapping[str, Any]], Awaitable[list[Mapping[str, Any]]]
 ]
+"""`fetch(params)` runs `first_pass(params)`; `fetch_locked(users, params)` runs
+`PG_CLAIM_OF_USERS` under the users' locks."""
 
 
 async def claim_in_two_passes(
@@ -102,7 +122,7 @@ async def claim_in_two_passes(
     if not fast.contended or room <= 0:
         return fast
     users = sorted(fast.contended)
-    exact = dict(params, users=users, exact=True, limit=room, scan=room * 4)
+    exact = dict(params, users=users, limit=room)
     locked = pg_claim_result(await fetch_locked(users, exact), now)
     return Claim(
         _by_age([*fast.executions, *locked.executions], now),

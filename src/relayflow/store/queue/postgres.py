@@ -52,6 +52,7 @@ from relayflow.store.queue.rows import (
 )
 from relayflow.store.queue.statements import (
     PG_CLAIM_KEY_AND_INSERT,
+    PG_CLAIM_OF_USERS,
     PG_FIND_STARTER,
     PG_FIND_WEBHOOK,
     PG_FIND_WEBHOOK_AND_START,
@@ -257,14 +258,14 @@ class PostgresQueue:
         pool = await self._db.direct_pg().connections()
 
         async def fetch(values: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-            return await claim.fetch_pg_claim(pool, values)
+            return await claim.fetch_pg_claim(pool, claim.first_pass(values), values)
 
         async def fetch_locked(
             users: list[uuid.UUID], values: Mapping[str, Any]
         ) -> list[Mapping[str, Any]]:
             async with pool.acquire() as conn, conn.transaction():
                 await conn.fetchval(PG_LOCK_USERS.sql, users)
-                return await claim.fetch_pg_claim(conn, values)
+                return await claim.fetch_pg_claim(conn, PG_CLAIM_OF_USERS, values)
 
         return await claim.claim_in_two_passes(params, now, fetch, fetch_locked)
 

@@ -23,6 +23,7 @@ from relayflow.store import completions, models
 from relayflow.store.node_runs import UPDATED_COLUMNS
 from relayflow.store.queue import signals
 from relayflow.store.queue.batches import BatchWritten, RunBatch
+from relayflow.store.queue.claim import USERS_PER_CLAIM
 from relayflow.store.queue.drivers import bind_time, bind_uuid, sqlite_binders, sqlite_readers
 from relayflow.store.queue.rows import PENDING, PROCESSING, Claim, claimed_from
 from relayflow.store.queue.statements import RUN_COLUMNS
@@ -43,10 +44,6 @@ _CLAIMED_COLUMNS = (
     "id", "workflow_id", "user_id", "graph", "input", "trigger", "decisions", "lease_token",
     "cancel_requested", "rerun_of", "rerun_from_node", "started_at", "claimed_at",
 )  # fmt: skip
-_RUNNING_BY_USER = (
-    "SELECT user_id, count(*) FROM executions WHERE status = 'processing' "
-    "AND user_id IS NOT NULL GROUP BY user_id"
-)
 
 
 def claim(
@@ -86,31 +83,69 @@ def claim(
     return Claim(claimed, more_pending=more_pending)
 
 
+# Through the partial indexes on live rows, named: SQLite's planner, without
+# statistics, would take the status index and sort every pending row.
+_PENDING_BY_USER = "FROM executions INDEXED BY ix_executions_pending_user_id"
+_PENDING = f"SELECT id, started_at {_PENDING_BY_USER} WHERE status = 'pending'"
+_RUNNING_OF = (
+    "SELECT count(*) FROM executions INDEXED BY ix_executions_processing_user_id "
+    "WHERE status = 'processing' AND user_id = ?"
+)
+_PENDING_USER_AFTER = (
+    f"SELECT user_id {_PENDING_BY_USER} WHERE status = 'pending' AND user_id > ? "
+    "ORDER BY user_id LIMIT 1"
+)
+_LOWEST_PENDING_USER = (
+    f"SELECT user_id {_PENDING_BY_USER} WHERE status = 'pending' "
+    "AND user_id IS NOT NULL ORDER BY user_id LIMIT 1"
+)
+
+
+def _pending_users(conn: sqlite3.Connection, start: Any, most: int) -> list[Any]:
+    """Users with pending executions (as stored), one probe of the pending-user index
+    each, from `start` upwards and around, at most `most` (`claim.USERS_PER_CLAIM`)."""
+    users: list[Any] = []
+    after, wrapped = start, False
+    while len(users) < most:
+        row = conn.execute(_PENDING_USER_AFTER, (after,)).fetchone()
+        if row is None and not wrapped:
+            row, wrapped = conn.execute(_LOWEST_PENDING_USER).fetchone(), True
+        if row is None or (wrapped and row[0] > start):
+            break
+        users.append(row[0])
+        after = row[0]
+    return users
+
+
 def _candidates(
     conn: sqlite3.Connection, limit: int, user_concurrency: int | None
 ) -> tuple[list[Any], bool]:
-    """The oldest pending ids (as stored) this claim may take, and whether it leaves some."""
-    pending = "SELECT id, user_id FROM executions WHERE status = 'pending'"
+    """The oldest pending ids (as stored) this claim may take, and whether it leaves
+    some. User by user (as PostgreSQL's claim): a user at the cap costs a count, not
+    a walk over their backlog."""
     if user_concurrency is None:
-        rows = conn.execute(f"{pending} ORDER BY started_at LIMIT ?", (limit + 1,)).fetchall()
+        rows = conn.execute(
+            "SELECT id FROM executions INDEXED BY ix_executions_pending_started_at "
+            "WHERE status = 'pending' ORDER BY started_at LIMIT ?",
+            (limit + 1,),
+        ).fetchall()
         return [row[0] for row in rows[:limit]], len(rows) > limit
-    running: dict[Any, int] = dict(conn.execute(_RUNNING_BY_USER).fetchall())
-    full = [user for user, count in running.items() if count >= user_concurrency]
-    if full:
-        pending += f" AND (user_id IS NULL OR user_id NOT IN ({_marks(len(full))}))"
-    # Look a little further than `limit` so one busy user does not starve the others.
-    rows = conn.execute(f"{pending} ORDER BY started_at LIMIT ?", (*full, limit * 4)).fetchall()
-    chosen: list[Any] = []
-    for row_id, user_id in rows:
-        if user_id is not None:
-            if running.get(user_id, 0) >= user_concurrency:
-                continue
-            running[user_id] = running.get(user_id, 0) + 1
-        chosen.append(row_id)
-        if len(chosen) == limit:
-            break
-    # Users at their cap may have pending executions this query did not look at.
-    return chosen, bool(full) or len(rows) > len(chosen)
+    users = _pending_users(conn, bind_uuid(uuid.uuid4()), USERS_PER_CLAIM)
+    more_pending = len(users) == USERS_PER_CLAIM
+    seen: list[tuple[Any, Any]] = []
+    for user in users:
+        room = min(user_concurrency - conn.execute(_RUNNING_OF, (user,)).fetchone()[0], limit)
+        rows = conn.execute(
+            f"{_PENDING} AND user_id = ? ORDER BY started_at LIMIT ?", (user, max(room, 0) + 1)
+        ).fetchall()
+        more_pending = more_pending or len(rows) > room
+        seen += rows[: max(room, 0)]
+    ownerless = conn.execute(
+        f"{_PENDING} AND user_id IS NULL ORDER BY started_at LIMIT ?", (limit + 1,)
+    ).fetchall()
+    seen += ownerless
+    seen.sort(key=lambda row: (row[1], row[0]))
+    return [row[0] for row in seen[:limit]], more_pending or len(seen) > limit
 
 
 # ----------------------------------------------------------------- run batches

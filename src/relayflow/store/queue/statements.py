@@ -91,8 +91,10 @@ PG_PENDING_ROW = NumberedStatement.from_named(PENDING_ROW[POSTGRES])
 # SQLite: the same row claimed at once by this process's worker (a `?wait` request
 # whose worker has a free slot), if its user runs fewer than `:cap` executions.
 # Exact because SQLite runs one writer at a time. Returns what the worker needs.
+# (The index named: SQLite's planner, without statistics, took the user's index
+# and read their whole history.)
 _UNDER_THE_CAP = f"""{_OF_WORKFLOW[SQLITE]}
-  AND (SELECT count(*) FROM executions r
+  AND (SELECT count(*) FROM executions r INDEXED BY ix_executions_processing_user_id
        WHERE r.status = 'processing' AND r.user_id = :user_id) < :cap
 RETURNING graph
 """  # noqa: S608 (built from constants only)
@@ -218,59 +220,62 @@ WHERE u.id = ?1
 
 
 # ----------------------------------------------------------------- claiming
-# One statement, so a claim runs outside an explicit transaction (one round trip).
-# `synchronous_commit` is set for its own transaction only. It always returns a
-# row: `left_behind` counts the pending rows it saw but did not take (the limit,
-# user caps), and the claimed columns are NULL when it took none.
-PG_CLAIM_SQL = """
-    WITH running AS (
-        SELECT user_id, count(*) AS n FROM executions
-        WHERE status = 'processing' AND user_id IS NOT NULL
-        GROUP BY user_id
-    ), preview AS (
-        -- Whose are the oldest pending rows? (Read without locking anything.)
-        SELECT DISTINCT user_id FROM (
-            SELECT user_id FROM executions
-            WHERE status = 'pending'
-              AND (CAST(:users AS uuid[]) IS NULL OR user_id = ANY(CAST(:users AS uuid[])))
-            ORDER BY started_at
-            LIMIT :scan
-        ) AS oldest
-        WHERE user_id IS NOT NULL AND :cap < 2147483647 AND NOT :exact
-    ), backlog AS (
-        -- Their pending rows, those other claimers hold included: if running + all
-        -- of them fit under the cap, no set of concurrent claims can exceed it.
-        -- Counted only up to a bound; a user past it goes the exact (locked) way.
-        SELECT u.user_id, (
-            SELECT count(*) FROM (
-                SELECT 1 FROM executions p
-                WHERE p.status = 'pending' AND p.user_id = u.user_id
-                LIMIT LEAST(:cap, :scan) + 1
-            ) AS upto
+# Claims are single statements, run outside an explicit transaction (one round
+# trip); `synchronous_commit` is set for its own transaction only. Each always
+# returns a row: `left_behind` counts pending rows it saw but did not take (the
+# limit, user caps), and the claimed columns are NULL when it took none.
+#
+# Every read goes through the partial indexes on live rows, user by user, in
+# index order, so that a claim costs the same whatever the history and however
+# long one user's backlog: skipping a user at the cap reads none of their rows
+# (a scan in age order over everyone's pending rows would walk that user's whole
+# backlog to find the others').
+
+# The users with pending work: one probe of ix_executions_pending_user_id per user,
+# from `:from` (random per claim) upwards and around, at most `:walk` users, so
+# that when more users wait than one claim looks at, each gets its turn.
+_PENDING_USER_AFTER = """(SELECT user_id, {wrapped} AS wrapped FROM executions
+          WHERE status = 'pending' AND user_id > {after} ORDER BY user_id LIMIT 1)"""
+_LOWEST_PENDING_USER = """(SELECT user_id, true FROM executions
+          WHERE {unless} status = 'pending' AND user_id IS NOT NULL ORDER BY user_id LIMIT 1)"""
+# `first UNION ALL second LIMIT 1` runs the second only when the first found nothing.
+_WALK_PENDING_USERS = f"""
+    walk(user_id, wrapped, step) AS (
+        SELECT f.user_id, f.wrapped, 1 FROM (
+            {_PENDING_USER_AFTER.format(after="CAST(:from AS uuid)", wrapped="false")}
+            UNION ALL {_LOWEST_PENDING_USER.format(unless="")}
+            LIMIT 1
+        ) AS f
+      UNION ALL
+        SELECT n.user_id, n.wrapped, w.step + 1
+        FROM walk w CROSS JOIN LATERAL (
+            {_PENDING_USER_AFTER.format(after="w.user_id", wrapped="w.wrapped")}
+            UNION ALL {_LOWEST_PENDING_USER.format(unless="NOT w.wrapped AND")}
+            LIMIT 1
         ) AS n
-        FROM preview u
-    ), unsafe AS (
-        SELECT b.user_id, coalesce(r.n, 0) AS running FROM backlog b
-        LEFT JOIN running r ON r.user_id = b.user_id
-        WHERE coalesce(r.n, 0) + b.n > :cap OR b.n > LEAST(:cap, :scan)
-    ), candidates AS (
-        SELECT id, user_id, started_at
-        FROM executions, (SELECT set_config('synchronous_commit', :sc, true)) AS durability
-        WHERE status = 'pending'
-          AND (CAST(:users AS uuid[]) IS NULL OR user_id = ANY(CAST(:users AS uuid[])))
-          AND (user_id IS NULL OR user_id NOT IN (SELECT user_id FROM unsafe))
-        ORDER BY started_at
-        LIMIT :scan
-        FOR UPDATE OF executions SKIP LOCKED
-    ), ranked AS (
-        SELECT c.id, c.user_id, c.started_at, coalesce(r.n, 0) AS running,
-               row_number() OVER (PARTITION BY c.user_id ORDER BY c.started_at, c.id) AS rank
-        FROM candidates c LEFT JOIN running r ON r.user_id = c.user_id
-    ), chosen AS (
-        SELECT id FROM ranked
-        WHERE user_id IS NULL OR running + rank <= :cap
-        ORDER BY started_at, id
-        LIMIT :limit
+        WHERE w.step < :walk AND NOT (n.wrapped AND n.user_id > CAST(:from AS uuid))
+    )"""  # noqa: S608 (built from constants only)
+# A user's executions running now (ix_executions_processing_user_id).
+_RUNNING_OF = """(SELECT count(*) FROM executions r
+      WHERE r.status = 'processing' AND r.user_id = {user})"""
+# A user's oldest pending executions, locked (ix_executions_pending_user_id).
+_OLDEST_OF = """LATERAL (
+        SELECT id, started_at FROM executions
+        WHERE status = 'pending' AND user_id = {user}
+        ORDER BY started_at LIMIT {count}
+        FOR UPDATE SKIP LOCKED
+    )"""
+_DURABILITY = "(SELECT set_config('synchronous_commit', :sc, true)) AS durability"
+_NOT_TAKEN = "(SELECT count(*) FROM candidates) - (SELECT count(*) FROM chosen)"
+_NONE_CONTENDED = "SELECT CAST(NULL AS uuid[]) AS users"
+
+
+def _take_candidates(left_behind: str, contended: str = _NONE_CONTENDED) -> str:
+    """The oldest `:limit` of the `candidates` claimed, and the answer
+    (`claim.pg_claim_result`): SQL for the end of a WITH list."""
+    return f"""
+    chosen AS (
+        SELECT id FROM candidates ORDER BY started_at, id LIMIT :limit
     ), claimed AS (
         UPDATE executions e
         SET status = 'processing', lease_owner = :owner, lease_token = e.lease_token + 1,
@@ -282,16 +287,86 @@ PG_CLAIM_SQL = """
                   e.started_at, e.claimed_at
     )
     SELECT claimed.*, left_behind.n AS left_behind, contended.users AS contended
-    FROM (
-        SELECT (SELECT count(*) FROM candidates) - (SELECT count(*) FROM chosen)
-               + (SELECT count(*) FROM unsafe) AS n
-    ) AS left_behind
-    CROSS JOIN (
-        SELECT array_agg(user_id) AS users FROM unsafe WHERE running < :cap
-    ) AS contended
+    FROM (SELECT {left_behind} AS n) AS left_behind
+    CROSS JOIN ({contended}) AS contended
     LEFT JOIN claimed ON true
-"""
-PG_CLAIM = NumberedStatement.from_named(PG_CLAIM_SQL)
+"""  # noqa: S608 (built from constants only)
+
+
+# Everyone's work when users have no cap: the oldest pending rows.
+_UNCAPPED_CANDIDATES = f"""
+    candidates AS (
+        SELECT id, started_at FROM executions, {_DURABILITY}
+        WHERE status = 'pending'
+        ORDER BY started_at LIMIT :limit + 1
+        FOR UPDATE OF executions SKIP LOCKED
+    )"""  # noqa: S608 (built from constants only)
+PG_CLAIM_UNCAPPED = NumberedStatement.from_named(
+    f"WITH {_UNCAPPED_CANDIDATES}, {_take_candidates(_NOT_TAKEN)}"
+)
+
+# Everyone's work within the per-user cap `:cap`, without locks: a user's rows are
+# taken only when running + all their pending rows (those other claimers hold
+# included; counted up to `:bound`) fit under the cap, so no set of concurrent
+# claims can take them past it. The others are `contended` (claimed for by
+# `PG_CLAIM_OF_USERS` under their locks) or at the cap. Rows without a user have no cap.
+_CAPPED_CANDIDATES = f"""
+    per_user AS (
+        SELECT w.user_id, {_RUNNING_OF.format(user="w.user_id")} AS running, (
+            SELECT count(*) FROM (
+                SELECT 1 FROM executions p
+                WHERE p.status = 'pending' AND p.user_id = w.user_id LIMIT :bound + 1
+            ) AS upto
+        ) AS backlog
+        FROM walk w
+    ), candidates AS (
+        SELECT p.id, p.started_at, u.user_id
+        FROM per_user u CROSS JOIN {_DURABILITY}
+        CROSS JOIN {_OLDEST_OF.format(user="u.user_id", count="LEAST(u.backlog, :limit)")} AS p
+        WHERE u.running + u.backlog <= :cap AND u.backlog <= :bound
+      UNION ALL
+        SELECT id, started_at, NULL FROM (
+            SELECT id, started_at FROM executions
+            WHERE status = 'pending' AND user_id IS NULL
+            ORDER BY started_at LIMIT :limit + 1
+            FOR UPDATE SKIP LOCKED
+        ) AS ownerless
+    ), unsafe AS (
+        SELECT user_id, running FROM per_user
+        WHERE running + backlog > :cap OR backlog > :bound
+    )"""  # noqa: S608 (built from constants only)
+# Every pending row seen (the users' looked at, counted up to the bound, and the
+# ownerless candidates) less those taken, and one more when the walk stopped at
+# its bound (users it did not reach).
+_CAPPED_LEFT_BEHIND = """(SELECT coalesce(sum(backlog), 0) FROM per_user)
+        + (SELECT count(*) FROM candidates WHERE user_id IS NULL)
+        - (SELECT count(*) FROM chosen)
+        + CASE WHEN (SELECT count(*) FROM walk) >= :walk THEN 1 ELSE 0 END"""
+PG_CLAIM = NumberedStatement.from_named(
+    f"WITH RECURSIVE {_WALK_PENDING_USERS}, {_CAPPED_CANDIDATES}, "  # noqa: S608 (constants)
+    + _take_candidates(
+        _CAPPED_LEFT_BEHIND,
+        contended="SELECT array_agg(user_id) AS users FROM unsafe WHERE running < :cap",
+    )
+)
+
+# The work of the users `:users` within the cap, under their per-user locks
+# (`PG_LOCK_USERS`, same transaction): counted after every earlier lock holder
+# committed, so exact.
+_ROOM = "GREATEST(LEAST(:cap - u.running, :limit), 0)"
+_CANDIDATES_OF_USERS = f"""
+    per_user AS (
+        SELECT u.user_id, {_RUNNING_OF.format(user="u.user_id")} AS running
+        FROM unnest(CAST(:users AS uuid[])) AS u(user_id)
+    ), candidates AS (
+        SELECT p.id, p.started_at
+        FROM per_user u CROSS JOIN {_DURABILITY}
+        CROSS JOIN {_OLDEST_OF.format(user="u.user_id", count=_ROOM)} AS p
+    )"""  # noqa: S608 (built from constants only)
+_AT_THE_CAP = "(SELECT count(*) FROM per_user WHERE running >= :cap)"
+PG_CLAIM_OF_USERS = NumberedStatement.from_named(
+    f"WITH {_CANDIDATES_OF_USERS}, " + _take_candidates(f"{_NOT_TAKEN} + {_AT_THE_CAP}")
+)
 # Per-user locks for the exact pass, taken in one order so that claimers never
 # wait for each other in a cycle; held until the claim commits.
 PG_LOCK_USERS = NumberedStatement.from_named(
