@@ -18,8 +18,8 @@ from relayflow.store import models
 from relayflow.store.db import Database
 from relayflow.store.queue import pending
 from relayflow.store.queue.claim import USERS_PER_CLAIM, claim_params
-from relayflow.store.queue.statements import PG_CLAIM
 from relayflow.store.queue.rows import Claim
+from relayflow.store.queue.statements import PG_CLAIM
 from tests.runtime.conftest import StartWorker, final_event, submit, wait_status
 from tests.support.rows import echo_graph, make_user, make_workflow
 
@@ -207,7 +207,7 @@ async def test_a_user_queued_behind_a_long_backlog_at_the_cap_is_claimed_at_once
     claimed = await claim(db, 4, user_concurrency=3)
     mine = [c.id for c in claimed.executions if c.user_id != burst]
     assert mine == bystander  # the free slot beyond the burst's cap goes to them
-    assert len(claimed.executions) == 4 and claimed.more_pending
+    assert (len(claimed.executions), claimed.more_pending) == (4, True)
     again = await claim(db, 4, user_concurrency=3)  # the burst's user is at the cap
     assert (again.executions, again.more_pending) == ([], True)
 
@@ -215,7 +215,7 @@ async def test_a_user_queued_behind_a_long_backlog_at_the_cap_is_claimed_at_once
 async def test_executions_without_a_user_are_claimed_past_a_user_at_the_cap(
     db: Database,
 ) -> None:
-    burst, workflow = await backlog_of(db, 50)
+    _, workflow = await backlog_of(db, 50)
     assert len((await claim(db, 2, user_concurrency=2)).executions) == 2
     ownerless = await submit(db, workflow, None)  # its user was deleted since, say
     claimed = await claim(db, 2, user_concurrency=2)
