@@ -46,6 +46,9 @@ _JSON_CLAIM_COLUMNS = ("graph", "input", "trigger", "decisions")
 # Users one claim looks at (one index probe each, and a count of their running and
 # pending executions); a random start spreads the turns when more are waiting.
 USERS_PER_CLAIM = 64
+# A user's pending rows are counted up to the cap, or this many if the cap is higher
+# (a user past it is claimed for under their lock, as one who could pass the cap).
+COUNTED_BACKLOG = 128
 
 
 def claim_params(
@@ -60,8 +63,7 @@ def claim_params(
     return {
         "sc": "on" if wait_for_disk else "off",
         "cap": user_concurrency if user_concurrency is not None else NO_CAP,
-        # A user with more pending rows than this is claimed for under their lock.
-        "bound": min(user_concurrency or 0, limit * 4),
+        "bound": min(user_concurrency or 0, COUNTED_BACKLOG),
         "walk": USERS_PER_CLAIM,
         "from": uuid.uuid4(),
         "limit": limit,
