@@ -16,6 +16,9 @@ p99 under 1 s mean the worker keeps up at that rate. With `--history N`, N
 finished executions are inserted in bulk first; RSS of each server process is
 printed at the start, with every backlog report, and at the end of the load.
 
+With `--baseline-src DIR` (the `src` of another checkout) the same run is made with
+that code first.
+
 Run: `.venv/bin/python bench/steady.py --db postgres --rate 600 --duration 60`.
 """
 
@@ -115,26 +118,20 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(p * len(ordered)))] if ordered else 0.0
 
 
-async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--db", choices=("sqlite", "postgres"), default="postgres")
-    parser.add_argument("--rate", type=float, default=600, help="webhooks per second offered")
-    parser.add_argument("--duration", type=int, default=60, help="seconds of load")
-    parser.add_argument("--history", type=int, default=0, help="finished executions to seed")
-    args = parser.parse_args()
+async def run(label: str, src: str | None, args: argparse.Namespace) -> None:
     async with hooks.scratch_database(args.db) as (url, _):
         server: hooks.Server | None = None
         try:
-            ids = hooks.seed(url, None)
+            ids = hooks.seed(url, src)
             if args.history:
                 seconds = await hooks.seed_history(url, ids, args.history)
                 print(f"({args.history} finished executions seeded in {seconds:.1f} s)")
             webhook_id, key, workflow_id, _ = ids["ingest"]
-            server = hooks.start_server(url, None)
+            server = hooks.start_server(url, src)
             await hooks.wait_until_up(server)
             print(
-                f"relayflow on {args.db}: {args.rate:.0f} webhooks/s offered for {args.duration} s "
-                f"(ingest, answered 202); {os.cpu_count()} cores, load average "
+                f"{label}: relayflow on {args.db}, {args.rate:.0f} webhooks/s offered for "
+                f"{args.duration} s (ingest, answered 202); {os.cpu_count()} cores, load average "
                 f"{os.getloadavg()[0]:.1f}; RSS at start {[round(r) for r in server.rss_mb()]} MB"
             )
             sender = Sender(server.base, f"/hooks/{webhook_id}", key)
@@ -182,6 +179,20 @@ async def main() -> None:
         finally:
             if server is not None:
                 server.stop()
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--db", choices=("sqlite", "postgres"), default="postgres")
+    parser.add_argument("--rate", type=float, default=600, help="webhooks per second offered")
+    parser.add_argument("--duration", type=int, default=60, help="seconds of load")
+    parser.add_argument("--history", type=int, default=0, help="finished executions to seed")
+    parser.add_argument("--baseline-src", help="`src` of another checkout, run first")
+    args = parser.parse_args()
+    print(hooks.machine_speed())
+    if args.baseline_src:
+        await run("baseline", args.baseline_src, args)
+    await run("this checkout", None, args)
 
 
 if __name__ == "__main__":

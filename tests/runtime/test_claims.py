@@ -241,7 +241,7 @@ async def claim_plan_buffers(db: Database, burst: uuid.UUID) -> int:
     """Pages PostgreSQL reads for the one-statement claim of one slot (rolled back)."""
     # The walk over waiting users starts at the burst's user, so both claims take one path.
     params = dict(claim_params("w", 1, 3, False, dt.datetime.now(), 30), **{"from": burst})
-    pool = await db.direct_pg().connections()
+    pool = await db.claims_pg().connections()
     async with pool.acquire() as conn:
         tx = conn.transaction()
         await tx.start()
@@ -262,10 +262,11 @@ async def test_a_claim_reads_as_much_behind_a_long_backlog_as_behind_a_short_one
     db: Database,
 ) -> None:
     # One user at the cap: the claim must count their work, not walk their backlog
-    # (it read every pending row of theirs, ~33 ms per claim at 13,000).
-    burst, workflow = await backlog_of(db, 20)
+    # (it read every pending row of theirs, ~33 ms per claim at 13,000). Pages of
+    # the index's height and of rows not yet marked visible may differ; not nine times.
+    burst, workflow = await backlog_of(db, 500)
     assert len((await claim(db, 3, user_concurrency=3)).executions) == 3
     short = await claim_plan_buffers(db, burst)
-    await add_backlog(db, burst, workflow, 3000)
+    await add_backlog(db, burst, workflow, 4000)  # nine times as long
     long = await claim_plan_buffers(db, burst)
-    assert long <= short + 8, (short, long)
+    assert long <= short * 1.5, (short, long)

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import Session
 
 from relayflow import errors
-from relayflow.store.queue.drivers import DirectPool, DirectSqlite
+from relayflow.store.queue.drivers import CLAIM_PLANNER, DirectPool, DirectSqlite
 from relayflow.store.queue.signals import Signals
 from relayflow.stored_json import load_stored_json
 
@@ -121,6 +121,7 @@ class Database:
         self.signals = Signals(self.engine, session_class)
         self._pool_size = pool_size
         self._direct: DirectPool | None = None
+        self._claims: DirectPool | None = None
         self._direct_sqlite: DirectSqlite | None = None
         self._sqlite_writer: DirectSqlite | None = None
         self._queue: Queue | None = None
@@ -161,6 +162,15 @@ class Database:
             self._direct = DirectPool(self.url, size=self._pool_size)
         return self._direct
 
+    def claims_pg(self) -> DirectPool:
+        """PostgreSQL: the asyncpg pool of claims (opened on first use), whose planner
+        reads executions through the ordered partial indexes only (`CLAIM_PLANNER`)."""
+        if self.is_sqlite:
+            raise errors.InternalError("the claims' asyncpg pool is for PostgreSQL")
+        if self._claims is None:
+            self._claims = DirectPool(self.url, size=self._pool_size, settings=CLAIM_PLANNER)
+        return self._claims
+
     def direct_sqlite(self) -> DirectSqlite:
         """SQLite: the connection of the hot paths' starts and reads (opened on first use)."""
         if self._direct_sqlite is None:
@@ -194,6 +204,8 @@ class Database:
         self.signals.close()
         if self._direct is not None:
             await self._direct.close()
+        if self._claims is not None:
+            await self._claims.close()
         if self._direct_sqlite is not None:
             await self._direct_sqlite.close()
         if self._sqlite_writer is not None:

@@ -145,10 +145,13 @@ class Execution(Base):
             postgresql_where=text("status = 'pending'"),
             sqlite_where=text("status = 'pending'"),
         ),
+        # Migration 0016 (replacing 0008's (user_id, started_at)): a claim's read of
+        # each user's pending executions, in its order.
         Index(
-            "ix_executions_pending_user_id",
+            "ix_executions_pending_user_started",
             "user_id",
             "started_at",
+            "id",
             postgresql_where=text("status = 'pending'"),
             sqlite_where=text("status = 'pending'"),
         ),

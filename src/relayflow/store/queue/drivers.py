@@ -75,12 +75,25 @@ async def _reset(conn: asyncpg.Connection) -> None:
         await conn.execute("ROLLBACK")
 
 
+# The planner settings of the connections claims run on (`Database.claims_pg`).
+# Every claim statement reads executions in the order of a partial index, a few
+# rows at a time (LIMIT); a bitmap or sequential scan reads every matching row
+# before the limit applies. With the statistics of a new table, or those of one
+# user's burst, the planner chose them anyway (a count of one user's pending rows
+# read their whole backlog through a bitmap). Off, an ordered index scan is the
+# only plan left that the cost model can prefer.
+CLAIM_PLANNER = {"enable_bitmapscan": "off", "enable_seqscan": "off"}
+
+
 class DirectPool:
     """A lazily opened asyncpg pool with one retry on connections the server dropped."""
 
-    def __init__(self, url: str, *, size: int = 10) -> None:
+    def __init__(
+        self, url: str, *, size: int = 10, settings: Mapping[str, str] | None = None
+    ) -> None:
         self._dsn = asyncpg_dsn(url)
         self._size = size
+        self._settings = dict(settings or {})  # the connections' own server settings
         self._pool: asyncpg.Pool | None = None
         self._opening = asyncio.Lock()
 
@@ -89,7 +102,11 @@ class DirectPool:
             async with self._opening:
                 if self._pool is None:
                     self._pool = await asyncpg.create_pool(
-                        self._dsn, min_size=0, max_size=self._size, reset=_reset
+                        self._dsn,
+                        min_size=0,
+                        max_size=self._size,
+                        reset=_reset,
+                        server_settings=self._settings or None,
                     )
         return self._pool
 

@@ -255,7 +255,7 @@ class PostgresQueue:
         params = claim.claim_params(
             owner, limit, user_concurrency, wait_for_disk, now, lease_seconds
         )
-        pool = await self._db.direct_pg().connections()
+        pool = await self._db.claims_pg().connections()
 
         async def fetch(values: Mapping[str, Any]) -> list[Mapping[str, Any]]:
             return await claim.fetch_pg_claim(pool, claim.first_pass(values), values)

@@ -85,7 +85,7 @@ def claim(
 
 # Through the partial indexes on live rows, named: SQLite's planner, without
 # statistics, would take the status index and sort every pending row.
-_PENDING_BY_USER = "FROM executions INDEXED BY ix_executions_pending_user_id"
+_PENDING_BY_USER = "FROM executions INDEXED BY ix_executions_pending_user_started"
 _PENDING = f"SELECT id, started_at {_PENDING_BY_USER} WHERE status = 'pending'"
 _RUNNING_OF = (
     "SELECT count(*) FROM executions INDEXED BY ix_executions_processing_user_id "
@@ -136,12 +136,12 @@ def _candidates(
     for user in users:
         room = min(user_concurrency - conn.execute(_RUNNING_OF, (user,)).fetchone()[0], limit)
         rows = conn.execute(
-            f"{_PENDING} AND user_id = ? ORDER BY started_at LIMIT ?", (user, max(room, 0) + 1)
+            f"{_PENDING} AND user_id = ? ORDER BY started_at, id LIMIT ?", (user, max(room, 0) + 1)
         ).fetchall()
         more_pending = more_pending or len(rows) > room
         seen += rows[: max(room, 0)]
     ownerless = conn.execute(
-        f"{_PENDING} AND user_id IS NULL ORDER BY started_at LIMIT ?", (limit + 1,)
+        f"{_PENDING} AND user_id IS NULL ORDER BY started_at, id LIMIT ?", (limit + 1,)
     ).fetchall()
     seen += ownerless
     seen.sort(key=lambda row: (row[1], row[0]))

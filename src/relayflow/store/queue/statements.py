@@ -229,11 +229,15 @@ WHERE u.id = ?1
 # index order, so that a claim costs the same whatever the history and however
 # long one user's backlog: skipping a user at the cap reads none of their rows
 # (a scan in age order over everyone's pending rows would walk that user's whole
-# backlog to find the others').
+# backlog to find the others'). A user's rows are read as `user_id >= u ORDER BY
+# user_id, ...` and then filtered to u: only the partial indexes give that order
+# over live rows without a sort, so the planner takes them whatever its
+# statistics say of users and statuses (with `user_id = u` it took the status or
+# age index, or the user's whole history, depending on them).
 
-# The users with pending work: one probe of ix_executions_pending_user_id per user,
-# from `:from` (random per claim) upwards and around, at most `:walk` users, so
-# that when more users wait than one claim looks at, each gets its turn.
+# The users with pending work: one probe of ix_executions_pending_user_started per
+# user, from `:from` (random per claim) upwards and around, at most `:walk` users,
+# so that when more users wait than one claim looks at, each gets its turn.
 _PENDING_USER_AFTER = """(SELECT user_id, {wrapped} AS wrapped FROM executions
           WHERE status = 'pending' AND user_id > {after} ORDER BY user_id LIMIT 1)"""
 _LOWEST_PENDING_USER = """(SELECT user_id, true FROM executions
@@ -255,14 +259,23 @@ _WALK_PENDING_USERS = f"""
         ) AS n
         WHERE w.step < :walk AND NOT (n.wrapped AND n.user_id > CAST(:from AS uuid))
     )"""  # noqa: S608 (built from constants only)
-# A user's executions running now (ix_executions_processing_user_id).
-_RUNNING_OF = """(SELECT count(*) FROM executions r
-      WHERE r.status = 'processing' AND r.user_id = {user})"""
-# A user's oldest pending executions, locked (ix_executions_pending_user_id).
+# A user's running executions, counted up to the cap + 1 (ix_executions_processing_user_id).
+_RUNNING_OF = """(SELECT count(*) FROM (
+            SELECT user_id FROM executions
+            WHERE status = 'processing' AND user_id >= {user} ORDER BY user_id LIMIT :cap + 1
+        ) AS r WHERE r.user_id = {user})"""
+# A user's pending executions, counted up to `:bound` + 1.
+_PENDING_OF = """(SELECT count(*) FROM (
+            SELECT user_id FROM executions
+            WHERE status = 'pending' AND user_id >= {user}
+            ORDER BY user_id, started_at, id LIMIT :bound + 1
+        ) AS p WHERE p.user_id = {user})"""
+# A user's oldest pending executions, locked (rows of the next user read past the
+# end of theirs are dropped by the caller's `p.user_id = u.user_id`).
 _OLDEST_OF = """LATERAL (
-        SELECT id, started_at FROM executions
-        WHERE status = 'pending' AND user_id = {user}
-        ORDER BY started_at LIMIT {count}
+        SELECT id, started_at, user_id FROM executions
+        WHERE status = 'pending' AND user_id >= {user}
+        ORDER BY user_id, started_at, id LIMIT {count}
         FOR UPDATE SKIP LOCKED
     )"""
 _DURABILITY = "(SELECT set_config('synchronous_commit', :sc, true)) AS durability"
@@ -312,23 +325,19 @@ PG_CLAIM_UNCAPPED = NumberedStatement.from_named(
 # `PG_CLAIM_OF_USERS` under their locks) or at the cap. Rows without a user have no cap.
 _CAPPED_CANDIDATES = f"""
     per_user AS (
-        SELECT w.user_id, {_RUNNING_OF.format(user="w.user_id")} AS running, (
-            SELECT count(*) FROM (
-                SELECT 1 FROM executions p
-                WHERE p.status = 'pending' AND p.user_id = w.user_id LIMIT :bound + 1
-            ) AS upto
-        ) AS backlog
+        SELECT w.user_id, {_RUNNING_OF.format(user="w.user_id")} AS running,
+               {_PENDING_OF.format(user="w.user_id")} AS backlog
         FROM walk w
     ), candidates AS (
-        SELECT p.id, p.started_at, u.user_id
+        SELECT p.id, p.started_at, p.user_id
         FROM per_user u CROSS JOIN {_DURABILITY}
         CROSS JOIN {_OLDEST_OF.format(user="u.user_id", count="LEAST(u.backlog, :limit)")} AS p
-        WHERE u.running + u.backlog <= :cap AND u.backlog <= :bound
+        WHERE u.running + u.backlog <= :cap AND u.backlog <= :bound AND p.user_id = u.user_id
       UNION ALL
-        SELECT id, started_at, NULL FROM (
+        SELECT id, started_at, CAST(NULL AS uuid) FROM (
             SELECT id, started_at FROM executions
             WHERE status = 'pending' AND user_id IS NULL
-            ORDER BY started_at LIMIT :limit + 1
+            ORDER BY user_id, started_at, id LIMIT :limit + 1
             FOR UPDATE SKIP LOCKED
         ) AS ownerless
     ), unsafe AS (
@@ -362,6 +371,7 @@ _CANDIDATES_OF_USERS = f"""
         SELECT p.id, p.started_at
         FROM per_user u CROSS JOIN {_DURABILITY}
         CROSS JOIN {_OLDEST_OF.format(user="u.user_id", count=_ROOM)} AS p
+        WHERE p.user_id = u.user_id
     )"""  # noqa: S608 (built from constants only)
 _AT_THE_CAP = "(SELECT count(*) FROM per_user WHERE running >= :cap)"
 PG_CLAIM_OF_USERS = NumberedStatement.from_named(
