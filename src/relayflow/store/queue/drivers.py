@@ -81,8 +81,14 @@ async def _reset(conn: asyncpg.Connection) -> None:
 # before the limit applies. With the statistics of a new table, or those of one
 # user's burst, the planner chose them anyway (a count of one user's pending rows
 # read their whole backlog through a bitmap). Off, an ordered index scan is the
-# only plan left that the cost model can prefer.
-CLAIM_PLANNER = {"enable_bitmapscan": "off", "enable_seqscan": "off"}
+# only plan left that the cost model can prefer. And one generic plan per
+# statement: planned for each call's values (which PostgreSQL falls back to
+# after statistics change), the claim spent 1.3 ms planning for 0.6 ms of work.
+CLAIM_PLANNER = {
+    "enable_bitmapscan": "off",
+    "enable_seqscan": "off",
+    "plan_cache_mode": "force_generic_plan",
+}
 
 
 class DirectPool:
