@@ -10,6 +10,9 @@ burst. Printed per backlog size, for this checkout and `--baseline-src`:
   one run ends, one slot frees, one claim), median and p90 over `--claims` claims;
 - the time of a claim that finds the burst's user at the cap and takes nothing (a
   worker with more slots than the cap, or a second worker), median.
+Then, for each of `--users`, that many users with four pending executions each and
+nobody running: the claims of 32 slots that take them all, their count, median and
+longest.
 Each size runs twice: right after the rows are written (the planner's statistics
 have not seen the backlog, as during a burst before autoanalyze catches up; on
 SQLite, none) and after `ANALYZE`.
@@ -105,6 +108,34 @@ async def one_size(db, n, analyze):
             "p90": times[int(len(times) * 0.9)], "capped": statistics.median(capped)}
 
 
+async def many_users(db, users):
+    # `users` users with 4 pending executions each (interleaved in time), nobody
+    # running: claims of 32 slots until all are taken.
+    async with db.transaction() as session:
+        await session.execute(text("DELETE FROM executions"))
+        t0 = dt.datetime(2026, 1, 1)
+        rows = []
+        for n in range(users):
+            user = models.User(email=f"many-{n}-{uuid.uuid4().hex[:6]}@example.com",
+                               password_hash="-", role="user")
+            session.add(user)
+            await session.flush()
+            workflow = models.Workflow(user_id=user.id, name="many", nodes=[], edges=[])
+            session.add(workflow)
+            await session.flush()
+            rows += [pending(workflow.id, user.id, t0 + dt.timedelta(milliseconds=k * users + n))
+                     for k in range(4)]
+        await session.execute(insert(models.Execution), rows)
+    times, taken = [], 0
+    while taken < len(rows):
+        result, ms = await claim(db, 32)
+        assert result.executions, "a claim with free slots took nothing"
+        taken += len(result.executions)
+        times.append(ms)
+    return {"users": users, "claims": len(times), "p50": statistics.median(times),
+            "max": max(times)}
+
+
 async def main():
     db = Database(os.environ["RELAYFLOW_DATABASE_URL"])
     await upgrade(db)
@@ -112,6 +143,8 @@ async def main():
     for n in json.loads(os.environ["BENCH_SIZES"]):
         for analyze in (False, True):
             out.append(await one_size(db, n, analyze))
+    for users in json.loads(os.environ["BENCH_USERS"]):
+        out.append(await many_users(db, users))
     await db.dispose()
     print(json.dumps(out))
 
@@ -123,6 +156,14 @@ async def run(label: str, src: str | None, args: argparse.Namespace) -> None:
     async with hooks.scratch_database(args.db) as (url, _):
         out = hooks.run_python(CHILD, url, src)
     for row in json.loads(out.strip().splitlines()[-1]):
+        if "users" in row:
+            print(
+                f"{label:<14} {row['users']:>4} users waiting, 4 executions each: "
+                f"{row['claims']} claims of 32 slots, p50 {row['p50']:6.2f} ms, "
+                f"max {row['max']:6.2f} ms",
+                flush=True,
+            )
+            continue
         stats = "analyzed" if row["analyzed"] else "stale statistics"
         print(
             f"{label:<14} backlog {row['n']:>6}  {stats:<16}  bystander in the first claim: "
@@ -138,12 +179,16 @@ async def main() -> None:
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="postgres")
     parser.add_argument("--sizes", default="200,2000,20000", help="backlogs, comma-separated")
     parser.add_argument("--claims", type=int, default=100, help="claims timed per size")
+    parser.add_argument(
+        "--users", default="10,100,500", help="users waiting at once, comma-separated"
+    )
     parser.add_argument("--baseline-src", help="`src` of another checkout, run first")
     args = parser.parse_args()
     sizes = [int(n) for n in args.sizes.split(",")]
     if min(sizes) <= args.claims:
         raise SystemExit("every backlog must be larger than --claims (each claim takes one)")
     os.environ["BENCH_SIZES"] = json.dumps(sizes)
+    os.environ["BENCH_USERS"] = json.dumps([int(n) for n in args.users.split(",") if n])
     os.environ["BENCH_CLAIMS"] = str(args.claims)
     os.environ["BENCH_CAP"] = str(CAP)
     print(

@@ -270,3 +270,15 @@ async def test_a_claim_reads_as_much_behind_a_long_backlog_as_behind_a_short_one
     await add_backlog(db, burst, workflow, 4000)  # nine times as long
     long = await claim_plan_buffers(db, burst)
     assert long <= short * 1.5, (short, long)
+
+
+async def test_a_claim_takes_each_users_share_however_their_rows_fall_in_its_reads(
+    db: Database,
+) -> None:
+    # Users with one, five and one waiting runs, a cap of two: SQLite reads the users'
+    # rows a few at a time, and a user whose rows run past one read is read again.
+    ids = {n: await queue(db, n) for n in (1, 5)}
+    lone = await queue(db, 1)
+    claimed = await claim(db, 10, user_concurrency=2)
+    assert {c.id for c in claimed.executions} == {*ids[1], *ids[5][:2], *lone}
+    assert claimed.more_pending  # three of the five wait for the cap

@@ -13,9 +13,11 @@ rows it wrote. The batch writes what the statement-by-statement batch writes
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import sqlite3
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from operator import itemgetter
 from typing import Any
 
 from relayflow.domain import utcnow
@@ -87,42 +89,52 @@ def claim(
 # statistics, would take the status index and sort every pending row.
 _PENDING_BY_USER = "FROM executions INDEXED BY ix_executions_pending_user_started"
 _PENDING = f"SELECT id, started_at {_PENDING_BY_USER} WHERE status = 'pending'"
-_RUNNING_OF = (
-    "SELECT count(*) FROM executions INDEXED BY ix_executions_processing_user_id "
-    "WHERE status = 'processing' AND user_id = ?"
+_RUNNING_BY_USER = (
+    "SELECT user_id, count(*) FROM executions INDEXED BY ix_executions_processing_user_id "
+    "WHERE status = 'processing' GROUP BY user_id"
 )
-_PENDING_USER_AFTER = (
-    f"SELECT user_id {_PENDING_BY_USER} WHERE status = 'pending' AND user_id > ? "
-    "ORDER BY user_id LIMIT 1"
+# Users' pending rows in index order from a user on ({} is > or >=; '' is below
+# every stored id, which SQLite keeps as text).
+_PENDING_FROM_USER = (
+    f"SELECT id, started_at, user_id {_PENDING_BY_USER} "
+    "WHERE status = 'pending' AND user_id {} ? ORDER BY user_id, started_at, id LIMIT ?"
 )
-_LOWEST_PENDING_USER = (
-    f"SELECT user_id {_PENDING_BY_USER} WHERE status = 'pending' "
-    "AND user_id IS NOT NULL ORDER BY user_id LIMIT 1"
-)
+_AFTER, _FROM = _PENDING_FROM_USER.format(">"), _PENDING_FROM_USER.format(">=")
 
 
-def _pending_users(conn: sqlite3.Connection, start: Any, most: int) -> list[Any]:
-    """Users with pending executions (as stored), one probe of the pending-user index
-    each, from `start` upwards and around, at most `most` (`claim.USERS_PER_CLAIM`)."""
-    users: list[Any] = []
-    after, wrapped = start, False
-    while len(users) < most:
-        row = conn.execute(_PENDING_USER_AFTER, (after,)).fetchone()
-        if row is None and not wrapped:
-            row, wrapped = conn.execute(_LOWEST_PENDING_USER).fetchone(), True
-        if row is None or (wrapped and row[0] > start):
-            break
-        users.append(row[0])
-        after = row[0]
-    return users
+def _pending_by_user(
+    conn: sqlite3.Connection, start: str, take: int
+) -> Iterator[tuple[Any, list[Any]]]:
+    """(user, their oldest pending rows, at most `take`) for each user with pending
+    executions, in index order from `start` (a stored id) upwards and around once.
+    Read `take` rows at a time, so users with a few rows each cost a few queries."""
+    after, query, wrapped = start, _AFTER, False
+    while True:
+        rows = conn.execute(query, (after, take)).fetchall()
+        groups = [(user, list(mine)) for user, mine in itertools.groupby(rows, itemgetter(2))]
+        query = _AFTER
+        for n, (user, mine) in enumerate(groups):
+            if wrapped and user > start:
+                return
+            if n == len(groups) - 1 and len(rows) == take and len(mine) < take:
+                after, query = user, _FROM  # their rows may go on: read them again whole
+                break
+            yield user, mine
+            after = user
+        else:
+            if len(rows) == take:
+                continue
+            if wrapped:
+                return
+            after, wrapped = "", True
 
 
 def _candidates(
     conn: sqlite3.Connection, limit: int, user_concurrency: int | None
 ) -> tuple[list[Any], bool]:
     """The oldest pending ids (as stored) this claim may take, and whether it leaves
-    some. User by user (as PostgreSQL's claim): a user at the cap costs a count, not
-    a walk over their backlog."""
+    some. User by user (as PostgreSQL's claim): a user at the cap costs nothing more
+    than reading a few of their rows, not a walk over their backlog."""
     if user_concurrency is None:
         rows = conn.execute(
             "SELECT id FROM executions INDEXED BY ix_executions_pending_started_at "
@@ -130,16 +142,18 @@ def _candidates(
             (limit + 1,),
         ).fetchall()
         return [row[0] for row in rows[:limit]], len(rows) > limit
-    users = _pending_users(conn, bind_uuid(uuid.uuid4()), USERS_PER_CLAIM)
-    more_pending = len(users) == USERS_PER_CLAIM
+    running: dict[Any, int] = dict(conn.execute(_RUNNING_BY_USER).fetchall())
+    take = max(min(user_concurrency, limit), 0) + 1  # a share, and whether there is more
     seen: list[tuple[Any, Any]] = []
-    for user in users:
-        room = min(user_concurrency - conn.execute(_RUNNING_OF, (user,)).fetchone()[0], limit)
-        rows = conn.execute(
-            f"{_PENDING} AND user_id = ? ORDER BY started_at, id LIMIT ?", (user, max(room, 0) + 1)
-        ).fetchall()
-        more_pending = more_pending or len(rows) > room
-        seen += rows[: max(room, 0)]
+    more_pending = False
+    users = _pending_by_user(conn, bind_uuid(uuid.uuid4()), take)
+    for reached, (user, mine) in enumerate(users, start=1):
+        room = max(min(user_concurrency - running.get(user, 0), limit), 0)
+        seen += [row[:2] for row in mine[:room]]
+        more_pending = more_pending or len(mine) > room
+        if reached == USERS_PER_CLAIM:  # the users not reached wait for the next claims
+            more_pending = True
+            break
     ownerless = conn.execute(
         f"{_PENDING} AND user_id IS NULL ORDER BY started_at, id LIMIT ?", (limit + 1,)
     ).fetchall()
