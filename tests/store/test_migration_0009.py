@@ -4,29 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from alembic import command
-from sqlalchemy import inspect
-
-from relayflow.store.db import Database
-from relayflow.store.migrate import alembic_config, upgrade
-from tests.support.databases import empty_database
-
-
-async def _tables(db: Database) -> set[str]:
-    async with db.engine.connect() as conn:
-        return set(await conn.run_sync(lambda c: inspect(c).get_table_names()))
+from tests.support.databases import table_names, up_down_up
 
 
 async def test_upgrade_downgrade_upgrade(tmp_path: Path) -> None:
-    async with empty_database(tmp_path) as db:
-        await upgrade(db, "0009")
-        upgraded = await _tables(db)
-        async with db.engine.begin() as conn:
-            await conn.run_sync(lambda c: command.downgrade(alembic_config(c), "-1"))
-        downgraded = await _tables(db)
-        await upgrade(db, "0009")
+    upgraded, downgraded, again = await up_down_up(tmp_path, "0009", table_names)
 
-        assert {"api_tokens", "credentials"} <= upgraded
-        assert not {"api_tokens", "credentials"} & downgraded
-        assert downgraded == upgraded - {"api_tokens", "credentials"}
-        assert await _tables(db) == upgraded
+    assert {"api_tokens", "credentials"} <= upgraded
+    assert not {"api_tokens", "credentials"} & downgraded
+    assert downgraded == upgraded - {"api_tokens", "credentials"}
+    assert again == upgraded

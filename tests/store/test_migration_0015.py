@@ -6,12 +6,11 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
-from alembic import command
 from sqlalchemy import text
 
 from relayflow.store.db import Database
-from relayflow.store.migrate import alembic_config, upgrade
-from tests.support.databases import empty_database, index_names
+from relayflow.store.migrate import upgrade
+from tests.support.databases import empty_database, index_names, up_down_up
 
 ADDED = "ix_executions_workflow_status_started"
 
@@ -21,19 +20,13 @@ async def _indexes(db: Database) -> set[str]:
 
 
 async def test_upgrade_downgrade_upgrade(tmp_path: Path) -> None:
-    async with empty_database(tmp_path) as db:
-        await upgrade(db, "0015")
-        upgraded = await _indexes(db)
-        async with db.engine.begin() as conn:
-            await conn.run_sync(lambda c: command.downgrade(alembic_config(c), "-1"))
-        downgraded = await _indexes(db)
-        await upgrade(db, "0015")
+    upgraded, downgraded, again = await up_down_up(tmp_path, "0015", _indexes)
 
-        assert ADDED in upgraded
-        assert ADDED not in downgraded
-        assert upgraded - downgraded == {ADDED}
-        assert {"idx_executions_workflow_id", "idx_executions_status"} <= upgraded  # seed's
-        assert await _indexes(db) == upgraded
+    assert ADDED in upgraded
+    assert ADDED not in downgraded
+    assert upgraded - downgraded == {ADDED}
+    assert {"idx_executions_workflow_id", "idx_executions_status"} <= upgraded  # seed's
+    assert again == upgraded
 
 
 async def test_a_page_of_one_workflow_and_status_is_read_along_the_index(

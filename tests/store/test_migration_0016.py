@@ -5,11 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from alembic import command
-
 from relayflow.store.db import Database
-from relayflow.store.migrate import alembic_config, upgrade
-from tests.support.databases import empty_database, index_names
+from tests.support.databases import index_names, up_down_up
 
 ADDED, REPLACED = "ix_executions_pending_user_started", "ix_executions_pending_user_id"
 
@@ -19,15 +16,9 @@ async def _indexes(db: Database) -> set[str]:
 
 
 async def test_upgrade_downgrade_upgrade(tmp_path: Path) -> None:
-    async with empty_database(tmp_path) as db:
-        await upgrade(db, "0016")
-        upgraded = await _indexes(db)
-        async with db.engine.begin() as conn:
-            await conn.run_sync(lambda c: command.downgrade(alembic_config(c), "-1"))
-        downgraded = await _indexes(db)
-        await upgrade(db, "0016")
+    upgraded, downgraded, again = await up_down_up(tmp_path, "0016", _indexes)
 
-        assert upgraded - downgraded == {ADDED}
-        assert downgraded - upgraded == {REPLACED}
-        assert {"ix_executions_user_started", "idx_executions_status"} <= upgraded
-        assert await _indexes(db) == upgraded
+    assert upgraded - downgraded == {ADDED}
+    assert downgraded - upgraded == {REPLACED}
+    assert {"ix_executions_user_started", "idx_executions_status"} <= upgraded
+    assert again == upgraded

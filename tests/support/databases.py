@@ -12,16 +12,19 @@ import queue
 import shutil
 import threading
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TypeVar
 
 import asyncpg
+from alembic import command
 from sqlalchemy import inspect
 
 from relayflow.store.db import Database
-from relayflow.store.migrate import upgrade
+from relayflow.store.migrate import alembic_config, upgrade
 
+T = TypeVar("T")
 PG_SERVER = os.environ.get("RELAYFLOW_TEST_PG", "postgres@127.0.0.1:5432")
 BACKEND = os.environ.get("RELAYFLOW_TEST_DB", "sqlite")
 if BACKEND not in ("sqlite", "postgres"):
@@ -75,6 +78,27 @@ async def index_names(db: Database, table: str) -> set[str]:
     async with db.engine.connect() as conn:
         found = await conn.run_sync(lambda c: inspect(c).get_indexes(table))
     return {str(index["name"]) for index in found}
+
+
+async def table_names(db: Database) -> set[str]:
+    """The tables of the database (migration tests)."""
+    async with db.engine.connect() as conn:
+        return set(await conn.run_sync(lambda c: inspect(c).get_table_names()))
+
+
+async def up_down_up(
+    tmp_path: Path, revision: str, read: Callable[[Database], Awaitable[T]]
+) -> tuple[T, T, T]:
+    """On an empty database: `read` after upgrading to `revision`, after one step down
+    from it, and after upgrading to it again (a migration test's three states)."""
+    async with empty_database(tmp_path) as db:
+        await upgrade(db, revision)
+        upgraded = await read(db)
+        async with db.engine.begin() as conn:
+            await conn.run_sync(lambda c: command.downgrade(alembic_config(c), "-1"))
+        downgraded = await read(db)
+        await upgrade(db, revision)
+        return upgraded, downgraded, await read(db)
 
 
 class _BackgroundDrops:
