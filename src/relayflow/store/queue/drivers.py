@@ -99,7 +99,11 @@ class DirectPool:
     ) -> None:
         self._dsn = asyncpg_dsn(url)
         self._size = size
-        self._settings = dict(settings or {})  # the connections' own server settings
+        # Set on each new connection (SET, not startup parameters, which a
+        # connection pooler in between may refuse).
+        self._settings = "; ".join(
+            f"SET {name} = {value}" for name, value in (settings or {}).items()
+        )
         self._pool: asyncpg.Pool | None = None
         self._opening = asyncio.Lock()
 
@@ -112,9 +116,12 @@ class DirectPool:
                         min_size=0,
                         max_size=self._size,
                         reset=_reset,
-                        server_settings=self._settings or None,
+                        init=self._init if self._settings else None,
                     )
         return self._pool
+
+    async def _init(self, conn: asyncpg.Connection) -> None:
+        await conn.execute(self._settings)
 
     async def close(self) -> None:
         pool, self._pool = self._pool, None
