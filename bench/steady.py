@@ -11,8 +11,10 @@ the server `bench/webhooks.py` starts (SQLite: `relayflow serve`; PostgreSQL:
 Printed: the rate achieved and how late the sender fell behind its schedule, the
 answers' p50/p99, the backlog (pending + processing) each 5 s, then for every
 execution its time from webhook to completion (`completed_at - started_at` in the
-database): p50, p99, max, and the share done within 1 s. A flat backlog and a
-p99 under 1 s mean the worker keeps up at that rate. With `--history N`, N
+database): p50, p99, max, and the share done within 1 s, split into the wait in
+the queue (`claimed_at - started_at`) and the time the run held a worker's slot
+(`completed_at - claimed_at`). A flat backlog and a p99 under 1 s mean the worker
+keeps up at that rate. With `--history N`, N
 finished executions are inserted in bulk first; RSS of each server process is
 printed at the start, with every backlog report, and at the end of the load.
 
@@ -82,14 +84,17 @@ async def backlog(url: str, workflow_id: str) -> int:
     return counts.get("pending", 0) + counts.get("processing", 0)
 
 
-async def completion_delays(url: str, workflow_id: str, since: float) -> list[float]:
-    """Seconds from webhook to completion of the workflow's executions started after
-    `since` (epoch seconds; the database keeps naive UTC)."""
+async def completion_delays(
+    url: str, workflow_id: str, since: float
+) -> list[tuple[float, float, float]]:
+    """Per execution of the workflow started after `since` (epoch seconds; the database
+    keeps naive UTC): seconds from webhook to completion, from webhook to its claim
+    (waiting in the queue), and from its claim to completion (holding a slot)."""
     import datetime as dt
 
     after = dt.datetime.fromtimestamp(since - 1, dt.UTC).replace(tzinfo=None)
     query = (
-        "SELECT started_at, completed_at FROM executions WHERE workflow_id = {} "
+        "SELECT started_at, claimed_at, completed_at FROM executions WHERE workflow_id = {} "
         "AND status = 'completed' AND started_at >= {}"
     )
     if url.startswith("postgresql"):
@@ -98,7 +103,7 @@ async def completion_delays(url: str, workflow_id: str, since: float) -> list[fl
             rows = await conn.fetch(query.format("$1", "$2"), uuid.UUID(workflow_id), after)
         finally:
             await conn.close()
-        pairs = [(r[0], r[1]) for r in rows]
+        stamps = [(r[0], r[1], r[2]) for r in rows]
     else:
         import sqlite3
 
@@ -109,8 +114,15 @@ async def completion_delays(url: str, workflow_id: str, since: float) -> list[fl
             ).fetchall()
         finally:
             conn2.close()
-        pairs = [(dt.datetime.fromisoformat(a), dt.datetime.fromisoformat(b)) for a, b in raw]
-    return [(done - started).total_seconds() for started, done in pairs]
+        stamps = [tuple(dt.datetime.fromisoformat(v) for v in row) for row in raw]
+    return [
+        (
+            (done - started).total_seconds(),
+            (claimed - started).total_seconds(),
+            (done - claimed).total_seconds(),
+        )
+        for started, claimed, done in stamps
+    ]
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -168,7 +180,8 @@ async def run(label: str, src: str | None, args: argparse.Namespace) -> None:
             drain = await hooks.wait_drained(url, workflow_id, 300)
             print(f"  backlog drained {drain:.1f} s after the last answer")
             print(f"  RSS at the end {[round(r) for r in server.rss_mb()]} MB")
-            delays = await completion_delays(url, workflow_id, began)
+            stamps = await completion_delays(url, workflow_id, began)
+            delays = [whole for whole, _, _ in stamps]
             within = sum(1 for d in delays if d <= 1.0) / max(1, len(delays))
             print(
                 f"  webhook -> completed, {len(delays)} executions: "
@@ -176,6 +189,13 @@ async def run(label: str, src: str | None, args: argparse.Namespace) -> None:
                 f"p99 {percentile(delays, 0.99) * 1000:.0f} ms, max {max(delays) * 1000:.0f} ms, "
                 f"{within:.1%} within 1 s"
             )
+            for name, part in (("queued until claimed", 1), ("claimed until completed", 2)):
+                values = [row[part] for row in stamps]
+                print(
+                    f"    {name}: p50 {statistics.median(values) * 1000:.1f} ms, "
+                    f"p90 {percentile(values, 0.9) * 1000:.1f} ms, "
+                    f"p99 {percentile(values, 0.99) * 1000:.1f} ms"
+                )
         finally:
             if server is not None:
                 server.stop()
