@@ -165,14 +165,17 @@ async def histories_answer(base_url: str, *users: User) -> None:
 
 
 def assert_served(result: Attack, *, probes: int = 2) -> None:
-    """Nine probes in ten answer within the limit, and none stalls.
+    """Nine probes in ten answer within the limit (with fewer than ten, all but the
+    slowest), and none stalls.
 
     On a loaded machine (CI, a shared box) an idle server's own slowest answer was
-    seen at 1.6 s; before budgets the stall under this attack was 11 to 30 s.
+    seen at 1.6 s, and one probe at 0.65 s among answers of 0.03-0.18 s; before
+    budgets the stall under this attack was 11 to 30 s.
     """
     assert len(result.probes) >= probes, "too few probes ran while the execution was running"
     ordered = sorted(result.probes)
-    typical, slowest = ordered[(len(ordered) * 9) // 10 - (len(ordered) >= 10)], ordered[-1]
+    spared = min(max(1, len(ordered) // 10), len(ordered) - 1)  # outliers let through
+    typical, slowest = ordered[-1 - spared], ordered[-1]
     assert typical < PROBE_LIMIT_S, f"another user's requests took up to {typical:.2f} s"
     assert slowest < STALL_S, f"another user's request waited {slowest:.2f} s"
 
