@@ -9,6 +9,9 @@ its next request when the previous answer arrives), body `{"topic":"bench","n":1
 - reads: `GET /api/v1/executions` as the owner of the history reads it, the first
   page and a page filtered by workflow and status (every answer must hold rows),
   by one client unless `--read-clients N`: the latency of a person paging.
+- scraped (not in the default set): e2e3 while `--scrape-clients N` (4) clients
+  request `GET /metrics` in a closed loop, as anyone may while no metrics token is
+  set: what a flood of scrapes costs the webhooks (compare with e2e3's line).
 
 The server is the one users run: `relayflow serve` on SQLite (supervising an API
 process and a worker process); `serve --no-worker` plus one `relayflow worker` on PostgreSQL.
@@ -453,15 +456,24 @@ class Load:
 
 
 def run_wrk(
-    target: str, key: str, script: Path, clients: int, duration: int, *, reads: bool = False
+    target: str,
+    key: str,
+    script: Path,
+    clients: int,
+    duration: int,
+    *,
+    reads: bool = False,
+    expect: str | None = None,
 ) -> Load:
-    """POST the body with the webhook `key`, or (`reads`) GET with `key` as a bearer token."""
+    """POST the body with the webhook `key`, or (`reads`) GET with `key` as a bearer token.
+    An answer counts as "with output" when it is a 200 holding `expect` (by default the
+    e2e3 output, or a page's first row)."""
     env = {
         **os.environ,
         "BENCH_KEY": key,
         "BENCH_BODY": BODY,
         "BENCH_METHOD": "GET" if reads else "POST",
-        "BENCH_EXPECT": '"items":[{' if reads else '"n2":2',
+        "BENCH_EXPECT": expect or ('"items":[{' if reads else '"n2":2'),
     }
     command = [
         "wrk", "-t1", f"-c{clients}", f"-d{duration}s", "--latency", "--timeout", "15s",
@@ -549,25 +561,44 @@ async def measure(
     label: str, workload: str, url: str, server: Server, ids: dict[str, list[str]],
     script: Path, args: argparse.Namespace,
 ) -> Result:  # fmt: skip
+    scraped = workload == "scraped"
+    workload = "e2e3" if scraped else workload
     webhook_id, key, workflow_id, _ = ids[workload]
     target = f"{server.base}/hooks/{webhook_id}" + ("?wait=10" if workload == "e2e3" else "")
     run_wrk(target, key, script, args.clients, args.warmup)  # warm-up, not counted
     await wait_drained(url, workflow_id, 120)
     before = await executions_by_status(url, workflow_id)
     cpu_before = server.cpu_seconds()
+    scrapes = None
+    if scraped:  # `GET /metrics` in a closed loop beside the webhooks, a little longer
+        scrapes = asyncio.create_task(
+            asyncio.to_thread(
+                run_wrk, f"{server.base}/metrics", "-", script, args.scrape_clients,
+                args.duration + 1, reads=True, expect="relayflow_queue_depth ",
+            )
+        )  # fmt: skip
     load = run_wrk(target, key, script, args.clients, args.duration)
+    if scrapes is not None:
+        scraping = await scrapes
+        workload = "scraped"
+        print(
+            f"{label:<28} GET /metrics   {scraping.rate:8.1f}/s  p50 {scraping.p50_ms:6.1f} ms  "
+            f"p99 {scraping.p99_ms:7.1f} ms  errors {scraping.errors}  "
+            f"{scraping.with_output}/{scraping.requests} with the gauges, "
+            f"{args.scrape_clients} clients beside e2e3"
+        )
     drain_s = await wait_drained(url, workflow_id, 300)  # from the last answer
     cpu = server.cpu_seconds() - cpu_before
     after = await executions_by_status(url, workflow_id)
     new = {s: after.get(s, 0) - before.get(s, 0) for s in after}
     completed = new.get("completed", 0)
-    if workload == "e2e3":
+    if workload in ("e2e3", "scraped"):
         ok = load.with_output == load.requests and completed >= load.requests
         checked = f"{load.with_output}/{load.requests} answers carried the output"
     else:
         ok = completed >= load.requests
         checked = f"{completed}/{load.requests} accepted runs completed"
-    if workload == "e2e3":
+    if workload in ("e2e3", "scraped"):
         good = await completed_with_output(url, workflow_id)
         checked += f"; {good} completed with the expected output in all"
     if not ok or load.errors:
@@ -675,6 +706,9 @@ async def main() -> None:
     parser.add_argument("--workloads", default="e2e3,ingest,reads")
     parser.add_argument(
         "--read-clients", type=int, default=1, help="clients of `reads` (a person paging)"
+    )
+    parser.add_argument(
+        "--scrape-clients", type=int, default=4, help="clients of `GET /metrics` in `scraped`"
     )
     parser.add_argument("--baseline-src", help="`src` of another checkout, run first")
     parser.add_argument(

@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     max_form_fields: int = Field(1000, ge=1)  # per form-encoded or multipart webhook body
     # `GET /metrics` requires `Authorization: Bearer <token>` when this is set.
     metrics_token: SecretStr | None = None
+    # Its database gauges (executions by status, which counts the whole history, and
+    # the queue) are read at most once per this many seconds, whatever the scrapes.
+    metrics_refresh_s: float = Field(10.0, ge=0)
 
     # --- accounts
     jwt_secret: SecretStr | None = None

@@ -6,12 +6,14 @@ asserts exact values.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
+from sqlalchemy import event
 
 from relayflow.api.app import create_app
 from relayflow.config import Settings
@@ -160,3 +162,57 @@ async def test_with_a_metrics_token_a_scrape_must_send_it(
         assert "relayflow_" not in refused.text
     assert right.status_code == 200
     assert "relayflow_executions" in right.text
+
+
+def count_status_reads(db: Database) -> list[str]:
+    """The statements counting executions by status that reach the database, as sent."""
+    seen: list[str] = []
+
+    def before(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if "GROUP BY executions.status" in statement:
+            seen.append(statement)
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", before)
+    return seen
+
+
+async def test_a_flood_of_scrapes_counts_the_history_once_per_refresh_interval(
+    settings: Settings, db: Database, user: SignedInUser
+) -> None:
+    settings.metrics_refresh_s = 60.0
+    app = create_app(settings, db=db)
+    reads = count_status_reads(db)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            workflow_id = await create_workflow(client, user.headers, identity_graph())
+            first = await scrape(client)
+            finished = await start(client, user.headers, workflow_id, 1, wait=20)
+            assert finished.json()["status"] == "completed"
+            flood = await asyncio.gather(*(scrape(client) for _ in range(40)))
+
+    assert len(reads) == 1  # 41 scrapes, one count of the history
+    # Within the interval every scrape serves that reading: the run is not counted yet.
+    assert value(first, "relayflow_executions", status="completed") == 0
+    assert {value(s, "relayflow_executions", status="completed") for s in flood} == {0}
+
+
+async def test_after_the_refresh_interval_a_scrape_reads_the_database_again(
+    settings: Settings, db: Database, user: SignedInUser
+) -> None:
+    settings.metrics_refresh_s = 0.5
+    app = create_app(settings, db=db)
+    reads = count_status_reads(db)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            workflow_id = await create_workflow(client, user.headers, identity_graph())
+            before = await scrape(client)
+            finished = await start(client, user.headers, workflow_id, 1, wait=20)
+            assert finished.json()["status"] == "completed"
+            await asyncio.sleep(0.6)
+            after = await scrape(client)
+
+    assert len(reads) == 2
+    assert value(before, "relayflow_executions", status="completed") == 0
+    assert value(after, "relayflow_executions", status="completed") == 1

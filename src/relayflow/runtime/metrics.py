@@ -2,7 +2,8 @@
 
 Two kinds of figures:
 - installation-wide gauges read from the database at scrape time (executions by
-  status, queue depth), identical whichever process is scraped;
+  status, queue depth), identical whichever process is scraped, and at most
+  `metrics_refresh_s` old (one reading serves the scrapes in between);
 - this process's counters and histograms, fed by the worker running in it
   (claim latency, node durations, provider requests and errors, tokens).
   Prometheus sums them over the processes it scrapes.
@@ -19,6 +20,8 @@ slot, so the limiter sees every request and its failure) and its agent runner
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
@@ -51,6 +54,8 @@ class RuntimeMetrics:
     def __init__(self) -> None:
         # Kept apart so that a worker's own endpoint never exports stale database gauges.
         self.database_registry = CollectorRegistry()
+        self._database_read_at: float | None = None  # time.monotonic() of the last reading
+        self._database_reading: asyncio.Task[None] | None = None
         self.registry = CollectorRegistry()
         r = self.registry
         self.executions = Gauge(
@@ -120,7 +125,28 @@ class RuntimeMetrics:
         )
 
     # ------------------------------------------------------------ scraping
-    async def refresh_from_database(self, db: Database) -> None:
+    async def refresh_from_database(self, db: Database, *, max_age_s: float) -> None:
+        """Read the database gauges again unless the last reading began less than
+        `max_age_s` ago. Counting executions by status reads the whole history, so
+        however many scrapes arrive (`GET /metrics` is open by default), the database
+        counts at most once per `max_age_s`: scrapes during a reading wait for it."""
+        read_at = self._database_read_at
+        if read_at is not None and time.monotonic() - read_at < max_age_s:
+            return
+        if self._database_reading is None:
+            reading = asyncio.create_task(self._read_database(db))
+            reading.add_done_callback(self._database_read)
+            self._database_reading = reading
+        # Shielded: a scraper that hangs up does not cancel the others' reading.
+        await asyncio.shield(self._database_reading)
+
+    def _database_read(self, reading: asyncio.Task[None]) -> None:
+        self._database_reading = None
+        if not reading.cancelled():
+            reading.exception()  # retrieved here too: every waiter may have gone
+
+    async def _read_database(self, db: Database) -> None:
+        began = time.monotonic()
         async with db.session() as session:
             counts = await count_by_status(session)
         backlog = await db.queue.backlog()
@@ -131,6 +157,7 @@ class RuntimeMetrics:
         self.oldest_pending_age.set(
             max(0.0, (utcnow() - oldest).total_seconds()) if oldest is not None else 0.0
         )
+        self._database_read_at = began
 
     def render(self) -> bytes:
         """The database gauges and this process's figures, in the text format."""

@@ -4,8 +4,9 @@ Open like the probes unless `RELAYFLOW_METRICS_TOKEN` is set; then a scrape must
 send `Authorization: Bearer <token>` (compared in constant time; 401 otherwise).
 
 The installation-wide gauges (executions by status, queue depth) are read from
-the database on each scrape; the rest are this app's own figures (its embedded
-worker's), see
+the database at most once per `RELAYFLOW_METRICS_REFRESH_S` (10 s): counting by
+status reads the whole history, and anyone may scrape while no token is set. The
+rest are this app's own figures (its embedded worker's), see
 `relayflow.runtime.metrics`.
 """
 
@@ -55,7 +56,7 @@ async def metrics(state: StateDep, request: Request) -> Response:
     check_metrics_token(state.settings, request.headers.get("authorization"))
     figures = state.metrics
     try:
-        await figures.refresh_from_database(state.db)
+        await figures.refresh_from_database(state.db, max_age_s=state.settings.metrics_refresh_s)
     except Exception as exc:  # still serve this process's figures; the gauges go stale
         log.warning("metrics: could not read the database: %s", exc)
     return Response(figures.render(), media_type=CONTENT_TYPE)
