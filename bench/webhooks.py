@@ -19,7 +19,8 @@ process and a worker process); `serve --no-worker` plus one `relayflow worker` o
 worker; code older than 2026-12-01 evening ran one process with `--no-worker`).
 Every request is checked against a completed execution with the expected output
 (e2e3: every answer a 200 carrying it). Printed per run: req/s, p50/p99, CPU per
-execution (all server processes, from /proc) and the largest RSS.
+execution (all server processes, from /proc) and the largest RSS; on PostgreSQL also
+the WAL written and the blocks read from outside shared buffers, per execution.
 
 Baselines in the same run: each workload runs on the fresh database, then again
 after `--history N` finished executions (each with three node runs and three
@@ -555,6 +556,33 @@ class Result:
     rss_mb: float
     drain_s: float
     checked: str
+    database: str = ""  # PostgreSQL: WAL and blocks read per execution
+
+
+async def database_counters(url: str) -> dict[str, float]:
+    """PostgreSQL: WAL written so far, and the bench database's blocks read from outside
+    shared buffers and found in them (an empty dict on SQLite)."""
+    if not url.startswith("postgresql"):
+        return {}
+    conn = await connect_pg(url)
+    try:
+        row = await conn.fetchrow(
+            "SELECT pg_current_wal_lsn() - '0/0'::pg_lsn AS wal, blks_read, blks_hit "
+            "FROM pg_stat_database WHERE datname = current_database()"
+        )
+    finally:
+        await conn.close()
+    return {name: float(row[name]) for name in ("wal", "blks_read", "blks_hit")}
+
+
+def per_execution(before: dict[str, float], after: dict[str, float], executions: int) -> str:
+    if not before:
+        return ""
+    each = {name: (after[name] - before[name]) / max(1, executions) for name in before}
+    return (
+        f"WAL {each['wal'] / 1024:.1f} KB, blocks read {each['blks_read']:.2f} "
+        f"(hit {each['blks_hit']:.0f}) per execution"
+    )
 
 
 async def measure(
@@ -569,6 +597,7 @@ async def measure(
     await wait_drained(url, workflow_id, 120)
     before = await executions_by_status(url, workflow_id)
     cpu_before = server.cpu_seconds()
+    counters = await database_counters(url)
     scrapes = None
     if scraped:  # `GET /metrics` in a closed loop beside the webhooks, a little longer
         scrapes = asyncio.create_task(
@@ -589,6 +618,7 @@ async def measure(
         )
     drain_s = await wait_drained(url, workflow_id, 300)  # from the last answer
     cpu = server.cpu_seconds() - cpu_before
+    database = per_execution(counters, await database_counters(url), load.requests)
     after = await executions_by_status(url, workflow_id)
     new = {s: after.get(s, 0) - before.get(s, 0) for s in after}
     completed = new.get("completed", 0)
@@ -605,7 +635,7 @@ async def measure(
         checked += "  ** CHECK FAILED **"
     return Result(
         label, workload, load, 1000 * cpu / max(1, completed), max(server.rss_mb() or [0]),
-        drain_s if workload == "ingest" else 0.0, checked,
+        drain_s if workload == "ingest" else 0.0, checked, database,
     )  # fmt: skip
 
 
@@ -653,6 +683,7 @@ def describe(result: Result) -> str:
         f"p99 {load.p99_ms:7.1f} ms  CPU {result.cpu_ms_per_execution:5.2f} ms/exec  "
         f"RSS {result.rss_mb:5.0f} MB  errors {load.errors}{drain}\n"
         f"{'':<28} check: {result.checked}"
+        + (f"\n{'':<28} {result.database}" if result.database else "")
     )
 
 

@@ -48,6 +48,7 @@ from relayflow.engine.ports import (
     TokenUsage,
 )
 from relayflow.errors import InvalidInput
+from relayflow.ids import time_ordered_id
 from relayflow.runtime.engine_options import engine_options
 from relayflow.store.seed import DEFAULT_MODEL, SYSTEM_TEMPLATES
 from relayflow.telemetry.execution import ExecutionTrace
@@ -281,7 +282,7 @@ async def run_workflow_file(
     workflow_file = load_workflow_file(path)
     store = InMemoryRunStore()
     agents = AgentsOnFirstUse(settings)
-    execution_id = uuid.uuid4()
+    execution_id = time_ordered_id()
     started = time.perf_counter()
     try:
         trigger = {"type": "cli", "file": str(path)}

@@ -13,6 +13,7 @@ from typing import Any
 
 from relayflow import errors
 from relayflow.domain import Actor
+from relayflow.ids import time_ordered_id
 from relayflow.input_schema import check_input, input_schema_of
 from relayflow.runtime.events import EventBus
 from relayflow.store import versions, workflows
@@ -75,7 +76,7 @@ class ExecutionStarter:
         if schema is not None:
             check_input(schema, input)
         row = PendingRow(
-            execution_id=uuid.uuid4(),
+            execution_id=time_ordered_id(),
             workflow_id=workflow_id,
             user_id=user_id,
             input=input,

@@ -40,6 +40,7 @@ from typing import Any
 from relayflow import errors
 from relayflow.domain import ExecutionStatus, NodeRunStatus
 from relayflow.engine.ports import NodeRunRecord
+from relayflow.ids import time_ordered_id
 from relayflow.runtime.metrics import RuntimeMetrics
 from relayflow.runtime.reconnects import ConnectionWatch
 from relayflow.store.db import Database
@@ -228,7 +229,7 @@ class Journal:
         final = run.status is not NodeRunStatus.RUNNING
         row_id = self._open_rows.pop(key, None) if final else self._open_rows.get(key)
         if row_id is None:
-            row_id = uuid.uuid4()
+            row_id = time_ordered_id()
             row = {"id": row_id, **values}
             self._batch.node_runs.inserts.append(row)
             self._pending_inserts[row_id] = row

@@ -32,6 +32,7 @@ from typing import Any
 from relayflow import errors
 from relayflow.config import Settings
 from relayflow.domain import utcnow
+from relayflow.ids import time_ordered_id
 from relayflow.input_schema import check_input
 from relayflow.json_values import JsonLimits, check_fields
 from relayflow.security import hash_api_key
@@ -291,7 +292,7 @@ class WebhookIntake:
         created = await self.queue.create_from_webhook(
             webhook,
             NewExecution(
-                execution_id=uuid.uuid4(),
+                execution_id=time_ordered_id(),
                 input=value,
                 trigger=trigger,
                 idempotency_key=idempotency_key,
@@ -331,7 +332,7 @@ class WebhookIntake:
         except (errors.InvalidInput, errors.UnsupportedMediaType):
             return None  # refused after the key is checked, in the usual order
         return NewExecution(
-            execution_id=uuid.uuid4(),
+            execution_id=time_ordered_id(),
             input=value,
             trigger=trigger_for(webhook_id, delivery, idempotency_key=None, signed=False),
             wait=wait,

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from relayflow.domain import NodeRunStatus, utcnow
 from relayflow.engine.ports import NodeRunRecord, TokenUsage
+from relayflow.ids import time_ordered_id
 from relayflow.store import completions, models
 from relayflow.store.db import Database
 
@@ -95,7 +96,7 @@ class RowIds:
         row_id = self._open.get(key)
         final = run.status is not NodeRunStatus.RUNNING
         if row_id is None:
-            row_id = uuid.uuid4()
+            row_id = time_ordered_id()
             writes.inserts.append({"id": row_id, **values})
             if not final:
                 self._open[key] = row_id
@@ -211,7 +212,7 @@ async def copy_finished_runs(
             record.execution_id = target_id
             values = row_values(record)
             values["details"] = {**(values["details"] or {}), "reused_from": str(source_id)}
-            rows.append({"id": uuid.uuid4(), **values})
+            rows.append({"id": time_ordered_id(), **values})
         await session.execute(insert(_runs), rows)
     return reused
 

@@ -14,6 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relayflow import errors
+from relayflow.ids import time_ordered_id
 from relayflow.store import models
 from relayflow.store.queue import signals
 from relayflow.store.queue.rows import PendingRow, pending_params
@@ -65,7 +66,7 @@ async def create_pending_execution(
     `version`'s if given), in the caller's transaction, and return it. The row is
     the queue entry: nothing else is needed."""
     row = PendingRow(
-        execution_id=execution_id or uuid.uuid4(),
+        execution_id=execution_id or time_ordered_id(),
         workflow_id=workflow.id,
         user_id=user_id,
         input=input,
