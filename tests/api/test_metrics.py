@@ -7,6 +7,7 @@ asserts exact values.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 
 import httpx
@@ -35,7 +36,10 @@ async def user(db: Database, settings: Settings) -> SignedInUser:
     return await sign_in(db, settings)
 
 
-async def scrape(client: httpx.AsyncClient) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+
+
+async def scrape(client: httpx.AsyncClient) -> Samples:
     response = await client.get("/metrics")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
@@ -46,9 +50,7 @@ async def scrape(client: httpx.AsyncClient) -> dict[tuple[str, tuple[tuple[str, 
     return samples
 
 
-def value(
-    samples: dict[tuple[str, tuple[tuple[str, str], ...]], float], name: str, **labels: str
-) -> float:
+def value(samples: Samples, name: str, **labels: str) -> float:
     return samples.get((name, tuple(sorted(labels.items()))), 0.0)
 
 
@@ -113,15 +115,22 @@ async def test_failed_provider_requests_and_failed_nodes_are_counted(
     assert value(after, "relayflow_executions", status="failed") == 1
 
 
-@pytest.fixture
-async def client_without_worker(
-    settings: Settings, db: Database
-) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings.model_copy(update={"embedded_worker": False}), db=db)
+@contextlib.asynccontextmanager
+async def app_client(settings: Settings, db: Database) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of an app made with `settings`, its lifespan running."""
+    app = create_app(settings, db=db)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
             yield c
+
+
+@pytest.fixture
+async def client_without_worker(
+    settings: Settings, db: Database
+) -> AsyncIterator[httpx.AsyncClient]:
+    async with app_client(settings.model_copy(update={"embedded_worker": False}), db) as c:
+        yield c
 
 
 async def test_queue_depth_counts_executions_no_worker_has_claimed(
@@ -176,20 +185,23 @@ def count_status_reads(db: Database) -> list[str]:
     return seen
 
 
+async def scrape_then_run(client: httpx.AsyncClient, user: SignedInUser) -> Samples:
+    """A scrape, then a run of a new workflow to its end; the scrape's samples."""
+    workflow_id = await create_workflow(client, user.headers, identity_graph())
+    samples = await scrape(client)
+    finished = await start(client, user.headers, workflow_id, 1, wait=20)
+    assert finished.json()["status"] == "completed"
+    return samples
+
+
 async def test_a_flood_of_scrapes_counts_the_history_once_per_refresh_interval(
     settings: Settings, db: Database, user: SignedInUser
 ) -> None:
     settings.metrics_refresh_s = 60.0
-    app = create_app(settings, db=db)
     reads = count_status_reads(db)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-            workflow_id = await create_workflow(client, user.headers, identity_graph())
-            first = await scrape(client)
-            finished = await start(client, user.headers, workflow_id, 1, wait=20)
-            assert finished.json()["status"] == "completed"
-            flood = await asyncio.gather(*(scrape(client) for _ in range(40)))
+    async with app_client(settings, db) as client:
+        first = await scrape_then_run(client, user)
+        flood = await asyncio.gather(*(scrape(client) for _ in range(40)))
 
     assert len(reads) == 1  # 41 scrapes, one count of the history
     # Within the interval every scrape serves that reading: the run is not counted yet.
@@ -201,17 +213,11 @@ async def test_after_the_refresh_interval_a_scrape_reads_the_database_again(
     settings: Settings, db: Database, user: SignedInUser
 ) -> None:
     settings.metrics_refresh_s = 0.5
-    app = create_app(settings, db=db)
     reads = count_status_reads(db)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-            workflow_id = await create_workflow(client, user.headers, identity_graph())
-            before = await scrape(client)
-            finished = await start(client, user.headers, workflow_id, 1, wait=20)
-            assert finished.json()["status"] == "completed"
-            await asyncio.sleep(0.6)
-            after = await scrape(client)
+    async with app_client(settings, db) as client:
+        before = await scrape_then_run(client, user)
+        await asyncio.sleep(0.6)
+        after = await scrape(client)
 
     assert len(reads) == 2
     assert value(before, "relayflow_executions", status="completed") == 0
