@@ -20,7 +20,8 @@ worker; code older than 2026-12-01 evening ran one process with `--no-worker`).
 Every request is checked against a completed execution with the expected output
 (e2e3: every answer a 200 carrying it). Printed per run: req/s, p50/p99, CPU per
 execution (all server processes, from /proc) and the largest RSS; on PostgreSQL also
-the WAL written and the blocks read from outside shared buffers, per execution.
+the WAL written and the blocks read from outside shared buffers during the load, per
+execution.
 
 Baselines in the same run: each workload runs on the fresh database, then again
 after `--history N` finished executions (each with three node runs and three
@@ -607,6 +608,9 @@ async def measure(
             )
         )  # fmt: skip
     load = run_wrk(target, key, script, args.clients, args.duration)
+    # During the load only: waiting for the drain, this script counts the workflow's
+    # executions every 0.2 s, which reads its whole history.
+    database = per_execution(counters, await database_counters(url), load.requests)
     if scrapes is not None:
         scraping = await scrapes
         workload = "scraped"
@@ -618,7 +622,6 @@ async def measure(
         )
     drain_s = await wait_drained(url, workflow_id, 300)  # from the last answer
     cpu = server.cpu_seconds() - cpu_before
-    database = per_execution(counters, await database_counters(url), load.requests)
     after = await executions_by_status(url, workflow_id)
     new = {s: after.get(s, 0) - before.get(s, 0) for s in after}
     completed = new.get("completed", 0)
