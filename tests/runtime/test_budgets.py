@@ -32,7 +32,9 @@ from tests.support.rows import chain_graph, make_user, make_workflow
 # Measures how fast another user is answered: run apart from the busy shards.
 pytestmark = pytest.mark.timing
 
-PROBE_LIMIT_S = 0.5
+# Nine probes in ten; CI (four suites on two cores) has seen 0.53 s. Before budgets
+# every probe waited the whole attack (11-30 s).
+PROBE_LIMIT_S = 1.0
 STALL_S = 5.0  # a stall before budgets was 11-30 s; a loaded 2-core CI box has shown 2.9 s
 
 
