@@ -23,9 +23,11 @@ execution (all server processes, from /proc) and the largest RSS; on PostgreSQL 
 the WAL written and the blocks read from outside shared buffers during the load, per
 execution.
 
-Baselines in the same run: each workload runs on the fresh database, then again
-after `--history N` finished executions (each with three node runs and three
-events) were inserted in bulk, without a manual VACUUM or ANALYZE. With
+Baselines in the same run: each workload runs on a fresh database, then on a second
+database where `--history N` finished executions (each with three node runs and three
+events) were inserted in bulk, without a manual VACUUM or ANALYZE; `--rounds R`
+makes the two take turns R times and prints the median change (this host's speed
+drifts by up to 2x over minutes, so one pair run minutes apart says little). With
 `--baseline-src DIR` (the `src` of another checkout, e.g. a git worktree of main)
 the same runs are made with that code first.
 
@@ -45,6 +47,7 @@ import os
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -363,15 +366,22 @@ class Server:
         return total / TICKS
 
     def rss_mb(self) -> list[float]:
-        sizes = []
+        """Each process's resident memory, less the pages of the SQLite file it reads
+        through a memory map (`RELAYFLOW_SQLITE_MMAP_MB`): those are the operating
+        system's file cache, shared by the processes, not theirs."""
+        return [rss - mapped for rss, mapped in self._memory()]
+
+    def mapped_mb(self) -> float:
+        """The most of the database file resident in one process's memory map."""
+        return max((mapped for _, mapped in self._memory()), default=0.0)
+
+    def _memory(self) -> list[tuple[float, float]]:
+        found = []
         for process in self.processes:
             for pid in _tree(process.pid):
                 with contextlib.suppress(OSError):
-                    status = Path(f"/proc/{pid}/status").read_text()
-                    match = re.search(r"VmRSS:\s+(\d+) kB", status)
-                    if match:
-                        sizes.append(int(match.group(1)) / 1024)
-        return sizes
+                    found.append(_resident_mb(pid))
+        return found
 
     def stop(self) -> None:
         for process in self.processes:
@@ -381,6 +391,23 @@ class Server:
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 process.kill()
+
+
+def _resident_mb(pid: int) -> tuple[float, float]:
+    """A process's VmRSS, and the part of it that maps a `.db` file, in MB."""
+    rss = mapped = 0
+    in_database = False
+    for line in Path(f"/proc/{pid}/smaps").read_text().splitlines():
+        if _MAPPING.match(line):
+            in_database = line.endswith(".db")
+        elif line.startswith("Rss:"):
+            kilobytes = int(line.split()[1])
+            rss += kilobytes
+            mapped += kilobytes if in_database else 0
+    return rss / 1024, mapped / 1024
+
+
+_MAPPING = re.compile(r"^[0-9a-f]+-[0-9a-f]+ ")
 
 
 def _tree(pid: int) -> list[int]:
@@ -556,6 +583,7 @@ class Result:
     cpu_ms_per_execution: float
     rss_mb: float
     drain_s: float
+    mapped_mb: float
     checked: str
     database: str = ""  # PostgreSQL: WAL and blocks read per execution
 
@@ -638,7 +666,7 @@ async def measure(
         checked += "  ** CHECK FAILED **"
     return Result(
         label, workload, load, 1000 * cpu / max(1, completed), max(server.rss_mb() or [0]),
-        drain_s if workload == "ingest" else 0.0, checked, database,
+        drain_s if workload == "ingest" else 0.0, server.mapped_mb(), checked, database,
     )  # fmt: skip
 
 
@@ -681,59 +709,91 @@ async def measure_reads(
 def describe(result: Result) -> str:
     load = result.load
     drain = f"  drain {result.drain_s:5.1f} s" if result.workload == "ingest" else ""
+    mapped = f" (+{result.mapped_mb:.0f} MB of the mapped file)" if result.mapped_mb else ""
     return (
         f"{result.label:<28} {result.workload:<6} {load.rate:8.1f}/s  p50 {load.p50_ms:6.1f} ms  "
         f"p99 {load.p99_ms:7.1f} ms  CPU {result.cpu_ms_per_execution:5.2f} ms/exec  "
-        f"RSS {result.rss_mb:5.0f} MB  errors {load.errors}{drain}\n"
+        f"RSS {result.rss_mb:5.0f} MB{mapped}  errors {load.errors}{drain}\n"
         f"{'':<28} check: {result.checked}"
         + (f"\n{'':<28} {result.database}" if result.database else "")
     )
 
 
 async def run_code(label: str, src: str | None, args: argparse.Namespace) -> list[Result]:
-    async with scratch_database(args.db) as (url, scratch):
-        return await run_workloads(label, src, args, url, scratch)
+    """Each workload on a fresh database and, with `--history`, on a second one that
+    holds the history, taking turns `--rounds` times: a host whose speed drifts over
+    minutes then slows both phases alike instead of whichever ran last."""
+    async with contextlib.AsyncExitStack() as stack:
+        url, scratch = await stack.enter_async_context(scratch_database(args.db))
+        script = scratch / "post.lua"
+        script.write_text(WRK_SCRIPT)
+        phases = {"fresh": (url, seed(url, src))}
+        if args.history:
+            url, _ = await stack.enter_async_context(scratch_database(args.db))
+            ids = seed(url, src)
+            seconds = await seed_history(url, ids, args.history)
+            print(f"  ({args.history} finished executions seeded in {seconds:.1f} s)")
+            phases[f"history {args.history}"] = (url, ids)
+        results: dict[str, list[Result]] = {phase: [] for phase in phases}
+        for round_ in range(1, args.rounds + 1):
+            for phase, (url, ids) in phases.items():
+                name = f"{label}, {phase}" + (f" #{round_}" if args.rounds > 1 else "")
+                results[phase] += await run_workloads(name, src, args, url, ids, script)
+        if args.history:
+            print(compare_phases(label, results))
+        return [result for phase in results.values() for result in phase]
 
 
 async def run_workloads(
-    label: str, src: str | None, args: argparse.Namespace, url: str, scratch: Path
-) -> list[Result]:
-    script = scratch / "post.lua"
-    script.write_text(WRK_SCRIPT)
+    name: str, src: str | None, args: argparse.Namespace, url: str,
+    ids: dict[str, list[str]], script: Path,
+) -> list[Result]:  # fmt: skip
+    """Every workload once against a server started on `url` for the purpose."""
     results: list[Result] = []
-    server: Server | None = None
+    server = start_server(url, src, args.api_processes)
     try:
-        ids = seed(url, src)
-        for phase in ("fresh", "history"):
-            if phase == "history":
-                if not args.history:
-                    break
-                seconds = await seed_history(url, ids, args.history)
-                print(f"  ({args.history} finished executions seeded in {seconds:.1f} s)")
-            server = start_server(url, src, args.api_processes)
-            await wait_until_up(server)
-            name = f"{label}, {phase}" + (f" {args.history}" if phase == "history" else "")
-            for workload in args.workloads.split(","):
-                if workload == "reads":
-                    token = access_token(url, src, ids["e2e3"][3])
-                    for line in await measure_reads(name, server, ids, token, script, args):
-                        print(line, flush=True)
-                    continue
-                result = await measure(name, workload, url, server, ids, script, args)
-                results.append(result)
-                print(describe(result), flush=True)
-            server.stop()
-            server = None
+        await wait_until_up(server)
+        for workload in args.workloads.split(","):
+            if workload == "reads":
+                token = access_token(url, src, ids["e2e3"][3])
+                for line in await measure_reads(name, server, ids, token, script, args):
+                    print(line, flush=True)
+                continue
+            result = await measure(name, workload, url, server, ids, script, args)
+            results.append(result)
+            print(describe(result), flush=True)
     finally:
-        if server is not None:
-            server.stop()
+        server.stop()
     return results
+
+
+def compare_phases(label: str, results: dict[str, list[Result]]) -> str:
+    """Per workload: the history's rate against the fresh database's, round by round
+    (each round ran both back to back) and the median of those ratios."""
+    (fresh, history), lines = results.values(), []
+    for workload in dict.fromkeys(result.workload for result in fresh):
+        pairs = [
+            (f.load.rate, h.load.rate)
+            for f, h in zip(fresh, history, strict=True)
+            if f.workload == h.workload == workload
+        ]
+        median = statistics.median(h / f - 1 for f, h in pairs if f)
+        rounds = ", ".join(f"{f:.0f} -> {h:.0f}/s" for f, h in pairs)
+        lines.append(
+            f"{label}: {workload} with the history against fresh: {median:+.1%} "
+            f"(median of {len(pairs)} round(s): {rounds})"
+        )
+    return "\n".join(lines)
 
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--history", type=int, default=0, help="finished executions to seed")
+    parser.add_argument(
+        "--rounds", type=int, default=1,
+        help="times the fresh and the history database take turns (with --history)",
+    )  # fmt: skip
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--duration", type=int, default=20, help="seconds measured")
     parser.add_argument("--warmup", type=int, default=5, help="seconds of warm-up")
