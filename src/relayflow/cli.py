@@ -61,7 +61,7 @@ def db_upgrade() -> None:
     settings = load_settings()
 
     async def _run() -> None:
-        db = Database(settings.resolved_database_url)
+        db = Database.from_settings(settings)
         try:
             await upgrade(db)
         finally:
@@ -103,7 +103,7 @@ def db_prune(
     settings = load_settings()
 
     async def _run() -> int:
-        db = Database(settings.resolved_database_url)
+        db = Database.from_settings(settings)
         try:
             if settings.migrate_on_start:
                 await upgrade(db)
@@ -195,7 +195,7 @@ def _serve_supervised(settings: Settings) -> int:
     from relayflow.store.migrate import upgrade
 
     async def _migrate() -> None:
-        db = Database(settings.resolved_database_url)
+        db = Database.from_settings(settings)
         try:
             await upgrade(db)
         finally:
@@ -299,7 +299,7 @@ def user_create(
     role = Role.ADMIN if admin else Role.USER
 
     async def _run() -> None:
-        db = Database(settings.resolved_database_url)
+        db = Database.from_settings(settings)
         try:
             if settings.migrate_on_start:
                 await upgrade(db)
@@ -343,7 +343,7 @@ def user_set_password(
     password = _read_password(password_stdin)
 
     async def _run() -> None:
-        db = Database(settings.resolved_database_url)
+        db = Database.from_settings(settings)
         try:
             async with db.transaction() as session:
                 await set_password(session, email, password)

@@ -49,7 +49,7 @@ async def rotate(settings: Settings) -> int:
         fresh = make()
         path.write_text("\n".join([fresh, *old]) + "\n")
     vault = Vault.from_settings(settings)
-    db = Database(settings.resolved_database_url)
+    db = Database.from_settings(settings)
     try:
         async with db.transaction() as session:
             count = await credentials.rotate_all(session, vault)
@@ -105,7 +105,7 @@ def token_create(
     lifetime = days or settings.api_token_default_days
 
     async def _run() -> str:
-        db = Database(settings.resolved_database_url)
+        db = Database.from_settings(settings)
         try:
             async with db.transaction() as session:
                 user = await users.get_user_by_email(session, email)

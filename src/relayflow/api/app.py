@@ -33,12 +33,7 @@ def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owns_db = db is None
-        database = db or Database(
-            settings.resolved_database_url,
-            pool_size=settings.database_pool_size,
-            sqlite_busy_timeout_s=settings.sqlite_busy_timeout_s,
-            sqlite_cache_mb=settings.sqlite_cache_mb,
-        )
+        database = db or Database.from_settings(settings)
         if owns_db and settings.migrate_on_start:
             await upgrade(database)
         state = AppState(settings=settings, db=database)

@@ -49,12 +49,7 @@ async def run_worker_process(
     stop: asyncio.Event | None = None,
 ) -> None:
     """Run a worker (and a reaper) until SIGTERM/SIGINT or `stop`, then shut down gracefully."""
-    db = Database(
-        settings.resolved_database_url,
-        pool_size=settings.database_pool_size,
-        sqlite_busy_timeout_s=settings.sqlite_busy_timeout_s,
-        sqlite_cache_mb=settings.sqlite_cache_mb,
-    )
+    db = Database.from_settings(settings)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):

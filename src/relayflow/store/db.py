@@ -23,6 +23,7 @@ from relayflow.store.queue.signals import Signals
 from relayflow.stored_json import load_stored_json
 
 if TYPE_CHECKING:
+    from relayflow.config import Settings
     from relayflow.store.queue.interface import Queue
 
 
@@ -36,7 +37,22 @@ def is_sqlite(url: str) -> bool:
 DEFAULT_SQLITE_BUSY_TIMEOUT_S = 5.0
 
 
-def sqlite_pragmas(busy_timeout_s: float = DEFAULT_SQLITE_BUSY_TIMEOUT_S) -> tuple[str, ...]:
+# SQLite: how much of the database file every connection reads in place through a
+# memory map (`settings.sqlite_mmap_mb`); SQLite caps it at its build's maximum
+# (2 GiB for Debian's). In WAL mode a connection drops its whole page cache at the
+# start of a transaction whenever another connection wrote since its last one: with
+# the API and the worker writing in turn that is nearly every transaction, so each
+# would read its B-trees' pages into the cache again, and a long history makes the
+# trees deeper. Mapped pages are read where the operating system keeps them, without
+# a system call or a copy; they are the file cache, shared by every process, not the
+# process's own memory. 0 turns the map off.
+DEFAULT_SQLITE_MMAP_MB = 2048
+
+
+def sqlite_pragmas(
+    busy_timeout_s: float = DEFAULT_SQLITE_BUSY_TIMEOUT_S,
+    mmap_mb: int = DEFAULT_SQLITE_MMAP_MB,
+) -> tuple[str, ...]:
     """WAL lets readers proceed during a write; foreign keys make CASCADE real;
     busy_timeout waits for the writer instead of failing with "locked" at once."""
     return (
@@ -44,14 +60,14 @@ def sqlite_pragmas(busy_timeout_s: float = DEFAULT_SQLITE_BUSY_TIMEOUT_S) -> tup
         "PRAGMA foreign_keys=ON",
         f"PRAGMA busy_timeout={round(busy_timeout_s * 1000)}",
         "PRAGMA synchronous=NORMAL",
+        f"PRAGMA mmap_size={mmap_mb * 1024 * 1024}",
     )
 
 
-SQLITE_PRAGMAS = sqlite_pragmas()
-# The hot paths' two connections write new rows into indexes keyed by random ids
-# (executions, node runs, events): with a long history those pages are spread over
-# the whole file, and SQLite's default 2 MB cache per connection kept re-reading
-# them. A page is cached only once used.
+# The page cache of each of the hot paths' two connections, kept between
+# transactions only while no other connection writes (see the map above); with a
+# long history the pages one transaction touches are spread over the whole file,
+# more than SQLite's default 2 MB held. A page is cached only once used.
 DEFAULT_SQLITE_CACHE_MB = 32
 
 
@@ -65,6 +81,7 @@ def create_engine(
     *,
     pool_size: int = 10,
     sqlite_busy_timeout_s: float = DEFAULT_SQLITE_BUSY_TIMEOUT_S,
+    sqlite_mmap_mb: int = DEFAULT_SQLITE_MMAP_MB,
 ) -> AsyncEngine:
     # load_stored_json: a JSON column always reads back, whatever an older row holds.
     if is_sqlite(url):
@@ -76,7 +93,7 @@ def create_engine(
             connect_args={"timeout": sqlite_busy_timeout_s},
             json_deserializer=load_stored_json,
         )
-        pragmas = sqlite_pragmas(sqlite_busy_timeout_s)
+        pragmas = sqlite_pragmas(sqlite_busy_timeout_s, sqlite_mmap_mb)
 
         def on_connect(dbapi_conn: Any, _record: Any) -> None:
             cur = dbapi_conn.cursor()
@@ -105,13 +122,18 @@ class Database:
         pool_size: int = 10,
         sqlite_busy_timeout_s: float = DEFAULT_SQLITE_BUSY_TIMEOUT_S,
         sqlite_cache_mb: int = DEFAULT_SQLITE_CACHE_MB,
+        sqlite_mmap_mb: int = DEFAULT_SQLITE_MMAP_MB,
     ) -> None:
         self.url = url
         self.sqlite_cache_mb = sqlite_cache_mb
+        self.sqlite_mmap_mb = sqlite_mmap_mb
         self._is_sqlite = is_sqlite(url)  # asked on hot paths; parsing the URL is not free
         self.sqlite_busy_timeout_s = sqlite_busy_timeout_s
         self.engine = create_engine(
-            url, pool_size=pool_size, sqlite_busy_timeout_s=sqlite_busy_timeout_s
+            url,
+            pool_size=pool_size,
+            sqlite_busy_timeout_s=sqlite_busy_timeout_s,
+            sqlite_mmap_mb=sqlite_mmap_mb,
         )
         # A session class of its own: the signal listeners apply to this database only.
         session_class = type("DatabaseSession", (Session,), {})
@@ -125,6 +147,17 @@ class Database:
         self._direct_sqlite: DirectSqlite | None = None
         self._sqlite_writer: DirectSqlite | None = None
         self._queue: Queue | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Database:
+        """The database of `settings`, with its pool and SQLite settings."""
+        return cls(
+            settings.resolved_database_url,
+            pool_size=settings.database_pool_size,
+            sqlite_busy_timeout_s=settings.sqlite_busy_timeout_s,
+            sqlite_cache_mb=settings.sqlite_cache_mb,
+            sqlite_mmap_mb=settings.sqlite_mmap_mb,
+        )
 
     @property
     def is_sqlite(self) -> bool:
@@ -190,7 +223,7 @@ class Database:
         return DirectSqlite(
             self.url,
             pragmas=(
-                *sqlite_pragmas(self.sqlite_busy_timeout_s),
+                *sqlite_pragmas(self.sqlite_busy_timeout_s, self.sqlite_mmap_mb),
                 hot_path_cache(self.sqlite_cache_mb),
             ),
             timeout_s=self.sqlite_busy_timeout_s,
