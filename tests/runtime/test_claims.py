@@ -19,7 +19,7 @@ from relayflow.store.db import Database
 from relayflow.store.queue import pending
 from relayflow.store.queue.claim import USERS_PER_CLAIM, claim_params
 from relayflow.store.queue.rows import Claim
-from relayflow.store.queue.statements import PG_CLAIM
+from relayflow.store.queue.statements.claims import PG_CLAIM
 from tests.runtime.conftest import StartWorker, final_event, submit, wait_status
 from tests.support.rows import echo_graph, make_user, make_workflow
 

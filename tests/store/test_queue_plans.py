@@ -17,14 +17,9 @@ from sqlalchemy import text
 
 from relayflow.store.db import Database
 from relayflow.store.queue.drivers import NumberedStatement
-from relayflow.store.queue.statements import (
-    PG_CLAIM,
-    PG_CLAIM_OF_USERS,
-    PG_CLAIM_UNCAPPED,
-    PG_FIND_WEBHOOK_AND_START,
-    PG_PENDING_ROW,
-    PG_RUN_BATCH,
-)
+from relayflow.store.queue.statements.batches import PG_RUN_BATCH
+from relayflow.store.queue.statements.claims import PG_CLAIM, PG_CLAIM_OF_USERS, PG_CLAIM_UNCAPPED
+from relayflow.store.queue.statements.starts import PG_FIND_WEBHOOK_AND_START, PG_PENDING_ROW
 
 pytestmark = pytest.mark.postgres_only
 

@@ -16,7 +16,7 @@ from relayflow.runtime.metrics import RuntimeMetrics
 from relayflow.runtime.reconnects import ConnectionWatch
 from relayflow.store.db import Database
 from relayflow.store.queue.rows import ReapedExecution
-from relayflow.store.queue.statements import REAPER_LOCK_KEY
+from relayflow.store.queue.statements.claims import REAPER_LOCK_KEY
 
 __all__ = ["REAPER_LOCK_KEY", "Reaper"]
 

@@ -12,7 +12,8 @@ the guard that holds even if a stale write ever got through.
 `settle_repeats` (any session) and SQLite's batch (`store.queue.sqlite_writes`) must
 run inside the writing transaction after the fence, which on SQLite holds the
 database's write lock, so what they read cannot change before the commit.
-PostgreSQL's one-statement batch does the same in SQL (`store.queue.statements.PG_RUN_BATCH`).
+PostgreSQL's one-statement batch does the same in SQL
+(`store.queue.statements.batches.PG_RUN_BATCH`).
 """
 
 from __future__ import annotations

@@ -3,8 +3,9 @@
 `Database.queue` is the implementation for its database, chosen once
 (`interface.Queue`: `postgres.PostgresQueue`, `sqlite.SqliteQueue`). By concern:
 
-- `statements`: every statement, named (as procrastinate keeps its queries);
-  the one definition of a pending row (`PENDING_ROW`).
+- `statements`: every statement, named (as procrastinate keeps its queries), a
+  module per concern: `starts` (the one definition of a pending row,
+  `PENDING_ROW`, and the intake's reads), `claims`, `batches`.
 - `rows`: the values that go in and come out.
 - `pending`: a new execution in a caller's transaction (schedules, reruns).
 - `claim`: pending executions become `processing` under a lease.

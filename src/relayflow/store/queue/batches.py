@@ -5,7 +5,7 @@ the fence locks the rows first, so the lease cannot change before the commit.
 
 Two ways to write a batch, with the same rows (a test compares them):
 - `write_run_batch`: statement by statement in a session's transaction (SQLite).
-- `statements.PG_RUN_BATCH`: PostgreSQL, one statement on the asyncpg pool, its
+- `statements.batches.PG_RUN_BATCH`: PostgreSQL, one statement on the asyncpg pool, its
   own transaction: the fence, outcomes, node runs and events as data-modifying
   CTEs, one round trip instead of seven and no SQLAlchemy session around it
   (which cost the worker more CPU than the statement itself). Rows travel as one
@@ -28,7 +28,7 @@ from relayflow.store.node_runs import NodeRunWrites, write_node_runs
 from relayflow.store.queue import events, leases, signals
 from relayflow.store.queue.events import EventRow
 from relayflow.store.queue.rows import Outcome, status_event
-from relayflow.store.queue.statements import (
+from relayflow.store.queue.statements.batches import (
     LEASE_COLUMNS,
     OUTCOME_COLUMNS,
     RUN_COLUMNS,
@@ -145,7 +145,7 @@ def _outcome_rows(outcomes: Iterable[Outcome]) -> list[dict[str, Any]]:
 
 
 def run_batch_values(batch: RunBatch) -> dict[str, Any]:
-    """The parameters of `statements.PG_RUN_BATCH`."""
+    """The parameters of `statements.batches.PG_RUN_BATCH`."""
     updates = [{**row, "id": row["row_id"]} for row in batch.node_runs.updates]
     lease_rows = [{"id": eid, "token": token} for eid, token in batch.leases.items()]
     return {

@@ -3,9 +3,9 @@
 Each claimed row gets a lease until now + lease_seconds and a new lease token.
 Users already running `user_concurrency` executions are skipped, and one claim
 never takes more than their remaining share, even when claimers race:
-- PostgreSQL: one statement (`statements.PG_CLAIM`) without an explicit
+- PostgreSQL: one statement (`statements.claims.PG_CLAIM`) without an explicit
   transaction; a user whose backlog could take them past the cap is claimed for
-  in a second pass under a per-user lock (`statements.PG_CLAIM_OF_USERS`; their
+  in a second pass under a per-user lock (`statements.claims.PG_CLAIM_OF_USERS`; their
   claimers wait for each other; everyone else's stay one statement). (Left: a
   one-statement claim for a user well under the cap may still be in flight when a
   burst of new executions makes them contended and a locked pass claims those.)
@@ -39,7 +39,7 @@ from relayflow.store.queue.rows import (
     ClaimedExecution,
     claimed_from,
 )
-from relayflow.store.queue.statements import PG_CLAIM, PG_CLAIM_UNCAPPED
+from relayflow.store.queue.statements.claims import PG_CLAIM, PG_CLAIM_UNCAPPED
 
 _executions = cast(Table, models.Execution.__table__)
 _JSON_CLAIM_COLUMNS = ("graph", "input", "trigger", "decisions")

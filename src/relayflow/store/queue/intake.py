@@ -1,5 +1,5 @@
 """What the starts read before they queue an execution: a webhook, or the account and
-workflow of an API start. Values only; the statements are in `statements`, the
+workflow of an API start. Values only; the statements are in `statements.starts`, the
 reads in the queue implementations (`Queue.find_webhook`, `Queue.find_starter`)."""
 
 from __future__ import annotations

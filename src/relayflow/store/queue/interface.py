@@ -84,7 +84,7 @@ class Queue(Protocol):
     ) -> FoundWebhook | None:
         """`find_webhook`, and `plain` (a delivery without an Idempotency-Key) committed
         in the same round trip where the database can make every check the webhook
-        asks for (`statements.PG_FIND_WEBHOOK_AND_START`); workers are then woken.
+        asks for (`statements.starts.PG_FIND_WEBHOOK_AND_START`); workers are then woken.
         Where it cannot (a rate limit, a signing secret, an input schema; SQLite), the
         caller checks and starts it with `create_from_webhook`."""
         ...

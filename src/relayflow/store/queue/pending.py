@@ -1,6 +1,6 @@
 """Writing a new execution in a caller's transaction (schedules, reruns, tools).
 
-The row is `statements.PENDING_ROW`, the one definition every start writes
+The row is `statements.starts.PENDING_ROW`, the one definition every start writes
 (webhooks and API starts run it on the queue's drivers, see `Queue.insert_pending`).
 """
 
@@ -18,7 +18,7 @@ from relayflow.ids import time_ordered_id
 from relayflow.store import models
 from relayflow.store.queue import signals
 from relayflow.store.queue.rows import PendingRow, pending_params
-from relayflow.store.queue.statements import PENDING_ROW
+from relayflow.store.queue.statements.starts import PENDING_ROW
 
 _PENDING_ROW = {dialect: text(sql) for dialect, sql in PENDING_ROW.items()}
 

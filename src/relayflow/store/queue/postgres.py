@@ -50,19 +50,21 @@ from relayflow.store.queue.rows import (
     pending_params,
     settled_payload,
 )
-from relayflow.store.queue.statements import (
-    PG_CLAIM_KEY_AND_INSERT,
+from relayflow.store.queue.statements import POSTGRES
+from relayflow.store.queue.statements.batches import PG_RUN_BATCH
+from relayflow.store.queue.statements.claims import (
     PG_CLAIM_OF_USERS,
+    PG_LOCK_USERS,
+    PG_SETTLED,
+    PG_TRY_REAPER_LOCK,
+)
+from relayflow.store.queue.statements.starts import (
+    PG_CLAIM_KEY_AND_INSERT,
     PG_FIND_STARTER,
     PG_FIND_WEBHOOK,
     PG_FIND_WEBHOOK_AND_START,
     PG_KEY_HOLDER,
-    PG_LOCK_USERS,
     PG_PENDING_ROW,
-    PG_RUN_BATCH,
-    PG_SETTLED,
-    PG_TRY_REAPER_LOCK,
-    POSTGRES,
 )
 
 if TYPE_CHECKING:

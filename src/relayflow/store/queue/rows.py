@@ -23,7 +23,7 @@ NO_CAP = 2**31 - 1
 @dataclass(frozen=True)
 class PendingRow:
     """The values of a new execution that do not come from its workflow
-    (`statements.PENDING_ROW` copies the graph)."""
+    (`statements.starts.PENDING_ROW` copies the graph)."""
 
     execution_id: uuid.UUID
     workflow_id: uuid.UUID
@@ -38,7 +38,8 @@ class PendingRow:
 
 
 def pending_params(row: PendingRow, dialect: str) -> dict[str, Any]:
-    """The parameters of `statements.PENDING_ROW[dialect]`, encoded as its driver takes them."""
+    """The parameters of `statements.starts.PENDING_ROW[dialect]`, encoded as its
+    driver takes them."""
     if dialect == POSTGRES:  # asyncpg: UUIDs and datetimes as they are; JSON as text
         return {
             "id": row.execution_id,

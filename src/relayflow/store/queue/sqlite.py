@@ -50,9 +50,9 @@ from relayflow.store.queue.rows import (
     pending_params,
     settled_payload,
 )
-from relayflow.store.queue.statements import (
+from relayflow.store.queue.statements import SQLITE
+from relayflow.store.queue.statements.starts import (
     PENDING_ROW,
-    SQLITE,
     SQLITE_FIND_STARTER,
     SQLITE_FIND_WEBHOOK,
     SQLITE_PENDING_ROW_CLAIMED,

@@ -28,7 +28,7 @@ from relayflow.store.queue.batches import BatchWritten, RunBatch
 from relayflow.store.queue.claim import USERS_PER_CLAIM
 from relayflow.store.queue.drivers import bind_time, bind_uuid, sqlite_binders, sqlite_readers
 from relayflow.store.queue.rows import PENDING, PROCESSING, Claim, claimed_from
-from relayflow.store.queue.statements import RUN_COLUMNS
+from relayflow.store.queue.statements.batches import RUN_COLUMNS
 
 Raised = set[tuple[str, str]]
 _EXECUTION_IN = sqlite_binders(models.Execution)
