@@ -30,7 +30,8 @@ async def mapped_bytes(db: Database) -> list[int]:
         orm = (await session.execute(text("PRAGMA mmap_size"))).scalar_one()
     starts = await db.direct_sqlite().fetchone("PRAGMA mmap_size", ())
     writes = await db.sqlite_writer().fetchone("PRAGMA mmap_size", ())
-    assert starts is not None and writes is not None
+    assert starts is not None
+    assert writes is not None
     return [orm, starts[0], writes[0]]
 
 
