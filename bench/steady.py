@@ -15,9 +15,8 @@ database): p50, p99, max, and the share done within 1 s, split into the wait in
 the queue (`claimed_at - started_at`) and the time the run held a worker's slot
 (`completed_at - claimed_at`). A flat backlog and a p99 under 1 s mean the worker
 keeps up at that rate. With `--history N`, N
-finished executions are inserted in bulk first; RSS of each server process (less
-the pages of the SQLite file it maps, shown apart: the file cache, not its memory)
-is printed at the start, with every backlog report, and at the end of the load.
+finished executions are inserted in bulk first; RSS of each server process is
+printed at the start, with every backlog report, and at the end of the load.
 
 With `--baseline-src DIR` (the `src` of another checkout) the same run is made with
 that code first.
@@ -167,8 +166,7 @@ async def run(label: str, src: str | None, args: argparse.Namespace) -> None:
                     rss = [round(r) for r in server.rss_mb()]
                     print(
                         f"  at {next_report:4.0f} s ({i} sent): backlog "
-                        f"{await backlog(url, workflow_id)}, RSS {rss} MB "
-                        f"(+{server.mapped_mb():.0f} MB of the mapped file)"
+                        f"{await backlog(url, workflow_id)}, RSS {rss} MB"
                     )
                     next_report += 5.0
             await asyncio.gather(*tasks)
@@ -181,10 +179,7 @@ async def run(label: str, src: str | None, args: argparse.Namespace) -> None:
             )
             drain = await hooks.wait_drained(url, workflow_id, 300)
             print(f"  backlog drained {drain:.1f} s after the last answer")
-            print(
-                f"  RSS at the end {[round(r) for r in server.rss_mb()]} MB "
-                f"(+{server.mapped_mb():.0f} MB of the mapped file)"
-            )
+            print(f"  RSS at the end {[round(r) for r in server.rss_mb()]} MB")
             stamps = await completion_delays(url, workflow_id, began)
             delays = [whole for whole, _, _ in stamps]
             within = sum(1 for d in delays if d <= 1.0) / max(1, len(delays))

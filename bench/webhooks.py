@@ -27,7 +27,9 @@ Baselines in the same run: each workload runs on a fresh database, then on a sec
 database where `--history N` finished executions (each with three node runs and three
 events) were inserted in bulk, without a manual VACUUM or ANALYZE; `--rounds R`
 makes the two take turns R times and prints the median change (this host's speed
-drifts by up to 2x over minutes, so one pair run minutes apart says little). With
+drifts by up to 2x over minutes, so one pair run minutes apart says little).
+`--burst S` first sends S seconds of ingest at full speed to the history database
+(drained, not measured): the goal's "right after a 60 s burst" is `--burst 60`. With
 `--baseline-src DIR` (the `src` of another checkout, e.g. a git worktree of main)
 the same runs are made with that code first.
 
@@ -366,22 +368,15 @@ class Server:
         return total / TICKS
 
     def rss_mb(self) -> list[float]:
-        """Each process's resident memory, less the pages of the SQLite file it reads
-        through a memory map (`RELAYFLOW_SQLITE_MMAP_MB`): those are the operating
-        system's file cache, shared by the processes, not theirs."""
-        return [rss - mapped for rss, mapped in self._memory()]
-
-    def mapped_mb(self) -> float:
-        """The most of the database file resident in one process's memory map."""
-        return max((mapped for _, mapped in self._memory()), default=0.0)
-
-    def _memory(self) -> list[tuple[float, float]]:
-        found = []
+        sizes = []
         for process in self.processes:
             for pid in _tree(process.pid):
                 with contextlib.suppress(OSError):
-                    found.append(_resident_mb(pid))
-        return found
+                    status = Path(f"/proc/{pid}/status").read_text()
+                    match = re.search(r"VmRSS:\s+(\d+) kB", status)
+                    if match:
+                        sizes.append(int(match.group(1)) / 1024)
+        return sizes
 
     def stop(self) -> None:
         for process in self.processes:
@@ -391,23 +386,6 @@ class Server:
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 process.kill()
-
-
-def _resident_mb(pid: int) -> tuple[float, float]:
-    """A process's VmRSS, and the part of it that maps a `.db` file, in MB."""
-    rss = mapped = 0
-    in_database = False
-    for line in Path(f"/proc/{pid}/smaps").read_text().splitlines():
-        if _MAPPING.match(line):
-            in_database = line.endswith(".db")
-        elif line.startswith("Rss:"):
-            kilobytes = int(line.split()[1])
-            rss += kilobytes
-            mapped += kilobytes if in_database else 0
-    return rss / 1024, mapped / 1024
-
-
-_MAPPING = re.compile(r"^[0-9a-f]+-[0-9a-f]+ ")
 
 
 def _tree(pid: int) -> list[int]:
@@ -583,7 +561,6 @@ class Result:
     cpu_ms_per_execution: float
     rss_mb: float
     drain_s: float
-    mapped_mb: float
     checked: str
     database: str = ""  # PostgreSQL: WAL and blocks read per execution
 
@@ -666,7 +643,7 @@ async def measure(
         checked += "  ** CHECK FAILED **"
     return Result(
         label, workload, load, 1000 * cpu / max(1, completed), max(server.rss_mb() or [0]),
-        drain_s if workload == "ingest" else 0.0, server.mapped_mb(), checked, database,
+        drain_s if workload == "ingest" else 0.0, checked, database,
     )  # fmt: skip
 
 
@@ -709,11 +686,10 @@ async def measure_reads(
 def describe(result: Result) -> str:
     load = result.load
     drain = f"  drain {result.drain_s:5.1f} s" if result.workload == "ingest" else ""
-    mapped = f" (+{result.mapped_mb:.0f} MB of the mapped file)" if result.mapped_mb else ""
     return (
         f"{result.label:<28} {result.workload:<6} {load.rate:8.1f}/s  p50 {load.p50_ms:6.1f} ms  "
         f"p99 {load.p99_ms:7.1f} ms  CPU {result.cpu_ms_per_execution:5.2f} ms/exec  "
-        f"RSS {result.rss_mb:5.0f} MB{mapped}  errors {load.errors}{drain}\n"
+        f"RSS {result.rss_mb:5.0f} MB  errors {load.errors}{drain}\n"
         f"{'':<28} check: {result.checked}"
         + (f"\n{'':<28} {result.database}" if result.database else "")
     )
@@ -733,6 +709,8 @@ async def run_code(label: str, src: str | None, args: argparse.Namespace) -> lis
             ids = seed(url, src)
             seconds = await seed_history(url, ids, args.history)
             print(f"  ({args.history} finished executions seeded in {seconds:.1f} s)")
+            if args.burst:
+                await burst(url, src, ids, script, args)
             phases[f"history {args.history}"] = (url, ids)
         results: dict[str, list[Result]] = {phase: [] for phase in phases}
         for round_ in range(1, args.rounds + 1):
@@ -742,6 +720,25 @@ async def run_code(label: str, src: str | None, args: argparse.Namespace) -> lis
         if args.history:
             print(compare_phases(label, results))
         return [result for phase in results.values() for result in phase]
+
+
+async def burst(
+    url: str, src: str | None, ids: dict[str, list[str]], script: Path, args: argparse.Namespace
+) -> None:
+    """`--burst S`: S seconds of ingest at full speed on the history database, drained,
+    not measured and without a VACUUM: the churn the rounds then run right after."""
+    webhook_id, key, workflow_id, _ = ids["ingest"]
+    server = start_server(url, src, args.api_processes)
+    try:
+        await wait_until_up(server)
+        load = run_wrk(f"{server.base}/hooks/{webhook_id}", key, script, args.clients, args.burst)
+        drained = await wait_drained(url, workflow_id, 600)
+    finally:
+        server.stop()
+    print(
+        f"  (a burst of {load.requests} ingest webhooks in {args.burst} s, "
+        f"drained {drained:.1f} s later)"
+    )
 
 
 async def run_workloads(
@@ -793,6 +790,10 @@ async def main() -> None:
     parser.add_argument(
         "--rounds", type=int, default=1,
         help="times the fresh and the history database take turns (with --history)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--burst", type=int, default=0,
+        help="seconds of ingest at full speed on the history database before the rounds",
     )  # fmt: skip
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--duration", type=int, default=20, help="seconds measured")

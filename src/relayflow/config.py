@@ -57,9 +57,6 @@ class Settings(BaseSettings):
     # SQLite: pages kept in memory by each of the two hot-path connections of a process
     # (they fill only as pages are used; see `store.db.hot_path_cache`).
     sqlite_cache_mb: int = Field(32, ge=1, le=4096)
-    # SQLite: the part of the database file every connection reads in place through a
-    # memory map (`store.db.DEFAULT_SQLITE_MMAP_MB`); 0 turns it off.
-    sqlite_mmap_mb: int = Field(2048, ge=0, le=1024 * 1024)
     migrate_on_start: bool = True
 
     # --- HTTP

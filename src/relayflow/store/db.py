@@ -37,22 +37,7 @@ def is_sqlite(url: str) -> bool:
 DEFAULT_SQLITE_BUSY_TIMEOUT_S = 5.0
 
 
-# SQLite: how much of the database file every connection reads in place through a
-# memory map (`settings.sqlite_mmap_mb`); SQLite caps it at its build's maximum
-# (2 GiB for Debian's). In WAL mode a connection drops its whole page cache at the
-# start of a transaction whenever another connection wrote since its last one: with
-# the API and the worker writing in turn that is nearly every transaction, so each
-# would read its B-trees' pages into the cache again, and a long history makes the
-# trees deeper. Mapped pages are read where the operating system keeps them, without
-# a system call or a copy; they are the file cache, shared by every process, not the
-# process's own memory. 0 turns the map off.
-DEFAULT_SQLITE_MMAP_MB = 2048
-
-
-def sqlite_pragmas(
-    busy_timeout_s: float = DEFAULT_SQLITE_BUSY_TIMEOUT_S,
-    mmap_mb: int = DEFAULT_SQLITE_MMAP_MB,
-) -> tuple[str, ...]:
+def sqlite_pragmas(busy_timeout_s: float = DEFAULT_SQLITE_BUSY_TIMEOUT_S) -> tuple[str, ...]:
     """WAL lets readers proceed during a write; foreign keys make CASCADE real;
     busy_timeout waits for the writer instead of failing with "locked" at once."""
     return (
@@ -60,14 +45,16 @@ def sqlite_pragmas(
         "PRAGMA foreign_keys=ON",
         f"PRAGMA busy_timeout={round(busy_timeout_s * 1000)}",
         "PRAGMA synchronous=NORMAL",
-        f"PRAGMA mmap_size={mmap_mb * 1024 * 1024}",
     )
 
 
-# The page cache of each of the hot paths' two connections, kept between
-# transactions only while no other connection writes (see the map above); with a
-# long history the pages one transaction touches are spread over the whole file,
-# more than SQLite's default 2 MB held. A page is cached only once used.
+# The page cache of each of the hot paths' two connections. In WAL mode a connection
+# drops its cache whenever another connection wrote since its last transaction, so
+# it serves mostly within a transaction; with a long history the pages one
+# transaction touches are spread over the whole file, more than SQLite's default
+# 2 MB held. A page is cached only once used. (A memory map of the file does not
+# help: SQLite unmaps it at the same moments, and the queue's operations got slower
+# with one, `bench/sqlite_history.py`.)
 DEFAULT_SQLITE_CACHE_MB = 32
 
 
@@ -81,7 +68,6 @@ def create_engine(
     *,
     pool_size: int = 10,
     sqlite_busy_timeout_s: float = DEFAULT_SQLITE_BUSY_TIMEOUT_S,
-    sqlite_mmap_mb: int = DEFAULT_SQLITE_MMAP_MB,
 ) -> AsyncEngine:
     # load_stored_json: a JSON column always reads back, whatever an older row holds.
     if is_sqlite(url):
@@ -93,7 +79,7 @@ def create_engine(
             connect_args={"timeout": sqlite_busy_timeout_s},
             json_deserializer=load_stored_json,
         )
-        pragmas = sqlite_pragmas(sqlite_busy_timeout_s, sqlite_mmap_mb)
+        pragmas = sqlite_pragmas(sqlite_busy_timeout_s)
 
         def on_connect(dbapi_conn: Any, _record: Any) -> None:
             cur = dbapi_conn.cursor()
@@ -122,18 +108,13 @@ class Database:
         pool_size: int = 10,
         sqlite_busy_timeout_s: float = DEFAULT_SQLITE_BUSY_TIMEOUT_S,
         sqlite_cache_mb: int = DEFAULT_SQLITE_CACHE_MB,
-        sqlite_mmap_mb: int = DEFAULT_SQLITE_MMAP_MB,
     ) -> None:
         self.url = url
         self.sqlite_cache_mb = sqlite_cache_mb
-        self.sqlite_mmap_mb = sqlite_mmap_mb
         self._is_sqlite = is_sqlite(url)  # asked on hot paths; parsing the URL is not free
         self.sqlite_busy_timeout_s = sqlite_busy_timeout_s
         self.engine = create_engine(
-            url,
-            pool_size=pool_size,
-            sqlite_busy_timeout_s=sqlite_busy_timeout_s,
-            sqlite_mmap_mb=sqlite_mmap_mb,
+            url, pool_size=pool_size, sqlite_busy_timeout_s=sqlite_busy_timeout_s
         )
         # A session class of its own: the signal listeners apply to this database only.
         session_class = type("DatabaseSession", (Session,), {})
@@ -156,7 +137,6 @@ class Database:
             pool_size=settings.database_pool_size,
             sqlite_busy_timeout_s=settings.sqlite_busy_timeout_s,
             sqlite_cache_mb=settings.sqlite_cache_mb,
-            sqlite_mmap_mb=settings.sqlite_mmap_mb,
         )
 
     @property
@@ -223,7 +203,7 @@ class Database:
         return DirectSqlite(
             self.url,
             pragmas=(
-                *sqlite_pragmas(self.sqlite_busy_timeout_s, self.sqlite_mmap_mb),
+                *sqlite_pragmas(self.sqlite_busy_timeout_s),
                 hot_path_cache(self.sqlite_cache_mb),
             ),
             timeout_s=self.sqlite_busy_timeout_s,
