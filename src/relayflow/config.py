@@ -167,6 +167,11 @@ class Settings(BaseSettings):
     lease_seconds: float = 30.0
     heartbeat_seconds: float = 10.0
     poll_seconds: float = 2.0
+    # PostgreSQL: how often each worker looks whether the executions table needs a
+    # VACUUM autovacuum has not made (`store.queue.upkeep`; 0: never), and the dead
+    # rows that make it one.
+    queue_vacuum_interval_s: float = Field(60.0, ge=0)
+    queue_vacuum_dead_rows: int = Field(1000, ge=1)
     max_lost_leases: int = 3
     shutdown_grace_s: float = 30.0
     # Without a database, `stop()` gives up writing what is queued after this long

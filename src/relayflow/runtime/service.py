@@ -13,6 +13,7 @@ from relayflow.runtime.events import EventBus
 from relayflow.runtime.gc_freeze import freeze_startup_objects
 from relayflow.runtime.metrics import RuntimeMetrics, serve_metrics
 from relayflow.runtime.reaper import Reaper
+from relayflow.runtime.upkeep import QueueUpkeep
 from relayflow.runtime.worker import Worker
 from relayflow.store.db import Database
 from relayflow.store.migrate import upgrade
@@ -36,9 +37,10 @@ def runtime_services(
     concurrency: int | None = None,
     name: str | None = None,
 ) -> list[Service]:
-    """A worker (feeding `metrics`) and a reaper, to start after (and stop before) the bus."""
+    """A worker (feeding `metrics`), a reaper and the queue's upkeep, to start after (and
+    stop before) the bus."""
     worker = Worker(settings, db, bus, concurrency=concurrency, name=name, metrics=metrics)
-    return [worker, Reaper(settings, db, metrics=metrics)]
+    return [worker, Reaper(settings, db, metrics=metrics), QueueUpkeep(settings, db)]
 
 
 async def run_worker_process(
