@@ -12,6 +12,7 @@ import asyncio
 import logging
 
 from relayflow.config import Settings
+from relayflow.runtime.background import BackgroundLoop
 from relayflow.runtime.metrics import RuntimeMetrics
 from relayflow.runtime.reconnects import ConnectionWatch
 from relayflow.store.db import Database
@@ -25,7 +26,9 @@ log = logging.getLogger(__name__)
 MAX_INTERVAL_S = 5.0
 
 
-class Reaper:
+class Reaper(BackgroundLoop):
+    task_name = "relayflow-reaper"
+
     def __init__(
         self,
         settings: Settings,
@@ -38,19 +41,8 @@ class Reaper:
         self.db = db
         # Often enough that a lost execution waits at most a fraction of a lease more.
         self.interval_s = interval_s or min(MAX_INTERVAL_S, max(0.2, settings.lease_seconds / 4))
-        self._task: asyncio.Task[None] | None = None
         self.reaped_total = 0
         self._watch = ConnectionWatch("reaper", metrics)
-
-    async def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._loop(), name="relayflow-reaper")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
 
     async def reap_once(self) -> list[ReapedExecution]:
         """One pass; returns what it reaped (nothing when another reaper holds the lock)."""

@@ -9,6 +9,7 @@ import asyncio
 import logging
 
 from relayflow.config import Settings
+from relayflow.runtime.background import BackgroundLoop
 from relayflow.store.db import Database
 from relayflow.store.queue.upkeep import vacuum_when_due
 
@@ -19,26 +20,17 @@ log = logging.getLogger(__name__)
 FIRST_LOOK_S = 5.0
 
 
-class QueueUpkeep:
+class QueueUpkeep(BackgroundLoop):
+    task_name = "relayflow-queue-upkeep"
+
     def __init__(self, settings: Settings, db: Database) -> None:
         self.interval_s = settings.queue_vacuum_interval_s
         self.dead_rows = settings.queue_vacuum_dead_rows
         self.db = db
-        self._task: asyncio.Task[None] | None = None
 
     @property
     def enabled(self) -> bool:
         return not self.db.is_sqlite and self.interval_s > 0
-
-    async def start(self) -> None:
-        if self.enabled and self._task is None:
-            self._task = asyncio.create_task(self._loop(), name="relayflow-queue-upkeep")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
 
     async def _loop(self) -> None:
         await asyncio.sleep(min(FIRST_LOOK_S, self.interval_s))
