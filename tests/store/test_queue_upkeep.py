@@ -53,18 +53,18 @@ async def test_a_table_with_enough_dead_rows_is_vacuumed_once_per_interval(db: D
     try:
         await leave_dead_rows(db, conn, 40)
         # Too few for the threshold: nothing runs.
-        assert await vacuum_when_due(db.url, dead_rows=1000, interval_s=60) is None
+        assert await vacuum_when_due(db, dead_rows=1000, interval_s=60) is None
         assert (await table_stats(conn))["last_vacuum"] is None
         # Another process is at it: this one leaves it.
         holder = await asyncpg.connect(asyncpg_dsn(db.url))
         try:
             assert await holder.fetchval("SELECT pg_try_advisory_lock($1)", UPKEEP_LOCK_KEY)
-            assert await vacuum_when_due(db.url, dead_rows=50, interval_s=60) is None
+            assert await vacuum_when_due(db, dead_rows=50, interval_s=60) is None
         finally:
             await holder.close()
         assert (await table_stats(conn))["last_vacuum"] is None
 
-        done = await vacuum_when_due(db.url, dead_rows=50, interval_s=60)
+        done = await vacuum_when_due(db, dead_rows=50, interval_s=60)
         assert done is not None
         assert done.dead_rows >= 80
         stats = await table_stats(conn)
@@ -72,9 +72,9 @@ async def test_a_table_with_enough_dead_rows_is_vacuumed_once_per_interval(db: D
         assert stats["n_dead_tup"] == 0
         # Vacuumed within the interval: not again, whatever is left behind since.
         await leave_dead_rows(db, conn, 40)
-        assert await vacuum_when_due(db.url, dead_rows=50, interval_s=60) is None
+        assert await vacuum_when_due(db, dead_rows=50, interval_s=60) is None
         # After it, again.
-        assert await vacuum_when_due(db.url, dead_rows=50, interval_s=0) is not None
+        assert await vacuum_when_due(db, dead_rows=50, interval_s=0) is not None
     finally:
         await conn.close()
 

@@ -37,7 +37,7 @@ class QueueUpkeep(BackgroundLoop):
         while True:
             try:
                 done = await vacuum_when_due(
-                    self.db.url, dead_rows=self.dead_rows, interval_s=self.interval_s
+                    self.db, dead_rows=self.dead_rows, interval_s=self.interval_s
                 )
             except Exception as exc:  # the database may be down for a while; try again
                 log.warning("queue upkeep failed: %s", exc)

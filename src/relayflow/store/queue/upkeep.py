@@ -15,10 +15,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import asyncpg
 
 from relayflow.store.queue.drivers import asyncpg_dsn
+
+if TYPE_CHECKING:
+    from relayflow.store.db import Database
 
 UPKEEP_LOCK_KEY = 0x7266_7661_6375  # "rfvacu"
 _DEAD_ROWS = """
@@ -37,16 +41,18 @@ class Vacuumed:
     seconds: float
 
 
-async def vacuum_when_due(url: str, *, dead_rows: int, interval_s: float) -> Vacuumed | None:
+async def vacuum_when_due(db: Database, *, dead_rows: int, interval_s: float) -> Vacuumed | None:
     """VACUUM the executions table if it holds at least `dead_rows` dead rows and no
-    vacuum ran for `interval_s`, unless another process is at it; what was done."""
-    conn = await asyncpg.connect(asyncpg_dsn(url))
+    vacuum ran for `interval_s`, unless another process is at it; what was done.
+    The look is a read on the hot paths' pool; the VACUUM (seconds, holding the
+    lock) runs on a connection of its own, opened only when one is due."""
+    row = await db.direct_pg().fetchrow(_DEAD_ROWS)
+    if row is None or row["n_dead_tup"] < dead_rows:
+        return None
+    if row["since_s"] is not None and float(row["since_s"]) < interval_s:
+        return None
+    conn = await asyncpg.connect(asyncpg_dsn(db.url))
     try:
-        row = await conn.fetchrow(_DEAD_ROWS)
-        if row is None or row["n_dead_tup"] < dead_rows:
-            return None
-        if row["since_s"] is not None and float(row["since_s"]) < interval_s:
-            return None
         if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", UPKEEP_LOCK_KEY):
             return None
         started = time.perf_counter()
