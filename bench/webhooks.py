@@ -432,6 +432,17 @@ async def wait_until_up(server: Server) -> None:
     raise RuntimeError("the server did not come up")
 
 
+@contextlib.asynccontextmanager
+async def serving(url: str, src: str | None, api_processes: int) -> AsyncIterator[Server]:
+    """The server on `url`, up, and stopped afterwards."""
+    server = start_server(url, src, api_processes)
+    try:
+        await wait_until_up(server)
+        yield server
+    finally:
+        server.stop()
+
+
 # ----------------------------------------------------------------- load
 def machine_speed() -> str:
     """A fixed bit of pure Python, timed: figures from machines (or hours) whose CPU
@@ -728,13 +739,9 @@ async def burst(
     """`--burst S`: S seconds of ingest at full speed on the history database, drained,
     not measured and without a VACUUM: the churn the rounds then run right after."""
     webhook_id, key, workflow_id, _ = ids["ingest"]
-    server = start_server(url, src, args.api_processes)
-    try:
-        await wait_until_up(server)
+    async with serving(url, src, args.api_processes) as server:
         load = run_wrk(f"{server.base}/hooks/{webhook_id}", key, script, args.clients, args.burst)
         drained = await wait_drained(url, workflow_id, 600)
-    finally:
-        server.stop()
     print(
         f"  (a burst of {load.requests} ingest webhooks in {args.burst} s, "
         f"drained {drained:.1f} s later)"
@@ -747,9 +754,7 @@ async def run_workloads(
 ) -> list[Result]:  # fmt: skip
     """Every workload once against a server started on `url` for the purpose."""
     results: list[Result] = []
-    server = start_server(url, src, args.api_processes)
-    try:
-        await wait_until_up(server)
+    async with serving(url, src, args.api_processes) as server:
         for workload in args.workloads.split(","):
             if workload == "reads":
                 token = access_token(url, src, ids["e2e3"][3])
@@ -759,8 +764,6 @@ async def run_workloads(
             result = await measure(name, workload, url, server, ids, script, args)
             results.append(result)
             print(describe(result), flush=True)
-    finally:
-        server.stop()
     return results
 
 
