@@ -15,6 +15,8 @@ its next request when the previous answer arrives), body `{"topic":"bench","n":1
 
 The server is the one users run: `relayflow serve` on SQLite (supervising an API
 process and a worker process); `serve --no-worker` plus one `relayflow worker` on PostgreSQL.
+`--shape serve|single|split` chooses another of these (`single`: `serve
+--single-process`, API and worker in one process).
 `--api-processes N` gives `serve` N API processes (on PostgreSQL, supervised without a
 worker; code older than 2026-12-01 evening ran one process with `--no-worker`).
 Every request is checked against a completed execution with the expected output
@@ -353,6 +355,9 @@ def free_port() -> int:
 CLI = "from relayflow.cli import app; app()"
 
 
+SHAPES = ("serve", "single", "split")
+
+
 @dataclass
 class Server:
     processes: list[subprocess.Popen[bytes]]
@@ -398,7 +403,12 @@ def _tree(pid: int) -> list[int]:
     return found
 
 
-def start_server(url: str, src: str | None, api_processes: int = 1) -> Server:
+def start_server(
+    url: str, src: str | None, api_processes: int = 1, shape: str | None = None
+) -> Server:
+    """The server in one of SHAPES; by default `serve` on SQLite (as README starts it) and
+    `split` on PostgreSQL (the shape of the issue's table)."""
+    shape = shape or ("serve" if url.startswith("sqlite") else "split")
     port = free_port()
     env = {
         **os.environ,
@@ -411,12 +421,14 @@ def start_server(url: str, src: str | None, api_processes: int = 1) -> Server:
     serve = [sys.executable, "-c", CLI, "serve", "--port", str(port)]
     if api_processes != 1:
         serve += ["--api-processes", str(api_processes)]
+    if shape == "single":
+        serve.append("--single-process")
     processes = []
-    if url.startswith("sqlite"):
-        processes.append(subprocess.Popen(serve, env=env))
-    else:
+    if shape == "split":
         processes.append(subprocess.Popen([*serve, "--no-worker"], env=env))
         processes.append(subprocess.Popen([sys.executable, "-c", CLI, "worker"], env=env))
+    else:
+        processes.append(subprocess.Popen(serve, env=env))
     return Server(processes, f"http://127.0.0.1:{port}")
 
 
@@ -433,9 +445,11 @@ async def wait_until_up(server: Server) -> None:
 
 
 @contextlib.asynccontextmanager
-async def serving(url: str, src: str | None, api_processes: int) -> AsyncIterator[Server]:
+async def serving(
+    url: str, src: str | None, api_processes: int, shape: str | None = None
+) -> AsyncIterator[Server]:
     """The server on `url`, up, and stopped afterwards."""
-    server = start_server(url, src, api_processes)
+    server = start_server(url, src, api_processes, shape)
     try:
         await wait_until_up(server)
         yield server
@@ -739,7 +753,7 @@ async def burst(
     """`--burst S`: S seconds of ingest at full speed on the history database, drained,
     not measured and without a VACUUM: the churn the rounds then run right after."""
     webhook_id, key, workflow_id, _ = ids["ingest"]
-    async with serving(url, src, args.api_processes) as server:
+    async with serving(url, src, args.api_processes, args.shape) as server:
         load = run_wrk(f"{server.base}/hooks/{webhook_id}", key, script, args.clients, args.burst)
         drained = await wait_drained(url, workflow_id, 600)
     print(
@@ -754,7 +768,7 @@ async def run_workloads(
 ) -> list[Result]:  # fmt: skip
     """Every workload once against a server started on `url` for the purpose."""
     results: list[Result] = []
-    async with serving(url, src, args.api_processes) as server:
+    async with serving(url, src, args.api_processes, args.shape) as server:
         for workload in args.workloads.split(","):
             if workload == "reads":
                 token = access_token(url, src, ids["e2e3"][3])
@@ -816,6 +830,12 @@ async def main() -> None:
         help="API processes of `serve` (beside its worker on SQLite; on PostgreSQL, "
         "`serve --no-worker` beside one `relayflow worker`)",
     )
+    parser.add_argument(
+        "--shape", choices=SHAPES,
+        help="how the server runs: `serve` (as README starts it; supervised API and worker "
+        "processes), `single` (`serve --single-process`), `split` (`serve --no-worker` "
+        "beside one `relayflow worker`); default `serve` on SQLite, `split` on PostgreSQL",
+    )  # fmt: skip
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (apt-get install -y wrk)")
