@@ -1,7 +1,7 @@
 """Noticing that the database came back: one watch per part of a process that talks to it.
 
 Each part (the journal, the heartbeat, the claims, the LISTEN connection, the
-reaper, the scheduler) reports its failures and successes; the first success
+reaper, the queue upkeep, the scheduler) reports its failures and successes; the first success
 after a failure counts one reconnect (`relayflow_database_reconnects`) and is
 logged, so that an outage shows up once per part instead of once per retry.
 """

@@ -40,7 +40,8 @@ def runtime_services(
     """A worker (feeding `metrics`), a reaper and the queue's upkeep, to start after (and
     stop before) the bus."""
     worker = Worker(settings, db, bus, concurrency=concurrency, name=name, metrics=metrics)
-    return [worker, Reaper(settings, db, metrics=metrics), QueueUpkeep(settings, db)]
+    reaper = Reaper(settings, db, metrics=metrics)
+    return [worker, reaper, QueueUpkeep(settings, db, metrics=metrics)]
 
 
 async def run_worker_process(

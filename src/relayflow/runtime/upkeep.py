@@ -10,6 +10,8 @@ import logging
 
 from relayflow.config import Settings
 from relayflow.runtime.background import BackgroundLoop
+from relayflow.runtime.metrics import RuntimeMetrics
+from relayflow.runtime.reconnects import ConnectionWatch
 from relayflow.store.db import Database
 from relayflow.store.queue.upkeep import vacuum_when_due
 
@@ -23,10 +25,13 @@ FIRST_LOOK_S = 5.0
 class QueueUpkeep(BackgroundLoop):
     task_name = "relayflow-queue-upkeep"
 
-    def __init__(self, settings: Settings, db: Database) -> None:
+    def __init__(
+        self, settings: Settings, db: Database, *, metrics: RuntimeMetrics | None = None
+    ) -> None:
         self.interval_s = settings.queue_vacuum_interval_s
         self.dead_rows = settings.queue_vacuum_dead_rows
         self.db = db
+        self._watch = ConnectionWatch("queue upkeep", metrics)
 
     @property
     def enabled(self) -> bool:
@@ -40,8 +45,10 @@ class QueueUpkeep(BackgroundLoop):
                     self.db, dead_rows=self.dead_rows, interval_s=self.interval_s
                 )
             except Exception as exc:  # the database may be down for a while; try again
+                self._watch.failed(exc)
                 log.warning("queue upkeep failed: %s", exc)
             else:
+                self._watch.succeeded()
                 if done is not None:
                     log.info(
                         "vacuumed the executions table (%d dead rows) in %.1f s",
