@@ -126,9 +126,8 @@ async def prepare(scratch: Path, history: int) -> dict[str, tuple[str, dict[str,
         url = f"sqlite+aiosqlite:///{scratch / f'{name.split()[0]}.db'}"
         ids = webhooks.seed(url, None)
         if rows:
-            started = time.perf_counter()
-            await webhooks.seed_history(url, ids, rows)
-            print(f"  ({rows} finished executions seeded in {time.perf_counter() - started:.0f} s)")
+            seconds = await webhooks.seed_history(url, ids, rows)
+            print(f"  ({rows} finished executions seeded in {seconds:.0f} s)")
         files[name] = (url, ids)
     return files
 

@@ -363,24 +363,25 @@ class Server:
     processes: list[subprocess.Popen[bytes]]
     base: str
 
+    def pids(self) -> list[int]:
+        return [pid for process in self.processes for pid in _tree(process.pid)]
+
     def cpu_seconds(self) -> float:
         total = 0
-        for process in self.processes:
-            for pid in _tree(process.pid):
-                with contextlib.suppress(OSError):
-                    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-                    total += int(fields[11]) + int(fields[12])  # utime + stime
+        for pid in self.pids():
+            with contextlib.suppress(OSError):
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                total += int(fields[11]) + int(fields[12])  # utime + stime
         return total / TICKS
 
     def rss_mb(self) -> list[float]:
         sizes = []
-        for process in self.processes:
-            for pid in _tree(process.pid):
-                with contextlib.suppress(OSError):
-                    status = Path(f"/proc/{pid}/status").read_text()
-                    match = re.search(r"VmRSS:\s+(\d+) kB", status)
-                    if match:
-                        sizes.append(int(match.group(1)) / 1024)
+        for pid in self.pids():
+            with contextlib.suppress(OSError):
+                status = Path(f"/proc/{pid}/status").read_text()
+                match = re.search(r"VmRSS:\s+(\d+) kB", status)
+                if match:
+                    sizes.append(int(match.group(1)) / 1024)
         return sizes
 
     def stop(self) -> None:
